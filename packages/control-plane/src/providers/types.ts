@@ -1,0 +1,44 @@
+/**
+ * A RelayProvider creates and removes the one relay host that serves a session (`40-relay.md` §5).
+ * The control plane calls it from the background provisioning task and from the watchdog.
+ */
+export interface RelayProvisionRequest {
+  session_id: string;
+  user_id: string;
+  region: string;
+  image_id: string;
+  instance_type: string;
+  /** Everything the relay agent needs to serve the session; the provider hands it to the agent. */
+  agent: {
+    control_plane_url: string;
+    relay_credential: string;
+    pair_token: string;
+    relay_ws_token: string;
+    egress_passphrase: string;
+    max_session_seconds: number;
+  };
+}
+
+export interface ProvisionedRelay {
+  instance_id: string;
+  public_ip: string;
+  srt_port: number;
+  egress_port: number;
+  ws_port: number;
+}
+
+export interface ListedRelayInstance {
+  instance_id: string;
+  session_id: string | null;
+  region: string;
+  state: string;
+}
+
+export interface RelayProvider {
+  readonly name: string;
+  provision(req: RelayProvisionRequest): Promise<ProvisionedRelay>;
+  /** Already gone counts as success. */
+  deprovision(instanceId: string, region: string): Promise<void>;
+  /** Instances tagged as ours, for orphan sweeps. */
+  list(): Promise<ListedRelayInstance[]>;
+}
