@@ -7,7 +7,9 @@ import { registerCommands } from './commands/index.js';
  * (a stack trace only with --verbose).
  */
 const program = new Command('telemy')
-  .description('Telemy: keeps a live stream on air (OBS health, automatic failover, chat control, cloud relay)')
+  .description(
+    'Telemy: keeps a live stream on air (OBS health, automatic failover, chat control, cloud relay)',
+  )
   .option('--verbose', 'print stack traces for errors')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
@@ -28,5 +30,7 @@ try {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`telemy: ${message}\n`);
   if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-  process.exit(typeof (err as { exitCode?: unknown }).exitCode === 'number' ? (err as { exitCode: number }).exitCode : 1);
+  process.exit(
+    typeof (err as { exitCode?: unknown }).exitCode === 'number' ? (err as { exitCode: number }).exitCode : 1,
+  );
 }

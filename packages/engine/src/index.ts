@@ -1,0 +1,1 @@
+export { EngineMetrics } from './export/metrics.js';
