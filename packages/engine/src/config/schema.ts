@@ -1,0 +1,266 @@
+import { z } from 'zod';
+
+/**
+ * Config file v3 (`80-config-and-secrets.md` §1). Every value has bounds; unknown keys are errors so
+ * a typo never silently falls back to a default. Defaults live here and nowhere else.
+ */
+
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const port = int(1, 65535);
+const name = z.string().min(1).max(256);
+const secretKeyName = z.string().regex(/^[a-z0-9_.-]{1,64}$/, 'must be a vault key name (a-z, 0-9, _ . -)');
+
+export const SOURCE_TYPES = [
+  'obs_output',
+  'srt_live_transmit',
+  'sls',
+  'belabox',
+  'mediamtx',
+  'nginx_rtmp',
+  'obs_media_source',
+  'relay',
+] as const;
+
+export const ROLES = ['broadcaster', 'admin', 'moderator', 'vip', 'public'] as const;
+
+const obs = z
+  .object({
+    host: name.default('127.0.0.1'),
+    port: port.default(4455),
+    password_key: secretKeyName.default('obs_password'),
+  })
+  .strict();
+
+const server = z
+  .object({
+    host: name.default('127.0.0.1'),
+    port: port.default(7070),
+    lan_access: z.boolean().default(false),
+  })
+  .strict();
+
+const scenes = z
+  .object({
+    live: name.default('LIVE'),
+    low: z.string().max(256).default('LOW'),
+    brb: name.default('BRB'),
+    offline: name.default('OFFLINE'),
+    managed_extra: z.array(name).max(64).default([]),
+  })
+  .strict();
+
+/** Timing and thresholds of `10-state-machine.md` §4-5. 0 disables a trigger where the spec says so. */
+export const failoverSchema = z
+  .object({
+    sample_interval_ms: int(100, 10_000).default(500),
+    low_bitrate_kbps: int(0, 1_000_000).default(800),
+    offline_bitrate_kbps: int(0, 1_000_000).default(200),
+    low_rtt_ms: int(0, 60_000).default(2500),
+    offline_rtt_ms: int(0, 60_000).default(0),
+    offline_after_ms: int(0, 60_000).default(500),
+    low_after_ms: int(0, 120_000).default(1500),
+    recover_after_ms: int(0, 120_000).default(1500),
+    offline_timeout_s: int(0, 86_400).default(0),
+    switch_deadline_ms: int(100, 10_000).default(550),
+  })
+  .strict()
+  .superRefine((f, ctx) => {
+    if (f.low_bitrate_kbps > 0 && f.offline_bitrate_kbps >= f.low_bitrate_kbps) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['offline_bitrate_kbps'],
+        message: `must be below low_bitrate_kbps (${f.low_bitrate_kbps})`,
+        input: f.offline_bitrate_kbps,
+      });
+    }
+    if (f.offline_rtt_ms > 0 && f.low_rtt_ms > 0 && f.offline_rtt_ms <= f.low_rtt_ms) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['offline_rtt_ms'],
+        message: `must be above low_rtt_ms (${f.low_rtt_ms}) or 0`,
+        input: f.offline_rtt_ms,
+      });
+    }
+  });
+
+export const automationSchema = z
+  .object({
+    auto_scene_switch: z.boolean().default(true),
+    low_quality_fallback: z.boolean().default(true),
+    manual_override: z.boolean().default(false),
+    /** Unset means "on when a chat platform is configured" (resolved by `effectiveChatBot`). */
+    chat_bot: z.boolean().optional(),
+    alerts: z.boolean().default(true),
+  })
+  .strict();
+
+const source = z
+  .object({
+    name: name,
+    type: z.enum(SOURCE_TYPES),
+    priority: int(0, 1000).default(100),
+    enabled: z.boolean().default(true),
+    url: z.url().optional(),
+    publisher: z.string().max(256).optional(),
+    stream: z.string().max(256).optional(),
+    stats_file: z.string().min(1).max(4096).optional(),
+    input: z.string().max(256).optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const needs: Partial<Record<(typeof SOURCE_TYPES)[number], 'url' | 'stats_file' | 'input'>> = {
+      sls: 'url',
+      belabox: 'url',
+      mediamtx: 'url',
+      nginx_rtmp: 'url',
+      srt_live_transmit: 'stats_file',
+      obs_media_source: 'input',
+    };
+    const field = needs[s.type];
+    if (field && s[field] === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [field],
+        message: `is required for type ${s.type}`,
+        input: undefined,
+      });
+    }
+  });
+
+const cloud = z
+  .object({
+    mode: z.enum(['embedded', 'remote', 'off']).default('embedded'),
+    base_url: z.url().optional(),
+    api_key_key: secretKeyName.default('cloud_api_key'),
+    region_preference: z.string().min(1).max(64).default('auto'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.mode === 'remote' && !c.base_url) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['base_url'],
+        message: 'is required when mode = "remote"',
+        input: undefined,
+      });
+    }
+  });
+
+const relay = z
+  .object({
+    obs_source_name: name.default('Telemy Relay'),
+    auto_configure_obs_source: z.boolean().default(true),
+  })
+  .strict();
+
+const chatPlatform = z
+  .object({
+    channel: name,
+    bot_user: z.string().max(128).optional(),
+    token_key: secretKeyName.optional(),
+    host: z.string().min(1).max(512).optional(),
+  })
+  .strict();
+
+const chatCommand = z
+  .object({
+    role: z.enum(ROLES).optional(),
+    users: z.array(z.string().min(1).max(64)).max(256).optional(),
+    aliases: z.array(z.string().min(1).max(32)).max(32).optional(),
+    cooldown_s: int(0, 3600).optional(),
+    user_cooldown_s: int(0, 86_400).optional(),
+  })
+  .strict();
+
+const chat = z
+  .object({
+    prefix: z.string().min(1).max(4).default('!'),
+    admins: z.array(z.string().min(1).max(64)).max(256).default([]),
+    announce_auto_switch: z.boolean().default(false),
+    twitch: chatPlatform.optional(),
+    kick: chatPlatform
+      .extend({ chatroom_id: int(1, Number.MAX_SAFE_INTEGER).optional() })
+      .strict()
+      .optional(),
+    youtube: chatPlatform
+      .extend({
+        live_chat_id: z.string().max(256).optional(),
+        daily_quota: int(1, 10_000_000).default(10_000),
+      })
+      .strict()
+      .optional(),
+    commands: z.record(z.string().regex(/^[a-z]{1,32}$/), chatCommand).default({}),
+  })
+  .strict();
+
+const otlp = z
+  .object({
+    enabled: z.boolean().default(false),
+    endpoint: z.url().optional(),
+    auth_value_key: secretKeyName.default('otlp_auth'),
+    interval_ms: int(1000, 3_600_000).default(15_000),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    if (o.enabled && !o.endpoint) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['endpoint'],
+        message: 'is required when enabled = true',
+        input: undefined,
+      });
+    }
+  });
+
+const output = z
+  .object({
+    obs_id: name,
+    display_name: name,
+    encoder_group: z.string().max(64).default(''),
+    hidden: z.boolean().default(false),
+  })
+  .strict();
+
+const ipc = z.object({ dir: z.string().min(1).max(4096).optional() }).strict();
+const log = z
+  .object({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
+    file: z.string().min(1).max(4096).optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    config_version: z.literal(3),
+    obs: obs.default(obs.parse({})),
+    server: server.default(server.parse({})),
+    scenes: scenes.default(scenes.parse({})),
+    failover: failoverSchema.default(failoverSchema.parse({})),
+    automation: automationSchema.default(automationSchema.parse({})),
+    sources: z.array(source).max(32).default([]),
+    cloud: cloud.default(cloud.parse({})),
+    relay: relay.default(relay.parse({})),
+    chat: chat.default(chat.parse({})),
+    otlp: otlp.default(otlp.parse({})),
+    outputs: z.array(output).max(64).default([]),
+    ipc: ipc.default({}),
+    log: log.default(log.parse({})),
+  })
+  .strict();
+
+export type TelemyConfig = z.infer<typeof configSchema>;
+export type FailoverConfig = TelemyConfig['failover'];
+export type AutomationConfig = TelemyConfig['automation'];
+export type SceneRolesConfig = TelemyConfig['scenes'];
+export type SourceConfig = TelemyConfig['sources'][number];
+export type ChatSectionConfig = TelemyConfig['chat'];
+export type OutputConfig = TelemyConfig['outputs'][number];
+
+export function defaultConfig(): TelemyConfig {
+  return configSchema.parse({ config_version: 3 });
+}
+
+/** `chat_bot` defaults to on exactly when some chat platform is configured. */
+export function effectiveChatBot(cfg: TelemyConfig): boolean {
+  return cfg.automation.chat_bot ?? Boolean(cfg.chat.twitch || cfg.chat.kick || cfg.chat.youtube);
+}

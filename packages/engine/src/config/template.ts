@@ -1,0 +1,96 @@
+/** The commented file `telemy config init` writes; every value equals the schema default. */
+export function defaultConfigText(): string {
+  return `config_version = 3
+# Telemy configuration. Every key is optional: a missing key takes the default shown here.
+# Environment variables TELEMY_<SECTION>_<KEY> (e.g. TELEMY_OBS_PORT) override this file.
+# Secrets never go in this file: keys named *_key are names of entries in the vault
+# (\`telemy vault set NAME\`).
+
+[obs]
+# obs-websocket (OBS → Tools → WebSocket Server Settings).
+host = "127.0.0.1"
+port = 4455
+password_key = "obs_password"
+
+[server]
+# The dashboard / dock / metrics server. LAN access lets a phone on your network open the dashboard.
+host = "127.0.0.1"
+port = 7070
+lan_access = false
+
+[scenes]
+# Names of your OBS scenes for each role. Automation only switches away from these (and managed_extra).
+live = "LIVE"
+low = "LOW"
+brb = "BRB"
+offline = "OFFLINE"
+managed_extra = []
+
+[failover]
+# Feed thresholds (0 disables a trigger) and timings; bounds are checked by \`telemy config validate\`.
+sample_interval_ms = 500
+low_bitrate_kbps = 800
+offline_bitrate_kbps = 200
+low_rtt_ms = 2500
+offline_rtt_ms = 0
+offline_after_ms = 500
+low_after_ms = 1500
+recover_after_ms = 1500
+# Stop the stream after this many seconds offline while streaming (0 = never).
+offline_timeout_s = 0
+switch_deadline_ms = 550
+
+[automation]
+auto_scene_switch = true
+low_quality_fallback = true
+manual_override = false
+alerts = true
+# chat_bot defaults to on when a chat platform is configured.
+
+# Ingest sources, first non-offline by priority wins. Without any, the OBS stream output is used.
+# [[sources]]
+# name = "phone"
+# type = "srt_live_transmit"   # obs_output | srt_live_transmit | sls | belabox | mediamtx | nginx_rtmp | obs_media_source | relay
+# priority = 10
+# stats_file = "/tmp/srt-stats.json"
+
+[cloud]
+# embedded: the control plane runs inside Telemy with local relays; remote: a hosted control plane.
+mode = "embedded"
+# base_url = "https://telemy.example.com"
+api_key_key = "cloud_api_key"
+region_preference = "auto"
+
+[relay]
+obs_source_name = "Telemy Relay"
+auto_configure_obs_source = true
+
+[chat]
+prefix = "!"
+admins = []
+announce_auto_switch = false
+# [chat.twitch]
+# channel = "yourchannel"
+# bot_user = "yourbot"
+# token_key = "twitch_token"
+
+[otlp]
+enabled = false
+# endpoint = "https://otlp-gateway-prod-eu-west-0.grafana.net/otlp"
+auth_value_key = "otlp_auth"
+interval_ms = 15000
+
+# Output display names and encoder groups for the dashboard.
+# [[outputs]]
+# obs_id = "adv_stream"
+# display_name = "Horizontal"
+# encoder_group = "Horizontal"
+# hidden = false
+
+[ipc]
+# dir = "/run/user/1000/telemy"
+
+[log]
+level = "info"
+`;
+}
