@@ -1,2 +1,5 @@
 export * from './logging.js';
 export * from './paths.js';
+export * from './api/control-plane.js';
+export * from './dock/index.js';
+export * from './ipc/index.js';
