@@ -1,0 +1,57 @@
+/**
+ * Pure sampling math for OBS outputs: cumulative counters in, instantaneous rates out.
+ *
+ * Rates always come from the difference between two samples divided by the real time between
+ * them — never from lifetime totals divided by duration (that average hides a collapsing stream).
+ */
+
+/** One reading of an output's cumulative counters (`GetOutputStatus` / `GetStreamStatus`). */
+export interface OutputCounters {
+  /** Epoch ms when the reading arrived. */
+  at: number;
+  active: boolean;
+  bytes: number;
+  totalFrames: number;
+  skippedFrames: number;
+}
+
+export interface OutputRates {
+  /** kbit/s between the two samples; 0 when the output is inactive; null when not yet known. */
+  bitrateKbps: number | null;
+  fps: number | null;
+  /** Skipped / (total) frames produced between the two samples; null when no frames were produced. */
+  dropRatio: number | null;
+}
+
+const UNKNOWN: OutputRates = { bitrateKbps: null, fps: null, dropRatio: null };
+const STOPPED: OutputRates = { bitrateKbps: 0, fps: 0, dropRatio: null };
+
+export function outputRates(prev: OutputCounters | undefined, cur: OutputCounters): OutputRates {
+  if (!cur.active) return STOPPED;
+  // A rate needs two readings of the same run: no previous, a previous from a stopped run, or
+  // counters that went backwards (OBS restarted the output) leave the rate unknown for one tick.
+  if (!prev?.active) return UNKNOWN;
+  const elapsedMs = cur.at - prev.at;
+  if (!(elapsedMs > 0)) return UNKNOWN;
+  const dBytes = cur.bytes - prev.bytes;
+  const dFrames = cur.totalFrames - prev.totalFrames;
+  const dSkipped = cur.skippedFrames - prev.skippedFrames;
+  if (dBytes < 0 || dFrames < 0 || dSkipped < 0) return UNKNOWN;
+  return {
+    // bytes * 8 / 1000 = kbit; ms / 1000 = s → the thousands cancel.
+    bitrateKbps: (dBytes * 8) / elapsedMs,
+    fps: (dFrames * 1000) / elapsedMs,
+    dropRatio: dFrames > 0 ? Math.min(1, dSkipped / dFrames) : null,
+  };
+}
+
+/**
+ * How much a Prometheus counter mirroring a cumulative OBS counter must grow. A first reading
+ * counts in full (the counter then equals OBS's total); a smaller reading means OBS restarted and
+ * its new total is all new.
+ */
+export function counterIncrement(prev: number | undefined, cur: number): number {
+  if (!Number.isFinite(cur) || cur < 0) return 0;
+  if (prev === undefined || cur < prev) return cur;
+  return cur - prev;
+}
