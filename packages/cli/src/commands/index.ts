@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
+import { registerConfig } from './config.js';
+import { registerVault } from './vault.js';
 
 /** Each command group adds itself here; the order is the order `telemy --help` lists them. */
 export function registerCommands(program: Command): void {
-  void program;
+  program.option(
+    '--config <path>',
+    'config file (else TELEMY_CONFIG, ./telemy.toml, the user config folder)',
+  );
+  registerConfig(program);
+  registerVault(program);
 }

@@ -1,0 +1,33 @@
+import { type LoadedConfig, loadConfig } from '@telemy/engine/config';
+import { Vault } from '@telemy/engine/vault';
+import { telemyPaths } from '@telemy/protocol';
+import type { Command } from 'commander';
+
+/** Options every command accepts (defined once on the root program). */
+export interface GlobalOptions {
+  config?: string;
+  verbose?: boolean;
+}
+
+export function globals(cmd: Command): GlobalOptions {
+  return cmd.optsWithGlobals() as GlobalOptions;
+}
+
+export function loadCliConfig(cmd: Command): LoadedConfig {
+  const { config } = globals(cmd);
+  return loadConfig(config ? { configPath: config } : {});
+}
+
+export function openCliVault(): Promise<Vault> {
+  return Vault.open(telemyPaths().data);
+}
+
+/** An error that carries its own exit code (2 = usage/config, 1 = runtime). */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,176 @@
+import { chmodSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { createLogger } from '@telemy/protocol';
+import { describe, expect, it } from 'vitest';
+import { importV2Vault, type KeyringEntry, Vault, VaultError } from '../../src/vault/index.js';
+
+const tmp = () => mkdtempSync(path.join(tmpdir(), 'telemy-vault-'));
+
+function memoryKeyring(): KeyringEntry & { value: string | null } {
+  return {
+    value: null,
+    getPassword() {
+      return this.value;
+    },
+    setPassword(p: string) {
+      this.value = p;
+    },
+  };
+}
+
+async function expectVaultError(p: Promise<unknown> | (() => unknown), code: string): Promise<VaultError> {
+  try {
+    if (typeof p === 'function') p();
+    else await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(VaultError);
+    expect((err as VaultError).code).toBe(code);
+    return err as VaultError;
+  }
+  throw new Error(`expected VaultError ${code}`);
+}
+
+describe('vault', () => {
+  it('round-trips values and survives reopening; the file holds no plaintext', async () => {
+    const dir = tmp();
+    const v = await Vault.open(dir, { keyring: null });
+    v.set('obs_password', 'hunter2-very-secret');
+    v.set('cloud_api_key', 'tmk_abcdef0123456789');
+    const again = await Vault.open(dir, { keyring: null });
+    expect(again.get('obs_password')).toBe('hunter2-very-secret');
+    expect(again.list()).toEqual(['cloud_api_key', 'obs_password']);
+    expect(again.delete('cloud_api_key')).toBe(true);
+    expect(again.get('cloud_api_key')).toBeNull();
+    const raw = readFileSync(path.join(dir, 'vault.json'), 'utf8');
+    expect(raw).not.toContain('hunter2');
+    expect(statSync(path.join(dir, 'vault.json')).mode & 0o777).toBe(0o600);
+  });
+
+  it('keeps the key in a 0600 file when no OS secret store exists', async () => {
+    const dir = tmp();
+    const v = await Vault.open(dir, { keyring: null });
+    expect(v.keyStore.kind).toBe('key_file');
+    expect(statSync(path.join(dir, 'vault.key')).mode & 0o777).toBe(0o600);
+  });
+
+  it('uses the OS secret store when available and writes no key file', async () => {
+    const dir = tmp();
+    const ring = memoryKeyring();
+    const v = await Vault.open(dir, { keyring: ring });
+    v.set('a', 'secret-value');
+    expect(v.keyStore.kind).toBe('os_keyring');
+    expect(ring.value).toHaveLength(44);
+    expect(() => statSync(path.join(dir, 'vault.key'))).toThrow();
+    expect((await Vault.open(dir, { keyring: ring })).get('a')).toBe('secret-value');
+  });
+
+  it('a wrong key file gives a clear error', async () => {
+    const dir = tmp();
+    (await Vault.open(dir, { keyring: null })).set('obs_password', 'pw-123456');
+    writeFileSync(path.join(dir, 'vault.key'), `${Buffer.alloc(32, 7).toString('base64')}\n`);
+    const err = await expectVaultError(Vault.open(dir, { keyring: null }), 'wrong_key');
+    expect(err.message).toContain('does not open');
+    expect(err.message).not.toContain('pw-123456');
+  });
+
+  it('detects a tampered entry', async () => {
+    const dir = tmp();
+    const v = await Vault.open(dir, { keyring: null });
+    v.set('a', 'first-secret');
+    v.set('b', 'second-secret');
+    const file = path.join(dir, 'vault.json');
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    const ct = Buffer.from(json.entries.b.ct, 'base64');
+    ct[0] = (ct[0] ?? 0) ^ 0xff;
+    json.entries.b.ct = ct.toString('base64');
+    writeFileSync(file, JSON.stringify(json));
+    const reopened = await Vault.open(dir, { keyring: null });
+    await expectVaultError(() => reopened.get('b'), 'tampered');
+    expect(reopened.get('a')).toBe('first-secret');
+  });
+
+  it('swapping two entries is detected (the name is authenticated)', async () => {
+    const dir = tmp();
+    const v = await Vault.open(dir, { keyring: null });
+    v.set('a', 'value-a');
+    v.set('b', 'value-b');
+    const file = path.join(dir, 'vault.json');
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    [json.entries.a, json.entries.b] = [json.entries.b, json.entries.a];
+    writeFileSync(file, JSON.stringify(json));
+    await expectVaultError(Vault.open(dir, { keyring: null }), 'wrong_key');
+  });
+
+  it('reports a corrupted vault and never overwrites it', async () => {
+    const dir = tmp();
+    const file = path.join(dir, 'vault.json');
+    writeFileSync(file, '{ not json');
+    await expectVaultError(Vault.open(dir, { keyring: null }), 'corrupted');
+    expect(readFileSync(file, 'utf8')).toBe('{ not json');
+    const v = await Vault.open(tmp(), { keyring: null });
+    v.set('x', 'ok-value');
+    writeFileSync(v.file, 'garbage');
+    await expectVaultError(() => v.set('y', 'other'), 'corrupted');
+    expect(readFileSync(v.file, 'utf8')).toBe('garbage');
+  });
+
+  it('getOrCreate makes a token once', async () => {
+    const v = await Vault.open(tmp(), { keyring: null });
+    const a = v.getOrCreate('local_access_token');
+    const b = v.getOrCreate('local_access_token');
+    expect(a.created).toBe(true);
+    expect(b).toEqual({ value: a.value, created: false });
+    expect(a.value.length).toBeGreaterThanOrEqual(32);
+  });
+
+  it('rejects bad entry names', async () => {
+    const v = await Vault.open(tmp(), { keyring: null });
+    await expectVaultError(() => v.set('Bad Name', 'x'), 'invalid_name');
+  });
+
+  it('secrets never reach logs', async () => {
+    const v = await Vault.open(tmp(), { keyring: null });
+    v.set('obs_password', 'sup3r-s3cret-pw');
+    let out = '';
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        out += chunk.toString();
+        cb();
+      },
+    });
+    const log = createLogger('test', { destination: sink });
+    const password = v.get('obs_password');
+    log.info({ password, obs: { password }, headers: { authorization: `Bearer ${password}` } }, 'connecting');
+    log.info({ cfg: { token: password, api_key: password } }, 'cfg');
+    expect(out).toContain('connecting');
+    expect(out).not.toContain('sup3r-s3cret-pw');
+  });
+});
+
+describe('vault import-v2', () => {
+  it('imports base64 values and lists DPAPI ones to re-enter', async () => {
+    const dir = tmp();
+    const old = path.join(dir, 'old-vault.json');
+    writeFileSync(
+      old,
+      JSON.stringify({
+        entries: {
+          obs_password: Buffer.from('old-obs-pw').toString('base64'),
+          grafana_token: 'dpapi:AQAAANCMnd8BFdERjHoAwE',
+          'Aegis Key': { base64: Buffer.from('tmk_old').toString('base64') },
+          broken: 'not base64 !!',
+        },
+      }),
+    );
+    chmodSync(old, 0o600);
+    const v = await Vault.open(dir, { keyring: null });
+    const r = importV2Vault(old, v, 'linux');
+    expect(r.imported.sort()).toEqual(['aegis_key', 'obs_password']);
+    expect(r.reenter.map((x) => x.name).sort()).toEqual(['broken', 'grafana_token']);
+    expect(r.reenter.find((x) => x.name === 'grafana_token')?.reason).toContain('Windows');
+    expect(v.get('obs_password')).toBe('old-obs-pw');
+    expect(v.get('aegis_key')).toBe('tmk_old');
+  });
+});
