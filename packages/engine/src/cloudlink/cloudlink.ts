@@ -1,0 +1,587 @@
+import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import { createLogger, type Logger } from '@telemy/protocol';
+import {
+  type Bonded,
+  type RelayLink,
+  type RequestedBy,
+  relayReady,
+  type Session,
+  type Usage,
+} from './api-schemas.js';
+import { type ControlPlaneClient, ControlPlaneError } from './control-plane-client.js';
+import { buildPairing, type PairingDetails } from './pairing.js';
+import type { RelaySignal, RelaySignalSink } from './relay-signals.js';
+import { RelayTelemetryClient, type RelayTelemetryEvents } from './relay-telemetry.js';
+
+export type CloudApi = Pick<ControlPlaneClient, 'start' | 'stop' | 'active' | 'usage' | 'baseUrl'>;
+
+/** The part of a telemetry client CloudLink uses; tests substitute a fake. */
+export interface TelemetryConnection extends EventEmitter<RelayTelemetryEvents> {
+  start(): void;
+  stop(): void;
+}
+
+export interface CloudLinkOptions {
+  api: CloudApi;
+  sink: RelaySignalSink;
+  regionPreference?: string;
+  /** The session id the engine persisted before a restart (reconnect-first). */
+  restoredSessionId?: string | null;
+  /** Reported to the control plane in the start request. */
+  obsConnected?: () => boolean;
+  /** Called with the relay's OBS source URL whenever it becomes known or changes. */
+  configureObsSource?: (url: string) => Promise<void>;
+  createTelemetry?: (url: string, token: string) => TelemetryConnection;
+  now?: () => number;
+  logger?: Logger;
+  /** How often `active()` is polled while provisioning. */
+  provisioningPollMs?: number;
+  /** How often `active()` is polled once the session is up (timers, grace, stop detection). */
+  sessionPollMs?: number;
+  /** How often the Time Bank is refreshed while a session runs. */
+  usagePollMs?: number;
+  /** Give up on provisioning after this long (the control plane's own timeout is 300 s). */
+  provisioningTimeoutMs?: number;
+  /** Retry `active()` this often while the control plane is unreachable. */
+  unreachableRetryMs?: number;
+}
+
+export interface CloudLinkSnapshot {
+  control_plane: { base_url: string; reachable: boolean | null; notice: string | null };
+  session: {
+    session_id: string;
+    status: string;
+    region: string | null;
+    public_ip: string | null;
+    srt_port: number | null;
+    egress_port: number | null;
+    timers: Session['timers'];
+    usage: Session['usage'];
+  } | null;
+  telemetry: {
+    connected: boolean;
+    ingest_active: boolean | null;
+    ingest_state: 'flowing' | 'stalled' | 'unknown';
+    relay_uptime_s: number | null;
+    egress_clients: number | null;
+    last_message_at: number | null;
+  };
+  links: RelayLink[];
+  bonded: Bonded | null;
+  time_bank: Usage | null;
+  obs_source: { configured: boolean; error: string | null };
+  /** Secrets: present only after `revealPairing()`. */
+  pairing: ({ revealed: true } & PairingDetails) | { revealed: false; available: boolean };
+}
+
+/** A start refused by the control plane or impossible because it is unreachable. */
+export class IrlActivationError extends Error {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super(message);
+    this.name = 'IrlActivationError';
+    this.reason = reason;
+  }
+}
+
+const UNREACHABLE_NOTICE =
+  'Control plane unreachable: IRL cannot be started right now; local monitoring and failover keep running.';
+
+/**
+ * The engine's link to the cloud: relay sessions on the control plane, the relay's telemetry
+ * WebSocket, and the signals both produce for the state machine. Startup is reconnect-first and
+ * never provisions; only `startIrl` does.
+ */
+export class CloudLink {
+  private readonly opts: CloudLinkOptions;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private session: Session | null = null;
+  private telemetry: TelemetryConnection | null = null;
+  private telemetryKey: string | null = null;
+  private telemetryUp = false;
+  private ingestActive: boolean | null = null;
+  private ingestState: 'flowing' | 'stalled' | 'unknown' = 'unknown';
+  private relayUptime: number | null = null;
+  private egressClients: number | null = null;
+  private lastMessageAt: number | null = null;
+  private links: RelayLink[] = [];
+  private bonded: Bonded | null = null;
+  private usage: Usage | null = null;
+  private reachable: boolean | null = null;
+  private notice: string | null = null;
+  private revealed = false;
+  private pairing: PairingDetails | null = null;
+  private obsSourceUrl: string | null = null;
+  private obsSourceError: string | null = null;
+  private provisioningSince: number | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private usageTimer: NodeJS.Timeout | null = null;
+  private starting: Promise<Session> | null = null;
+  private closed = false;
+
+  constructor(opts: CloudLinkOptions) {
+    this.opts = opts;
+    this.log = opts.logger ?? createLogger('cloudlink');
+    this.now = opts.now ?? Date.now;
+  }
+
+  /**
+   * Reconnect-first startup (`10-state-machine.md` §6): asks the control plane for a running
+   * session and resumes it. Never starts one.
+   */
+  async init(): Promise<void> {
+    let found: Session | null;
+    try {
+      found = await this.opts.api.active();
+      this.markReachable();
+    } catch (err) {
+      this.noteFailure('reconnect-first lookup', err);
+      this.schedulePoll(this.opts.unreachableRetryMs ?? 15_000);
+      return;
+    }
+    const restored = this.opts.restoredSessionId ?? null;
+    if (!found) {
+      if (restored)
+        this.log.info({ session_id: restored }, 'persisted relay session is over; staying in studio mode');
+      return;
+    }
+    if (restored && restored !== found.session_id) {
+      this.log.warn(
+        { persisted: restored, active: found.session_id },
+        'control plane reports another session; resuming it',
+      );
+    }
+    this.log.info(
+      { session_id: found.session_id, status: found.status },
+      'resuming relay session (reconnect-first)',
+    );
+    this.emit({
+      kind: 'session_accepted',
+      session_id: found.session_id,
+      status: found.status,
+      restored: true,
+    });
+    this.adopt(found);
+    void this.refreshUsage();
+    this.startUsagePolling();
+  }
+
+  /** Starts IRL: one start intent, one idempotency key, whatever the retries underneath. */
+  startIrl(requestedBy: RequestedBy): Promise<Session> {
+    if (this.session) return Promise.resolve(this.session);
+    this.starting ??= this.requestStart(requestedBy).finally(() => {
+      this.starting = null;
+    });
+    return this.starting;
+  }
+
+  /** Stops IRL; the session is dropped only once the control plane acknowledged the stop. */
+  async stopIrl(reason: 'user_requested' | 'shutdown' = 'user_requested'): Promise<void> {
+    const s = this.session;
+    if (!s) return;
+    await this.opts.api.stop(s.session_id, reason);
+    this.markReachable();
+    this.log.info({ session_id: s.session_id, reason }, 'relay session stopped');
+    this.endSession(reason);
+    void this.refreshUsage();
+  }
+
+  currentSessionId(): string | null {
+    return this.session?.session_id ?? null;
+  }
+
+  /** Includes the pairing secrets in `snapshot()` from now on (until `hidePairing()`). */
+  async revealPairing(): Promise<PairingDetails | null> {
+    this.revealed = true;
+    this.pairing = this.session ? await buildPairing(this.session) : null;
+    return this.pairing;
+  }
+
+  hidePairing(): void {
+    this.revealed = false;
+  }
+
+  async refreshUsage(): Promise<Usage | null> {
+    try {
+      this.usage = await this.opts.api.usage();
+      this.markReachable();
+    } catch (err) {
+      this.noteFailure('time bank refresh', err);
+    }
+    return this.usage;
+  }
+
+  snapshot(): CloudLinkSnapshot {
+    const s = this.session;
+    const pairingAvailable = s?.ingest?.srt_url != null;
+    return {
+      control_plane: { base_url: this.opts.api.baseUrl, reachable: this.reachable, notice: this.notice },
+      session: s
+        ? {
+            session_id: s.session_id,
+            status: s.status,
+            region: s.region,
+            public_ip: s.relay?.public_ip ?? null,
+            srt_port: s.relay?.srt_port ?? null,
+            egress_port: s.relay?.egress_port ?? null,
+            timers: s.timers,
+            usage: s.usage,
+          }
+        : null,
+      telemetry: {
+        connected: this.telemetryUp,
+        ingest_active: this.ingestActive,
+        ingest_state: this.ingestState,
+        relay_uptime_s: this.relayUptime,
+        egress_clients: this.egressClients,
+        last_message_at: this.lastMessageAt,
+      },
+      links: this.links,
+      bonded: this.bonded,
+      time_bank: this.usage,
+      obs_source: { configured: this.obsSourceUrl !== null, error: this.obsSourceError },
+      pairing:
+        this.revealed && this.pairing
+          ? { revealed: true, ...this.pairing }
+          : { revealed: false, available: pairingAvailable },
+    };
+  }
+
+  /** Stops timers and telemetry. The relay session itself keeps running for the next start. */
+  close(): void {
+    this.closed = true;
+    this.clearPoll();
+    if (this.usageTimer) clearInterval(this.usageTimer);
+    this.usageTimer = null;
+    this.disconnectTelemetry('engine closing');
+  }
+
+  private async requestStart(requestedBy: RequestedBy): Promise<Session> {
+    const idempotencyKey = randomUUID();
+    let started: Awaited<ReturnType<CloudApi['start']>>;
+    try {
+      started = await this.opts.api.start(
+        {
+          region_preference: this.opts.regionPreference ?? 'auto',
+          requested_by: requestedBy,
+          obs_connected: this.opts.obsConnected?.() ?? false,
+        },
+        idempotencyKey,
+      );
+      this.markReachable();
+    } catch (err) {
+      const denial = this.denialOf(err);
+      this.emit({ kind: 'session_denied', reason: denial.reason, message: denial.message });
+      throw new IrlActivationError(denial.reason, denial.message);
+    }
+    const s = started.session;
+    this.log.info(
+      { session_id: s.session_id, status: s.status, created: started.status === 201 },
+      'IRL start accepted',
+    );
+    this.emit({ kind: 'session_accepted', session_id: s.session_id, status: s.status, restored: false });
+    this.adopt(s);
+    void this.refreshUsage();
+    this.startUsagePolling();
+    return s;
+  }
+
+  private denialOf(err: unknown): { reason: string; message: string } {
+    if (err instanceof ControlPlaneError) {
+      if (err.unreachable) {
+        this.noteFailure('IRL start', err);
+        return { reason: 'control_plane_unreachable', message: UNREACHABLE_NOTICE };
+      }
+      const detailReason = (err.details as { reason?: unknown } | undefined)?.reason;
+      return { reason: typeof detailReason === 'string' ? detailReason : err.code, message: err.message };
+    }
+    return { reason: 'internal_error', message: err instanceof Error ? err.message : String(err) };
+  }
+
+  /** Takes a session from the control plane as the current one and acts on its status. */
+  private adopt(s: Session): void {
+    const previous = this.session;
+    this.session = s;
+    // Telemetry stats (every second) are fresher than the control plane's copy.
+    if (!this.telemetryUp) {
+      this.links = s.links;
+      this.bonded = s.bonded;
+    }
+    if (this.revealed) void this.refreshPairing(s);
+
+    if (s.status === 'provisioning') {
+      this.provisioningSince ??= this.now();
+      this.schedulePoll(this.opts.provisioningPollMs ?? 1_000);
+      return;
+    }
+    this.provisioningSince = null;
+    if (s.status === 'grace' && previous?.status !== 'grace') {
+      this.emit({
+        kind: 'grace',
+        session_id: s.session_id,
+        remaining_seconds: s.timers?.grace_remaining_seconds ?? null,
+      });
+    }
+    if (relayReady(s)) {
+      this.connectTelemetry(s);
+      void this.configureObsSource(s);
+    }
+    this.schedulePoll(
+      relayReady(s) ? (this.opts.sessionPollMs ?? 10_000) : (this.opts.provisioningPollMs ?? 1_000),
+    );
+  }
+
+  private async poll(): Promise<void> {
+    this.pollTimer = null;
+    if (this.closed) return;
+    const current = this.session;
+    if (!current && this.reachable !== false) return;
+    let found: Session | null;
+    try {
+      found = await this.opts.api.active();
+      this.markReachable();
+    } catch (err) {
+      this.noteFailure('session poll', err);
+      if (!current) {
+        this.schedulePoll(this.opts.unreachableRetryMs ?? 15_000);
+        return;
+      }
+      if (current.status === 'provisioning' && this.provisioningExpired())
+        return this.provisioningTimedOut(current);
+      // The relay serves without the control plane: keep telemetry and ask again later.
+      this.schedulePoll(
+        current.status === 'provisioning'
+          ? (this.opts.provisioningPollMs ?? 1_000)
+          : (this.opts.unreachableRetryMs ?? 15_000),
+      );
+      return;
+    }
+    if (this.closed || this.session !== current) return;
+
+    if (!current) {
+      // Reconnect-first lookup that failed at startup, now answered.
+      if (found) {
+        this.emit({
+          kind: 'session_accepted',
+          session_id: found.session_id,
+          status: found.status,
+          restored: true,
+        });
+        this.adopt(found);
+        this.startUsagePolling();
+      }
+      return;
+    }
+    if (!found || found.session_id !== current.session_id || found.status === 'stopped') {
+      this.log.warn(
+        { session_id: current.session_id },
+        'relay session no longer active on the control plane',
+      );
+      this.endSession('stopped_by_control_plane');
+      if (found && found.status !== 'stopped') {
+        this.emit({
+          kind: 'session_accepted',
+          session_id: found.session_id,
+          status: found.status,
+          restored: true,
+        });
+        this.adopt(found);
+        this.startUsagePolling();
+      }
+      return;
+    }
+    if (found.status === 'provisioning' && this.provisioningExpired())
+      return this.provisioningTimedOut(found);
+    this.adopt(found);
+  }
+
+  private provisioningExpired(): boolean {
+    return (
+      this.provisioningSince !== null &&
+      this.now() - this.provisioningSince >= (this.opts.provisioningTimeoutMs ?? 330_000)
+    );
+  }
+
+  private provisioningTimedOut(s: Session): void {
+    this.log.warn({ session_id: s.session_id }, 'relay provisioning timed out; stopping the session');
+    this.emit({ kind: 'session_timeout', session_id: s.session_id });
+    this.endSession('provisioning_timeout', false);
+    this.opts.api.stop(s.session_id, 'error_recovery').catch((err: unknown) => {
+      this.noteFailure('stop after provisioning timeout', err);
+    });
+  }
+
+  private endSession(reason: string, signal = true): void {
+    const s = this.session;
+    this.clearPoll();
+    this.disconnectTelemetry('session ended');
+    this.session = null;
+    this.provisioningSince = null;
+    this.links = [];
+    this.bonded = null;
+    this.ingestActive = null;
+    this.ingestState = 'unknown';
+    this.relayUptime = null;
+    this.egressClients = null;
+    this.pairing = null;
+    this.obsSourceUrl = null;
+    this.obsSourceError = null;
+    if (this.usageTimer) clearInterval(this.usageTimer);
+    this.usageTimer = null;
+    if (s && signal) this.emit({ kind: 'session_ended', session_id: s.session_id, reason });
+  }
+
+  private connectTelemetry(s: Session): void {
+    const url = s.relay?.ws_url;
+    const token = s.credentials?.relay_ws_token;
+    if (!url || !token) return;
+    const key = `${url}\n${token}`;
+    if (this.telemetry && this.telemetryKey === key) return;
+    this.disconnectTelemetry('relay changed');
+
+    const sessionId = s.session_id;
+    const t =
+      this.opts.createTelemetry?.(url, token) ?? new RelayTelemetryClient({ url, token, logger: this.log });
+    this.telemetry = t;
+    this.telemetryKey = key;
+    t.on('connected', () => {
+      this.telemetryUp = true;
+      this.lastMessageAt = this.now();
+      this.emit({ kind: 'telemetry_connected', session_id: sessionId });
+    });
+    t.on('disconnected', (d) => {
+      this.ingestActive = null;
+      if (!this.telemetryUp) return;
+      this.telemetryUp = false;
+      this.emit({ kind: 'telemetry_disconnected', session_id: sessionId, reason: d.reason });
+    });
+    t.on('hello', (m) => {
+      this.lastMessageAt = this.now();
+      this.relayUptime = m.uptime_s;
+      if (m.session_id !== sessionId) {
+        this.log.warn(
+          { expected: sessionId, relay: m.session_id },
+          'relay telemetry announces another session',
+        );
+      }
+    });
+    t.on('stats', (m) => {
+      this.lastMessageAt = this.now();
+      this.links = m.links.map((l) => ({
+        label: null,
+        source_ip: null,
+        connected_at: null,
+        ...l,
+      }));
+      this.bonded = m.bonded;
+      this.egressClients = m.egress_clients;
+      if (m.ingest_active !== this.ingestActive) {
+        this.ingestActive = m.ingest_active;
+        if (m.ingest_active && this.ingestState !== 'stalled') this.ingestState = 'flowing';
+        this.emit({ kind: m.ingest_active ? 'ingest_active' : 'ingest_inactive', session_id: sessionId });
+      }
+    });
+    t.on('ingest', (m) => {
+      const receivedAt = this.now();
+      this.lastMessageAt = receivedAt;
+      this.ingestState = m.state === 'stalled' ? 'stalled' : 'flowing';
+      this.emit({
+        kind: m.state === 'stalled' ? 'ingest_stalled' : 'ingest_resumed',
+        session_id: sessionId,
+        link_id: m.link_id,
+        at: m.at,
+        received_at: receivedAt,
+      });
+    });
+    t.on('link_failover', (m) => {
+      this.lastMessageAt = this.now();
+      this.log.info({ from: m.from, to: m.to }, 'relay failed over to another ingest link');
+      this.emit({ kind: 'link_failover', session_id: sessionId, from: m.from, to: m.to });
+    });
+    t.start();
+  }
+
+  private disconnectTelemetry(why: string): void {
+    const t = this.telemetry;
+    if (!t) return;
+    const sessionId = this.session?.session_id;
+    this.telemetry = null;
+    this.telemetryKey = null;
+    t.removeAllListeners();
+    t.stop();
+    if (this.telemetryUp && sessionId) {
+      this.telemetryUp = false;
+      this.emit({ kind: 'telemetry_disconnected', session_id: sessionId, reason: why });
+    }
+    this.telemetryUp = false;
+  }
+
+  private async configureObsSource(s: Session): Promise<void> {
+    const url = s.ingest?.obs_source_url;
+    const configure = this.opts.configureObsSource;
+    if (!url || !configure || url === this.obsSourceUrl) return;
+    this.obsSourceUrl = url;
+    try {
+      await configure(url);
+      this.obsSourceError = null;
+    } catch (err) {
+      // Allow the next poll to try again.
+      this.obsSourceUrl = null;
+      this.obsSourceError = err instanceof Error ? err.message : String(err);
+      this.log.warn({ problem: this.obsSourceError }, 'could not configure the OBS relay media source');
+    }
+  }
+
+  private async refreshPairing(s: Session): Promise<void> {
+    const p = await buildPairing(s);
+    if (this.session === s) this.pairing = p;
+  }
+
+  private startUsagePolling(): void {
+    if (this.usageTimer || this.closed) return;
+    this.usageTimer = setInterval(() => void this.refreshUsage(), this.opts.usagePollMs ?? 60_000);
+    this.usageTimer.unref();
+  }
+
+  private schedulePoll(ms: number): void {
+    if (this.closed) return;
+    this.clearPoll();
+    this.pollTimer = setTimeout(() => void this.poll(), ms);
+    this.pollTimer.unref();
+  }
+
+  private clearPoll(): void {
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+  }
+
+  private markReachable(): void {
+    if (this.reachable === false) this.log.info('control plane reachable again');
+    this.reachable = true;
+    this.notice = null;
+  }
+
+  private noteFailure(what: string, err: unknown): void {
+    if (err instanceof ControlPlaneError && err.unreachable) {
+      if (this.reachable !== false)
+        this.log.warn({ problem: err.message }, `${what}: control plane unreachable`);
+      this.reachable = false;
+      this.notice = UNREACHABLE_NOTICE;
+      return;
+    }
+    this.log.warn({ problem: err instanceof Error ? err.message : String(err) }, `${what} failed`);
+  }
+
+  private emit(signal: RelaySignal): void {
+    try {
+      this.opts.sink.relaySignal(signal);
+    } catch (err) {
+      this.log.error(
+        { kind: signal.kind, problem: err instanceof Error ? err.message : String(err) },
+        'relay signal sink threw',
+      );
+    }
+  }
+}

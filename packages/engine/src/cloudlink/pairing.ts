@@ -1,0 +1,28 @@
+import QRCode from 'qrcode';
+import type { Session } from './api-schemas.js';
+
+/**
+ * What the streamer needs to pair a phone and OBS with the relay (`40-relay.md` §6). Holds secrets
+ * (the SRT URLs carry passphrases): shown only on explicit request.
+ */
+export interface PairingDetails {
+  /** Pasted into the phone app: relay ingest with the pair token as passphrase and the latency. */
+  srt_url: string;
+  /** The same URL as an SVG QR code for the phone camera. */
+  qr_svg: string;
+  /** What the OBS media source pulls: relay egress with its passphrase. */
+  obs_source_url: string | null;
+}
+
+/** Null until the control plane has published the phone's ingest URL. */
+export async function buildPairing(session: Session): Promise<PairingDetails | null> {
+  const srtUrl = session.ingest?.srt_url;
+  if (!srtUrl) return null;
+  const qrSvg = await QRCode.toString(srtUrl, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+  return { srt_url: srtUrl, qr_svg: qrSvg, obs_source_url: session.ingest?.obs_source_url ?? null };
+}
+
+/** The phone URL as a QR code drawn with terminal characters (`telemy cloud active --qr`). */
+export function renderQrForTerminal(url: string): Promise<string> {
+  return QRCode.toString(url, { type: 'terminal', small: true, errorCorrectionLevel: 'M' });
+}
