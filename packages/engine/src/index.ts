@@ -29,3 +29,5 @@ export {
   type SystemProbes,
   type SystemSample,
 } from './system/system-metrics.js';
+export * from './cloudlink/index.js';
+export * from './ipc/index.js';

@@ -1,0 +1,328 @@
+import { z } from 'zod';
+
+/**
+ * DockState (`60-dock-and-dashboard.md` §1): the one object the engine pushes to every dock and
+ * dashboard. The UI renders it and decides nothing. A section whose producer is absent says so
+ * (`not_configured`, `available: false`, null values) instead of showing made-up numbers. Secrets
+ * never appear here; pairing details only after an explicit reveal.
+ */
+
+export const DOCK_ENGINE_STATES = [
+  'STUDIO',
+  'IRL_CONNECTING',
+  'IRL_ACTIVE',
+  'IRL_GRACE',
+  'DEGRADED',
+  'FATAL',
+] as const;
+export const DOCK_AUTOMATION_FLAGS = [
+  'auto_scene_switch',
+  'low_quality_fallback',
+  'manual_override',
+  'chat_bot',
+  'alerts',
+] as const;
+export const DOCK_FEED_CLASSES = ['normal', 'low', 'offline', 'unknown'] as const;
+export const DOCK_OUTPUT_STATUSES = ['healthy', 'degraded', 'critical', 'offline'] as const;
+export const DOCK_RELAY_STATUSES = [
+  'not_configured',
+  'inactive',
+  'provisioning',
+  'active',
+  'grace',
+  'stopping',
+] as const;
+export const DOCK_CHAT_PLATFORMS = ['twitch', 'kick', 'youtube'] as const;
+
+const count = z.number().int().min(0);
+const num = z.number().finite();
+const nullableNum = num.nullable();
+const text = z.string().max(2000);
+
+export const dockModeSchema = z.enum(['studio', 'irl']);
+export const dockEngineStateSchema = z.enum(DOCK_ENGINE_STATES);
+export const dockAutomationFlagSchema = z.enum(DOCK_AUTOMATION_FLAGS);
+
+const headerSchema = z.object({
+  product: z.string(),
+  version: z.string(),
+  mode: dockModeSchema,
+  engine_state: dockEngineStateSchema,
+  obs: z.object({
+    status: z.enum(['connected', 'connecting', 'disconnected', 'auth_failed']),
+    /** One human line about the last connection problem; null while connected. */
+    detail: text.nullable(),
+  }),
+  /** `not_used` when the engine runs without a shim and switches scenes itself. */
+  ipc: z.enum(['ok', 'degraded', 'down', 'not_used']),
+});
+
+const liveSchema = z.object({
+  /** null: not known (OBS not connected). */
+  streaming: z.boolean().nullable(),
+  recording: z.boolean().nullable(),
+  stream_elapsed_s: count.nullable(),
+  record_elapsed_s: count.nullable(),
+});
+
+const sceneRolesSchema = z.object({
+  live: z.string(),
+  /** Empty: no LOW scene, LOW behaves as HOLD. */
+  low: z.string(),
+  brb: z.string(),
+  offline: z.string(),
+});
+
+const scenesSchema = z.object({
+  /** false while OBS is not connected: the list below is the last one seen (or empty). */
+  available: z.boolean(),
+  list: z.array(z.string()),
+  active: z.string().nullable(),
+  pending: z.object({ request_id: z.string(), scene: z.string() }).nullable(),
+  managed: z.array(z.string()),
+  roles: sceneRolesSchema,
+  /** Automatic switching would act now (flags allow it and the scene path is ready). */
+  automation_armed: z.boolean(),
+});
+
+const thresholdsSchema = z.object({
+  low_bitrate_kbps: count,
+  offline_bitrate_kbps: count,
+  low_rtt_ms: count,
+  offline_rtt_ms: count,
+});
+
+const historySchema = z.object({
+  window_ms: count,
+  /** Sample times (epoch ms), oldest first; the value arrays are parallel to it. */
+  t: z.array(num),
+  bitrate_kbps: z.array(nullableNum),
+  rtt_ms: z.array(nullableNum),
+});
+
+const feedSchema = z.object({
+  classification: z.enum(DOCK_FEED_CLASSES),
+  /** Why the feed has this class, in a few words (e.g. "bitrate 120 kb/s ≤ 200"). */
+  reason: text.nullable(),
+  source: z.string().nullable(),
+  bitrate_kbps: nullableNum,
+  rtt_ms: nullableNum,
+  loss_pct: nullableNum,
+  history: historySchema,
+  thresholds: thresholdsSchema,
+});
+
+const linkRowSchema = z.object({
+  label: z.string(),
+  status: z.enum(['up', 'degraded', 'down']),
+  bitrate_kbps: nullableNum,
+  rtt_ms: nullableNum,
+  loss_pct: nullableNum,
+  jitter_ms: nullableNum,
+  /** 0 (no signal) to 5 bars, from RTT and loss. */
+  signal: z.number().int().min(0).max(5),
+});
+
+const linksSchema = z.object({
+  status: z.enum(['not_configured', 'waiting', 'ok']),
+  rows: z.array(linkRowSchema),
+});
+
+const outputRowSchema = z.object({
+  id: z.string(),
+  display_name: z.string(),
+  group: z.string(),
+  active: z.boolean(),
+  bitrate_kbps: nullableNum,
+  fps: nullableNum,
+  drop_pct: nullableNum,
+  encoding_lag_ms: nullableNum,
+  status: z.enum(DOCK_OUTPUT_STATUSES),
+});
+
+const outputGroupSchema = z.object({
+  name: z.string(),
+  outputs: z.array(outputRowSchema),
+  totals: z.object({ count, active: count, bitrate_kbps: num }),
+});
+
+const outputsSchema = z.object({
+  available: z.boolean(),
+  groups: z.array(outputGroupSchema),
+  hidden: z.array(outputRowSchema),
+});
+
+const pairingSchema = z.discriminatedUnion('revealed', [
+  z.object({ revealed: z.literal(false), available: z.boolean() }),
+  z.object({
+    revealed: z.literal(true),
+    available: z.literal(true),
+    srt_url: z.string(),
+    qr_svg: z.string(),
+    obs_source_url: z.string(),
+  }),
+]);
+
+const relaySchema = z.object({
+  status: z.enum(DOCK_RELAY_STATUSES),
+  region: z.string().nullable(),
+  uptime_s: count.nullable(),
+  latency_ms: nullableNum,
+  instance: z.string().nullable(),
+  grace_remaining_s: count.nullable(),
+  time_bank: z.object({ left_s: count, used_s: count, used_pct: z.number().min(0).max(100) }).nullable(),
+  pairing: pairingSchema,
+  /** Why the last start was refused or the relay stopped, when the engine knows. */
+  detail: text.nullable(),
+});
+
+const failoverSchema = z.object({
+  health: z.enum(['good', 'degraded', 'offline', 'unknown']),
+  last: z
+    .object({
+      at_ms: num,
+      scene: z.string(),
+      reason: text,
+      rule: z.string(),
+      request_id: z.string(),
+    })
+    .nullable(),
+  count_session: count,
+  response_budget_ms: count,
+  last_detection_to_switch_ms: nullableNum,
+});
+
+const settingsTogglesSchema = z.object(
+  Object.fromEntries(DOCK_AUTOMATION_FLAGS.map((f) => [f, z.boolean()])) as Record<
+    (typeof DOCK_AUTOMATION_FLAGS)[number],
+    z.ZodBoolean
+  >,
+);
+
+const chatPlatformRowSchema = z.object({
+  platform: z.enum(DOCK_CHAT_PLATFORMS),
+  status: z.enum(['connected', 'connecting', 'disconnected', 'error']),
+  channel: z.string(),
+  read_only: z.boolean(),
+  quota_left: count.nullable(),
+  detail: text.nullable(),
+});
+
+const chatSchema = z.discriminatedUnion('configured', [
+  z.object({ configured: z.literal(false) }),
+  z.object({ configured: z.literal(true), platforms: z.array(chatPlatformRowSchema) }),
+]);
+
+const systemSchema = z.discriminatedUnion('available', [
+  z.object({ available: z.literal(false) }),
+  z.object({
+    available: z.literal(true),
+    cpu_pct: z.number().min(0).max(100),
+    mem_used_pct: z.number().min(0).max(100),
+    gpu_pct: z.number().min(0).max(100).nullable(),
+    net_up_kbps: nullableNum,
+    net_down_kbps: nullableNum,
+  }),
+]);
+
+const dockEventLevelSchema = z.enum(['info', 'warn', 'error']);
+const dockEventSchema = z.object({
+  id: count,
+  at_ms: num,
+  level: dockEventLevelSchema,
+  text: text,
+  request_id: z.string().nullable(),
+  acked: z.boolean(),
+});
+
+export const MAX_DOCK_EVENTS = 200;
+
+/** The editable configuration the settings page starts from; secrets only as "is set" flags. */
+export const dockConfigViewSchema = z.object({
+  obs: z.object({ host: z.string(), port: count, password_set: z.boolean() }),
+  cloud: z.object({
+    mode: z.enum(['embedded', 'remote', 'off']),
+    base_url: z.string(),
+    region_preference: z.string(),
+    api_key_set: z.boolean(),
+  }),
+  otlp: z.object({ enabled: z.boolean(), endpoint: z.string(), interval_ms: count, auth_set: z.boolean() }),
+  timings: z.object({
+    sample_interval_ms: count,
+    offline_after_ms: count,
+    low_after_ms: count,
+    recover_after_ms: count,
+    offline_timeout_s: count,
+    switch_deadline_ms: count,
+  }),
+  managed_extra: z.array(z.string()),
+  chat: z.object(
+    Object.fromEntries(
+      DOCK_CHAT_PLATFORMS.map((p) => [p, z.object({ channel: z.string(), token_set: z.boolean() })]),
+    ) as Record<DockChatPlatformName, z.ZodObject<{ channel: z.ZodString; token_set: z.ZodBoolean }>>,
+  ),
+  sources: z.array(
+    z.object({
+      name: z.string(),
+      type: z.string(),
+      priority: count,
+      enabled: z.boolean(),
+      url: z.string().optional(),
+      stats_file: z.string().optional(),
+      input: z.string().optional(),
+    }),
+  ),
+  outputs: z.array(
+    z.object({
+      obs_id: z.string(),
+      display_name: z.string(),
+      encoder_group: z.string(),
+      hidden: z.boolean(),
+    }),
+  ),
+});
+
+export const dockStateSchema = z.object({
+  header: headerSchema,
+  live: liveSchema,
+  scenes: scenesSchema,
+  feed: feedSchema,
+  links: linksSchema,
+  outputs: outputsSchema,
+  relay: relaySchema,
+  failover: failoverSchema,
+  settings: settingsTogglesSchema,
+  chat: chatSchema,
+  system: systemSchema,
+  events: z.array(dockEventSchema).max(MAX_DOCK_EVENTS),
+  /** null until the engine has loaded its config. */
+  config: dockConfigViewSchema.nullable(),
+});
+
+export type DockState = z.infer<typeof dockStateSchema>;
+export type DockHeader = DockState['header'];
+export type DockLive = DockState['live'];
+export type DockScenes = DockState['scenes'];
+export type DockFeed = DockState['feed'];
+export type DockThresholds = DockFeed['thresholds'];
+export type DockHistory = DockFeed['history'];
+export type DockLinks = DockState['links'];
+export type DockLinkRow = DockLinks['rows'][number];
+export type DockOutputs = DockState['outputs'];
+export type DockOutputRow = z.infer<typeof outputRowSchema>;
+export type DockOutputGroup = z.infer<typeof outputGroupSchema>;
+export type DockRelay = DockState['relay'];
+export type DockPairing = DockRelay['pairing'];
+export type DockFailover = DockState['failover'];
+export type DockSettingsToggles = DockState['settings'];
+export type DockChat = DockState['chat'];
+export type DockChatPlatform = z.infer<typeof chatPlatformRowSchema>;
+export type DockSystem = DockState['system'];
+export type DockEvent = DockState['events'][number];
+export type DockConfigView = z.infer<typeof dockConfigViewSchema>;
+export type DockEngineState = (typeof DOCK_ENGINE_STATES)[number];
+export type DockAutomationFlag = (typeof DOCK_AUTOMATION_FLAGS)[number];
+export type DockFeedClass = (typeof DOCK_FEED_CLASSES)[number];
+export type DockOutputStatus = (typeof DOCK_OUTPUT_STATUSES)[number];
+export type DockRelayStatus = (typeof DOCK_RELAY_STATUSES)[number];
+export type DockChatPlatformName = (typeof DOCK_CHAT_PLATFORMS)[number];

@@ -1,0 +1,4 @@
+export * from './actions.js';
+export * from './dock-state.js';
+export * from './messages.js';
+export * from './settings.js';
