@@ -1,0 +1,83 @@
+import type { Logger } from '@telemy/protocol';
+import type { Platform } from '../config.js';
+import type { IncomingChatMessage } from '../pipeline.js';
+
+/** What the dock shows per platform. Never carries a token. */
+export interface ChatPlatformState {
+  platform: Platform;
+  connected: boolean;
+  channel: string;
+  read_only: boolean;
+  /** Why the connection is read-only or down, in one line. */
+  note: string | null;
+  /** YouTube only: quota units left today (as tracked locally). */
+  quota_remaining?: number;
+  reconnects: number;
+}
+
+export interface ReconnectPolicy {
+  baseMs: number;
+  maxMs: number;
+}
+
+export const DEFAULT_RECONNECT: ReconnectPolicy = { baseMs: 1000, maxMs: 60_000 };
+
+/** Delay before reconnect attempt `attempt` (0-based): doubling from `baseMs`, capped, ±20 % jitter. */
+export function backoffDelay(
+  attempt: number,
+  policy: ReconnectPolicy,
+  random: () => number = Math.random,
+): number {
+  const raw = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt, 30));
+  return Math.round(raw * (0.8 + 0.4 * random()));
+}
+
+export interface AdapterDeps {
+  getSecret: (key: string) => Promise<string | null>;
+  onMessage: (msg: IncomingChatMessage) => void;
+  onState: (state: ChatPlatformState) => void;
+  log: Logger;
+  reconnect?: ReconnectPolicy;
+}
+
+export interface ChatAdapter {
+  readonly platform: Platform;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Sends one message to the channel; resolves false when read-only or not connected. */
+  send(text: string): Promise<boolean>;
+  state(): ChatPlatformState;
+}
+
+/** Reconnect timer with capped backoff shared by the adapters. */
+export class Reconnector {
+  private attempt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  stopped = false;
+
+  constructor(
+    private readonly policy: ReconnectPolicy,
+    private readonly connect: () => void,
+  ) {}
+
+  /** Schedules the next attempt unless one is pending or the adapter stopped. Returns the delay. */
+  schedule(): number | null {
+    if (this.stopped || this.timer) return null;
+    const delay = backoffDelay(this.attempt++, this.policy);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (!this.stopped) this.connect();
+    }, delay);
+    return delay;
+  }
+
+  succeeded(): void {
+    this.attempt = 0;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
