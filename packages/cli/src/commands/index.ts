@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerConfig } from './config.js';
+import { registerEngine } from './engine.js';
 import { registerVault } from './vault.js';
 
 /** Each command group adds itself here; the order is the order `telemy --help` lists them. */
@@ -8,6 +9,7 @@ export function registerCommands(program: Command): void {
     '--config <path>',
     'config file (else TELEMY_CONFIG, ./telemy.toml, the user config folder)',
   );
+  registerEngine(program);
   registerConfig(program);
   registerVault(program);
 }

@@ -60,7 +60,7 @@ export class Vault {
     const stores: VaultKeyStore[] = [keyFile];
     if (keyring) stores.push(new KeyringKeyStore(keyring));
     for (const store of stores) {
-      const key = store.load();
+      const key = loadKey(store);
       if (key) return new Vault(file, key, store, data).verified();
     }
     if (Object.keys(data.entries).length > 0) {
@@ -70,9 +70,17 @@ export class Vault {
       );
     }
     const key = randomBytes(32);
-    const store = keyring ? new KeyringKeyStore(keyring) : keyFile;
-    store.save(key);
-    return new Vault(file, key, store, data);
+    if (keyring) {
+      try {
+        const store = new KeyringKeyStore(keyring);
+        store.save(key);
+        return new Vault(file, key, store, data);
+      } catch {
+        // A secret store that lists but refuses writes (locked, access denied): use the key file.
+      }
+    }
+    keyFile.save(key);
+    return new Vault(file, key, keyFile, data);
   }
 
   /** Fails early with a clear message when the key does not open the existing entries. */
@@ -178,6 +186,16 @@ export class Vault {
     readVaultFile(this.file);
     writeFileAtomic(this.file, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
     this.data = next;
+  }
+}
+
+/** A secret store that fails to read is treated as holding no key; a key file's errors are real. */
+function loadKey(store: VaultKeyStore): Buffer | null {
+  if (store.kind === 'key_file') return store.load();
+  try {
+    return store.load();
+  } catch {
+    return null;
   }
 }
 

@@ -174,3 +174,19 @@ describe('vault import-v2', () => {
     expect(v.get('aegis_key')).toBe('tmk_old');
   });
 });
+
+describe('vault key placement', () => {
+  it('falls back to the key file when the OS secret store refuses writes', async () => {
+    const dir = tmp();
+    const refusing: KeyringEntry = {
+      getPassword: () => null,
+      setPassword: () => {
+        throw new Error("Couldn't access platform storage: AccessDenied");
+      },
+    };
+    const v = await Vault.open(dir, { keyring: refusing });
+    expect(v.keyStore.kind).toBe('key_file');
+    v.set('a', 'value-1');
+    expect((await Vault.open(dir, { keyring: refusing })).get('a')).toBe('value-1');
+  });
+});
