@@ -83,6 +83,13 @@ export class EngineMetrics {
     'IPC messages dropped by lane',
     ['lane'],
   );
+  readonly sceneSwitchIpcPathSeconds = new Histogram({
+    name: 'telemy_scene_switch_ipc_path_seconds',
+    help: 'From the engine sending switch_scene over IPC to the shim reporting the result',
+    labelNames: ['result'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1],
+    registers: [this.registry],
+  });
   readonly chatCommandsTotal = this.counter('telemy_chat_commands_total', 'Chat command attempts', [
     'platform',
     'command',
