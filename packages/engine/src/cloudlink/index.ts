@@ -1,6 +1,6 @@
 export * from './api-schemas.js';
 export { type BackoffPolicy, backoffDelay } from './backoff.js';
-export { clientPlatform, ENGINE_VERSION } from './client-info.js';
+export { clientPlatform } from './client-info.js';
 export {
   type CloudApi,
   CloudLink,

@@ -1,0 +1,195 @@
+import { ControlPlaneClient, renderQrForTerminal, type Session } from '@telemy/engine';
+import { createLogger } from '@telemy/protocol';
+import type { Command } from 'commander';
+import { CliError, loadCliConfig, openCliVault } from '../context.js';
+
+interface CloudOpts {
+  baseUrl?: string;
+  json?: boolean;
+}
+
+/** `telemy cloud start|stop|active`: CloudLink from the command line (`00-overview.md`, `40-relay.md` §6). */
+export function registerCloud(program: Command): void {
+  const cloud = program
+    .command('cloud')
+    .description('start, stop and inspect the cloud relay session on the control plane');
+
+  cloud
+    .command('start')
+    .description('request a relay session (returns the running one if there is one)')
+    .option('--base-url <url>', 'control plane URL (default: [cloud] base_url)')
+    .option('--region <region>', 'region preference (default: [cloud] region_preference)')
+    .option('--wait [seconds]', 'wait until the relay is active (default 330 s)')
+    .option('--json', 'print the session as JSON (without secrets)')
+    .action(async (opts: CloudOpts & { region?: string; wait?: string | true }, cmd: Command) => {
+      const { client, config } = await cloudClient(cmd, opts);
+      const res = await client.start({
+        region_preference: opts.region ?? config.cloud.region_preference,
+        requested_by: 'cli',
+      });
+      let session = res.session;
+      if (opts.wait !== undefined) session = await waitActive(client, session, waitSeconds(opts.wait));
+      if (opts.json) return printJson(session, false);
+      const how = res.status === 201 ? 'created' : 'already running';
+      process.stdout.write(`session ${session.session_id} ${session.status} (${how})\n`);
+      if (session.status === 'active') process.stdout.write(describe(session, false));
+    });
+
+  cloud
+    .command('stop')
+    .description('stop the relay session')
+    .option('--base-url <url>', 'control plane URL (default: [cloud] base_url)')
+    .option('--session <id>', 'session to stop (default: the active one)')
+    .option('--json', 'print the result as JSON')
+    .action(async (opts: CloudOpts & { session?: string }, cmd: Command) => {
+      const { client } = await cloudClient(cmd, opts);
+      const id = opts.session ?? (await client.active())?.session_id;
+      if (!id) {
+        if (opts.json) process.stdout.write('null\n');
+        else process.stdout.write('no active relay session\n');
+        return;
+      }
+      const res = await client.stop(id, 'user_requested');
+      if (opts.json) process.stdout.write(`${JSON.stringify(res)}\n`);
+      else
+        process.stdout.write(
+          `session ${res.session_id} stopped${res.stopped_at ? ` at ${res.stopped_at}` : ''}\n`,
+        );
+    });
+
+  cloud
+    .command('active')
+    .description('show the running relay session and its pairing details')
+    .option('--base-url <url>', 'control plane URL (default: [cloud] base_url)')
+    .option('--reveal', 'show the pairing secrets (passphrases in the SRT URLs)')
+    .option('--qr', 'print the phone SRT URL as a QR code (needs --reveal: the code carries the passphrase)')
+    .option('--json', 'print the session as JSON (secrets only with --reveal)')
+    .action(async (opts: CloudOpts & { reveal?: boolean; qr?: boolean }, cmd: Command) => {
+      if (opts.qr && !opts.reveal) {
+        throw new CliError('--qr shows the phone passphrase as a QR code; add --reveal to confirm', 2);
+      }
+      const { client } = await cloudClient(cmd, opts);
+      const session = await client.active();
+      if (!session) {
+        process.stdout.write(opts.json ? 'null\n' : 'no active relay session\n');
+        return;
+      }
+      if (opts.json) return printJson(session, opts.reveal === true);
+      process.stdout.write(`session ${session.session_id} ${session.status}\n`);
+      process.stdout.write(describe(session, opts.reveal === true));
+      const srtUrl = session.ingest?.srt_url;
+      if (opts.qr) {
+        if (!srtUrl)
+          throw new CliError('the relay has no phone URL yet (still provisioning); try again shortly');
+        process.stdout.write(`\n${await renderQrForTerminal(srtUrl)}\n`);
+      }
+    });
+}
+
+async function cloudClient(cmd: Command, opts: CloudOpts) {
+  const { config } = loadCliConfig(cmd);
+  if (config.cloud.mode === 'off' && !opts.baseUrl) {
+    throw new CliError(
+      'the cloud is off in the config ([cloud] mode = "off"); pass --base-url to use one anyway',
+      2,
+    );
+  }
+  const baseUrl = opts.baseUrl ?? config.cloud.base_url;
+  if (!baseUrl) {
+    throw new CliError(
+      'no control-plane URL: set [cloud] base_url (or TELEMY_CLOUD_BASE_URL), or pass --base-url',
+      2,
+    );
+  }
+  try {
+    new URL(baseUrl);
+  } catch {
+    throw new CliError(`invalid control-plane URL "${baseUrl}"`, 2);
+  }
+  const keyName = config.cloud.api_key_key;
+  const vault = await openCliVault();
+  const apiKey = vault.get(keyName);
+  if (!apiKey) {
+    throw new CliError(
+      `no API key in the vault under "${keyName}": store it with \`telemy vault set ${keyName}\``,
+      2,
+    );
+  }
+  const logger = createLogger('cloud', { level: process.env.TELEMY_LOG_LEVEL ?? 'error' });
+  return { client: new ControlPlaneClient({ baseUrl, getSecret: () => apiKey, logger }), config };
+}
+
+function waitSeconds(v: string | true): number {
+  if (v === true) return 330;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new CliError(`--wait needs a positive number of seconds, got "${v}"`, 2);
+  return n;
+}
+
+async function waitActive(client: ControlPlaneClient, first: Session, seconds: number): Promise<Session> {
+  const deadline = Date.now() + seconds * 1000;
+  let s: Session | null = first;
+  while (s && s.status === 'provisioning') {
+    if (Date.now() >= deadline) {
+      throw new CliError(`session ${first.session_id} still provisioning after ${seconds} s`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    s = await client.active();
+  }
+  if (!s)
+    throw new CliError(`session ${first.session_id} ended while provisioning (see the control plane's logs)`);
+  return s;
+}
+
+/** Passphrases inside SRT URLs are secrets: shown only on request. */
+function maskUrl(url: string, reveal: boolean): string {
+  return reveal ? url : url.replace(/(passphrase=)[^&]*/gi, '$1****');
+}
+
+function describe(s: Session, reveal: boolean): string {
+  const lines: string[] = [];
+  if (s.region) lines.push(`  region:        ${s.region}`);
+  if (s.relay?.public_ip) {
+    lines.push(
+      `  relay:         ${s.relay.public_ip} (ingest ${s.relay.srt_port}, egress ${s.relay.egress_port})`,
+    );
+  }
+  if (s.usage?.started_at) lines.push(`  started:       ${s.usage.started_at}`);
+  if (s.usage?.duration_seconds != null) lines.push(`  duration:      ${s.usage.duration_seconds} s`);
+  const t = s.timers;
+  if (t?.max_session_remaining_seconds != null)
+    lines.push(`  time left:     ${t.max_session_remaining_seconds} s`);
+  if (s.status === 'grace' && t?.grace_remaining_seconds != null) {
+    lines.push(`  grace left:    ${t.grace_remaining_seconds} s`);
+  }
+  if (s.bonded) {
+    lines.push(
+      `  bonded:        ${s.bonded.total_bitrate_kbps ?? '?'} kb/s over ${s.bonded.active_link_count ?? 0} link(s), ${s.bonded.health ?? 'unknown'}`,
+    );
+  }
+  for (const l of s.links) {
+    lines.push(
+      `  link ${l.label ?? l.link_id}: ${l.status}, ${l.bitrate_kbps ?? '?'} kb/s, rtt ${l.rtt_ms ?? '?'} ms, loss ${l.packet_loss_pct ?? '?'} %`,
+    );
+  }
+  if (s.ingest?.srt_url) lines.push(`  phone SRT URL: ${maskUrl(s.ingest.srt_url, reveal)}`);
+  if (s.ingest?.obs_source_url) lines.push(`  OBS source:    ${maskUrl(s.ingest.obs_source_url, reveal)}`);
+  if (!reveal && s.ingest?.srt_url)
+    lines.push('  (passphrases hidden; --reveal shows them, --reveal --qr prints a QR code)');
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
+
+function printJson(s: Session, reveal: boolean): void {
+  const out = {
+    ...s,
+    credentials: reveal ? s.credentials : undefined,
+    ingest: s.ingest
+      ? {
+          srt_url: s.ingest.srt_url && maskUrl(s.ingest.srt_url, reveal),
+          obs_source_url: s.ingest.obs_source_url && maskUrl(s.ingest.obs_source_url, reveal),
+        }
+      : null,
+  };
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
