@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerCloud } from './cloud.js';
 import { registerConfig } from './config.js';
 import { registerEngine } from './engine.js';
 import { registerVault } from './vault.js';
@@ -12,4 +13,5 @@ export function registerCommands(program: Command): void {
   registerEngine(program);
   registerConfig(program);
   registerVault(program);
+  registerCloud(program);
 }
