@@ -56,6 +56,8 @@ export interface ObsHandle {
   readonly home: string;
   /** `ws://127.0.0.1:<port>` */
   readonly url: string;
+  /** OBS's scene collection file; edit it while OBS is stopped to make it come back different. */
+  readonly sceneCollectionFile: string;
   /** A connected, identified obs-websocket-js client owned by the harness (reconnected on restart). */
   client(): Promise<OBSWebSocket>;
   /** Creates a scene with a colour source in it. */
@@ -154,6 +156,7 @@ export async function startObs(opts: StartObsOptions): Promise<ObsHandle> {
     password,
     home,
     url,
+    sceneCollectionFile: join(home, '.config', 'obs-studio', 'basic', 'scenes', 'Telemy.json'),
     get pid() {
       return proc.obsPid;
     },

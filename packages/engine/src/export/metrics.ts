@@ -99,6 +99,15 @@ export class EngineMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // prom-client names three default gauges `*_total`, a suffix `promtool check metrics` reserves
+    // for counters; the per-type gauges next to them carry the same information.
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
+      this.registry.removeSingleMetric(name);
+    }
   }
 
   private gauge<L extends string>(name: string, help: string, labelNames: L[] = []): Gauge<L> {

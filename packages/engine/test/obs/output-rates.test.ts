@@ -1,0 +1,92 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { counterIncrement, type OutputCounters, outputRates } from '../../src/obs/output-rates.js';
+
+const sample = (p: Partial<OutputCounters>): OutputCounters => ({
+  at: 0,
+  active: true,
+  bytes: 0,
+  totalFrames: 0,
+  skippedFrames: 0,
+  ...p,
+});
+
+describe('outputRates', () => {
+  it('divides the byte delta by the real elapsed time, not the nominal interval', () => {
+    const prev = sample({ at: 1_000, bytes: 1_000_000, totalFrames: 300 });
+    // 500 ms nominal, but the reply arrived after 625 ms: 250 000 bytes → 3200 kb/s.
+    const cur = sample({ at: 1_625, bytes: 1_250_000, totalFrames: 318, skippedFrames: 0 });
+    const r = outputRates(prev, cur);
+    expect(r.bitrateKbps).toBeCloseTo(3200, 6);
+    expect(r.fps).toBeCloseTo(28.8, 6);
+    expect(r.dropRatio).toBe(0);
+  });
+
+  it('is instantaneous: a collapsing stream shows its current rate, not the lifetime average', () => {
+    // 10 minutes at 6000 kb/s, then 500 ms with only 1 KiB sent.
+    const prev = sample({ at: 600_000, bytes: 450_000_000 });
+    const cur = sample({ at: 600_500, bytes: 450_001_024 });
+    expect(outputRates(prev, cur).bitrateKbps).toBeCloseTo(16.384, 6);
+  });
+
+  it('reports drop ratio from frame deltas', () => {
+    const prev = sample({ at: 0, totalFrames: 100, skippedFrames: 10 });
+    const cur = sample({ at: 1000, totalFrames: 130, skippedFrames: 16 });
+    expect(outputRates(prev, cur).dropRatio).toBeCloseTo(0.2, 9);
+  });
+
+  it('an inactive output has bitrate 0 and fps 0', () => {
+    const r = outputRates(sample({ at: 0, bytes: 5000 }), sample({ at: 500, bytes: 5000, active: false }));
+    expect(r).toEqual({ bitrateKbps: 0, fps: 0, dropRatio: null });
+  });
+
+  it('without two samples of the same run the rate is unknown (null), never 0', () => {
+    expect(outputRates(undefined, sample({ at: 500, bytes: 9_999 })).bitrateKbps).toBeNull();
+    const stopped = sample({ at: 0, active: false, bytes: 1_000_000 });
+    expect(outputRates(stopped, sample({ at: 500, bytes: 50_000 })).bitrateKbps).toBeNull();
+  });
+
+  it('counters that went backwards (output restarted) or a non-advancing clock give null', () => {
+    expect(
+      outputRates(sample({ at: 0, bytes: 900 }), sample({ at: 500, bytes: 100 })).bitrateKbps,
+    ).toBeNull();
+    expect(
+      outputRates(sample({ at: 500, bytes: 0 }), sample({ at: 500, bytes: 100 })).bitrateKbps,
+    ).toBeNull();
+  });
+
+  it('averaging instantaneous rates weighted by time reproduces the total bytes (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 2_000 }), fc.integer({ min: 0, max: 2_000_000 })), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        (steps) => {
+          let prev = sample({ at: 0, bytes: 0 });
+          let bits = 0;
+          for (const [dt, db] of steps) {
+            const cur = sample({ at: prev.at + dt, bytes: prev.bytes + db });
+            bits += (outputRates(prev, cur).bitrateKbps ?? Number.NaN) * dt;
+            prev = cur;
+          }
+          expect(bits).toBeCloseTo(prev.bytes * 8, 0);
+        },
+      ),
+    );
+  });
+});
+
+describe('counterIncrement', () => {
+  it('first reading counts in full, later readings count the delta', () => {
+    expect(counterIncrement(undefined, 42)).toBe(42);
+    expect(counterIncrement(42, 50)).toBe(8);
+  });
+  it('a smaller reading means OBS restarted: the new total is all new', () => {
+    expect(counterIncrement(1_000, 12)).toBe(12);
+  });
+  it('ignores garbage', () => {
+    expect(counterIncrement(5, Number.NaN)).toBe(0);
+    expect(counterIncrement(5, -1)).toBe(0);
+  });
+});
