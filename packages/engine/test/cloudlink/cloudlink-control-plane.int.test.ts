@@ -1,0 +1,212 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  type ControlPlaneApp,
+  createApiKey,
+  createControlPlane,
+  createPgliteDb,
+  createUser,
+  type Db,
+  FakeRelayProvider,
+  hs256Config,
+  migrate,
+  seedManifest,
+} from '@telemy/control-plane';
+import { createLogger } from '@telemy/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { CloudLink } from '../../src/cloudlink/cloudlink.js';
+import { ControlPlaneClient } from '../../src/cloudlink/control-plane-client.js';
+import type { RelaySignal } from '../../src/cloudlink/relay-signals.js';
+import { RelayTelemetryClient } from '../../src/cloudlink/relay-telemetry.js';
+
+/**
+ * CloudLink against the real control plane (in-process on in-memory PGlite, fake relay provider):
+ * reconnect-first, start → provisioning → relay health → active → telemetry → stop, and a restart
+ * mid-session that resumes without a second provisioning.
+ */
+const silent = createLogger('test', { level: 'silent' });
+let home: string;
+let db: Db;
+let app: ControlPlaneApp;
+let provider: FakeRelayProvider;
+let baseUrl: string;
+let apiKey: string;
+let relayWss: WebSocketServer;
+let relayPort: number;
+const relaySockets: WebSocket[] = [];
+const relayAuth: (string | undefined)[] = [];
+let expectedWsToken = '';
+
+beforeAll(async () => {
+  home = mkdtempSync(path.join(os.tmpdir(), 'telemy-cloudlink-'));
+  process.env.TELEMY_HOME = home;
+  db = await createPgliteDb();
+  await migrate(db);
+  await seedManifest(
+    db,
+    [{ region: 'local', image_id: 'local', default_instance_type: 'process' }],
+    new Date(),
+  );
+  const user = await createUser(db, { email: 'irl@example.test', plan: 'standard' }, new Date());
+  apiKey = (await createApiKey(db, user.id, new Date())).apiKey;
+  provider = new FakeRelayProvider();
+  app = await createControlPlane({
+    db,
+    provider,
+    jwt: hs256Config('x'.repeat(48)),
+    logger: silent,
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+
+  // Stands in for the relay's telemetry endpoint (the fake provider launches no relay).
+  relayWss = new WebSocketServer({
+    port: 0,
+    host: '127.0.0.1',
+    verifyClient: (info, cb) => {
+      relayAuth.push(info.req.headers.authorization);
+      if (info.req.headers.authorization === `Bearer ${expectedWsToken}`) cb(true);
+      else cb(false, 401);
+    },
+  });
+  relayWss.on('connection', (ws) => relaySockets.push(ws));
+  await new Promise((r) => relayWss.once('listening', r));
+  relayPort = (relayWss.address() as AddressInfo).port;
+});
+
+afterAll(async () => {
+  await new Promise((r) => relayWss.close(r));
+  await app.close();
+  await db.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+function engine(restoredSessionId: string | null) {
+  const signals: RelaySignal[] = [];
+  const telemetryUrls: string[] = [];
+  const client = new ControlPlaneClient({ baseUrl, getSecret: () => apiKey, logger: silent });
+  const link = new CloudLink({
+    api: client,
+    sink: { relaySignal: (s) => signals.push(s) },
+    restoredSessionId,
+    provisioningPollMs: 50,
+    sessionPollMs: 200,
+    logger: silent,
+    createTelemetry: (url, token) => {
+      telemetryUrls.push(url);
+      return new RelayTelemetryClient({
+        url: `ws://127.0.0.1:${relayPort}/telemetry`,
+        token,
+        logger: silent,
+        reconnect: { baseMs: 20, maxMs: 100 },
+      });
+    },
+  });
+  return { link, signals, telemetryUrls, kinds: () => signals.map((s) => s.kind) };
+}
+
+async function postHealth(sessionId: string): Promise<number> {
+  const agent = provider.agentFor(sessionId);
+  const instanceId = provider.instanceFor(sessionId);
+  if (!agent || !instanceId) throw new Error('relay not provisioned yet');
+  const res = await fetch(`${baseUrl}/api/v1/relay/health`, {
+    method: 'POST',
+    headers: { authorization: `Relay ${agent.relay_credential}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      session_id: sessionId,
+      instance_id: instanceId,
+      ingest_active: true,
+      egress_active: true,
+      session_uptime_seconds: 1,
+      observed_at: new Date().toISOString(),
+      links: [
+        {
+          link_id: 'l1',
+          label: 'phone',
+          source_ip: '127.0.0.1',
+          protocol: 'srt',
+          status: 'active',
+          bitrate_kbps: 2500,
+          rtt_ms: 20,
+          packet_loss_pct: 0,
+          jitter_ms: 1,
+          connected_at: new Date().toISOString(),
+        },
+      ],
+      bonded: { total_bitrate_kbps: 2500, active_link_count: 1, health: 'healthy' },
+    }),
+  });
+  return res.status;
+}
+
+describe('CloudLink with the control plane', () => {
+  it('runs the IRL session lifecycle end to end', async () => {
+    const first = engine(null);
+    await first.link.init();
+    expect(first.signals).toEqual([]);
+    expect(provider.provisioned).toHaveLength(0);
+
+    const started = await first.link.startIrl('dashboard');
+    expect(started.status).toBe('provisioning');
+    expect(first.kinds()).toEqual(['session_accepted']);
+    const sessionId = started.session_id;
+    expectedWsToken = started.credentials?.relay_ws_token ?? '';
+    expect(expectedWsToken).not.toBe('');
+
+    await expect.poll(() => provider.agentFor(sessionId), { timeout: 10_000 }).toBeDefined();
+    expect(await postHealth(sessionId)).toBe(204);
+
+    await expect.poll(() => first.kinds(), { timeout: 10_000 }).toContain('telemetry_connected');
+    expect(first.telemetryUrls[0]).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/telemetry$/);
+    expect(relayAuth.at(-1)).toBe(`Bearer ${expectedWsToken}`);
+    const snap = first.link.snapshot();
+    expect(snap.session).toMatchObject({ session_id: sessionId, status: 'active', public_ip: '127.0.0.1' });
+    expect(JSON.stringify(snap)).not.toContain(expectedWsToken);
+    const pairing = await first.link.revealPairing();
+    expect(pairing?.srt_url).toMatch(/^srt:\/\/127\.0\.0\.1:\d+\?mode=caller&passphrase=/);
+    expect(pairing?.qr_svg).toContain('<svg');
+
+    relaySockets
+      .at(-1)
+      ?.send(JSON.stringify({ type: 'ingest', state: 'stalled', link_id: 'l1', at: Date.now() }));
+    await expect.poll(() => first.kinds(), { timeout: 5_000 }).toContain('ingest_stalled');
+
+    // Engine restart mid-session: reconnect-first resumes the same session, no second relay.
+    first.link.close();
+    const second = engine(sessionId);
+    await second.link.init();
+    expect(second.signals[0]).toEqual({
+      kind: 'session_accepted',
+      session_id: sessionId,
+      status: 'active',
+      restored: true,
+    });
+    await expect.poll(() => second.kinds(), { timeout: 5_000 }).toContain('telemetry_connected');
+    expect(provider.provisioned).toHaveLength(1);
+
+    // A second start while the session runs returns it, never a new one.
+    expect((await second.link.startIrl('cli')).session_id).toBe(sessionId);
+    expect(provider.provisioned).toHaveLength(1);
+
+    await second.link.stopIrl();
+    expect(second.kinds().at(-1)).toBe('session_ended');
+    expect(second.link.currentSessionId()).toBeNull();
+    const check = new ControlPlaneClient({ baseUrl, getSecret: () => apiKey, logger: silent });
+    expect(await check.active()).toBeNull();
+    await expect.poll(() => provider.deprovisioned.length, { timeout: 10_000 }).toBe(1);
+    expect((await check.usage()).consumed_seconds).toBeGreaterThanOrEqual(0);
+    second.link.close();
+  });
+
+  it('rejects a wrong API key with the server error, without retries', async () => {
+    const client = new ControlPlaneClient({
+      baseUrl,
+      getSecret: () => 'tmk_wrong_key_123456',
+      logger: silent,
+    });
+    await expect(client.active()).rejects.toMatchObject({ kind: 'http', status: 401, code: 'unauthorized' });
+  });
+});
