@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { Engine } from '@telemy/engine';
 import { createLogger, telemyPaths } from '@telemy/protocol';
 import type { Command } from 'commander';
 import pino from 'pino';
@@ -24,8 +23,10 @@ export async function runEngineProcess(cmd: Command): Promise<void> {
     : pino.destination(2);
   const logger = createLogger('engine', { level: config.log.level, destination });
   const dockDir = await findDockDir();
+  // Loaded here, not at the top: every other command stays quick to start.
+  const { Engine } = await import('@telemy/engine');
   const engine = new Engine({ config, configPath: loaded.path, vault, logger, dockDir });
-  let urls: Awaited<ReturnType<Engine['start']>>;
+  let urls: Awaited<ReturnType<typeof engine.start>>;
   try {
     urls = await engine.start();
   } catch (err) {

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
+import { registerAdmin } from './admin.js';
 import { registerCloud } from './cloud.js';
 import { registerConfig } from './config.js';
+import { registerControlPlane } from './control-plane.js';
+import { registerDoctor } from './doctor.js';
 import { registerEngine } from './engine.js';
 import { registerVault } from './vault.js';
 
@@ -13,5 +16,8 @@ export function registerCommands(program: Command): void {
   registerEngine(program);
   registerConfig(program);
   registerVault(program);
+  registerDoctor(program);
   registerCloud(program);
+  registerControlPlane(program);
+  registerAdmin(program);
 }

@@ -1,0 +1,207 @@
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { ConfigError, type LoadedConfig } from '@telemy/engine/config';
+import type { Vault } from '@telemy/engine/vault';
+import type { Command } from 'commander';
+import OBSWebSocket from 'obs-websocket-js';
+import { loadCliConfig, openCliVault } from '../context.js';
+
+type Level = 'ok' | 'warn' | 'FAIL';
+interface Check {
+  level: Level;
+  what: string;
+  detail: string;
+}
+
+/** `telemy doctor`: one line per dependency, with what to do when it is wrong. Exit 1 when any line fails. */
+export function registerDoctor(program: Command): void {
+  program
+    .command('doctor')
+    .description('check config, vault, OBS, ports, system tools, control plane and chat; print what to fix')
+    .option('--timeout <ms>', 'network check timeout', '3000')
+    .action(async (opts: { timeout: string }, cmd: Command) => {
+      const timeoutMs = Number(opts.timeout) || 3000;
+      const checks: Check[] = [];
+      let loaded: LoadedConfig | null = null;
+      try {
+        loaded = loadCliConfig(cmd);
+        checks.push({
+          level: 'ok',
+          what: 'config',
+          detail: `${loaded.path ?? 'defaults (no file)'} is valid`,
+        });
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        for (const line of err.lines)
+          checks.push({
+            level: 'FAIL',
+            what: 'config',
+            detail: `${line} — fix the file, then \`telemy config validate\``,
+          });
+      }
+      let vault: Vault | null = null;
+      try {
+        vault = await openCliVault();
+        checks.push({
+          level: 'ok',
+          what: 'vault',
+          detail: `${vault.file} readable (${vault.list().length} entries)`,
+        });
+        if (vault.keyStore.kind === 'key_file') {
+          checks.push({
+            level: 'warn',
+            what: 'vault key',
+            detail: `no OS secret store; the key is in ${vault.keyStore.location} (0600) — anyone with this file and the vault can read your secrets`,
+          });
+        }
+      } catch (err) {
+        checks.push({
+          level: 'FAIL',
+          what: 'vault',
+          detail: err instanceof Error ? err.message : String(err),
+        });
+      }
+      if (loaded) {
+        const cfg = loaded.config;
+        checks.push(
+          await checkObs(
+            cfg.obs.host,
+            cfg.obs.port,
+            vault?.get(cfg.obs.password_key) ?? null,
+            cfg.obs.password_key,
+            timeoutMs,
+          ),
+        );
+        checks.push(await checkPort(cfg.server.host, cfg.server.port, timeoutMs));
+        checks.push(await checkControlPlane(cfg.cloud.mode, cfg.cloud.base_url, timeoutMs));
+        for (const [platform, section] of Object.entries({
+          twitch: cfg.chat.twitch,
+          kick: cfg.chat.kick,
+          youtube: cfg.chat.youtube,
+        })) {
+          if (!section) continue;
+          const hasToken = section.token_key ? vault?.has(section.token_key) : false;
+          checks.push({
+            level: hasToken || platform === 'kick' ? 'ok' : 'warn',
+            what: `chat ${platform}`,
+            detail: hasToken
+              ? `channel ${section.channel}, token ${section.token_key} in the vault`
+              : `channel ${section.channel}: no token (${section.token_key ?? 'token_key unset'}) — read-only; \`telemy vault set ${section.token_key ?? `${platform}_token`}\` to reply`,
+          });
+        }
+      }
+      checks.push(checkTool('srt-live-transmit', 'srt-tools', 'needed for the local relay (IRL)'));
+      checks.push(checkTool('ffmpeg', 'ffmpeg', 'used by tests and benchmarks only', 'warn'));
+      for (const c of checks)
+        process.stdout.write(`${c.level.padEnd(4)}  ${c.what.padEnd(18)} ${c.detail}\n`);
+      const failed = checks.filter((c) => c.level === 'FAIL').length;
+      process.stdout.write(
+        failed === 0 ? 'doctor: everything needed is in place\n' : `doctor: ${failed} problem(s) to fix\n`,
+      );
+      if (failed > 0) process.exitCode = 1;
+    });
+}
+
+async function checkObs(
+  host: string,
+  port: number,
+  password: string | null,
+  passwordKey: string,
+  timeoutMs: number,
+): Promise<Check> {
+  const obs = new OBSWebSocket();
+  const url = `ws://${host}:${port}`;
+  try {
+    const timeout = new Promise<never>((_, rej) =>
+      setTimeout(() => rej(new Error('timed out')), timeoutMs).unref(),
+    );
+    const hello = await Promise.race([obs.connect(url, password ?? undefined), timeout]);
+    return {
+      level: 'ok',
+      what: 'obs',
+      detail: `${url} reachable, obs-websocket ${hello.obsWebSocketVersion}, authenticated`,
+    };
+  } catch (err) {
+    const code = (err as { code?: number }).code;
+    if (code === 4009) {
+      return {
+        level: 'FAIL',
+        what: 'obs',
+        detail: `${url} rejected the password — copy it from OBS (Tools → WebSocket Server Settings) into \`telemy vault set ${passwordKey}\``,
+      };
+    }
+    if (code === 4008 && !password) {
+      return {
+        level: 'FAIL',
+        what: 'obs',
+        detail: `${url} requires a password — \`telemy vault set ${passwordKey}\``,
+      };
+    }
+    return {
+      level: 'FAIL',
+      what: 'obs',
+      detail: `${url} not reachable (${err instanceof Error ? err.message : String(err)}) — start OBS and enable Tools → WebSocket Server Settings → Enable`,
+    };
+  } finally {
+    await obs.disconnect().catch(() => undefined);
+  }
+}
+
+async function checkPort(host: string, port: number, timeoutMs: number): Promise<Check> {
+  const free = await new Promise<boolean>((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
+  });
+  if (free) return { level: 'ok', what: 'dashboard port', detail: `${host}:${port} is free` };
+  const telemy = await fetch(`http://${host}:${port}/healthz`, { signal: AbortSignal.timeout(timeoutMs) })
+    .then((r) => r.ok)
+    .catch(() => false);
+  return telemy
+    ? { level: 'ok', what: 'dashboard port', detail: `${host}:${port} is served by a running Telemy engine` }
+    : {
+        level: 'FAIL',
+        what: 'dashboard port',
+        detail: `${host}:${port} is taken by another program — set [server] port or TELEMY_SERVER_PORT`,
+      };
+}
+
+async function checkControlPlane(
+  mode: string,
+  baseUrl: string | undefined,
+  timeoutMs: number,
+): Promise<Check> {
+  if (mode === 'off') return { level: 'ok', what: 'control plane', detail: 'cloud is off' };
+  if (mode === 'embedded')
+    return {
+      level: 'ok',
+      what: 'control plane',
+      detail: 'embedded (PGlite in the data folder, local relays)',
+    };
+  const url = `${(baseUrl ?? '').replace(/\/$/, '')}/healthz`;
+  try {
+    const r = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    return r.ok
+      ? { level: 'ok', what: 'control plane', detail: `${baseUrl} reachable` }
+      : {
+          level: 'FAIL',
+          what: 'control plane',
+          detail: `${url} answered ${r.status} — check [cloud] base_url`,
+        };
+  } catch (err) {
+    return {
+      level: 'FAIL',
+      what: 'control plane',
+      detail: `${url} not reachable (${err instanceof Error ? err.message : String(err)}) — check [cloud] base_url and your network`,
+    };
+  }
+}
+
+function checkTool(bin: string, pkg: string, why: string, missingLevel: Level = 'FAIL'): Check {
+  try {
+    execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'pipe' });
+    return { level: 'ok', what: bin, detail: `present (${why})` };
+  } catch {
+    return { level: missingLevel, what: bin, detail: `missing (${why}) — apt-get install ${pkg}` };
+  }
+}

@@ -1,0 +1,114 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { registerCommands } from '../src/commands/index.js';
+
+const BIN = path.resolve(import.meta.dirname, '../bin/telemy.js');
+const HOME = mkdtempSync(path.join(tmpdir(), 'telemy-cli-'));
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, TELEMY_HOME: HOME } });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Every leaf command path, read from the same registration the binary uses. */
+function leafCommands(): string[][] {
+  const program = new Command('telemy');
+  registerCommands(program);
+  const out: string[][] = [];
+  const walk = (cmd: Command, prefix: string[]) => {
+    for (const sub of cmd.commands) {
+      const p = [...prefix, sub.name()];
+      if (sub.commands.length === 0) out.push(p);
+      else {
+        out.push(p);
+        walk(sub, p);
+      }
+    }
+  };
+  walk(program, []);
+  return out;
+}
+
+async function inBatches<T, R>(items: T[], size: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let i = 0; i < items.length; i += size)
+    results.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
+  return results;
+}
+
+describe('telemy CLI', () => {
+  it('has --help on every command, exiting 0 with a usage line', async () => {
+    const commands = leafCommands();
+    expect(commands.map((c) => c.join(' '))).toEqual(
+      expect.arrayContaining([
+        'engine',
+        'config init',
+        'config validate',
+        'config show',
+        'config migrate',
+        'vault set',
+        'vault get',
+        'vault list',
+        'vault delete',
+        'vault import-v2',
+        'doctor',
+      ]),
+    );
+    const results = await inBatches(commands, 4, async (c) => ({ c, r: await run([...c, '--help']) }));
+    for (const { c, r } of results) {
+      expect(r.code, `${c.join(' ')} --help`).toBe(0);
+      expect(r.stdout).toContain(`Usage: telemy ${c.join(' ')}`);
+    }
+  });
+
+  it('unknown commands and bad flags print usage and exit 2', async () => {
+    const unknown = await run(['frobnicate']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command|too many arguments/);
+    const badFlag = await run(['doctor', '--no-such-flag']);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain("unknown option '--no-such-flag'");
+    const missingArg = await run(['vault', 'get']);
+    expect(missingArg.code).toBe(2);
+    expect(missingArg.stderr).toContain('missing required argument');
+  });
+
+  it('config errors are one line each and exit 2, with no stack trace', async () => {
+    const r = await run(['config', 'validate', '/nonexistent.toml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('vault set reads stdin, get prints it, list never prints values', async () => {
+    const set = await new Promise<number | null>((resolve) => {
+      const p = spawn(process.execPath, [BIN, 'vault', 'set', 'cli_test'], {
+        env: { ...process.env, TELEMY_HOME: HOME },
+      });
+      p.stdin.end('s3cret-from-stdin\n');
+      p.on('exit', resolve);
+    });
+    expect(set).toBe(0);
+    expect((await run(['vault', 'get', 'cli_test'])).stdout).toBe('s3cret-from-stdin\n');
+    const list = await run(['vault', 'list']);
+    expect(list.stdout).toContain('cli_test');
+    expect(list.stdout).not.toContain('s3cret');
+    const warned = await run(['vault', 'set', 'other', '--value', 'visible']);
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toContain('warning: --value');
+  });
+});
