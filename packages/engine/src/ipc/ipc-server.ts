@@ -152,7 +152,7 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
 
   /** Sends a shutdown request to the shim (it stops the engine and exits). */
   requestShutdown(reason: PayloadOf<'shutdown_request'>['reason']): boolean {
-    return this.sendEvent(makeMessage('shutdown_request', { reason }));
+    return this.send(makeMessage('shutdown_request', { reason }));
   }
 
   /** Sends `switch_scene` and resolves with the shim's result, or `timeout` after the deadline. */
@@ -179,7 +179,7 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
         resolve({ ok: false, error: 'timeout', latency_ms: this.now() - sentAt });
       }, req.deadline_ms + RESULT_GRACE_MS);
       this.pending.set(req.request_id, { sentAt, timer, resolve });
-      this.sendEvent(makeMessage('switch_scene', req));
+      this.send(makeMessage('switch_scene', req));
     });
   }
 
@@ -293,7 +293,7 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
         return;
       case 'ping':
         session.lastPingAt = this.now();
-        this.sendEvent(makeMessage('pong', { nonce: m.payload.nonce }));
+        this.send(makeMessage('pong', { nonce: m.payload.nonce }));
         if (session.ackSent) this.setReady(true);
         return;
       case 'request_status':
@@ -387,7 +387,7 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
       this.rejectVersion(session, e.detail.match(/version (\S+)/)?.[1] ?? '?');
       return;
     }
-    this.sendEvent(
+    this.send(
       makeMessage('protocol_error', {
         code: e.error,
         message: e.detail,
@@ -427,10 +427,11 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
       this.log.error({ err }, 'status snapshot could not be built');
       return;
     }
-    this.sendEvent(makeMessage('status_snapshot', snapshot));
+    this.send(makeMessage('status_snapshot', snapshot));
   }
 
-  private sendEvent(message: IpcMessage): boolean {
+  /** Queues any engine → shim message on the event channel; false while no shim is connected. */
+  send(message: IpcMessage): boolean {
     const evt = this.session?.evt;
     return evt ? evt.send(message) : false;
   }

@@ -1,0 +1,131 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  connectIpcChannel,
+  createLogger,
+  FramedSocket,
+  type IpcMessage,
+  ipcEndpoints,
+  type MessageType,
+  makeMessage,
+  type StatusSnapshotPayload,
+} from '@telemy/protocol';
+import { EngineMetrics } from '../../src/export/metrics.js';
+import { IpcServer, type IpcServerOptions } from '../../src/ipc/index.js';
+
+export const silentLogger = createLogger('test', { level: 'silent' });
+
+export function snapshot(overrides: Partial<StatusSnapshotPayload> = {}): StatusSnapshotPayload {
+  return {
+    mode: 'studio',
+    engine_state: 'STUDIO',
+    health: 'good',
+    bitrate_kbps: 6000,
+    rtt_ms: null,
+    override_enabled: false,
+    flags: {
+      auto_scene_switch: true,
+      low_quality_fallback: true,
+      manual_override: false,
+      chat_bot: false,
+      alerts: true,
+    },
+    thresholds: { low_bitrate_kbps: 1500, offline_bitrate_kbps: 300 },
+    relay: {
+      status: 'inactive',
+      region: null,
+      grace_remaining_seconds: null,
+      uptime_seconds: null,
+      time_bank_seconds_remaining: null,
+    },
+    scene: { active: 'Live', pending_request_id: null, pending_scene: null },
+    outputs: [],
+    ...overrides,
+  };
+}
+
+export async function tempIpcDir(): Promise<string> {
+  const base = await mkdtemp(path.join(tmpdir(), 'telemy-ipc-'));
+  return path.join(base, 'run');
+}
+
+export async function startServer(overrides: Partial<IpcServerOptions> = {}) {
+  const dir = overrides.dir ?? (await tempIpcDir());
+  const metrics = new EngineMetrics();
+  const server = new IpcServer({
+    dir,
+    logger: silentLogger,
+    metrics,
+    coreVersion: '9.9.9',
+    getStatusSnapshot: () => snapshot(),
+    snapshotIntervalMs: 60_000,
+    ...overrides,
+  });
+  await server.start();
+  return { server, dir, metrics };
+}
+
+export function waitFor<T>(
+  check: () => T | undefined | false,
+  timeoutMs = 3000,
+  what = 'condition',
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const tick = () => {
+      const v = check();
+      if (v) return resolve(v);
+      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(tick, 5);
+    };
+    tick();
+  });
+}
+
+/** A hand-driven IPC peer: connects both channels and records everything the engine sends. */
+export async function rawClient(dir: string) {
+  const ep = ipcEndpoints(dir);
+  const evt = new FramedSocket(await connectIpcChannel(ep.evt));
+  const cmd = new FramedSocket(await connectIpcChannel(ep.cmd));
+  const received: IpcMessage[] = [];
+  const onMsg = (m: IpcMessage) => received.push(m);
+  evt.on('message', onMsg);
+  cmd.on('message', onMsg);
+  let closed = false;
+  evt.on('close', () => {
+    closed = true;
+  });
+  return {
+    evt,
+    cmd,
+    received,
+    get closed() {
+      return closed;
+    },
+    next<T extends MessageType>(type: T, after = 0, timeoutMs = 3000) {
+      return waitFor(
+        () => received.slice(after).find((m): m is Extract<IpcMessage, { type: T }> => m.type === type),
+        timeoutMs,
+        type,
+      );
+    },
+    hello(protocolVersion = 1) {
+      cmd.send(
+        makeMessage('hello', {
+          plugin_version: 'test',
+          protocol_version: protocolVersion,
+          obs_pid: null,
+          capabilities: ['scene_switch'],
+        }),
+      );
+    },
+    ping(nonce: number | string) {
+      cmd.send(makeMessage('ping', { nonce }));
+    },
+    close() {
+      evt.destroy();
+      cmd.destroy();
+    },
+  };
+}
