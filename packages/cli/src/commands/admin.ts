@@ -30,13 +30,16 @@ function print(json: boolean, obj: Record<string, unknown>, plain: string): void
 
 function parseTtl(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 60 || n > 30 * 86_400) throw new InvalidArgumentError('ttl is 60-2592000 seconds');
+  if (!Number.isInteger(n) || n < 60 || n > 30 * 86_400)
+    throw new InvalidArgumentError('ttl is 60-2592000 seconds');
   return n;
 }
 
 /** `telemy admin …`: users, API keys, access tokens (`30-control-plane-api.md` §1). */
 export function registerAdmin(program: Command): void {
-  const admin = program.command('admin').description('control plane administration: users, API keys, access tokens');
+  const admin = program
+    .command('admin')
+    .description('control plane administration: users, API keys, access tokens');
 
   const user = admin.command('user').description('manage users');
   user
@@ -44,21 +47,32 @@ export function registerAdmin(program: Command): void {
     .description('create a user; prints the user id')
     .requiredOption('--email <email>', 'e-mail address (unique)')
     .addOption(new Option('--plan <tier>', 'plan tier').choices([...PLAN_TIERS]).default('starter'))
-    .addOption(new Option('--plan-status <status>', 'plan status').choices([...PLAN_STATUSES]).default('active'))
+    .addOption(
+      new Option('--plan-status <status>', 'plan status').choices([...PLAN_STATUSES]).default('active'),
+    )
     .option('--name <display name>', 'display name')
     .option('--json', 'print a JSON object')
-    .action(async (o: { email: string; plan: PlanTier; planStatus: PlanStatus; name?: string; json?: boolean }) => {
-      if (!/^[^\s@]+@[^\s@]+$/.test(o.email)) throw new InvalidArgumentError(`"${o.email}" is not an e-mail address`);
-      const u = await withDb((db) =>
-        createUser(db, { email: o.email, plan: o.plan, planStatus: o.planStatus, displayName: o.name ?? null }, new Date()).catch(
-          (err: { code?: string }) => {
+    .action(
+      async (o: { email: string; plan: PlanTier; planStatus: PlanStatus; name?: string; json?: boolean }) => {
+        if (!/^[^\s@]+@[^\s@]+$/.test(o.email))
+          throw new InvalidArgumentError(`"${o.email}" is not an e-mail address`);
+        const u = await withDb((db) =>
+          createUser(
+            db,
+            { email: o.email, plan: o.plan, planStatus: o.planStatus, displayName: o.name ?? null },
+            new Date(),
+          ).catch((err: { code?: string }) => {
             if (err.code === '23505') throw new Error(`a user with e-mail ${o.email} already exists`);
             throw err;
-          },
-        ),
-      );
-      print(!!o.json, { user_id: u.id, email: u.email, plan_tier: u.plan_tier, included_seconds: u.included_seconds }, u.id);
-    });
+          }),
+        );
+        print(
+          !!o.json,
+          { user_id: u.id, email: u.email, plan_tier: u.plan_tier, included_seconds: u.included_seconds },
+          u.id,
+        );
+      },
+    );
 
   user
     .command('list')
@@ -76,8 +90,9 @@ export function registerAdmin(program: Command): void {
       print(
         !!o.json,
         { users: rows },
-        rows.map((r) => `${r.user_id}  ${r.email}  ${r.plan_tier}/${r.plan_status}  ${r.included_seconds}s`).join('\n') ||
-          '(no users)',
+        rows
+          .map((r) => `${r.user_id}  ${r.email}  ${r.plan_tier}/${r.plan_status}  ${r.included_seconds}s`)
+          .join('\n') || '(no users)',
       );
     });
 
@@ -118,7 +133,10 @@ export function registerAdmin(program: Command): void {
         !!o.json,
         { plans: Object.values(PLANS) },
         Object.values(PLANS)
-          .map((p) => `${p.tier}  ${p.includedSeconds}s/month  overage ${p.overageAllowed ? 'allowed' : 'not allowed'}`)
+          .map(
+            (p) =>
+              `${p.tier}  ${p.includedSeconds}s/month  overage ${p.overageAllowed ? 'allowed' : 'not allowed'}`,
+          )
           .join('\n'),
       );
     });

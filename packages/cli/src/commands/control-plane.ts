@@ -11,7 +11,8 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 
 function parsePort(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError('a port is an integer 0-65535');
+  if (!Number.isInteger(n) || n < 0 || n > 65_535)
+    throw new InvalidArgumentError('a port is an integer 0-65535');
   return n;
 }
 
@@ -26,7 +27,9 @@ export function registerControlPlane(program: Command): void {
     .description(
       'run the control plane API and/or its jobs (PostgreSQL via TELEMY_DATABASE_URL, else PGlite in the data folder)',
     )
-    .addOption(new Option('--role <role>', 'what this process runs').choices(['all', 'api', 'jobs']).default('all'))
+    .addOption(
+      new Option('--role <role>', 'what this process runs').choices(['all', 'api', 'jobs']).default('all'),
+    )
     .addOption(
       new Option('--port <n>', 'port to listen on (0 = any free port)')
         .env('TELEMY_CP_PORT')
@@ -41,7 +44,12 @@ export function registerControlPlane(program: Command): void {
     )
     .action(async (opts: { role: ControlPlaneRole; port: number; host: string }) => {
       const log = createLogger('control-plane', { destination: process.stderr });
-      const running = await runControlPlane({ role: opts.role, port: opts.port, host: opts.host, logger: log });
+      const running = await runControlPlane({
+        role: opts.role,
+        port: opts.port,
+        host: opts.host,
+        logger: log,
+      });
       process.stdout.write(
         `telemy control plane (role ${opts.role}) listening on ${running.url} — store: ${storeName(process.env)}\n`,
       );

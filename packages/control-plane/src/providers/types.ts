@@ -34,8 +34,20 @@ export interface ListedRelayInstance {
   state: string;
 }
 
+/** A launchable region as stored in `relay_manifests`. */
+export interface RelayManifestEntry {
+  region: string;
+  image_id: string;
+  default_instance_type: string;
+}
+
 export interface RelayProvider {
   readonly name: string;
+  /**
+   * Regions this provider can launch in without an operator-supplied manifest (e.g. `local`); the
+   * control plane inserts them into `relay_manifests` at start when missing.
+   */
+  readonly defaultManifest?: readonly RelayManifestEntry[];
   provision(req: RelayProvisionRequest): Promise<ProvisionedRelay>;
   /** Already gone counts as success. */
   deprovision(instanceId: string, region: string): Promise<void>;

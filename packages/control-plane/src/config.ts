@@ -1,0 +1,33 @@
+/** Requests per user per minute (auth/token: per API key), `30-control-plane-api.md` §7. */
+export interface RateLimits {
+  start: number;
+  stop: number;
+  active: number;
+  usage: number;
+  authToken: number;
+}
+
+export const DEFAULT_RATE_LIMITS: RateLimits = { start: 6, stop: 20, active: 60, usage: 30, authToken: 10 };
+
+/** Timers of the session lifecycle and the jobs, in seconds. */
+export interface LifecycleTimers {
+  provisioningTimeoutSeconds: number;
+  graceWindowSeconds: number;
+  maxSessionSeconds: number;
+  /** No health report for this long puts an active session into grace. */
+  healthSilenceGraceSeconds: number;
+  /** No health report for this long stops the session and marks the instance `error`. */
+  healthLostSeconds: number;
+  idempotencyTtlSeconds: number;
+  healthRetentionSeconds: number;
+}
+
+export const DEFAULT_TIMERS: LifecycleTimers = {
+  provisioningTimeoutSeconds: 300,
+  graceWindowSeconds: 600,
+  maxSessionSeconds: 57_600,
+  healthSilenceGraceSeconds: 30,
+  healthLostSeconds: 180,
+  idempotencyTtlSeconds: 3600,
+  healthRetentionSeconds: 30 * 86_400,
+};

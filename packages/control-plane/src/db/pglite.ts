@@ -1,0 +1,50 @@
+import fs from 'node:fs';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import type { Db, LockResult, Queryable, QueryResult } from './types.js';
+
+function wrap(conn: PGlite | Transaction): Queryable {
+  return {
+    async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
+      const res = await conn.query<R>(sql, params);
+      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
+    },
+    async exec(sql: string): Promise<void> {
+      await conn.exec(sql);
+    },
+  };
+}
+
+/**
+ * PGlite (PostgreSQL compiled to WASM) in a folder, or in memory when `dataDir` is omitted. It is one
+ * connection: transactions are serialised by PGlite itself, and advisory locks would be re-entrant
+ * within that single session, so an in-process set gives jobs their mutual exclusion.
+ */
+export async function createPgliteDb(dataDir?: string): Promise<Db> {
+  if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
+  const pglite = await PGlite.create(dataDir ? { dataDir } : {});
+  const root = wrap(pglite);
+  const held = new Set<number>();
+  return {
+    kind: 'pglite',
+    query: root.query,
+    exec: root.exec,
+    transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      return pglite.transaction((tx) => fn(wrap(tx)));
+    },
+    async withAdvisoryLock<T>(key: number, fn: () => Promise<T>): Promise<LockResult<T>> {
+      if (held.has(key)) return { acquired: false };
+      const res = await pglite.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);
+      if (!res.rows[0]?.ok) return { acquired: false };
+      held.add(key);
+      try {
+        return { acquired: true, value: await fn() };
+      } finally {
+        held.delete(key);
+        await pglite.query('SELECT pg_advisory_unlock($1)', [key]);
+      }
+    },
+    async close(): Promise<void> {
+      await pglite.close();
+    },
+  };
+}

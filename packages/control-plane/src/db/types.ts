@@ -1,0 +1,34 @@
+/** The few database operations the control plane needs, identical on `pg` and PGlite. */
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<R>>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export type LockResult<T> = { acquired: true; value: T } | { acquired: false };
+
+export interface Db extends Queryable {
+  readonly kind: 'pg' | 'pglite';
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Runs `fn` only if no other holder (process or replica) has the advisory lock `key`. */
+  withAdvisoryLock<T>(key: number, fn: () => Promise<T>): Promise<LockResult<T>>;
+  close(): Promise<void>;
+}
+
+/** PostgreSQL error code for a unique-constraint violation (also raised by PGlite). */
+export const UNIQUE_VIOLATION = '23505';
+
+export function isUniqueViolation(err: unknown, constraint?: string): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; constraint?: unknown; message?: unknown };
+  if (e.code !== UNIQUE_VIOLATION) return false;
+  if (!constraint) return true;
+  if (e.constraint === constraint) return true;
+  return typeof e.message === 'string' && e.message.includes(constraint);
+}

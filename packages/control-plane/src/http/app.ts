@@ -1,0 +1,349 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type ApiErrorCode,
+  AuthTokenRequest,
+  ClientPlatform,
+  createLogger,
+  type Logger,
+  RelayHealthReport,
+  RelayStartRequest,
+  RelayStopRequest,
+} from '@telemy/protocol';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { type JwtConfig, signAccessToken, verifyAccessToken } from '../auth/jwt.js';
+import { DEFAULT_RATE_LIMITS, DEFAULT_TIMERS, type LifecycleTimers, type RateLimits } from '../config.js';
+import type { Db } from '../db/types.js';
+import { ApiError } from '../errors.js';
+import { sha256Hex } from '../ids.js';
+import { type ControlPlaneMetrics, createMetrics } from '../metrics.js';
+import type { RelayProvider } from '../providers/types.js';
+import { BackgroundTasks } from '../service/background.js';
+import type { ControlPlaneContext } from '../service/context.js';
+import { RelayService } from '../service/relay-service.js';
+import { hitRateLimit } from '../store/rate-limits.js';
+import { getUser, type UserRow, useApiKey } from '../store/users.js';
+import { buildOpenApi } from './openapi.js';
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+
+export interface ControlPlaneOptions {
+  db: Db;
+  provider: RelayProvider;
+  /** Required when the API routes are served. */
+  jwt?: JwtConfig;
+  /** false: only /healthz, /readyz and /metrics (a `--role jobs` worker). Default true. */
+  serveApi?: boolean;
+  clock?: () => number;
+  limits?: Partial<RateLimits>;
+  timers?: Partial<LifecycleTimers>;
+  /** URL relays post health to; defaults to `http://127.0.0.1:8080`. */
+  publicUrl?: string;
+  /** Region picked for `region_preference: "auto"` (else the first manifest region). */
+  defaultRegion?: string;
+  /** Clients older than this get 403 `client_too_old`. */
+  minClientVersion?: string;
+  logger?: Logger;
+  metrics?: ControlPlaneMetrics;
+}
+
+export interface ControlPlaneHandle {
+  ctx: ControlPlaneContext;
+  service: RelayService;
+  limits: RateLimits;
+}
+
+export type ControlPlaneApp = FastifyInstance & { cp: ControlPlaneHandle };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const res = schema.safeParse(body);
+  if (res.success) return res.data;
+  const first = res.error.issues[0];
+  throw new ApiError(
+    'invalid_request',
+    `invalid request body: ${first?.path.join('.') || 'body'}: ${first?.message}`,
+    {
+      field: first?.path.join('.') ?? '',
+      issues: res.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    },
+  );
+}
+
+function versionBelow(v: string, min: string): boolean {
+  const a = v.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  const b = min.split('.').map((x) => Number.parseInt(x, 10) || 0);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) < (b[i] ?? 0);
+  }
+  return false;
+}
+
+function sendError(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  code: ApiErrorCode,
+  status: number,
+  message: string,
+  details: Record<string, unknown> = {},
+) {
+  return reply
+    .code(status)
+    .type('application/json')
+    .send({ error: { code, message, request_id: req.id, details } });
+}
+
+/**
+ * The control plane HTTP API (`30-control-plane-api.md`) as a fastify app: embed it in-process,
+ * `inject` into it in tests, or `listen` on a port. It does not own the database or the provider.
+ */
+export async function createControlPlane(opts: ControlPlaneOptions): Promise<ControlPlaneApp> {
+  const clock = opts.clock ?? Date.now;
+  const log = opts.logger ?? createLogger('control-plane');
+  const metrics = opts.metrics ?? createMetrics(opts.db);
+  const limits: RateLimits = { ...DEFAULT_RATE_LIMITS, ...opts.limits };
+  const tasks = new BackgroundTasks((err) =>
+    log.error({ err: (err as Error).message }, 'background task failed'),
+  );
+  const ctx: ControlPlaneContext = {
+    db: opts.db,
+    provider: opts.provider,
+    clock,
+    timers: { ...DEFAULT_TIMERS, ...opts.timers },
+    metrics,
+    log,
+    publicUrl: opts.publicUrl ?? 'http://127.0.0.1:8080',
+    tasks,
+  };
+  const service = new RelayService(ctx, opts.defaultRegion);
+  const serveApi = opts.serveApi ?? true;
+  const jwt = opts.jwt;
+  if (serveApi && !jwt) throw new Error('the control plane API needs a JWT configuration');
+  const users = new WeakMap<FastifyRequest, UserRow>();
+  const openapi = buildOpenApi();
+
+  const app = Fastify({
+    loggerInstance: log,
+    disableRequestLogging: true,
+    bodyLimit: BODY_LIMIT_BYTES,
+    requestIdHeader: false,
+    genReqId: (raw) => {
+      const v = raw.headers['x-request-id'];
+      const given = Array.isArray(v) ? v[0] : v;
+      return given && UUID.test(given) ? given : randomUUID();
+    },
+  });
+
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.httpRequests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    sendError(req, reply, 'not_found', 404, `no route ${req.method} ${req.url.split('?')[0]}`),
+  );
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof ApiError) {
+      if (err.status >= 500) log.error({ reqId: req.id, code: err.code }, err.message);
+      return sendError(req, reply, err.code, err.status, err.message, err.details);
+    }
+    const e = err as { statusCode?: number; code?: string; message?: string };
+    if (e.statusCode === 413 || e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return sendError(
+        req,
+        reply,
+        'payload_too_large',
+        413,
+        `request body is larger than ${BODY_LIMIT_BYTES} bytes`,
+        {
+          limit_bytes: BODY_LIMIT_BYTES,
+        },
+      );
+    }
+    if (e.statusCode === 415 || e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return sendError(
+        req,
+        reply,
+        'invalid_request',
+        400,
+        'the body must be JSON (Content-Type: application/json)',
+        {
+          field: 'content-type',
+        },
+      );
+    }
+    if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
+      return sendError(req, reply, 'invalid_request', 400, 'malformed request body: not valid JSON', {
+        field: 'body',
+      });
+    }
+    log.error({ reqId: req.id, err: e.message }, 'unhandled error');
+    return sendError(req, reply, 'internal_error', 500, 'internal error');
+  });
+
+  /** Client endpoints: the three required headers, then a valid access JWT of an existing user. */
+  const authClient = async (req: FastifyRequest) => {
+    const required = ['authorization', 'x-aegis-client-version', 'x-aegis-client-platform'];
+    const missing = required.filter((h) => !header(req, h));
+    if (missing.length > 0) {
+      throw new ApiError('invalid_request', `missing required header(s): ${missing.join(', ')}`, {
+        missing_headers: missing,
+      });
+    }
+    if (!ClientPlatform.safeParse(header(req, 'x-aegis-client-platform')).success) {
+      throw new ApiError('invalid_request', 'X-Aegis-Client-Platform must be windows, macos or linux', {
+        field: 'x-aegis-client-platform',
+      });
+    }
+    const auth = header(req, 'authorization') ?? '';
+    const m = /^Bearer\s+(\S+)$/i.exec(auth);
+    const sub = m?.[1] ? await verifyAccessToken(jwt!, m[1], clock()) : null;
+    const user = sub ? await getUser(opts.db, sub) : null;
+    if (!user)
+      throw new ApiError(
+        'unauthorized',
+        'a valid access token (Authorization: Bearer <cp_access_jwt>) is required',
+      );
+    const version = header(req, 'x-aegis-client-version') ?? '';
+    if (opts.minClientVersion && versionBelow(version, opts.minClientVersion)) {
+      throw new ApiError(
+        'forbidden',
+        `client version ${version} is below the minimum ${opts.minClientVersion}`,
+        {
+          reason: 'client_too_old',
+          min_version: opts.minClientVersion,
+        },
+      );
+    }
+    users.set(req, user);
+  };
+
+  const limitBy =
+    (name: keyof RateLimits, bucketOf: (req: FastifyRequest) => string) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      const d = await hitRateLimit(opts.db, `${name}:${bucketOf(req)}`, limits[name], clock());
+      reply.header('x-ratelimit-limit', String(d.limit));
+      reply.header('x-ratelimit-remaining', String(d.remaining));
+      reply.header('x-ratelimit-reset', String(d.resetSeconds));
+      if (!d.allowed) {
+        reply.header('retry-after', String(d.resetSeconds));
+        metrics.rateLimited.inc({ route: req.routeOptions.url ?? 'unmatched' });
+        throw new ApiError('rate_limited', `rate limit of ${d.limit} requests per minute reached`, {
+          limit: d.limit,
+          retry_after_seconds: d.resetSeconds,
+        });
+      }
+    };
+  const userOf = (req: FastifyRequest): UserRow => {
+    const u = users.get(req);
+    if (!u) throw new ApiError('unauthorized', 'not authenticated');
+    return u;
+  };
+  const perUser = (name: keyof RateLimits) => limitBy(name, (req) => userOf(req).id);
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async () => {
+    try {
+      await opts.db.query('SELECT 1');
+    } catch {
+      throw new ApiError('unavailable', 'the database is not reachable');
+    }
+    return { status: 'ready' };
+  });
+  app.get('/metrics', async (_req, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+  app.addHook('onClose', async () => {
+    await tasks.drain();
+  });
+  app.decorate('cp', { ctx, service, limits } satisfies ControlPlaneHandle);
+  if (!serveApi) return app as unknown as ControlPlaneApp;
+
+  app.get('/api/v1/openapi.json', async () => openapi);
+
+  app.post(
+    '/api/v1/auth/token',
+    {
+      preHandler: limitBy('authToken', (req) => {
+        const key = (req.body as { api_key?: unknown } | undefined)?.api_key;
+        return typeof key === 'string' ? sha256Hex(key).slice(0, 32) : 'invalid';
+      }),
+    },
+    async (req) => {
+      const body = parseBody(AuthTokenRequest, req.body);
+      const userId = await useApiKey(opts.db, body.api_key, new Date(clock()));
+      if (!userId) throw new ApiError('unauthorized', 'unknown or revoked API key');
+      const { token, expiresAt } = await signAccessToken(jwt!, userId, clock());
+      return { cp_access_jwt: token, expires_at: expiresAt.toISOString() };
+    },
+  );
+
+  app.post(
+    '/api/v1/relay/start',
+    { onRequest: authClient, preHandler: perUser('start') },
+    async (req, reply) => {
+      const key = header(req, 'idempotency-key');
+      if (!key)
+        throw new ApiError('invalid_request', 'missing required header(s): idempotency-key', {
+          missing_headers: ['idempotency-key'],
+        });
+      if (!UUID_V4.test(key))
+        throw new ApiError('invalid_request', 'Idempotency-Key must be a UUID v4', {
+          field: 'idempotency-key',
+        });
+      const body = parseBody(RelayStartRequest, req.body);
+      const res = await service.start(userOf(req), key.toLowerCase(), body);
+      if (res.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(res.statusCode).send(res.session);
+    },
+  );
+
+  app.get(
+    '/api/v1/relay/active',
+    { onRequest: authClient, preHandler: perUser('active') },
+    async (req, reply) => {
+      const s = await service.active(userOf(req).id);
+      return s ? s : reply.code(204).send();
+    },
+  );
+
+  app.post('/api/v1/relay/stop', { onRequest: authClient, preHandler: perUser('stop') }, async (req) => {
+    return service.stop(userOf(req).id, parseBody(RelayStopRequest, req.body));
+  });
+
+  app.get('/api/v1/relay/manifest', { onRequest: authClient }, async () => service.manifest());
+
+  app.get('/api/v1/usage/current', { onRequest: authClient, preHandler: perUser('usage') }, async (req) =>
+    service.usage(userOf(req)),
+  );
+
+  app.post(
+    '/api/v1/relay/health',
+    {
+      onRequest: async (req) => {
+        if (!/^Relay\s+rly_\S+$/.test(header(req, 'authorization') ?? '')) {
+          throw new ApiError('unauthorized', 'relay endpoints take Authorization: Relay <credential>');
+        }
+      },
+    },
+    async (req, reply) => {
+      const credential = (header(req, 'authorization') ?? '').replace(/^Relay\s+/, '');
+      await service.health(credential, parseBody(RelayHealthReport, req.body));
+      return reply.code(204).send();
+    },
+  );
+
+  return app as unknown as ControlPlaneApp;
+}

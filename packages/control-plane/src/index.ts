@@ -1,0 +1,29 @@
+export * from './auth/jwt.js';
+export * from './config.js';
+export { loadMigrations, MIGRATIONS_DIR, migrate } from './db/migrate.js';
+export { openDatabase, pgliteDataDir } from './db/open.js';
+export { createPgDb } from './db/pg.js';
+export { createPgliteDb } from './db/pglite.js';
+export type { Db, LockResult, Queryable, QueryResult } from './db/types.js';
+export { ApiError } from './errors.js';
+export {
+  type ControlPlaneApp,
+  type ControlPlaneHandle,
+  type ControlPlaneOptions,
+  createControlPlane,
+} from './http/app.js';
+export { buildOpenApi } from './http/openapi.js';
+export { runHealthRetention, runIdempotencyCleanup } from './jobs/cleanup.js';
+export { JOB_NAMES, type JobName, runJob } from './jobs/run-job.js';
+export { JOBS, runJobNow, startJobScheduler } from './jobs/scheduler.js';
+export { runOutageReconciliation, runUsageRollup } from './jobs/usage.js';
+export { runWatchdog } from './jobs/watchdog.js';
+export { type ControlPlaneMetrics, createMetrics } from './metrics.js';
+export { PLANS, type Plan } from './plans.js';
+export { FakeRelayProvider } from './providers/fake.js';
+export * from './providers/registry.js';
+export type * from './providers/types.js';
+export { type ControlPlaneRole, type RunningControlPlane, runControlPlane, seedManifest } from './server.js';
+export type { ControlPlaneContext } from './service/context.js';
+export { canTransition } from './service/transitions.js';
+export { createApiKey, createUser, getUser, listUsers, type UserRow } from './store/users.js';

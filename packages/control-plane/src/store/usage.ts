@@ -1,0 +1,103 @@
+import type { Queryable } from '../db/types.js';
+import { newId } from '../ids.js';
+import { currentCycle, PLANS } from '../plans.js';
+import type { UserRow } from './users.js';
+
+export interface UsageSummary {
+  cycleStart: Date;
+  cycleEnd: Date;
+  includedSeconds: number;
+  consumedSeconds: number;
+  remainingSeconds: number;
+  overageSeconds: number;
+  overageAllowed: boolean;
+}
+
+/**
+ * The user's Time Bank in the cycle containing `now`: every session activated in the cycle, the
+ * running one counted up to now, plus reconciliation adjustments.
+ */
+export async function usageSummary(db: Queryable, user: UserRow, now: Date): Promise<UsageSummary> {
+  const cycle = currentCycle(user.cycle_start_at, user.cycle_end_at, now);
+  const res = await db.query<{ consumed: number }>(
+    `SELECT COALESCE(SUM(
+       CASE WHEN status = 'stopped' THEN duration_seconds
+            WHEN activated_at IS NULL THEN 0
+            ELSE GREATEST(0, FLOOR(EXTRACT(EPOCH FROM ($2::timestamptz - activated_at))))::int END
+       + reconciled_seconds), 0)::int AS consumed
+     FROM sessions
+     WHERE user_id = $1 AND activated_at >= $3 AND activated_at < $4`,
+    [user.id, now, cycle.start, cycle.end],
+  );
+  const consumed = res.rows[0]?.consumed ?? 0;
+  const included = user.included_seconds;
+  return {
+    cycleStart: cycle.start,
+    cycleEnd: cycle.end,
+    includedSeconds: included,
+    consumedSeconds: consumed,
+    remainingSeconds: Math.max(0, included - consumed),
+    overageSeconds: Math.max(0, consumed - included),
+    overageAllowed: PLANS[user.plan_tier].overageAllowed,
+  };
+}
+
+/**
+ * Writes the session's usage record for its cycle from the session's current figures. Overage is the
+ * part of this session's billable time beyond the Time Bank left by earlier sessions of the cycle.
+ */
+export async function upsertUsageRecord(db: Queryable, sessionId: string, now: Date): Promise<void> {
+  const res = await db.query<{
+    user_id: string;
+    status: string;
+    activated_at: Date | null;
+    duration_seconds: number;
+    reconciled_seconds: number;
+    cycle_start_at: Date;
+    cycle_end_at: Date;
+    included_seconds: number;
+  }>(
+    `SELECT s.user_id, s.status, s.activated_at, s.duration_seconds, s.reconciled_seconds,
+            u.cycle_start_at, u.cycle_end_at, u.included_seconds
+     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`,
+    [sessionId],
+  );
+  const s = res.rows[0];
+  if (!s?.activated_at) return;
+  const cycle = currentCycle(s.cycle_start_at, s.cycle_end_at, s.activated_at);
+  const measured =
+    s.status === 'stopped'
+      ? s.duration_seconds
+      : Math.max(0, Math.floor((now.getTime() - s.activated_at.getTime()) / 1000));
+  const billable = measured + s.reconciled_seconds;
+  const prior = await db.query<{ billable: number }>(
+    `SELECT COALESCE(SUM(u.billable_seconds), 0)::int AS billable
+     FROM usage_records u JOIN sessions s ON s.id = u.session_id
+     WHERE u.user_id = $1 AND u.cycle_start_at = $2 AND u.session_id <> $3 AND s.activated_at < $4`,
+    [s.user_id, cycle.start, sessionId, s.activated_at],
+  );
+  const before = prior.rows[0]?.billable ?? 0;
+  const overage =
+    Math.max(0, before + billable - s.included_seconds) - Math.max(0, before - s.included_seconds);
+  await db.query(
+    `INSERT INTO usage_records (id, user_id, session_id, cycle_start_at, cycle_end_at, measured_seconds,
+       reconciled_seconds, billable_seconds, overage_seconds, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     ON CONFLICT (session_id, cycle_start_at) DO UPDATE SET
+       measured_seconds = EXCLUDED.measured_seconds, reconciled_seconds = EXCLUDED.reconciled_seconds,
+       billable_seconds = EXCLUDED.billable_seconds, overage_seconds = EXCLUDED.overage_seconds,
+       updated_at = EXCLUDED.updated_at`,
+    [
+      newId('use'),
+      s.user_id,
+      sessionId,
+      cycle.start,
+      cycle.end,
+      measured,
+      s.reconciled_seconds,
+      billable,
+      overage,
+      now,
+    ],
+  );
+}

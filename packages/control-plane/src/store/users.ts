@@ -1,0 +1,81 @@
+import type { PlanStatus, PlanTier } from '@telemy/protocol';
+import type { Queryable } from '../db/types.js';
+import { newApiKey, newId, sha256Hex } from '../ids.js';
+import { addMonthsUtc, PLANS } from '../plans.js';
+
+export interface UserRow {
+  id: string;
+  email: string;
+  display_name: string | null;
+  plan_tier: PlanTier;
+  plan_status: PlanStatus;
+  cycle_start_at: Date;
+  cycle_end_at: Date;
+  included_seconds: number;
+  created_at: Date;
+}
+
+export interface NewUser {
+  email: string;
+  displayName?: string | null;
+  plan?: PlanTier;
+  planStatus?: PlanStatus;
+}
+
+const USER_COLUMNS =
+  'id, email, display_name, plan_tier, plan_status, cycle_start_at, cycle_end_at, included_seconds, created_at';
+
+/** A user whose first monthly cycle starts now, with the tier's Time Bank. */
+export async function createUser(db: Queryable, u: NewUser, now: Date): Promise<UserRow> {
+  const plan = PLANS[u.plan ?? 'starter'];
+  const res = await db.query<UserRow>(
+    `INSERT INTO users (id, email, display_name, plan_tier, plan_status, cycle_start_at, cycle_end_at,
+       included_seconds, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $6, $6) RETURNING ${USER_COLUMNS}`,
+    [
+      newId('usr'),
+      u.email.trim().toLowerCase(),
+      u.displayName ?? null,
+      plan.tier,
+      u.planStatus ?? 'active',
+      now,
+      addMonthsUtc(now, 1),
+      plan.includedSeconds,
+    ],
+  );
+  return res.rows[0]!;
+}
+
+export async function getUser(db: Queryable, id: string): Promise<UserRow | null> {
+  const res = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id]);
+  return res.rows[0] ?? null;
+}
+
+export async function listUsers(db: Queryable): Promise<UserRow[]> {
+  return (await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY created_at, id`)).rows;
+}
+
+/** Issues an API key; the caller shows `apiKey` once, only its hash is stored. */
+export async function createApiKey(
+  db: Queryable,
+  userId: string,
+  now: Date,
+  label: string | null = null,
+): Promise<{ keyId: string; apiKey: string }> {
+  const apiKey = newApiKey();
+  const keyId = newId('key');
+  await db.query(
+    'INSERT INTO api_keys (id, user_id, key_hash, label, created_at) VALUES ($1, $2, $3, $4, $5)',
+    [keyId, userId, sha256Hex(apiKey), label, now],
+  );
+  return { keyId, apiKey };
+}
+
+/** The owner of an unrevoked key, marking the key used; null for unknown or revoked keys. */
+export async function useApiKey(db: Queryable, apiKey: string, now: Date): Promise<string | null> {
+  const res = await db.query<{ user_id: string }>(
+    `UPDATE api_keys SET last_used_at = $2 WHERE key_hash = $1 AND revoked_at IS NULL RETURNING user_id`,
+    [sha256Hex(apiKey), now],
+  );
+  return res.rows[0]?.user_id ?? null;
+}
