@@ -62,8 +62,10 @@ export interface KickChatConfig {
   token_key?: string;
   /** Pusher websocket URL (default Kick's public Pusher app). */
   host?: string;
-  /** Base URL of Kick's API (channel lookup and `POST /public/v1/chat`). */
+  /** Base URL of Kick's public API (`POST /public/v1/chat`), default https://api.kick.com. */
   api_host?: string;
+  /** Base URL of the site whose `/api/v2/channels/<slug>` gives the chatroom, default https://kick.com. */
+  web_host?: string;
   /** Chatroom id; looked up from the channel slug when absent. */
   chatroom_id?: number;
   /** Broadcaster user id for replies; looked up with the chatroom when absent. */

@@ -23,7 +23,7 @@ export interface ReconnectPolicy {
 export const DEFAULT_RECONNECT: ReconnectPolicy = { baseMs: 1000, maxMs: 60_000 };
 
 /** Delay before reconnect attempt `attempt` (0-based): doubling from `baseMs`, capped, ±20 % jitter. */
-export function backoffDelay(
+export function reconnectDelay(
   attempt: number,
   policy: ReconnectPolicy,
   random: () => number = Math.random,
@@ -63,7 +63,7 @@ export class Reconnector {
   /** Schedules the next attempt unless one is pending or the adapter stopped. Returns the delay. */
   schedule(): number | null {
     if (this.stopped || this.timer) return null;
-    const delay = backoffDelay(this.attempt++, this.policy);
+    const delay = reconnectDelay(this.attempt++, this.policy);
     this.timer = setTimeout(() => {
       this.timer = null;
       if (!this.stopped) this.connect();

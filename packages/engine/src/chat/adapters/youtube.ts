@@ -1,0 +1,288 @@
+import type { YouTubeChatConfig } from '../config.js';
+import { youtubeFlags } from '../roles.js';
+import {
+  type AdapterDeps,
+  type ChatAdapter,
+  type ChatPlatformState,
+  DEFAULT_RECONNECT,
+  Reconnector,
+} from './types.js';
+import {
+  freshQuota,
+  msUntilQuotaReset,
+  pollDelay,
+  type QuotaState,
+  quotaRemaining,
+  spendQuota,
+  YOUTUBE_COSTS,
+  YOUTUBE_DEFAULT_QUOTA,
+} from './youtube-quota.js';
+
+export const YOUTUBE_DEFAULT_HOST = 'https://www.googleapis.com/youtube/v3';
+const HTTP_TIMEOUT_MS = 10_000;
+
+interface GoogleError {
+  error?: { code?: number; message?: string; errors?: Array<{ reason?: string }> };
+}
+
+interface LiveChatMessage {
+  snippet?: { type?: string; textMessageDetails?: { messageText?: unknown }; displayMessage?: unknown };
+  authorDetails?: {
+    channelId?: unknown;
+    displayName?: unknown;
+    isChatOwner?: boolean;
+    isChatModerator?: boolean;
+    isChatSponsor?: boolean;
+  };
+}
+
+interface ListResponse {
+  pollingIntervalMillis?: unknown;
+  nextPageToken?: unknown;
+  items?: LiveChatMessage[];
+}
+
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+  ) {
+    super(`HTTP ${status}${reason ? ` ${reason}` : ''}`);
+  }
+}
+
+export interface YouTubeAdapterOptions {
+  /** Clock for the quota day; tests move it. */
+  now?: () => number;
+}
+
+/**
+ * YouTube live chat over the Data API v3: the active broadcast's `liveChatId`, then
+ * `liveChatMessages.list` at the interval the API returns, slowed down so the daily quota lasts
+ * until it resets; replies with `liveChatMessages.insert`.
+ */
+export class YouTubeAdapter implements ChatAdapter {
+  readonly platform = 'youtube' as const;
+  private readonly base: string;
+  private readonly perDay: number;
+  private readonly now: () => number;
+  private readonly reconnector: Reconnector;
+  private token: string | null = null;
+  private liveChatId: string | null;
+  private pageToken: string | null = null;
+  private quota: QuotaState;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private current: ChatPlatformState;
+
+  constructor(
+    private readonly config: YouTubeChatConfig,
+    private readonly deps: AdapterDeps,
+    opts: YouTubeAdapterOptions = {},
+  ) {
+    this.base = (config.host ?? YOUTUBE_DEFAULT_HOST).replace(/\/+$/, '');
+    this.perDay = config.quota_per_day ?? YOUTUBE_DEFAULT_QUOTA;
+    this.now = opts.now ?? Date.now;
+    this.liveChatId = config.live_chat_id ?? null;
+    this.quota = freshQuota(this.now());
+    this.reconnector = new Reconnector(deps.reconnect ?? DEFAULT_RECONNECT, () => void this.tick());
+    this.current = {
+      platform: 'youtube',
+      connected: false,
+      channel: config.channel ?? '',
+      read_only: false,
+      note: 'connecting',
+      quota_remaining: this.perDay,
+      reconnects: 0,
+    };
+  }
+
+  state(): ChatPlatformState {
+    return { ...this.current, quota_remaining: quotaRemaining(this.quota, this.perDay, this.now()) };
+  }
+
+  async start(): Promise<void> {
+    this.reconnector.stopped = false;
+    await this.tick();
+  }
+
+  async stop(): Promise<void> {
+    this.reconnector.stop();
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    this.update({ connected: false, note: 'stopped' });
+  }
+
+  async send(text: string): Promise<boolean> {
+    const chatId = this.liveChatId;
+    if (!this.token || !chatId || !this.current.connected) return false;
+    if (quotaRemaining(this.quota, this.perDay, this.now()) < YOUTUBE_COSTS.messagesInsert) return false;
+    try {
+      await this.call('POST', '/liveChat/messages', { part: 'snippet' }, YOUTUBE_COSTS.messagesInsert, {
+        snippet: { liveChatId: chatId, type: 'textMessageEvent', textMessageDetails: { messageText: text } },
+      });
+      return true;
+    } catch (e) {
+      if (e instanceof ApiError && e.reason === 'quotaExceeded') this.exhausted();
+      this.deps.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'youtube chat: reply failed');
+      return false;
+    }
+  }
+
+  private update(patch: Partial<ChatPlatformState>): void {
+    this.current = { ...this.current, ...patch };
+    this.deps.onState(this.state());
+  }
+
+  private async call(
+    method: 'GET' | 'POST',
+    path: string,
+    query: Record<string, string>,
+    cost: number,
+    body?: unknown,
+  ): Promise<unknown> {
+    const url = `${this.base}${path}?${new URLSearchParams(query)}`;
+    const res = await fetch(url, {
+      method,
+      headers: {
+        authorization: `Bearer ${this.token}`,
+        accept: 'application/json',
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+    });
+    // Google charges every answered request, failed ones included.
+    this.quota = spendQuota(this.quota, cost, this.now());
+    const parsed: unknown = await res.json().catch(() => null);
+    if (!res.ok) {
+      const reason = (parsed as GoogleError | null)?.error?.errors?.[0]?.reason ?? '';
+      throw new ApiError(res.status, reason);
+    }
+    return parsed;
+  }
+
+  private exhausted(): void {
+    this.quota = { ...this.quota, exhausted: true };
+  }
+
+  private schedulePoll(ms: number): void {
+    if (this.reconnector.stopped) return;
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = null;
+      void this.tick();
+    }, ms);
+  }
+
+  private retry(note: string): void {
+    if (this.reconnector.stopped) return;
+    const delay = this.reconnector.schedule();
+    if (delay !== null) {
+      this.update({ connected: false, note, reconnects: this.current.reconnects + 1 });
+      this.deps.log.warn({ delay_ms: delay, reason: note }, 'youtube chat: retrying');
+    }
+  }
+
+  /** One step: credentials, quota, live chat id, then one page of messages. Never throws. */
+  private async tick(): Promise<void> {
+    if (this.reconnector.stopped) return;
+    try {
+      this.token = this.config.token_key ? await this.deps.getSecret(this.config.token_key) : null;
+    } catch (e) {
+      this.deps.log.warn(
+        { err: e instanceof Error ? e.message : String(e) },
+        'youtube chat: vault read failed',
+      );
+      this.token = null;
+    }
+    if (!this.token) {
+      this.retry('no token configured: YouTube needs an OAuth token to read chat');
+      return;
+    }
+    const now = this.now();
+    if (quotaRemaining(this.quota, this.perDay, now) < YOUTUBE_COSTS.messagesList) {
+      this.update({ connected: false, note: 'YouTube quota used up: paused until midnight Pacific Time' });
+      this.schedulePoll(msUntilQuotaReset(now));
+      return;
+    }
+    try {
+      if (!this.liveChatId) await this.findLiveChat();
+      if (!this.liveChatId) {
+        this.retry('no active broadcast');
+        return;
+      }
+      await this.poll(this.liveChatId);
+    } catch (e) {
+      this.failed(e);
+    }
+  }
+
+  private async findLiveChat(): Promise<void> {
+    const res = (await this.call(
+      'GET',
+      '/liveBroadcasts',
+      { part: 'snippet', broadcastStatus: 'active', broadcastType: 'all' },
+      YOUTUBE_COSTS.broadcastsList,
+    )) as { items?: Array<{ snippet?: { liveChatId?: unknown } }> };
+    const id = res?.items?.find((b) => typeof b.snippet?.liveChatId === 'string')?.snippet?.liveChatId;
+    this.liveChatId = typeof id === 'string' ? id : null;
+    this.pageToken = null;
+  }
+
+  private async poll(chatId: string): Promise<void> {
+    const query: Record<string, string> = { liveChatId: chatId, part: 'snippet,authorDetails' };
+    if (this.pageToken) query.pageToken = this.pageToken;
+    const res = (await this.call(
+      'GET',
+      '/liveChat/messages',
+      query,
+      YOUTUBE_COSTS.messagesList,
+    )) as ListResponse;
+    // The first page after (re)joining is backlog: commands typed before we listened are not run.
+    const backlog = this.pageToken === null;
+    this.pageToken = typeof res?.nextPageToken === 'string' ? res.nextPageToken : this.pageToken;
+    this.reconnector.succeeded();
+    if (!this.current.connected) this.update({ connected: true, note: null });
+    if (!backlog) for (const item of res?.items ?? []) this.emit(item);
+    const apiMs = typeof res?.pollingIntervalMillis === 'number' ? res.pollingIntervalMillis : 5000;
+    const now = this.now();
+    this.deps.onState(this.state());
+    this.schedulePoll(pollDelay(apiMs, quotaRemaining(this.quota, this.perDay, now), msUntilQuotaReset(now)));
+  }
+
+  private emit(item: LiveChatMessage): void {
+    const a = item.authorDetails;
+    const text = item.snippet?.textMessageDetails?.messageText ?? item.snippet?.displayMessage;
+    if (item.snippet?.type !== 'textMessageEvent' || typeof text !== 'string' || !a) return;
+    if (typeof a.channelId !== 'string' || typeof a.displayName !== 'string') return;
+    this.deps.onMessage({
+      platform: 'youtube',
+      channel: this.current.channel,
+      user_id: a.channelId,
+      user_name: a.displayName,
+      flags: youtubeFlags(a),
+      text,
+    });
+  }
+
+  private failed(e: unknown): void {
+    if (e instanceof ApiError) {
+      if (e.reason === 'quotaExceeded') {
+        this.exhausted();
+        const now = this.now();
+        this.update({ connected: false, note: 'YouTube quota exceeded: paused until midnight Pacific Time' });
+        this.schedulePoll(msUntilQuotaReset(now));
+        return;
+      }
+      if (['liveChatEnded', 'liveChatNotFound', 'liveChatDisabled'].includes(e.reason)) {
+        this.liveChatId = this.config.live_chat_id ?? null;
+        this.pageToken = null;
+        this.retry(`live chat unavailable (${e.reason})`);
+        return;
+      }
+      this.retry(e.status === 401 ? 'token rejected (HTTP 401)' : `API error: ${e.message}`);
+      return;
+    }
+    this.retry(e instanceof Error ? `request failed: ${e.message}` : 'request failed');
+  }
+}

@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import { createLogger, type Logger } from '@telemy/protocol';
+import type { EngineMetrics } from '../export/metrics.js';
+import type { ChatActions } from './actions.js';
+import { KickAdapter } from './adapters/kick.js';
+import { TwitchAdapter } from './adapters/twitch.js';
+import type { AdapterDeps, ChatAdapter, ChatPlatformState, ReconnectPolicy } from './adapters/types.js';
+import { YouTubeAdapter } from './adapters/youtube.js';
+import { type AuditLog, auditRecord, type ChatAuditRecord } from './audit.js';
+import { type ChatConfig, isCommandName, type Platform, withAlias } from './config.js';
+import { type CooldownState, EMPTY_COOLDOWNS } from './cooldown.js';
+import { decide, execute, type IncomingChatMessage } from './pipeline.js';
+
+export interface ChatBridgeOptions {
+  config: ChatConfig;
+  actions: ChatActions;
+  getSecret: (key: string) => Promise<string | null>;
+  /** Where audit records are appended; null keeps them in memory only (event + metric). */
+  audit: AuditLog | null;
+  metrics?: EngineMetrics;
+  /** Every audit record, for the engine's event history (the dock's event log). */
+  onEvent?: (record: ChatAuditRecord) => void;
+  /** Every platform state change, for DockState. */
+  onState?: (states: ChatPlatformState[]) => void;
+  now?: () => number;
+  log?: Logger;
+  reconnect?: ReconnectPolicy;
+  /** Replaces the adapters built from the config (other transports, tests). */
+  adapters?: (deps: AdapterDeps) => ChatAdapter[];
+}
+
+/** Builds one adapter per platform section present in the config. */
+export function adaptersFor(config: ChatConfig, deps: AdapterDeps): ChatAdapter[] {
+  const list: ChatAdapter[] = [];
+  if (config.twitch) list.push(new TwitchAdapter(config.twitch, deps));
+  if (config.kick) list.push(new KickAdapter(config.kick, deps));
+  if (config.youtube) list.push(new YouTubeAdapter(config.youtube, deps));
+  return list;
+}
+
+/** Runs every configured platform, feeds their messages through the pipeline, replies, audits. */
+export class ChatBridge {
+  private config: ChatConfig;
+  private cooldowns: CooldownState = EMPTY_COOLDOWNS;
+  private readonly adapters: ChatAdapter[];
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(private readonly opts: ChatBridgeOptions) {
+    this.config = opts.config;
+    this.now = opts.now ?? Date.now;
+    this.log = opts.log ?? createLogger('chat');
+    const deps: AdapterDeps = {
+      getSecret: opts.getSecret,
+      onMessage: (msg) => this.track(this.handle(msg)),
+      onState: (s) => this.stateChanged(s),
+      log: this.log,
+      ...(opts.reconnect ? { reconnect: opts.reconnect } : {}),
+    };
+    this.adapters = opts.adapters ? opts.adapters(deps) : adaptersFor(this.config, deps);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.adapters.map((a) => a.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.adapters.map((a) => a.stop()));
+    await Promise.allSettled([...this.pending]);
+  }
+
+  states(): ChatPlatformState[] {
+    return this.adapters.map((a) => a.state());
+  }
+
+  currentConfig(): ChatConfig {
+    return this.config;
+  }
+
+  /** New `[chat]` values (config reload, dock edit). Platform sections take effect on restart. */
+  setConfig(config: ChatConfig): void {
+    this.config = config;
+  }
+
+  /**
+   * Announces an automatic switch on every connected platform that can write, when
+   * `announce_auto_switch` is on. Resolves with the platforms that took the message.
+   */
+  async announce(text: string): Promise<Platform[]> {
+    if (!this.config.announce_auto_switch) return [];
+    const results = await Promise.all(
+      this.adapters.map(async (a) => ((await a.send(text).catch(() => false)) ? a.platform : null)),
+    );
+    return results.filter((p): p is Platform => p !== null);
+  }
+
+  /** One chat message through the whole pipeline. Resolves with its audit record (null: not a command). */
+  async handle(msg: IncomingChatMessage): Promise<ChatAuditRecord | null> {
+    const now = this.now();
+    const decision = decide(msg, this.config, this.cooldowns, now);
+    if (decision.kind === 'ignore') return null;
+    this.cooldowns = decision.cooldowns;
+    const requestId = randomUUID();
+    let record: ChatAuditRecord;
+    let reply: string | null;
+    if (decision.kind === 'refuse') {
+      record = auditRecord(decision.attempt, decision.outcome, decision.detail, requestId, now);
+      reply = decision.reply;
+    } else {
+      const done = await execute(decision, msg, this.opts.actions, requestId);
+      if (done.outcome === 'accepted' && decision.invocation.command === 'alias') {
+        const inv = decision.invocation;
+        this.config = withAlias(this.config, inv.alias, inv.target);
+      }
+      record = auditRecord(decision.attempt, done.outcome, done.detail, requestId, now);
+      reply = done.reply;
+    }
+    this.record(record);
+    if (reply) await this.reply(msg.platform, reply);
+    return record;
+  }
+
+  /** Resolves when every message received so far has been handled (tests, shutdown). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  private track(p: Promise<unknown>): void {
+    const tracked = p.catch((e) =>
+      this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'chat: handler failed'),
+    );
+    this.pending.add(tracked);
+    void tracked.finally(() => this.pending.delete(tracked));
+  }
+
+  private record(record: ChatAuditRecord): void {
+    try {
+      this.opts.audit?.append(record);
+    } catch (e) {
+      this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'chat: audit log append failed');
+    }
+    this.opts.metrics?.chatCommandsTotal.inc({
+      platform: record.platform,
+      // Only known command names become label values: chat text must not create series.
+      command: isCommandName(record.command) ? record.command : 'unknown',
+      outcome: record.outcome,
+    });
+    this.log.info(
+      {
+        platform: record.platform,
+        user: record.user_name,
+        command: record.command,
+        outcome: record.outcome,
+        request_id: record.request_id,
+      },
+      'chat command',
+    );
+    try {
+      this.opts.onEvent?.(record);
+    } catch (e) {
+      this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'chat: event listener failed');
+    }
+  }
+
+  private async reply(platform: Platform, text: string): Promise<void> {
+    const adapter = this.adapters.find((a) => a.platform === platform);
+    if (!adapter) return;
+    try {
+      await adapter.send(text);
+    } catch (e) {
+      this.log.warn({ platform, err: e instanceof Error ? e.message : String(e) }, 'chat: reply failed');
+    }
+  }
+
+  private stateChanged(s: ChatPlatformState): void {
+    this.opts.metrics?.chatConnected.set({ platform: s.platform }, s.connected ? 1 : 0);
+    this.opts.onState?.(this.states());
+  }
+}

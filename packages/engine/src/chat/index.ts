@@ -1,0 +1,15 @@
+export * from './actions.js';
+export { KickAdapter } from './adapters/kick.js';
+export { parseTwitchHost, TwitchAdapter } from './adapters/twitch.js';
+export * from './adapters/types.js';
+export { YouTubeAdapter, type YouTubeAdapterOptions } from './adapters/youtube.js';
+export * from './adapters/youtube-quota.js';
+export * from './audit.js';
+export * from './bridge.js';
+export * from './commands.js';
+export * from './config.js';
+export * from './cooldown.js';
+export * from './normalize.js';
+export * from './pipeline.js';
+export * from './roles.js';
+export * from './scene-match.js';
