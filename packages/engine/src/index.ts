@@ -31,3 +31,5 @@ export {
 } from './system/system-metrics.js';
 export * from './cloudlink/index.js';
 export * from './ipc/index.js';
+export { Engine, ENGINE_VERSION, type EngineOptions, type EngineUrls } from './app.js';
+export * from './chat/index.js';
