@@ -252,7 +252,7 @@ describe('IpcServer', () => {
     const path = await metrics.registry.getSingleMetric('telemy_scene_switch_ipc_path_seconds')?.get();
     const counts = Object.fromEntries(
       (path?.values ?? [])
-        .filter((v) => v.metricName?.endsWith('_count'))
+        .filter((v) => (v as { metricName?: string }).metricName?.endsWith('_count'))
         .map((v) => [v.labels.result, v.value]),
     );
     expect(counts).toEqual({ ok: 1, failed: 1, timeout: 1 });
