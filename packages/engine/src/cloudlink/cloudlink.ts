@@ -10,7 +10,7 @@ import {
   type Usage,
 } from './api-schemas.js';
 import { type ControlPlaneClient, ControlPlaneError } from './control-plane-client.js';
-import { buildPairing, type PairingDetails } from './pairing.js';
+import { buildPairing, type PairingDetails, pairingAvailable } from './pairing.js';
 import type { RelaySignal, RelaySignalSink } from './relay-signals.js';
 import { RelayTelemetryClient, type RelayTelemetryEvents } from './relay-telemetry.js';
 
@@ -53,6 +53,7 @@ export interface CloudLinkSnapshot {
     session_id: string;
     status: string;
     region: string | null;
+    instance_id: string | null;
     public_ip: string | null;
     srt_port: number | null;
     egress_port: number | null;
@@ -71,8 +72,10 @@ export interface CloudLinkSnapshot {
   bonded: Bonded | null;
   time_bank: Usage | null;
   obs_source: { configured: boolean; error: string | null };
+  /** Why the last start was refused or the last session ended; null when nothing went wrong. */
+  detail: string | null;
   /** Secrets: present only after `revealPairing()`. */
-  pairing: ({ revealed: true } & PairingDetails) | { revealed: false; available: boolean };
+  pairing: ({ revealed: true; available: true } & PairingDetails) | { revealed: false; available: boolean };
 }
 
 /** A start refused by the control plane or impossible because it is unreachable. */
@@ -115,6 +118,7 @@ export class CloudLink {
   private pairing: PairingDetails | null = null;
   private obsSourceUrl: string | null = null;
   private obsSourceError: string | null = null;
+  private detail: string | null = null;
   private provisioningSince: number | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private usageTimer: NodeJS.Timeout | null = null;
@@ -215,7 +219,6 @@ export class CloudLink {
 
   snapshot(): CloudLinkSnapshot {
     const s = this.session;
-    const pairingAvailable = s?.ingest?.srt_url != null;
     return {
       control_plane: { base_url: this.opts.api.baseUrl, reachable: this.reachable, notice: this.notice },
       session: s
@@ -223,6 +226,7 @@ export class CloudLink {
             session_id: s.session_id,
             status: s.status,
             region: s.region,
+            instance_id: s.relay?.instance_id ?? null,
             public_ip: s.relay?.public_ip ?? null,
             srt_port: s.relay?.srt_port ?? null,
             egress_port: s.relay?.egress_port ?? null,
@@ -242,10 +246,11 @@ export class CloudLink {
       bonded: this.bonded,
       time_bank: this.usage,
       obs_source: { configured: this.obsSourceUrl !== null, error: this.obsSourceError },
+      detail: this.detail,
       pairing:
         this.revealed && this.pairing
-          ? { revealed: true, ...this.pairing }
-          : { revealed: false, available: pairingAvailable },
+          ? { revealed: true, available: true, ...this.pairing }
+          : { revealed: false, available: pairingAvailable(s) },
     };
   }
 
@@ -273,10 +278,12 @@ export class CloudLink {
       this.markReachable();
     } catch (err) {
       const denial = this.denialOf(err);
+      this.detail = `IRL start refused: ${denial.message}`;
       this.emit({ kind: 'session_denied', reason: denial.reason, message: denial.message });
       throw new IrlActivationError(denial.reason, denial.message);
     }
     const s = started.session;
+    this.detail = null;
     this.log.info(
       { session_id: s.session_id, status: s.status, created: started.status === 201 },
       'IRL start accepted',
@@ -379,6 +386,7 @@ export class CloudLink {
         { session_id: current.session_id },
         'relay session no longer active on the control plane',
       );
+      this.detail = 'the control plane ended the relay session';
       this.endSession('stopped_by_control_plane');
       if (found && found.status !== 'stopped') {
         this.emit({
@@ -406,6 +414,7 @@ export class CloudLink {
 
   private provisioningTimedOut(s: Session): void {
     this.log.warn({ session_id: s.session_id }, 'relay provisioning timed out; stopping the session');
+    this.detail = 'the relay did not come up in time; the session was stopped';
     this.emit({ kind: 'session_timeout', session_id: s.session_id });
     this.endSession('provisioning_timeout', false);
     this.opts.api.stop(s.session_id, 'error_recovery').catch((err: unknown) => {

@@ -11,15 +11,21 @@ export interface PairingDetails {
   /** The same URL as an SVG QR code for the phone camera. */
   qr_svg: string;
   /** What the OBS media source pulls: relay egress with its passphrase. */
-  obs_source_url: string | null;
+  obs_source_url: string;
 }
 
-/** Null until the control plane has published the phone's ingest URL. */
+/** True once the control plane has published both URLs (it does so when the relay is known). */
+export function pairingAvailable(session: Session | null): boolean {
+  return Boolean(session?.ingest?.srt_url && session.ingest.obs_source_url);
+}
+
+/** Null until the control plane has published the relay's URLs. */
 export async function buildPairing(session: Session): Promise<PairingDetails | null> {
   const srtUrl = session.ingest?.srt_url;
-  if (!srtUrl) return null;
+  const obsUrl = session.ingest?.obs_source_url;
+  if (!srtUrl || !obsUrl) return null;
   const qrSvg = await QRCode.toString(srtUrl, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-  return { srt_url: srtUrl, qr_svg: qrSvg, obs_source_url: session.ingest?.obs_source_url ?? null };
+  return { srt_url: srtUrl, qr_svg: qrSvg, obs_source_url: obsUrl };
 }
 
 /** The phone URL as a QR code drawn with terminal characters (`telemy cloud active --qr`). */

@@ -272,6 +272,7 @@ describe('CloudLink IRL start/stop', () => {
       },
     ]);
     expect(link.currentSessionId()).toBeNull();
+    expect(link.snapshot().detail).toMatch(/^IRL start refused: .*forbidden/);
   });
 
   it('an unreachable control plane refuses the activation with a clear notice', async () => {
@@ -321,6 +322,7 @@ describe('CloudLink IRL start/stop', () => {
     await link.init();
     await expect.poll(() => kinds(), { timeout: 2_000 }).toContain('session_ended');
     expect(link.currentSessionId()).toBeNull();
+    expect(link.snapshot().detail).toBe('the control plane ended the relay session');
   });
 
   it('keeps the session and telemetry while the control plane is down mid-session', async () => {
@@ -439,7 +441,12 @@ describe('CloudLink snapshot and pairing', () => {
     expect(p?.obs_source_url).toBe(OBS_URL);
     expect(p?.qr_svg).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
     const shown = link.snapshot().pairing;
-    expect(shown).toMatchObject({ revealed: true, srt_url: SRT_URL, obs_source_url: OBS_URL });
+    expect(shown).toMatchObject({
+      revealed: true,
+      available: true,
+      srt_url: SRT_URL,
+      obs_source_url: OBS_URL,
+    });
     expect(JSON.stringify(link.snapshot())).not.toContain(WS_TOKEN);
 
     link.hidePairing();
