@@ -83,11 +83,28 @@ export function waitFor<T>(
   });
 }
 
+export async function retry<T>(fn: () => Promise<T>, timeoutMs = 2000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() - started > timeoutMs) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 /** A hand-driven IPC peer: connects both channels and records everything the engine sends. */
 export async function rawClient(dir: string) {
   const ep = ipcEndpoints(dir);
-  const evt = new FramedSocket(await connectIpcChannel(ep.evt));
-  const cmd = new FramedSocket(await connectIpcChannel(ep.cmd));
+  const evtSocket = await connectIpcChannel(ep.evt);
+  const cmdSocket = await connectIpcChannel(ep.cmd).catch((err) => {
+    evtSocket.destroy();
+    throw err;
+  });
+  const evt = new FramedSocket(evtSocket);
+  const cmd = new FramedSocket(cmdSocket);
   const received: IpcMessage[] = [];
   const onMsg = (m: IpcMessage) => received.push(m);
   evt.on('message', onMsg);

@@ -2,7 +2,7 @@ import { chmod, mkdir, stat } from 'node:fs/promises';
 import { connectIpcChannel, encodeFrame, FramedSocket, ipcEndpoints, makeMessage } from '@telemy/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IpcSceneSwitcher, type IpcServer } from '../../src/ipc/index.js';
-import { rawClient, snapshot, startServer, tempIpcDir, waitFor } from './helpers.js';
+import { rawClient, retry, snapshot, startServer, tempIpcDir, waitFor } from './helpers.js';
 
 const servers: IpcServer[] = [];
 async function server(overrides: Parameters<typeof startServer>[0] = {}) {
