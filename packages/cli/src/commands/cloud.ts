@@ -1,7 +1,7 @@
 import { ControlPlaneClient, renderQrForTerminal, type Session } from '@telemy/engine';
 import { createLogger } from '@telemy/protocol';
 import type { Command } from 'commander';
-import { CliError, loadCliConfig, openCliVault } from '../context.js';
+import { CliError, globals, loadCliConfig, openCliVault } from '../context.js';
 
 interface CloudOpts {
   baseUrl?: string;
@@ -115,7 +115,11 @@ async function cloudClient(cmd: Command, opts: CloudOpts) {
       2,
     );
   }
-  const logger = createLogger('cloud', { level: process.env.TELEMY_LOG_LEVEL ?? 'error' });
+  // Logs go to stderr so that stdout stays the command's result (--json is parsed by scripts).
+  const logger = createLogger('cloud', {
+    level: globals(cmd).verbose ? 'debug' : 'error',
+    destination: process.stderr,
+  });
   return { client: new ControlPlaneClient({ baseUrl, getSecret: () => apiKey, logger }), config };
 }
 

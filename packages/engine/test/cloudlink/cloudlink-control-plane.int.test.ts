@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -21,6 +22,7 @@ import { CloudLink } from '../../src/cloudlink/cloudlink.js';
 import { ControlPlaneClient } from '../../src/cloudlink/control-plane-client.js';
 import type { RelaySignal } from '../../src/cloudlink/relay-signals.js';
 import { RelayTelemetryClient } from '../../src/cloudlink/relay-telemetry.js';
+import { Vault } from '../../src/vault/index.js';
 
 /**
  * CloudLink against the real control plane (in-process on in-memory PGlite, fake relay provider):
@@ -106,6 +108,28 @@ function engine(restoredSessionId: string | null) {
     },
   });
   return { link, signals, telemetryUrls, kinds: () => signals.map((s) => s.kind) };
+}
+
+// Only this test's home and config: no TELEMY_* settings leak in from the shell running the suite.
+const cliEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TELEMY_')));
+const BIN = path.resolve(import.meta.dirname, '../../../cli/bin/telemy.js');
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [BIN, ...args], {
+      cwd: home,
+      env: { ...cliEnv, TELEMY_HOME: home },
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 async function postHealth(sessionId: string): Promise<number> {
@@ -199,6 +223,50 @@ describe('CloudLink with the control plane', () => {
     await expect.poll(() => provider.deprovisioned.length, { timeout: 10_000 }).toBe(1);
     expect((await check.usage()).consumed_seconds).toBeGreaterThanOrEqual(0);
     second.link.close();
+  });
+
+  it('telemy cloud start|active|stop drive the same lifecycle from the command line', async () => {
+    const vault = await Vault.open(home);
+    vault.set('cloud_api_key', apiKey);
+    const provisionedBefore = provider.provisioned.length;
+
+    const start = await cli(['cloud', 'start', '--base-url', baseUrl, '--json']);
+    expect(start.code, start.stderr).toBe(0);
+    const session = JSON.parse(start.stdout) as { session_id: string; status: string; credentials?: unknown };
+    expect(session.status).toBe('provisioning');
+    expect(session.credentials).toBeUndefined();
+    await expect.poll(() => provider.agentFor(session.session_id), { timeout: 10_000 }).toBeDefined();
+    expect(await postHealth(session.session_id)).toBe(204);
+
+    const [masked, qrWithoutReveal] = await Promise.all([
+      cli(['cloud', 'active', '--base-url', baseUrl]),
+      cli(['cloud', 'active', '--base-url', baseUrl, '--qr']),
+    ]);
+    expect(qrWithoutReveal.code).toBe(2);
+    expect(qrWithoutReveal.stderr).toContain('--reveal');
+    expect(masked.code, masked.stderr).toBe(0);
+    expect(masked.stdout).toContain(`session ${session.session_id} active`);
+    expect(masked.stdout).toMatch(
+      /phone SRT URL: srt:\/\/127\.0\.0\.1:\d+\?mode=caller&passphrase=\*\*\*\*&latency=/,
+    );
+    expect(masked.stdout).toMatch(/OBS source: +srt:\/\/127\.0\.0\.1:\d+\?mode=caller&passphrase=\*\*\*\*/);
+    const agent = provider.agentFor(session.session_id)!;
+    for (const secret of [agent.pair_token, agent.relay_ws_token, agent.egress_passphrase]) {
+      expect(masked.stdout).not.toContain(secret);
+    }
+
+    const revealed = await cli(['cloud', 'active', '--base-url', baseUrl, '--reveal', '--qr']);
+    expect(revealed.code, revealed.stderr).toBe(0);
+    expect(revealed.stdout).toContain(`passphrase=${agent.pair_token}`);
+    expect(revealed.stdout).toContain(`passphrase=${agent.egress_passphrase}`);
+    expect(revealed.stdout).toMatch(/[▀▄█]{10}/);
+
+    const stop = await cli(['cloud', 'stop', '--base-url', baseUrl]);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(stop.stdout).toContain(`session ${session.session_id} stopped`);
+    const check = new ControlPlaneClient({ baseUrl, getSecret: () => apiKey, logger: silent });
+    expect(await check.active()).toBeNull();
+    expect(provider.provisioned.length).toBe(provisionedBefore + 1);
   });
 
   it('rejects a wrong API key with the server error, without retries', async () => {
