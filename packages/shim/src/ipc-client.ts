@@ -20,6 +20,8 @@ export interface ShimIpcClientOptions {
   dir: string;
   logger: Logger;
   pluginVersion: string;
+  /** Protocol version announced in hello; only compatibility tests change it. */
+  protocolVersion?: number;
   obsPid?: () => number | null;
   platform?: NodeJS.Platform;
   now?: () => number;
@@ -153,7 +155,7 @@ export class ShimIpcClient extends EventEmitter<ShimIpcClientEvents> {
     cmd.send(
       makeMessage('hello', {
         plugin_version: this.opts.pluginVersion,
-        protocol_version: IPC_PROTOCOL_VERSION,
+        protocol_version: this.opts.protocolVersion ?? IPC_PROTOCOL_VERSION,
         obs_pid: this.opts.obsPid?.() ?? null,
         capabilities: ['scene_switch', 'restart_hint'],
       }),
