@@ -1,0 +1,70 @@
+import type { DockChat, DockSystem } from '@telemy/protocol/dock';
+import { kbps, pct } from '../format.js';
+import { Badge, Muted, Panel, Row, type Tone } from './ui.js';
+
+export function SystemPanel({ system }: { system: DockSystem }) {
+  return (
+    <Panel id="system" title="System">
+      {!system.available ? (
+        <Muted>System load not measured.</Muted>
+      ) : (
+        <div class="grid2">
+          <Row label="CPU">
+            <meter min={0} max={100} high={85} value={system.cpu_pct} aria-label="CPU" />{' '}
+            <span class="num">{pct(system.cpu_pct)}</span>
+          </Row>
+          <Row label="Memory">
+            <meter min={0} max={100} high={90} value={system.mem_used_pct} aria-label="Memory" />{' '}
+            <span class="num">{pct(system.mem_used_pct)}</span>
+          </Row>
+          <Row label="GPU">
+            {system.gpu_pct === null ? 'not available' : <span class="num">{pct(system.gpu_pct)}</span>}
+          </Row>
+          <Row label="Network">
+            <span class="num">
+              ↑ {kbps(system.net_up_kbps)} ↓ {kbps(system.net_down_kbps)}
+            </span>
+          </Row>
+        </div>
+      )}
+    </Panel>
+  );
+}
+
+const CHAT: Record<string, [Tone, string]> = {
+  connected: ['ok', '✔'],
+  connecting: ['info', '◌'],
+  disconnected: ['bad', '✖'],
+  error: ['bad', '✖'],
+};
+
+export function ChatPanel({ chat }: { chat: DockChat }) {
+  return (
+    <Panel id="chat" title="Chat">
+      {!chat.configured ? (
+        <Muted>No chat platform configured.</Muted>
+      ) : (
+        <ul class="chat">
+          {chat.platforms.map((p) => {
+            const [tone, icon] = CHAT[p.status] ?? ['idle', '?'];
+            return (
+              <li key={p.platform}>
+                <strong>{p.platform}</strong> <span class="muted-inline">#{p.channel}</span>{' '}
+                <Badge tone={tone} icon={icon}>
+                  {p.status}
+                </Badge>
+                {p.read_only && (
+                  <Badge tone="warn" icon="◉">
+                    read-only
+                  </Badge>
+                )}
+                {p.quota_left !== null && <span class="muted-inline"> quota left {p.quota_left}</span>}
+                {p.detail && <p class="detail">{p.detail}</p>}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </Panel>
+  );
+}

@@ -1,0 +1,32 @@
+import { render } from 'preact';
+import { App } from './app.js';
+import { DockConnection, dockSocketUrl, takeToken } from './connection.js';
+import { ConnectionContext } from './context.js';
+import './styles.css';
+
+function storages(): Storage[] {
+  const out: Storage[] = [];
+  for (const get of [() => window.sessionStorage, () => window.localStorage]) {
+    try {
+      out.push(get());
+    } catch {
+      // A sandboxed page may not have storage; the token then lives only as long as the page.
+    }
+  }
+  return out;
+}
+
+const stores = storages();
+const token = takeToken(window.location, window.history, stores);
+const conn = new DockConnection(token ? dockSocketUrl(window.location, token) : null);
+conn.start();
+
+const root = document.getElementById('app');
+if (root) {
+  render(
+    <ConnectionContext.Provider value={conn}>
+      <App />
+    </ConnectionContext.Provider>,
+    root,
+  );
+}
