@@ -177,6 +177,9 @@ export class TwitchAdapter implements ChatAdapter {
     client.onJoinFailure((channel, reason) => {
       if (mine()) this.retry(`join #${channel} failed: ${reason}`);
     });
+    client.onTokenFetchFailure((e) => {
+      if (mine()) this.retry(`token rejected: ${e.message}`);
+    });
     client.onAuthenticationFailure((text) => {
       if (mine()) this.retry(`authentication failed: ${text}`);
     });
