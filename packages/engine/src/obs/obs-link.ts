@@ -123,6 +123,7 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
     >
   >;
   private st: ObsState;
+  private password: string | null | undefined;
   private session: Session | null = null;
   private running = false;
   private connectTimer: NodeJS.Timeout | null = null;
@@ -138,6 +139,7 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
     super();
     this.url = `ws://${options.host}:${options.port}`;
     this.log = options.logger;
+    this.password = options.password;
     this.now = options.now ?? Date.now;
     this.opt = {
       keepaliveIntervalMs: options.keepaliveIntervalMs ?? 1000,
@@ -168,6 +170,15 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
       await withTimeout(s.ws.disconnect(), 1000, 'disconnect').catch(() => undefined);
     }
     this.patch({ connection: 'disconnected', lastError: null });
+  }
+
+  /**
+   * Replaces the password (e.g. after `telemy vault set obs_password`). While OBS is rejecting the
+   * old one, it retries at once instead of waiting out the slow auth retry.
+   */
+  setPassword(password: string | null | undefined): void {
+    this.password = password;
+    if (this.running && this.st.connection === 'auth_failed' && !this.session) this.scheduleConnect(0);
   }
 
   /** A copy of the current state; durations are computed at call time. */
@@ -272,7 +283,7 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
     let hello: Awaited<ReturnType<OBSWebSocket['connect']>>;
     try {
       hello = await withTimeout(
-        ws.connect(this.url, this.options.password || undefined, {
+        ws.connect(this.url, this.password || undefined, {
           rpcVersion: 1,
           eventSubscriptions: SUBSCRIPTIONS,
         }),
@@ -323,7 +334,7 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
     if (!this.running) return;
     const code = err instanceof OBSWebSocketError ? err.code : null;
     if (code === AUTH_FAILED) {
-      const line = this.options.password
+      const line = this.password
         ? 'OBS rejected the password — set the right one with `telemy vault set obs_password`'
         : 'OBS requires a password — set it with `telemy vault set obs_password`';
       if (this.reportedOutage !== 'auth') this.log.error({ url: this.url }, line);

@@ -212,6 +212,11 @@ describe('ObsLink + MetricsHub against a real OBS', () => {
     expect(n.connectAttempts).toBeLessThanOrEqual(6);
     expect(absent.captured.lines.filter((l) => l.level >= 40)).toHaveLength(1);
 
+    // The right password arrives (vault updated): no 30 s wait.
+    bad.setPassword(PASSWORD);
+    await waitFor(() => bad.connected, 3_000, 'the link to connect with the new password');
+    expect(bad.state().lastError).toBeNull();
+
     await bad.stop();
     await none.stop();
   });
