@@ -3,3 +3,4 @@ export * from './paths.js';
 export * from './api/control-plane.js';
 export * from './dock/index.js';
 export * from './ipc/index.js';
+export * from './relay/telemetry.js';
