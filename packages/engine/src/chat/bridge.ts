@@ -29,6 +29,12 @@ export interface ChatBridgeOptions {
   adapters?: (deps: AdapterDeps) => ChatAdapter[];
 }
 
+/** The chat line for an automatic switch, e.g. `Telemy: switched to BRB (feed offline, 0 kbps)`. */
+export function autoSwitchAnnouncement(scene: string, reason: string, bitrateKbps: number | null): string {
+  const rate = bitrateKbps === null ? '' : `, ${Math.round(bitrateKbps)} kbps`;
+  return `Telemy: switched to ${scene} (${reason}${rate})`;
+}
+
 /** Builds one adapter per platform section present in the config. */
 export function adaptersFor(config: ChatConfig, deps: AdapterDeps): ChatAdapter[] {
   const list: ChatAdapter[] = [];

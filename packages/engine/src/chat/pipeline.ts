@@ -12,7 +12,7 @@ import {
 } from './config.js';
 import { type CooldownState, coolingKey, globalKey, startCooldowns, userKey } from './cooldown.js';
 import { normalizeMessage } from './normalize.js';
-import { nameListed, type RoleFlags, resolveRole, roleAtLeast } from './roles.js';
+import { type ChatIdentity, nameListed, type RoleFlags, resolveRole, roleAtLeast } from './roles.js';
 
 /** One chat message as an adapter hands it over. */
 export interface IncomingChatMessage {
@@ -87,12 +87,12 @@ export function resolveCommand(config: ChatConfig, word: string): CommandName | 
 }
 
 /** Role check with the allow-list: listed users may run the command whatever their role. */
-export function mayRun(policy: CommandPolicy, role: Role, platform: Platform, userName: string): boolean {
-  return roleAtLeast(role, policy.role) || nameListed(policy.users, platform, userName);
+export function mayRun(policy: CommandPolicy, role: Role, who: ChatIdentity): boolean {
+  return roleAtLeast(role, policy.role) || nameListed(policy.users, who);
 }
 
-export function helpText(config: ChatConfig, role: Role, platform: Platform, userName: string): string {
-  const usable = COMMAND_NAMES.filter((n) => mayRun(commandPolicy(config, n), role, platform, userName));
+export function helpText(config: ChatConfig, role: Role, who: ChatIdentity): string {
+  const usable = COMMAND_NAMES.filter((n) => mayRun(commandPolicy(config, n), role, who));
   return `you can use: ${usable.map((n) => `${config.prefix}${n}${n === 'telemy' ? USAGE.telemy : ''}`).join(' ')}`;
 }
 
@@ -113,7 +113,7 @@ export function decide(
 ): Decision {
   const norm = normalizeMessage(msg.text, config.prefix);
   if (norm.kind === 'not_command') return { kind: 'ignore' };
-  const role = resolveRole(msg.flags, msg.platform, msg.user_name, config.admins);
+  const role = resolveRole(msg.flags, msg, config.admins);
   const base = {
     platform: msg.platform,
     channel: msg.channel,
@@ -147,7 +147,7 @@ export function decide(
     return { kind: 'refuse', attempt, outcome, detail, reply: formatReply(msg, text), cooldowns: next };
   };
 
-  if (!mayRun(policy, role, msg.platform, msg.user_name)) {
+  if (!mayRun(policy, role, msg)) {
     return notice('denied_role', `needs ${policy.role}`, `${config.prefix}${command} needs ${policy.role}`);
   }
   const parsed = parseInvocation(command, norm.args, config.prefix);
@@ -175,7 +175,7 @@ export function decide(
     kind: 'run',
     attempt,
     invocation: parsed,
-    help: helpText(config, role, msg.platform, msg.user_name),
+    help: helpText(config, role, msg),
     cooldowns: next,
   };
 }

@@ -53,25 +53,36 @@ export function youtubeFlags(author: {
   };
 }
 
-/** True when `name` appears in a list of names, where `platform:name` entries bind to one platform. */
-export function nameListed(list: readonly string[], platform: Platform, userName: string): boolean {
-  const user = userName.toLowerCase();
+/** Who a list entry is compared with. */
+export interface ChatIdentity {
+  platform: Platform;
+  user_id: string;
+  user_name: string;
+}
+
+/**
+ * Whether a user appears in a list of names (`chat.admins`, a command's `users`). An entry
+ * `platform:value` matches that platform's login name or user id; a bare entry matches the login
+ * name on Twitch and Kick, where names are unique. YouTube display names are not unique, so a
+ * YouTube user only matches `youtube:<channel id>` (or `youtube:<name>` at the streamer's own risk).
+ */
+export function nameListed(list: readonly string[], who: ChatIdentity): boolean {
+  const name = who.user_name.toLowerCase();
+  const id = who.user_id.toLowerCase();
   return list.some((entry) => {
     const e = entry.trim().toLowerCase();
     const colon = e.indexOf(':');
-    if (colon > 0) return e.slice(0, colon) === platform && e.slice(colon + 1) === user;
-    return e === user;
+    if (colon > 0) {
+      const value = e.slice(colon + 1);
+      return e.slice(0, colon) === who.platform && (value === name || value === id);
+    }
+    return who.platform !== 'youtube' && e === name;
   });
 }
 
-export function resolveRole(
-  flags: RoleFlags,
-  platform: Platform,
-  userName: string,
-  admins: readonly string[],
-): Role {
+export function resolveRole(flags: RoleFlags, who: ChatIdentity, admins: readonly string[]): Role {
   if (flags.broadcaster) return 'broadcaster';
-  if (nameListed(admins, platform, userName)) return 'admin';
+  if (nameListed(admins, who)) return 'admin';
   if (flags.moderator) return 'moderator';
   if (flags.vip) return 'vip';
   return 'public';

@@ -7,12 +7,14 @@ import {
   AuditFormatError,
   AuditLog,
   auditRecord,
+  autoSwitchAnnouncement,
   COMMAND_DEFAULTS,
   editDistance,
   freshQuota,
   kickFlags,
   matchScene,
   msUntilQuotaReset,
+  type Platform,
   parseTwitchHost,
   pollDelay,
   prefixProblem,
@@ -95,11 +97,29 @@ describe('roles from platform badges', () => {
 
   it('orders broadcaster > admin > moderator > vip > public', () => {
     const all = { broadcaster: true, moderator: true, vip: true };
-    expect(resolveRole(all, 'twitch', 'x', ['x'])).toBe('broadcaster');
-    expect(resolveRole({ ...all, broadcaster: false }, 'twitch', 'X', ['x'])).toBe('admin');
-    expect(resolveRole({ ...all, broadcaster: false }, 'twitch', 'y', ['x'])).toBe('moderator');
-    expect(resolveRole({ broadcaster: false, moderator: false, vip: true }, 'kick', 'y', [])).toBe('vip');
-    expect(resolveRole({ broadcaster: false, moderator: false, vip: false }, 'kick', 'y', [])).toBe('public');
+    const who = (platform: Platform, user_name: string) => ({
+      platform,
+      user_name,
+      user_id: `id-${user_name}`,
+    });
+    expect(resolveRole(all, who('twitch', 'x'), ['x'])).toBe('broadcaster');
+    expect(resolveRole({ ...all, broadcaster: false }, who('twitch', 'X'), ['x'])).toBe('admin');
+    expect(resolveRole({ ...all, broadcaster: false }, who('twitch', 'y'), ['x'])).toBe('moderator');
+    expect(resolveRole({ broadcaster: false, moderator: false, vip: true }, who('kick', 'y'), [])).toBe(
+      'vip',
+    );
+    expect(resolveRole({ broadcaster: false, moderator: false, vip: false }, who('kick', 'y'), [])).toBe(
+      'public',
+    );
+  });
+
+  it('never grants admin to a YouTube display name, only to a qualified channel id or name', () => {
+    const none = { broadcaster: false, moderator: false, vip: false };
+    const yt = { platform: 'youtube' as const, user_name: 'Alice', user_id: 'UCalice123' };
+    expect(resolveRole(none, yt, ['alice'])).toBe('public');
+    expect(resolveRole(none, yt, ['youtube:UCalice123'])).toBe('admin');
+    expect(resolveRole(none, yt, ['twitch:alice'])).toBe('public');
+    expect(resolveRole(none, { ...yt, platform: 'kick' }, ['alice'])).toBe('admin');
   });
 });
 
@@ -132,6 +152,18 @@ describe('config defaults and bounds', () => {
     });
     expect(() => parseTwitchHost('http://x')).toThrow(/scheme/);
     expect(() => parseTwitchHost('nonsense')).toThrow(/not a URL/);
+  });
+});
+
+describe('announcements', () => {
+  it('names the scene, the reason and the bitrate', () => {
+    expect(autoSwitchAnnouncement('BRB', 'feed offline', 0)).toBe(
+      'Telemy: switched to BRB (feed offline, 0 kbps)',
+    );
+    expect(autoSwitchAnnouncement('LIVE', 'feed recovered', 5999.6)).toBe(
+      'Telemy: switched to LIVE (feed recovered, 6000 kbps)',
+    );
+    expect(autoSwitchAnnouncement('LOW', 'RTT 3000 ms', null)).toBe('Telemy: switched to LOW (RTT 3000 ms)');
   });
 });
 
