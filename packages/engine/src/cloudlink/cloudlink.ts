@@ -478,12 +478,7 @@ export class CloudLink {
     });
     t.on('stats', (m) => {
       this.lastMessageAt = this.now();
-      this.links = m.links.map((l) => ({
-        label: null,
-        source_ip: null,
-        connected_at: null,
-        ...l,
-      }));
+      this.links = m.links;
       this.bonded = m.bonded;
       this.egressClients = m.egress_clients;
       if (m.ingest_active !== this.ingestActive) {

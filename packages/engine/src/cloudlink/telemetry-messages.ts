@@ -1,5 +1,5 @@
+import { RelayBonded, RelayLink } from '@telemy/protocol';
 import { z } from 'zod';
-import { BondedSchema, RelayLinkSchema } from './api-schemas.js';
 
 /**
  * Messages on the relay's telemetry WebSocket (`40-relay.md` §3), one JSON object per frame with a
@@ -15,8 +15,8 @@ export const HelloMessageSchema = z.object({
 
 export const StatsMessageSchema = z.object({
   type: z.literal('stats'),
-  links: z.array(RelayLinkSchema.partial({ label: true, source_ip: true, connected_at: true })).default([]),
-  bonded: BondedSchema.nullish().transform((v) => v ?? null),
+  links: z.array(RelayLink).default([]),
+  bonded: RelayBonded.nullish().transform((v) => v ?? null),
   ingest_active: z.boolean(),
   egress_clients: z
     .number()

@@ -27,6 +27,7 @@ const OBS_URL = `srt://198.51.100.4:9001?mode=caller&passphrase=${EGRESS_PASS}&l
 function session(status: Session['status'], withRelay = status !== 'provisioning'): Session {
   return SessionSchema.parse({
     session_id: 'ses_1',
+    user_id: 'usr_1',
     status,
     region: 'local',
     relay: withRelay
@@ -37,24 +38,47 @@ function session(status: Session['status'], withRelay = status !== 'provisioning
           egress_port: 9001,
           ws_url: 'ws://198.51.100.4:7443/telemetry',
         }
-      : null,
+      : { instance_id: null, public_ip: null, srt_port: null, egress_port: null, ws_url: null },
     credentials: { pair_token: PAIR, relay_ws_token: WS_TOKEN },
-    ingest: withRelay ? { srt_url: SRT_URL, obs_source_url: OBS_URL } : null,
-    timers: { grace_window_seconds: 600, max_session_seconds: 57600, grace_remaining_seconds: 420 },
+    ingest: withRelay
+      ? { srt_url: SRT_URL, obs_source_url: OBS_URL }
+      : { srt_url: null, obs_source_url: null },
+    timers: {
+      grace_window_seconds: 600,
+      max_session_seconds: 57600,
+      grace_remaining_seconds: 420,
+      max_session_remaining_seconds: 57000,
+    },
+    usage: { started_at: '2026-11-22T03:00:00.000Z', ended_at: null, duration_seconds: 60 },
     links: [],
+    bonded: null,
+    a_field_from_the_future: true,
   });
 }
 
 const USAGE: Usage = {
   plan_tier: 'standard',
   plan_status: 'active',
-  cycle_start: null,
-  cycle_end: null,
+  cycle_start: '2026-11-01T00:00:00.000Z',
+  cycle_end: '2026-12-01T00:00:00.000Z',
   included_seconds: 3600,
   consumed_seconds: 60,
   remaining_seconds: 3540,
   overage_seconds: 0,
 };
+
+const linkRow = (bitrate_kbps: number) => ({
+  link_id: 'l1',
+  label: 'phone',
+  source_ip: null,
+  protocol: 'srt' as const,
+  status: 'active' as const,
+  bitrate_kbps,
+  rtt_ms: 30,
+  packet_loss_pct: 0,
+  jitter_ms: 2,
+  connected_at: null,
+});
 
 type ActiveReply = Session | null | Error;
 
@@ -371,10 +395,8 @@ describe('CloudLink telemetry signals', () => {
       type: 'stats' as const,
       ingest_active,
       egress_clients: 1,
-      links: [
-        { link_id: 'l1', status: 'active', bitrate_kbps: kbps, rtt_ms: 30, packet_loss_pct: 0, jitter_ms: 2 },
-      ],
-      bonded: { total_bitrate_kbps: kbps, active_link_count: 1, health: 'healthy' },
+      links: [linkRow(kbps)],
+      bonded: { total_bitrate_kbps: kbps, active_link_count: 1, health: 'healthy' as const },
     });
     t.emit('stats', stats(true, 2000));
     t.emit('stats', stats(true, 2100));

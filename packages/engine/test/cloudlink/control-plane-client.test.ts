@@ -31,6 +31,15 @@ const session = (status = 'provisioning') => ({
   relay: { instance_id: null, public_ip: null, srt_port: null, egress_port: null, ws_url: null },
   credentials: { pair_token: 'PAIRPAIRPAIRPAIR', relay_ws_token: 'WSWSWSWSWSWSWSWS' },
   ingest: { srt_url: null, obs_source_url: null },
+  timers: {
+    grace_window_seconds: 600,
+    max_session_seconds: 57600,
+    grace_remaining_seconds: null,
+    max_session_remaining_seconds: 57600,
+  },
+  usage: { started_at: '2026-11-22T03:00:00.000Z', ended_at: null, duration_seconds: 0 },
+  links: [],
+  bonded: null,
   some_future_field: { ignored: true },
 });
 
@@ -277,13 +286,13 @@ describe('ControlPlaneClient', () => {
       json(200, {
         session_id: (c.body as { session_id: string }).session_id,
         status: 'stopped',
-        stopped_at: 'x',
+        stopped_at: '2026-11-22T03:10:00.000Z',
       }),
     );
     expect(await client.stop('ses_9', 'user_requested')).toEqual({
       session_id: 'ses_9',
       status: 'stopped',
-      stopped_at: 'x',
+      stopped_at: '2026-11-22T03:10:00.000Z',
     });
     expect(server.of('/api/v1/relay/stop')[0]?.body).toEqual({
       session_id: 'ses_9',

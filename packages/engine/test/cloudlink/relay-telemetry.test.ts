@@ -117,6 +117,10 @@ describe('RelayTelemetryClient', () => {
         links: [
           {
             link_id: 'l1',
+            label: 'phone',
+            source_ip: '127.0.0.1',
+            protocol: 'srt',
+            connected_at: null,
             status: 'active',
             bitrate_kbps: 2400,
             rtt_ms: 40,
