@@ -15,10 +15,10 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     reportCompressedSize: false,
     rollupOptions: {
-      onwarn(warning, warn) {
+      onLog(level, log, handler) {
         // zod ships comments Rollup cannot place; harmless and not ours to fix.
-        if (warning.code === 'INVALID_ANNOTATION' && warning.id?.includes('node_modules')) return;
-        warn(warning);
+        if (log.code === 'INVALID_ANNOTATION' && log.id?.includes('node_modules')) return;
+        handler(level, log);
       },
     },
   },
