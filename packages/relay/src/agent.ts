@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import {
   createLogger,
@@ -102,6 +102,11 @@ export async function startRelayAgent(
   const log = deps.log ?? createLogger('relay', { level: config.logLevel });
   const metrics = createRelayMetrics();
   const srtBin = config.srtLiveTransmitPath;
+  if (spawnSync(srtBin, ['-version'], { stdio: 'ignore' }).error) {
+    throw new Error(
+      `${srtBin} not found: the relay moves media with it (Debian: apt-get install -y srt-tools, or set TELEMY_RELAY_SRT_LIVE_TRANSMIT)`,
+    );
+  }
   const linkIds = ingestPortsOf(config).map((_, i) => `link${i + 1}`);
   const selector = new FeedSelector(linkIds);
   let egressClients = 0;

@@ -5,6 +5,7 @@ import { registerConfig } from './config.js';
 import { registerControlPlane } from './control-plane.js';
 import { registerDoctor } from './doctor.js';
 import { registerEngine } from './engine.js';
+import { registerRelay } from './relay.js';
 import { registerVault } from './vault.js';
 
 /** Each command group adds itself here; the order is the order `telemy --help` lists them. */
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerCloud(program);
   registerControlPlane(program);
   registerAdmin(program);
+  registerRelay(program);
 }
