@@ -1,3 +1,9 @@
+import {
+  FAILOVER_BOUNDS,
+  OTLP_INTERVAL_BOUNDS,
+  SETTINGS_SOURCE_TYPES,
+  SOURCE_PRIORITY_BOUNDS,
+} from '@telemy/protocol';
 import { z } from 'zod';
 
 /**
@@ -7,19 +13,14 @@ import { z } from 'zod';
 
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
 const port = int(1, 65535);
+/** Failover bounds are shared with the dock's settings form (`@telemy/protocol`), so both refuse the same values. */
+const bounded = (key: keyof typeof FAILOVER_BOUNDS) =>
+  int(FAILOVER_BOUNDS[key].min, FAILOVER_BOUNDS[key].max);
 const name = z.string().min(1).max(256);
 const secretKeyName = z.string().regex(/^[a-z0-9_.-]{1,64}$/, 'must be a vault key name (a-z, 0-9, _ . -)');
 
-export const SOURCE_TYPES = [
-  'obs_output',
-  'srt_live_transmit',
-  'sls',
-  'belabox',
-  'mediamtx',
-  'nginx_rtmp',
-  'obs_media_source',
-  'relay',
-] as const;
+/** One list for the config file and the settings page. */
+export const SOURCE_TYPES = SETTINGS_SOURCE_TYPES;
 
 export const ROLES = ['broadcaster', 'admin', 'moderator', 'vip', 'public'] as const;
 
@@ -52,16 +53,16 @@ const scenes = z
 /** Timing and thresholds of `10-state-machine.md` §4-5. 0 disables a trigger where the spec says so. */
 export const failoverSchema = z
   .object({
-    sample_interval_ms: int(100, 10_000).default(500),
-    low_bitrate_kbps: int(0, 1_000_000).default(800),
-    offline_bitrate_kbps: int(0, 1_000_000).default(200),
-    low_rtt_ms: int(0, 60_000).default(2500),
-    offline_rtt_ms: int(0, 60_000).default(0),
-    offline_after_ms: int(0, 60_000).default(500),
-    low_after_ms: int(0, 120_000).default(1500),
-    recover_after_ms: int(0, 120_000).default(1500),
-    offline_timeout_s: int(0, 86_400).default(0),
-    switch_deadline_ms: int(100, 10_000).default(550),
+    sample_interval_ms: bounded('sample_interval_ms').default(500),
+    low_bitrate_kbps: bounded('low_bitrate_kbps').default(800),
+    offline_bitrate_kbps: bounded('offline_bitrate_kbps').default(200),
+    low_rtt_ms: bounded('low_rtt_ms').default(2500),
+    offline_rtt_ms: bounded('offline_rtt_ms').default(0),
+    offline_after_ms: bounded('offline_after_ms').default(500),
+    low_after_ms: bounded('low_after_ms').default(1500),
+    recover_after_ms: bounded('recover_after_ms').default(1500),
+    offline_timeout_s: bounded('offline_timeout_s').default(0),
+    switch_deadline_ms: bounded('switch_deadline_ms').default(550),
   })
   .strict()
   .superRefine((f, ctx) => {
@@ -98,7 +99,7 @@ const source = z
   .object({
     name: name,
     type: z.enum(SOURCE_TYPES),
-    priority: int(0, 1000).default(100),
+    priority: int(SOURCE_PRIORITY_BOUNDS.min, SOURCE_PRIORITY_BOUNDS.max).default(100),
     enabled: z.boolean().default(true),
     url: z.url().optional(),
     publisher: z.string().max(256).optional(),
@@ -198,7 +199,7 @@ const otlp = z
     enabled: z.boolean().default(false),
     endpoint: z.url().optional(),
     auth_value_key: secretKeyName.default('otlp_auth'),
-    interval_ms: int(1000, 3_600_000).default(15_000),
+    interval_ms: int(OTLP_INTERVAL_BOUNDS.min, OTLP_INTERVAL_BOUNDS.max).default(15_000),
   })
   .strict()
   .superRefine((o, ctx) => {
