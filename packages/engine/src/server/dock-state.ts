@@ -15,6 +15,7 @@ import {
   type DockThresholds,
   MAX_DOCK_EVENTS,
 } from '@telemy/protocol';
+import QRCode from 'qrcode';
 
 /**
  * Pure projection from what the engine knows to the DockState it pushes (`60-` §1). The caller maps
@@ -390,4 +391,12 @@ function finite(v: number | null | undefined): number | null {
 
 function clampPct(v: number): number {
   return Number.isFinite(v) ? Math.max(0, Math.min(100, v)) : 0;
+}
+
+/**
+ * The pairing QR code for `RelayInput.pairing.qr_svg`: computed once when a session's pairing URL is
+ * known (not per push). qrcode's SVG holds only rects and paths, which the dock inlines as is.
+ */
+export function pairingQrSvg(srtUrl: string): Promise<string> {
+  return QRCode.toString(srtUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' });
 }

@@ -1,6 +1,12 @@
 import { dockStateSchema } from '@telemy/protocol';
 import { describe, expect, it } from 'vitest';
-import { buildDockState, linkSignal, outputStatus, type RelayInput } from '../../src/server/dock-state.js';
+import {
+  buildDockState,
+  linkSignal,
+  outputStatus,
+  pairingQrSvg,
+  type RelayInput,
+} from '../../src/server/dock-state.js';
 import { baseInputs } from './dock-fixtures.js';
 
 const PAIR = {
@@ -364,5 +370,13 @@ describe('buildDockState', () => {
     s.settings.alerts = false;
     expect(i.obs.scenes).not.toContain('X');
     expect(i.engine.flags.alerts).toBe(true);
+  });
+
+  it('renders the pairing QR code as an inline SVG without scripts', async () => {
+    const svg = await pairingQrSvg(PAIR.srt_url);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('<path');
+    expect(svg).not.toMatch(/<script|on\w+=/i);
+    expect(await pairingQrSvg(PAIR.srt_url)).toBe(svg);
   });
 });
