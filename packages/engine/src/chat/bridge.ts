@@ -29,6 +29,8 @@ export interface ChatBridgeOptions {
   adapters?: (deps: AdapterDeps) => ChatAdapter[];
 }
 
+const ECHO_WINDOW_MS = 60_000;
+
 /** The chat line for an automatic switch, e.g. `Telemy: switched to BRB (feed offline, 0 kbps)`. */
 export function autoSwitchAnnouncement(scene: string, reason: string, bitrateKbps: number | null): string {
   const rate = bitrateKbps === null ? '' : `, ${Math.round(bitrateKbps)} kbps`;
@@ -52,6 +54,8 @@ export class ChatBridge {
   private readonly now: () => number;
   private readonly log: Logger;
   private readonly pending = new Set<Promise<unknown>>();
+  /** Texts we sent, per platform, until when an identical incoming line counts as our own echo. */
+  private readonly echoes = new Map<string, number>();
 
   constructor(private readonly opts: ChatBridgeOptions) {
     this.config = opts.config;
@@ -96,7 +100,7 @@ export class ChatBridge {
   async announce(text: string): Promise<Platform[]> {
     if (!this.config.announce_auto_switch) return [];
     const results = await Promise.all(
-      this.adapters.map(async (a) => ((await a.send(text).catch(() => false)) ? a.platform : null)),
+      this.adapters.map(async (a) => ((await this.send(a, text)) ? a.platform : null)),
     );
     return results.filter((p): p is Platform => p !== null);
   }
@@ -104,6 +108,7 @@ export class ChatBridge {
   /** One chat message through the whole pipeline. Resolves with its audit record (null: not a command). */
   async handle(msg: IncomingChatMessage): Promise<ChatAuditRecord | null> {
     const now = this.now();
+    if (this.isEcho(msg, now)) return null;
     const decision = decide(msg, this.config, this.cooldowns, now);
     if (decision.kind === 'ignore') return null;
     this.cooldowns = decision.cooldowns;
@@ -172,11 +177,31 @@ export class ChatBridge {
   private async reply(platform: Platform, text: string): Promise<void> {
     const adapter = this.adapters.find((a) => a.platform === platform);
     if (!adapter) return;
+    await this.send(adapter, text);
+  }
+
+  /**
+   * Kick and YouTube show our own replies and announcements in the chat we read. An incoming line
+   * equal to one we sent on that platform within the last minute is ours and never runs.
+   */
+  private async send(adapter: ChatAdapter, text: string): Promise<boolean> {
+    const now = this.now();
+    for (const [k, until] of this.echoes) if (until <= now) this.echoes.delete(k);
+    this.echoes.set(`${adapter.platform}\n${text.trim()}`, now + ECHO_WINDOW_MS);
     try {
-      await adapter.send(text);
+      return await adapter.send(text);
     } catch (e) {
-      this.log.warn({ platform, err: e instanceof Error ? e.message : String(e) }, 'chat: reply failed');
+      this.log.warn(
+        { platform: adapter.platform, err: e instanceof Error ? e.message : String(e) },
+        'chat: send failed',
+      );
+      return false;
     }
+  }
+
+  private isEcho(msg: IncomingChatMessage, now: number): boolean {
+    const until = this.echoes.get(`${msg.platform}\n${msg.text.trim()}`);
+    return until !== undefined && until > now;
   }
 
   private stateChanged(s: ChatPlatformState): void {

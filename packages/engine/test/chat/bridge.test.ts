@@ -227,6 +227,14 @@ describe('ChatBridge end to end with the Twitch, Kick and YouTube stubs', () => 
     await twitch.waitFor(() => twitch.sent.length > tw, 5000, 'announcement on twitch');
     expect(kick.posted.at(-1)?.body.content).toBe('auto: BRB (feed 120 kbps)');
     expect(youtube.inserted.at(-1)?.text).toBe('auto: BRB (feed 120 kbps)');
+    // Kick shows the bot's own message in the chatroom; an announcement that looks like a command
+    // coming back from the broadcaster's account must not run.
+    const calls = actions.calls.length;
+    await bridge.announce('!stop');
+    kick.say(555, { id: 7, username: 'streamer', badges: ['broadcaster'] }, '!stop');
+    await new Promise((r) => setTimeout(r, 100));
+    await bridge.idle();
+    expect(actions.calls.length).toBe(calls);
     bridge.setConfig({ ...bridge.currentConfig(), announce_auto_switch: false });
     expect(await bridge.announce('quiet')).toEqual([]);
   });
