@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { createLogger, type Logger } from '@telemy/protocol';
+import type { RelayInput, RelayLinkInput } from '../server/dock-state.js';
 import {
   type Bonded,
   type RelayLink,
@@ -106,7 +107,11 @@ export class CloudLink {
   private telemetryUp = false;
   private ingestActive: boolean | null = null;
   private ingestState: 'flowing' | 'stalled' | 'unknown' = 'unknown';
-  private relayUptime: number | null = null;
+  /** Relay uptime from its last `hello`, and when that arrived. */
+  private relayHello: { uptime_s: number; at: number } | null = null;
+  /** True once telemetry stats arrived for this session: links then come from the relay itself. */
+  private telemetryLinks = false;
+  private forwardedLinkId: string | null = null;
   private egressClients: number | null = null;
   private lastMessageAt: number | null = null;
   private links: RelayLink[] = [];
@@ -115,7 +120,9 @@ export class CloudLink {
   private reachable: boolean | null = null;
   private notice: string | null = null;
   private revealed = false;
+  /** Kept (with its QR code) while a session has URLs; leaves CloudLink only when revealed. */
   private pairing: PairingDetails | null = null;
+  private stopping = false;
   private obsSourceUrl: string | null = null;
   private obsSourceError: string | null = null;
   private detail: string | null = null;
@@ -185,7 +192,12 @@ export class CloudLink {
   async stopIrl(reason: 'user_requested' | 'shutdown' = 'user_requested'): Promise<void> {
     const s = this.session;
     if (!s) return;
-    await this.opts.api.stop(s.session_id, reason);
+    this.stopping = true;
+    try {
+      await this.opts.api.stop(s.session_id, reason);
+    } finally {
+      this.stopping = false;
+    }
     this.markReachable();
     this.log.info({ session_id: s.session_id, reason }, 'relay session stopped');
     this.endSession(reason);
@@ -199,7 +211,7 @@ export class CloudLink {
   /** Includes the pairing secrets in `snapshot()` from now on (until `hidePairing()`). */
   async revealPairing(): Promise<PairingDetails | null> {
     this.revealed = true;
-    this.pairing = this.session ? await buildPairing(this.session) : null;
+    if (this.session) await this.refreshPairing(this.session);
     return this.pairing;
   }
 
@@ -238,7 +250,7 @@ export class CloudLink {
         connected: this.telemetryUp,
         ingest_active: this.ingestActive,
         ingest_state: this.ingestState,
-        relay_uptime_s: this.relayUptime,
+        relay_uptime_s: this.relayUptimeSeconds(),
         egress_clients: this.egressClients,
         last_message_at: this.lastMessageAt,
       },
@@ -252,6 +264,39 @@ export class CloudLink {
           ? { revealed: true, available: true, ...this.pairing }
           : { revealed: false, available: pairingAvailable(s) },
     };
+  }
+
+  /**
+   * The relay part of the dock's inputs. Carries the pairing secrets whenever a session has them:
+   * the dock projection shows them only while `pairingRevealed`.
+   */
+  dockRelayInput(): RelayInput {
+    const s = this.session;
+    const u = this.usage;
+    const rows = this.telemetryLinks || this.links.length > 0 ? this.links : null;
+    return {
+      status: !s ? 'inactive' : this.stopping ? 'stopping' : s.status === 'stopped' ? 'inactive' : s.status,
+      region: s?.region ?? null,
+      uptime_s: s ? (this.relayUptimeSeconds() ?? s.usage.duration_seconds) : null,
+      latency_ms: this.feedLink()?.rtt_ms ?? null,
+      instance: s?.relay.instance_id ?? null,
+      grace_remaining_s: s?.timers.grace_remaining_seconds ?? null,
+      time_bank: u
+        ? { left_s: Math.max(0, u.remaining_seconds), used_s: Math.max(0, u.consumed_seconds) }
+        : null,
+      pairing: s ? this.pairing : null,
+      pairingRevealed: this.revealed,
+      links: s && rows ? rows.map(linkInput) : null,
+      detail: this.detail ?? this.notice,
+    };
+  }
+
+  /** The link whose packets reach OBS: the one the relay forwards, else the strongest active one. */
+  private feedLink(): RelayLink | null {
+    const forwarded = this.links.find((l) => l.link_id === this.forwardedLinkId);
+    if (forwarded) return forwarded;
+    const active = this.links.filter((l) => l.status !== 'disconnected');
+    return active.sort((a, b) => b.bitrate_kbps - a.bitrate_kbps)[0] ?? null;
   }
 
   /** Stops timers and telemetry. The relay session itself keeps running for the next start. */
@@ -316,7 +361,7 @@ export class CloudLink {
       this.links = s.links;
       this.bonded = s.bonded;
     }
-    if (this.revealed) void this.refreshPairing(s);
+    void this.refreshPairing(s);
 
     if (s.status === 'provisioning') {
       this.provisioningSince ??= this.now();
@@ -432,7 +477,9 @@ export class CloudLink {
     this.bonded = null;
     this.ingestActive = null;
     this.ingestState = 'unknown';
-    this.relayUptime = null;
+    this.relayHello = null;
+    this.telemetryLinks = false;
+    this.forwardedLinkId = null;
     this.egressClients = null;
     this.pairing = null;
     this.obsSourceUrl = null;
@@ -468,7 +515,7 @@ export class CloudLink {
     });
     t.on('hello', (m) => {
       this.lastMessageAt = this.now();
-      this.relayUptime = m.uptime_s;
+      this.relayHello = { uptime_s: m.uptime_s, at: this.now() };
       if (m.session_id !== sessionId) {
         this.log.warn(
           { expected: sessionId, relay: m.session_id },
@@ -479,6 +526,8 @@ export class CloudLink {
     t.on('stats', (m) => {
       this.lastMessageAt = this.now();
       this.links = m.links;
+      this.telemetryLinks = true;
+      this.forwardedLinkId = m.forwarded_link_id;
       this.bonded = m.bonded;
       this.egressClients = m.egress_clients;
       if (m.ingest_active !== this.ingestActive) {
@@ -539,8 +588,15 @@ export class CloudLink {
   }
 
   private async refreshPairing(s: Session): Promise<void> {
+    const have = this.pairing;
+    if (have && have.srt_url === s.ingest.srt_url && have.obs_source_url === s.ingest.obs_source_url) return;
     const p = await buildPairing(s);
-    if (this.session === s) this.pairing = p;
+    if (this.session?.session_id === s.session_id) this.pairing = p;
+  }
+
+  private relayUptimeSeconds(): number | null {
+    const h = this.relayHello;
+    return h ? h.uptime_s + Math.max(0, this.now() - h.at) / 1000 : null;
   }
 
   private startUsagePolling(): void {
@@ -588,4 +644,15 @@ export class CloudLink {
       );
     }
   }
+}
+
+function linkInput(l: RelayLink): RelayLinkInput {
+  return {
+    label: l.label || l.link_id,
+    status: l.status,
+    bitrate_kbps: l.bitrate_kbps,
+    rtt_ms: l.rtt_ms,
+    loss_pct: l.packet_loss_pct,
+    jitter_ms: l.jitter_ms,
+  };
 }

@@ -22,6 +22,11 @@ export const StatsMessageSchema = z.object({
     .number()
     .nullish()
     .transform((v) => v ?? null),
+  /** The link whose packets reach the egress right now. */
+  forwarded_link_id: z
+    .string()
+    .nullish()
+    .transform((v) => v ?? null),
 });
 
 export const IngestMessageSchema = z.object({

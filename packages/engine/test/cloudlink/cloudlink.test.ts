@@ -397,6 +397,7 @@ describe('CloudLink telemetry signals', () => {
       egress_clients: 1,
       links: [linkRow(kbps)],
       bonded: { total_bitrate_kbps: kbps, active_link_count: 1, health: 'healthy' as const },
+      forwarded_link_id: 'l1',
     });
     t.emit('stats', stats(true, 2000));
     t.emit('stats', stats(true, 2100));
@@ -443,6 +444,74 @@ describe('CloudLink telemetry signals', () => {
 });
 
 describe('CloudLink snapshot and pairing', () => {
+  it('feeds the dock: status, links, latency, time bank, and pairing secrets only for the projection', async () => {
+    let now = 1_000_000;
+    const api = new FakeApi();
+    const tele: FakeTelemetry[] = [];
+    const cl = new CloudLink({
+      api,
+      sink: { relaySignal: () => {} },
+      now: () => now,
+      createTelemetry: (u, tok) => {
+        const t = new FakeTelemetry(u, tok);
+        tele.push(t);
+        return t;
+      },
+      logger: createLogger('test', { level: 'silent' }),
+    });
+    links.push(cl);
+    expect(cl.dockRelayInput()).toMatchObject({
+      status: 'inactive',
+      links: null,
+      pairing: null,
+      time_bank: null,
+    });
+
+    api.activeReplies = [session('active')];
+    await cl.init();
+    await cl.refreshUsage();
+    await expect.poll(() => cl.dockRelayInput().pairing).not.toBeNull();
+    const before = cl.dockRelayInput();
+    expect(before).toMatchObject({
+      status: 'active',
+      region: 'local',
+      instance: 'i-1',
+      uptime_s: 60,
+      links: null,
+      pairingRevealed: false,
+      time_bank: { left_s: 3540, used_s: 60 },
+    });
+    expect(before.pairing?.srt_url).toBe(SRT_URL);
+    expect(before.pairing?.qr_svg).toContain('<svg');
+
+    const t = tele[0]!;
+    t.emit('connected');
+    t.emit('hello', { type: 'hello', session_id: 'ses_1', uptime_s: 100 });
+    const slow = { ...linkRow(800), link_id: 'l2', label: 'wifi', rtt_ms: 90 };
+    t.emit('stats', {
+      type: 'stats',
+      ingest_active: true,
+      egress_clients: 1,
+      links: [linkRow(2500), slow],
+      bonded: { total_bitrate_kbps: 3300, active_link_count: 2, health: 'healthy' },
+      forwarded_link_id: 'l2',
+    });
+    now += 5_000;
+    const after = cl.dockRelayInput();
+    expect(after.uptime_s).toBe(105);
+    expect(after.latency_ms).toBe(90);
+    expect(after.links).toEqual([
+      { label: 'phone', status: 'active', bitrate_kbps: 2500, rtt_ms: 30, loss_pct: 0, jitter_ms: 2 },
+      { label: 'wifi', status: 'active', bitrate_kbps: 800, rtt_ms: 90, loss_pct: 0, jitter_ms: 2 },
+    ]);
+
+    await cl.revealPairing();
+    expect(cl.dockRelayInput().pairingRevealed).toBe(true);
+    api.stopError = null;
+    await cl.stopIrl();
+    expect(cl.dockRelayInput()).toMatchObject({ status: 'inactive', pairing: null, links: null });
+  });
+
   it('never carries tokens or URLs with passphrases until revealPairing()', async () => {
     const { api, link } = setup();
     api.activeReplies = [session('active')];
