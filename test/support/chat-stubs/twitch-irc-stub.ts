@@ -62,8 +62,8 @@ export class TwitchIrcStub {
   async start(port = 0, httpPort = 0): Promise<this> {
     await new Promise<void>((resolve) => this.server.listen(port, this.host, resolve));
     this.port = (this.server.address() as AddressInfo).port;
-    // Unspecified host: twurple asks for http://localhost, which may resolve to ::1 or 127.0.0.1.
-    await new Promise<void>((resolve) => this.http.listen(httpPort, resolve));
+    // twurple asks for http://localhost: bind where this machine resolves that name (loopback only).
+    await new Promise<void>((resolve) => this.http.listen(httpPort, 'localhost', resolve));
     this.httpPort = (this.http.address() as AddressInfo).port;
     return this;
   }
