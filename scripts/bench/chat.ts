@@ -80,7 +80,6 @@ export async function runChatBench(opts: ChatBenchOptions): Promise<ChatBenchRes
     tokens: { benchtoken: { login: 'telemybot', userId: '99' } },
   }).start();
   process.env.TWURPLE_MOCK_API_PORT = String(stub.httpPort);
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'telemy-chat-bench-'));
   let sentAt = 0;
   let calledAt = 0;
   let resolvedAt = 0;
@@ -126,7 +125,6 @@ export async function runChatBench(opts: ChatBenchOptions): Promise<ChatBenchRes
   } finally {
     await bridge.stop();
     await stub.close();
-    fs.rmSync(home, { recursive: true, force: true });
   }
   return result;
 }

@@ -196,6 +196,21 @@ describe('normalisation', () => {
     expect(d.kind === 'refuse' && d.detail).toMatch(/look-alike prefix U\+FE57|look-alike prefix U\+FF01/);
   });
 
+  it('never runs a command behind any Unicode look-alike of the prefix (whole BMP scanned)', () => {
+    const lookalikes: string[] = [];
+    for (let cp = 0x80; cp <= 0xffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const c = String.fromCharCode(cp);
+      if (c.normalize('NFKC').startsWith('!')) lookalikes.push(c);
+    }
+    expect(lookalikes).toEqual(expect.arrayContaining(['\uff01', '\ufe57']));
+    for (const c of lookalikes) {
+      const d = decide(msg(`${c}brb`, 'broadcaster'), config, EMPTY_COOLDOWNS, 0);
+      expect(d.kind, `U+${c.codePointAt(0)?.toString(16)}`).not.toBe('run');
+      if (c.normalize('NFKC') === '!') expect(d).toMatchObject({ kind: 'refuse', outcome: 'invalid_args' });
+    }
+  });
+
   it('refuses over-long commands and ignores over-long chatter', () => {
     const long = `!brb ${'a'.repeat(600)}`;
     expect(decide(msg(long, 'broadcaster'), config, EMPTY_COOLDOWNS, 0)).toMatchObject({
