@@ -698,7 +698,8 @@ export function decide(state: EngineState, input: EngineInput, now: number): Dec
   const eff = effectiveFeed(s);
   if (eff.health !== s.run.health) s.run = { health: eff.health, since: now };
   if (input.kind === 'command') runCommand(ev, input);
-  else if (s.fatal === null) runAutomation(ev);
+  // A failed switch is retried at the next evaluation, not from its own result: no tight retry loop.
+  else if (s.fatal === null && input.kind !== 'switch_result') runAutomation(ev);
   return {
     state: s,
     intent: ev.intent,
