@@ -153,7 +153,7 @@ describe('failover engine properties', () => {
         s.samples('normal', 4);
         let last: FeedClass = 'normal';
         for (const r of runs) {
-          const health = r.health === last ? (last === 'normal' ? 'low' : 'normal') : r.health;
+          const health: FeedClass = r.health === last ? (last === 'normal' ? 'low' : 'normal') : r.health;
           last = health;
           for (let i = 0; i < r.samples; i++) {
             s.advance(500);
