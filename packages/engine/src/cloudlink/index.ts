@@ -17,6 +17,7 @@ export {
   type StartRequest,
   type StartResult,
 } from './control-plane-client.js';
+export { type CloudLinkWiring, createCloudLink } from './from-config.js';
 export {
   DEFAULT_RELAY_SOURCE_NAME,
   type EnsureRelaySourceOptions,
