@@ -5,6 +5,7 @@ import {
   SOURCE_PRIORITY_BOUNDS,
 } from '@telemy/protocol';
 import { z } from 'zod';
+import { CHAT_BOUNDS, COMMAND_NAMES, prefixProblem, ROLES } from '../chat/config.js';
 
 /**
  * Config file v3 (`80-config-and-secrets.md` §1). Every value has bounds; unknown keys are errors so
@@ -21,8 +22,6 @@ const secretKeyName = z.string().regex(/^[a-z0-9_.-]{1,64}$/, 'must be a vault k
 
 /** One list for the config file and the settings page. */
 export const SOURCE_TYPES = SETTINGS_SOURCE_TYPES;
-
-export const ROLES = ['broadcaster', 'admin', 'moderator', 'vip', 'public'] as const;
 
 const obs = z
   .object({
@@ -167,30 +166,46 @@ const chatCommand = z
   .object({
     role: z.enum(ROLES).optional(),
     users: z.array(z.string().min(1).max(64)).max(256).optional(),
-    aliases: z.array(z.string().min(1).max(32)).max(32).optional(),
-    cooldown_s: int(0, 3600).optional(),
+    aliases: z
+      .array(z.string().regex(CHAT_BOUNDS.aliasPattern, 'must be 1-25 of a-z 0-9 _'))
+      .max(32)
+      .optional(),
+    cooldown_s: int(0, CHAT_BOUNDS.cooldownMaxS).optional(),
     user_cooldown_s: int(0, 86_400).optional(),
   })
   .strict();
 
+/** Keys and bounds of ChatBridge's own `ChatConfig` (`chat/config.ts`), so the loader hands it over as is. */
 const chat = z
   .object({
-    prefix: z.string().min(1).max(4).default('!'),
+    prefix: z
+      .string()
+      .default('!')
+      .superRefine((p, ctx) => {
+        const problem = prefixProblem(p);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem, input: p });
+      }),
     admins: z.array(z.string().min(1).max(64)).max(256).default([]),
     announce_auto_switch: z.boolean().default(false),
     twitch: chatPlatform.optional(),
     kick: chatPlatform
-      .extend({ chatroom_id: int(1, Number.MAX_SAFE_INTEGER).optional() })
+      .extend({
+        api_host: z.url().optional(),
+        web_host: z.url().optional(),
+        chatroom_id: int(1, Number.MAX_SAFE_INTEGER).optional(),
+        broadcaster_user_id: int(1, Number.MAX_SAFE_INTEGER).optional(),
+      })
       .strict()
       .optional(),
     youtube: chatPlatform
       .extend({
+        channel: name.optional(),
         live_chat_id: z.string().max(256).optional(),
-        daily_quota: int(1, 10_000_000).default(10_000),
+        quota_per_day: int(CHAT_BOUNDS.youtubeQuotaMin, 10_000_000).optional(),
       })
       .strict()
       .optional(),
-    commands: z.record(z.string().regex(/^[a-z]{1,32}$/), chatCommand).default({}),
+    commands: z.partialRecord(z.enum(COMMAND_NAMES), chatCommand).default({}),
   })
   .strict();
 
