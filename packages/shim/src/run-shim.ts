@@ -57,6 +57,8 @@ export interface ShimHandle extends EventEmitter<ShimEvents> {
   readonly state: 'running' | 'failed' | 'stopped';
   readonly lastStatus: StatusSnapshotPayload | null;
   readonly enginePid: number | undefined;
+  /** 0 or 1: the supervisor restarts a crashed engine at most once. */
+  readonly engineRestarts: number;
   readonly ipcConnected: boolean;
   setMode(mode: 'studio' | 'irl'): boolean;
   setSetting(key: SettingKey, value: boolean): boolean;
@@ -185,24 +187,20 @@ export async function runShim(opts: RunShimOptions): Promise<ShimHandle> {
   supervisor.start();
   ipc.start();
 
+  // defineProperties, not Object.assign: the getters must stay live instead of being copied once.
+  Object.defineProperties(events, {
+    state: { get: () => state },
+    lastStatus: { get: () => lastStatus },
+    enginePid: { get: () => supervisor.pid },
+    engineRestarts: { get: () => supervisor.restarts },
+    ipcConnected: { get: () => ipc.connected },
+    done: { value: done },
+  });
   const handle = Object.assign(events, {
-    get state() {
-      return state;
-    },
-    get lastStatus() {
-      return lastStatus;
-    },
-    get enginePid() {
-      return supervisor.pid;
-    },
-    get ipcConnected() {
-      return ipc.connected;
-    },
     setMode: (mode: 'studio' | 'irl') => ipc.send(makeMessage('set_mode_request', { mode })),
     setSetting: (key: SettingKey, value: boolean) =>
       ipc.send(makeMessage('set_setting_request', { key, value })),
     stop: () => finish({ reason: 'stopped' }),
-    done,
   });
   return handle as ShimHandle;
 }
