@@ -1,0 +1,266 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger, type Logger, telemyPaths } from '@telemy/protocol';
+import { type RelayAgentConfigInput, relayConfigToEnv } from '@telemy/relay';
+import type { RelayProviderDeps } from './registry.js';
+import type {
+  ListedRelayInstance,
+  ProvisionedRelay,
+  RelayManifestEntry,
+  RelayProvider,
+  RelayProvisionRequest,
+} from './types.js';
+
+const DEFAULT_CLI = fileURLToPath(new URL('../../../cli/bin/telemy.js', import.meta.url));
+
+export interface LocalRelayProviderOptions {
+  log?: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** The `telemy` entry point to run (`node <cli> relay`). */
+  cliPath?: string;
+  /** Where the registry of started relays and their logs live (default `<data>/relays`). */
+  stateDir?: string;
+  /** How long a new relay has to answer /healthz. */
+  readyTimeoutMs?: number;
+  maxLinks?: number;
+  /** Extra agent settings (tests shorten stall and health timings). */
+  agentOverrides?: Partial<RelayAgentConfigInput>;
+}
+
+interface StartedRelay {
+  instance_id: string;
+  session_id: string;
+  pid: number;
+  ws_port: number;
+  started_at: string;
+}
+
+export const LOCAL_REGION = 'local';
+
+async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const { port } = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function freeTcpPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Guards against pid reuse: on Linux the command line must still name our instance. */
+function isOurRelay(r: StartedRelay): boolean {
+  if (!alive(r.pid)) return false;
+  try {
+    return fs.readFileSync(`/proc/${r.pid}/cmdline`, 'utf8').includes(r.instance_id);
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The `local` provider (`40-relay.md` §5): each relay is a `telemy relay` child process on
+ * 127.0.0.1 with free ports. Relays run in their own process group and outlive the control plane
+ * (an engine restart must find its relay still serving), so the provider keeps a small registry
+ * file of what it started; `list()` and `deprovision()` work from it after a restart too.
+ */
+export class LocalRelayProvider implements RelayProvider {
+  readonly name = 'local';
+  readonly defaultManifest: readonly RelayManifestEntry[] = [
+    { region: LOCAL_REGION, image_id: 'local-process', default_instance_type: 'process' },
+  ];
+  private readonly log: Logger;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly dir: string;
+  private readonly registryFile: string;
+
+  constructor(private readonly opts: LocalRelayProviderOptions = {}) {
+    this.env = opts.env ?? process.env;
+    this.log = opts.log ?? createLogger('provider-local');
+    this.dir = opts.stateDir ?? path.join(telemyPaths(this.env).data, 'relays');
+    this.registryFile = path.join(this.dir, 'local-relays.json');
+  }
+
+  async provision(req: RelayProvisionRequest): Promise<ProvisionedRelay> {
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const instance_id = `local-${randomBytes(6).toString('hex')}`;
+    const maxLinks = this.opts.maxLinks ?? 2;
+    const ingestPorts: number[] = [];
+    for (let i = 0; i < maxLinks; i++) ingestPorts.push(await freeUdpPort());
+    const egressPort = await freeUdpPort();
+    const wsPort = await freeTcpPort();
+    const agent: RelayAgentConfigInput = {
+      sessionId: req.session_id,
+      instanceId: instance_id,
+      controlPlaneUrl: req.agent.control_plane_url,
+      relayCredential: req.agent.relay_credential,
+      pairToken: req.agent.pair_token,
+      relayWsToken: req.agent.relay_ws_token,
+      egressPassphrase: req.agent.egress_passphrase,
+      maxSessionSeconds: req.agent.max_session_seconds,
+      bindHost: '127.0.0.1',
+      ingestPorts,
+      maxLinks,
+      egressPort,
+      telemetryPort: wsPort,
+      ...this.opts.agentOverrides,
+    };
+    const logFile = path.join(this.dir, `${instance_id}.log`);
+    const out = fs.openSync(logFile, 'a', 0o600);
+    // Secrets travel in the environment; only the (non-secret) ids go on the command line.
+    const child = spawn(
+      process.execPath,
+      [
+        this.opts.cliPath ?? DEFAULT_CLI,
+        'relay',
+        '--instance-id',
+        instance_id,
+        '--session-id',
+        req.session_id,
+      ],
+      {
+        env: { ...this.env, ...relayConfigToEnv(agent) },
+        stdio: ['ignore', out, out],
+        detached: true,
+      },
+    );
+    fs.closeSync(out);
+    child.unref();
+    const pid = child.pid;
+    if (pid === undefined) throw new Error('local relay: could not start a process');
+    const started: StartedRelay = {
+      instance_id,
+      session_id: req.session_id,
+      pid,
+      ws_port: wsPort,
+      started_at: new Date().toISOString(),
+    };
+    this.writeRegistry([...this.readRegistry(), started]);
+    let exitCode: number | null | undefined;
+    child.once('exit', (code) => {
+      exitCode = code;
+    });
+    try {
+      await this.waitReady(wsPort, () => exitCode !== undefined, this.opts.readyTimeoutMs ?? 30_000);
+    } catch (err) {
+      await this.deprovision(instance_id);
+      const tail = this.logTail(logFile);
+      throw new Error(`${(err as Error).message}${tail ? `; relay log: ${tail}` : ''}`);
+    }
+    this.log.info({ instance_id, session_id: req.session_id, pid }, 'local relay provisioned');
+    return {
+      instance_id,
+      public_ip: '127.0.0.1',
+      srt_port: ingestPorts[0] as number,
+      egress_port: egressPort,
+      ws_port: wsPort,
+    };
+  }
+
+  async deprovision(instanceId: string): Promise<void> {
+    const entry = this.readRegistry().find((r) => r.instance_id === instanceId);
+    if (entry && isOurRelay(entry)) {
+      this.signalGroup(entry.pid, 'SIGTERM');
+      const deadline = Date.now() + 5_000;
+      while (alive(entry.pid) && Date.now() < deadline) await sleep(50);
+      if (alive(entry.pid)) this.signalGroup(entry.pid, 'SIGKILL');
+      while (alive(entry.pid) && Date.now() < deadline + 2_000) await sleep(50);
+    }
+    this.writeRegistry(this.readRegistry().filter((r) => r.instance_id !== instanceId));
+    if (entry) this.log.info({ instance_id: instanceId, pid: entry.pid }, 'local relay deprovisioned');
+  }
+
+  async list(): Promise<ListedRelayInstance[]> {
+    return this.readRegistry()
+      .filter(isOurRelay)
+      .map((r) => ({
+        instance_id: r.instance_id,
+        session_id: r.session_id,
+        region: LOCAL_REGION,
+        state: 'running',
+      }));
+  }
+
+  /** The pid of a relay this provider started (tests and the e2e scenario kill it directly). */
+  pidOf(instanceId: string): number | null {
+    return this.readRegistry().find((r) => r.instance_id === instanceId)?.pid ?? null;
+  }
+
+  private signalGroup(pid: number, signal: NodeJS.Signals): void {
+    try {
+      // The relay leads its own group: its srt-live-transmit children go with it.
+      process.kill(-pid, signal);
+    } catch {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // Already gone: exactly what deprovision wants.
+      }
+    }
+  }
+
+  private async waitReady(port: number, exited: () => boolean, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (exited()) throw new Error('local relay exited before it answered /healthz');
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1_000) });
+        if (res.ok) return;
+      } catch {
+        // Not listening yet.
+      }
+      await sleep(100);
+    }
+    throw new Error(`local relay did not answer /healthz within ${timeoutMs} ms`);
+  }
+
+  private readRegistry(): StartedRelay[] {
+    try {
+      const parsed: unknown = JSON.parse(fs.readFileSync(this.registryFile, 'utf8'));
+      return Array.isArray(parsed) ? (parsed as StartedRelay[]) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private writeRegistry(entries: StartedRelay[]): void {
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const tmp = `${this.registryFile}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(entries, null, 2), { mode: 0o600 });
+    fs.renameSync(tmp, this.registryFile);
+  }
+
+  private logTail(file: string): string {
+    try {
+      return fs.readFileSync(file, 'utf8').trim().split('\n').slice(-3).join(' | ').slice(0, 600);
+    } catch {
+      return '';
+    }
+  }
+}
+
+/** Factory for the control plane's provider registry (`TELEMY_RELAY_PROVIDER=local`). */
+export function createLocalRelayProvider(deps: RelayProviderDeps): LocalRelayProvider {
+  return new LocalRelayProvider({ env: deps.env, log: deps.log });
+}
