@@ -58,7 +58,8 @@ async function runChild(): Promise<void> {
     samples++;
     if (samples % 10 === 0) {
       const kbps = s.outputs.find((o) => o.active)?.bitrateKbps ?? null;
-      process.stdout.write(`${JSON.stringify({ samples, connected: s.obsConnected, kbps })}\n`);
+      const heapMb = Math.round(process.memoryUsage().heapUsed / 1e5) / 10;
+      process.stdout.write(`${JSON.stringify({ samples, connected: s.obsConnected, kbps, heapMb })}\n`);
     }
   });
   // Scraping /metrics is part of an engine's steady work; do it as Prometheus would (every 5 s).

@@ -87,9 +87,12 @@ const SUBSCRIPTIONS =
 
 interface Session {
   ws: OBSWebSocket;
-  /** Rejects when the session ends, so in-flight requests fail fast instead of hanging. */
-  lost: Promise<never>;
-  end: (err: Error) => void;
+  /**
+   * Aborts of in-flight requests: they fail fast when the session ends instead of hanging
+   * (obs-websocket-js never settles requests whose socket closed). A Set rather than racing a
+   * long-lived promise, whose reactions would pile up for the whole session.
+   */
+  pending: Set<(err: Error) => void>;
   keepalive: NodeJS.Timeout | null;
   probing: boolean;
   closing: boolean;
@@ -127,6 +130,8 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
   private session: Session | null = null;
   private running = false;
   private connectTimer: NodeJS.Timeout | null = null;
+  /** One handshake at a time, even when `setPassword()` asks for an early retry mid-attempt. */
+  private connecting = false;
   private failedAttempts = 0;
   private everConnected = false;
   /** The kind of outage already reported, so a long outage is logged once, not on every retry. */
@@ -256,7 +261,29 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
   }
 
   private guard<R>(s: Session, p: Promise<R>, timeoutMs: number, what: string): Promise<R> {
-    return Promise.race([withTimeout(p, timeoutMs, what), s.lost]);
+    if (s.closing) return Promise.reject(new ObsNotConnectedError());
+    return new Promise<R>((resolve, reject) => {
+      const settle = () => {
+        clearTimeout(timer);
+        s.pending.delete(abort);
+      };
+      const abort = (err: Error) => {
+        settle();
+        reject(err);
+      };
+      const timer = setTimeout(() => abort(new ObsTimeoutError(what, timeoutMs)), timeoutMs);
+      s.pending.add(abort);
+      p.then(
+        (v) => {
+          settle();
+          resolve(v);
+        },
+        (e: unknown) => {
+          settle();
+          reject(e);
+        },
+      );
+    });
   }
 
   // ---- connection lifecycle -------------------------------------------------------------------
@@ -274,8 +301,18 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
   }
 
   private async connectOnce(): Promise<void> {
-    if (!this.running || this.session) return;
+    if (!this.running || this.session || this.connecting) return;
+    this.connecting = true;
+    try {
+      await this.attempt();
+    } finally {
+      this.connecting = false;
+    }
+  }
+
+  private async attempt(): Promise<void> {
     const ws = new OBSWebSocket();
+    const password = this.password;
     this.patch({
       connectAttempts: this.st.connectAttempts + 1,
       ...(this.st.connection === 'auth_failed' ? {} : { connection: 'connecting' as const }),
@@ -283,7 +320,7 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
     let hello: Awaited<ReturnType<OBSWebSocket['connect']>>;
     try {
       hello = await withTimeout(
-        ws.connect(this.url, this.password || undefined, {
+        ws.connect(this.url, password || undefined, {
           rpcVersion: 1,
           eventSubscriptions: SUBSCRIPTIONS,
         }),
@@ -293,7 +330,7 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
     } catch (err) {
       ws.removeAllListeners();
       void ws.disconnect().catch(() => undefined);
-      this.onConnectFailed(err);
+      this.onConnectFailed(err, password);
       return;
     }
     if (!this.running) {
@@ -330,18 +367,19 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
     this.emit('connected', this.state());
   }
 
-  private onConnectFailed(err: unknown): void {
+  private onConnectFailed(err: unknown, triedPassword: string | null | undefined): void {
     if (!this.running) return;
     const code = err instanceof OBSWebSocketError ? err.code : null;
     if (code === AUTH_FAILED) {
-      const line = this.password
+      const line = triedPassword
         ? 'OBS rejected the password — set the right one with `telemy vault set obs_password`'
         : 'OBS requires a password — set it with `telemy vault set obs_password`';
       if (this.reportedOutage !== 'auth') this.log.error({ url: this.url }, line);
       else this.log.debug({ url: this.url }, 'OBS still rejects the password');
       this.reportedOutage = 'auth';
       this.patch({ connection: 'auth_failed', lastError: line });
-      this.scheduleConnect(this.opt.authRetryMs);
+      // A password set while this attempt was under way gets its chance at once.
+      this.scheduleConnect(triedPassword === this.password ? this.opt.authRetryMs : 0);
       return;
     }
     const unreachable = isUnreachable(err);
@@ -363,15 +401,9 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
   }
 
   private openSession(ws: OBSWebSocket): Session {
-    let end: (err: Error) => void = () => undefined;
-    const lost = new Promise<never>((_, reject) => {
-      end = reject;
-    });
-    lost.catch(() => undefined);
     const session: Session = {
       ws,
-      lost,
-      end,
+      pending: new Set(),
       keepalive: null,
       probing: false,
       closing: false,
@@ -431,7 +463,8 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
     if (session.closing) return;
     session.closing = true;
     if (session.keepalive) clearInterval(session.keepalive);
-    session.end(new ObsNotConnectedError(`OBS connection lost: ${reason}`));
+    const lost = new ObsNotConnectedError(`OBS connection lost: ${reason}`);
+    for (const abort of [...session.pending]) abort(lost);
     session.ws.removeAllListeners();
     if (this.session === session) this.session = null;
     const wasConnected = this.st.connection === 'connected';
