@@ -18,7 +18,7 @@ export type RelaySignal =
   | { kind: 'telemetry_disconnected'; session_id: string; reason: string }
   | { kind: 'ingest_active'; session_id: string }
   | { kind: 'ingest_inactive'; session_id: string }
-  /** Pushed by the relay: `at` is the relay's timestamp, `received_at` the engine clock on arrival. */
+  /** Pushed by the relay: `at` is the relay's timestamp (ISO-8601 from the agent), `received_at` the engine clock on arrival. */
   | {
       kind: 'ingest_stalled';
       session_id: string;

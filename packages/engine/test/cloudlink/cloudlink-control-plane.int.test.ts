@@ -195,7 +195,9 @@ describe('CloudLink with the control plane', () => {
 
     relaySockets
       .at(-1)
-      ?.send(JSON.stringify({ type: 'ingest', state: 'stalled', link_id: 'l1', at: Date.now() }));
+      ?.send(
+        JSON.stringify({ type: 'ingest', state: 'stalled', link_id: 'l1', at: new Date().toISOString() }),
+      );
     await expect.poll(() => first.kinds(), { timeout: 5_000 }).toContain('ingest_stalled');
 
     // Engine restart mid-session: reconnect-first resumes the same session, no second relay.

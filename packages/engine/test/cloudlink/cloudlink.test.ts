@@ -385,8 +385,8 @@ describe('CloudLink telemetry signals', () => {
         received_at: expect.any(Number),
       },
     ]);
-    t.emit('ingest', { type: 'ingest', state: 'resumed', link_id: 'l1', at: 5 });
-    expect(signals[1]).toMatchObject({ kind: 'ingest_resumed', link_id: 'l1', at: 5 });
+    t.emit('ingest', { type: 'ingest', state: 'resumed', link_id: 'l1', at: '2026-11-22T03:00:02Z' });
+    expect(signals[1]).toMatchObject({ kind: 'ingest_resumed', link_id: 'l1', at: '2026-11-22T03:00:02Z' });
   });
 
   it('signals ingest active/inactive on changes only, and keeps the latest links and bonded', async () => {
@@ -413,7 +413,7 @@ describe('CloudLink telemetry signals', () => {
 
   it('signals telemetry loss once and link failovers as they come', async () => {
     const { t, signals } = await active();
-    t.emit('link_failover', { type: 'link_failover', from: 'l1', to: 'l2', at: 1 });
+    t.emit('link_failover', { type: 'link_failover', from: 'l1', to: 'l2', at: '2026-11-22T03:00:01Z' });
     t.emit('disconnected', { wasConnected: true, status: null, reason: 'closed (code 1006)' });
     t.emit('disconnected', { wasConnected: false, status: null, reason: 'ECONNREFUSED' });
     t.emit('connected');

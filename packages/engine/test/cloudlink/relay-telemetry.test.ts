@@ -114,6 +114,7 @@ describe('RelayTelemetryClient', () => {
         type: 'stats',
         ingest_active: true,
         egress_clients: 1,
+        forwarded_link_id: 'l1',
         links: [
           {
             link_id: 'l1',
@@ -150,8 +151,15 @@ describe('RelayTelemetryClient', () => {
     });
 
     const failover = next(client, 'link_failover');
-    relay.latest().send(JSON.stringify({ type: 'link_failover', from: 'l1', to: 'l2', at: 1763780400000 }));
-    expect(await failover).toEqual({ type: 'link_failover', from: 'l1', to: 'l2', at: 1763780400000 });
+    relay
+      .latest()
+      .send(JSON.stringify({ type: 'link_failover', from: 'l1', to: 'l2', at: '2026-11-22T03:00:01.000Z' }));
+    expect(await failover).toEqual({
+      type: 'link_failover',
+      from: 'l1',
+      to: 'l2',
+      at: '2026-11-22T03:00:01.000Z',
+    });
   });
 
   it('logs and ignores malformed messages, then keeps handling good ones', async () => {
@@ -170,7 +178,9 @@ describe('RelayTelemetryClient', () => {
     ws.send(JSON.stringify(null));
     ws.send(Buffer.from([1, 2, 3]), { binary: true });
     const ingest = next<IngestMessage>(client, 'ingest');
-    ws.send(JSON.stringify({ type: 'ingest', state: 'resumed', link_id: null, at: 5 }));
+    ws.send(
+      JSON.stringify({ type: 'ingest', state: 'resumed', link_id: 'l1', at: '2026-11-22T03:00:05.000Z' }),
+    );
     expect((await ingest).state).toBe('resumed');
     expect(seen).toEqual(['ingest']);
     expect(client.connected).toBe(true);
