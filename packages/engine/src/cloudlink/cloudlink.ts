@@ -219,6 +219,14 @@ export class CloudLink {
     this.revealed = false;
   }
 
+  /** Points the OBS relay source at the relay again now (call it when OBS reconnects). */
+  async reconfigureObsSource(): Promise<void> {
+    const s = this.session;
+    if (!s || s.status === 'provisioning' || !relayReady(s)) return;
+    this.obsSourceUrl = null;
+    await this.configureObsSource(s);
+  }
+
   async refreshUsage(): Promise<Usage | null> {
     try {
       this.usage = await this.opts.api.usage();

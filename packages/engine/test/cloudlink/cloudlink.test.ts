@@ -150,6 +150,7 @@ function setup(opts: { restoredSessionId?: string; configureFails?: boolean } = 
   const signals: RelaySignal[] = [];
   const telemetries: FakeTelemetry[] = [];
   const configured: string[] = [];
+  const obsBroken = { value: opts.configureFails === true };
   const logLines: string[] = [];
   const link = new CloudLink({
     api,
@@ -162,7 +163,7 @@ function setup(opts: { restoredSessionId?: string; configureFails?: boolean } = 
       return t;
     },
     configureObsSource: async (url) => {
-      if (opts.configureFails) throw new Error('OBS scene "LIVE" not found');
+      if (obsBroken.value) throw new Error('OBS scene "LIVE" not found');
       configured.push(url);
     },
     provisioningPollMs: 10,
@@ -181,7 +182,7 @@ function setup(opts: { restoredSessionId?: string; configureFails?: boolean } = 
   });
   links.push(link);
   const kinds = () => signals.map((s) => s.kind);
-  return { api, link, signals, kinds, telemetries, configured, logLines };
+  return { api, link, signals, kinds, telemetries, configured, logLines, obsBroken };
 }
 
 describe('CloudLink reconnect-first startup', () => {
@@ -544,11 +545,15 @@ describe('CloudLink snapshot and pairing', () => {
     expect(JSON.stringify(link.snapshot())).not.toContain(PAIR);
   });
 
-  it('reports a failed OBS source configuration in the snapshot', async () => {
-    const { api, link } = setup({ configureFails: true });
-    api.activeReplies = [session('active')];
-    await link.init();
-    await expect.poll(() => link.snapshot().obs_source.error).toMatch(/scene "LIVE" not found/);
-    expect(link.snapshot().obs_source.configured).toBe(false);
+  it('reports a failed OBS source configuration, and configures it again on request', async () => {
+    const ctx = setup({ configureFails: true });
+    ctx.api.activeReplies = [session('active')];
+    await ctx.link.init();
+    await expect.poll(() => ctx.link.snapshot().obs_source.error).toMatch(/scene "LIVE" not found/);
+    expect(ctx.link.snapshot().obs_source.configured).toBe(false);
+    ctx.obsBroken.value = false;
+    await ctx.link.reconfigureObsSource();
+    expect(ctx.configured).toEqual([OBS_URL]);
+    expect(ctx.link.snapshot().obs_source).toEqual({ configured: true, error: null });
   });
 });
