@@ -140,7 +140,7 @@ export function relayConfigFromEnv(env: NodeJS.ProcessEnv): RelayAgentConfigInpu
 }
 
 /** The reverse of `relayConfigFromEnv`, for providers that launch an agent. */
-export function relayConfigToEnv(input: RelayAgentConfigInput): Record<string, string> {
+export function relayConfigToEnv(input: Partial<RelayAgentConfigInput>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, name] of Object.entries(RELAY_ENV) as [keyof RelayAgentConfig, string][]) {
     const value = (input as Record<string, unknown>)[key];

@@ -178,7 +178,7 @@ export class LocalRelayProvider implements RelayProvider {
     };
   }
 
-  async deprovision(instanceId: string): Promise<void> {
+  async deprovision(instanceId: string, _region: string = LOCAL_REGION): Promise<void> {
     const entry = this.readRegistry().find((r) => r.instance_id === instanceId);
     if (entry && isOurRelay(entry)) {
       this.signalGroup(entry.pid, 'SIGTERM');
