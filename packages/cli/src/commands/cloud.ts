@@ -96,8 +96,12 @@ async function cloudClient(cmd: Command, opts: CloudOpts) {
   }
   const baseUrl = opts.baseUrl ?? config.cloud.base_url;
   if (!baseUrl) {
+    const where =
+      config.cloud.mode === 'embedded'
+        ? ' (embedded mode: the control plane runs inside `telemy start`; pass its URL with --base-url)'
+        : '';
     throw new CliError(
-      'no control-plane URL: set [cloud] base_url (or TELEMY_CLOUD_BASE_URL), or pass --base-url',
+      `no control-plane URL: set [cloud] base_url (or TELEMY_CLOUD_BASE_URL), or pass --base-url${where}`,
       2,
     );
   }
