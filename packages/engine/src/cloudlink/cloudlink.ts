@@ -152,6 +152,8 @@ export class CloudLink {
       this.schedulePoll(this.opts.unreachableRetryMs ?? 15_000);
       return;
     }
+    // The Time Bank is shown in studio mode too: it tells whether IRL can be started at all.
+    void this.refreshUsage();
     const restored = this.opts.restoredSessionId ?? null;
     if (!found) {
       if (restored)
@@ -175,7 +177,6 @@ export class CloudLink {
       restored: true,
     });
     this.adopt(found);
-    void this.refreshUsage();
     this.startUsagePolling();
   }
 

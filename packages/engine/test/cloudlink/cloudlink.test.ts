@@ -226,6 +226,7 @@ describe('CloudLink reconnect-first startup', () => {
     expect(telemetries).toHaveLength(0);
     expect(link.currentSessionId()).toBeNull();
     expect(link.snapshot().session).toBeNull();
+    expect(link.snapshot().time_bank).toEqual(USAGE);
     expect(api.activeCalls).toBe(1);
   });
 
