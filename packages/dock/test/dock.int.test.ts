@@ -153,6 +153,25 @@ describe('dock in Chromium', () => {
     await page.close();
   });
 
+  it('toggles, mode and relay buttons send their actions and show the outcome', async () => {
+    engine.setHandler(async (a) =>
+      a.type === 'relay_stop'
+        ? { action_id: a.action_id, action: a.type, status: 'rejected', reason: 'control plane unreachable' }
+        : { action_id: a.action_id, action: a.type, status: 'completed' },
+    );
+    const page = await openDock(320);
+    await page.locator('input[name="manual_override"]').click();
+    await expect
+      .poll(() => engine.actions.at(-1))
+      .toMatchObject({ type: 'set_setting', key: 'manual_override', value: true });
+    await page.getByRole('button', { name: /Studio/ }).click();
+    await expect.poll(() => engine.actions.at(-1)).toMatchObject({ type: 'set_mode', mode: 'studio' });
+    await page.locator('.action-status').filter({ hasText: 'Mode change: ✔ done' }).waitFor();
+    await page.getByRole('button', { name: /Stop relay/ }).click();
+    await page.locator('.action-status').filter({ hasText: 'refused — control plane unreachable' }).waitFor();
+    await page.close();
+  });
+
   it('dashboard at 1280 px shows every panel in a grid', async () => {
     const page = await openDock(1280, '#/dashboard');
     for (const id of [

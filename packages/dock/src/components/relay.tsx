@@ -1,6 +1,6 @@
 import type { DockLinks, DockRelay } from '@telemy/protocol/dock';
-import { useConnection } from '../context.js';
 import { duration, kbps, ms, pct } from '../format.js';
+import { ActionStatus, useAction } from './action-status.js';
 import { Badge, Muted, Panel, Row, type Tone } from './ui.js';
 
 const STATUS: Record<DockRelay['status'], [Tone, string, string]> = {
@@ -13,7 +13,7 @@ const STATUS: Record<DockRelay['status'], [Tone, string, string]> = {
 };
 
 export function RelayPanel({ relay, links }: { relay: DockRelay; links: DockLinks }) {
-  const [conn] = useConnection();
+  const [send, result] = useAction();
   const [tone, icon, text] = STATUS[relay.status];
   const running = relay.status === 'active' || relay.status === 'grace' || relay.status === 'provisioning';
   return (
@@ -51,15 +51,21 @@ export function RelayPanel({ relay, links }: { relay: DockRelay; links: DockLink
           )}
           <div class="buttons">
             {running ? (
-              <button type="button" onClick={() => conn.send({ type: 'relay_stop' })}>
+              <button type="button" onClick={() => send({ type: 'relay_stop' })}>
                 ■ Stop relay
               </button>
             ) : (
-              <button type="button" onClick={() => conn.send({ type: 'relay_start' })}>
+              <button type="button" onClick={() => send({ type: 'relay_start' })}>
                 ▶ Start relay
               </button>
             )}
+            {relay.status === 'active' && (
+              <button type="button" onClick={() => send({ type: 'fix_media_sources' })}>
+                ⟳ Fix OBS media source
+              </button>
+            )}
           </div>
+          <ActionStatus result={result} what={(result?.action ?? '').replace('_', ' ')} />
           <Pairing relay={relay} />
           <Links links={links} />
         </>
@@ -69,13 +75,13 @@ export function RelayPanel({ relay, links }: { relay: DockRelay; links: DockLink
 }
 
 function Pairing({ relay }: { relay: DockRelay }) {
-  const [conn] = useConnection();
+  const [send] = useAction();
   const p = relay.pairing;
   if (!p.available) return null;
   if (!p.revealed) {
     return (
       <div class="pairing">
-        <button type="button" onClick={() => conn.send({ type: 'reveal_pairing', reveal: true })}>
+        <button type="button" onClick={() => send({ type: 'reveal_pairing', reveal: true })}>
           ◉ Reveal phone pairing
         </button>
       </div>
@@ -96,7 +102,7 @@ function Pairing({ relay }: { relay: DockRelay }) {
       <Row label="OBS source URL">
         <code class="url">{p.obs_source_url}</code>
       </Row>
-      <button type="button" onClick={() => conn.send({ type: 'reveal_pairing', reveal: false })}>
+      <button type="button" onClick={() => send({ type: 'reveal_pairing', reveal: false })}>
         Hide pairing
       </button>
     </div>

@@ -1,10 +1,12 @@
 import {
   DOCK_AUTOMATION_FLAGS,
   type DockAutomationFlag,
+  type DockHeader,
   type DockSettingsToggles,
 } from '@telemy/protocol/dock';
 import { useState } from 'preact/hooks';
 import { useConnection } from '../context.js';
+import { ActionStatus, useAction } from './action-status.js';
 import { Panel } from './ui.js';
 
 const LABELS: Record<DockAutomationFlag, string> = {
@@ -15,11 +17,34 @@ const LABELS: Record<DockAutomationFlag, string> = {
   alerts: 'Alerts',
 };
 
-export function TogglesPanel({ settings }: { settings: DockSettingsToggles }) {
+export function TogglesPanel({
+  settings,
+  mode,
+}: {
+  settings: DockSettingsToggles;
+  mode: DockHeader['mode'];
+}) {
   const [conn, snap] = useConnection();
+  const [sendMode, modeResult] = useAction();
   const [sent, setSent] = useState<Partial<Record<DockAutomationFlag, string>>>({});
   return (
     <Panel id="toggles" title="Quick toggles">
+      <div class="mode-switch">
+        <span class="mode-label">Mode</span>
+        {(['studio', 'irl'] as const).map((m) => (
+          <button
+            key={m}
+            type="button"
+            aria-pressed={mode === m}
+            class={mode === m ? 'is-current' : ''}
+            onClick={() => mode !== m && sendMode({ type: 'set_mode', mode: m })}
+          >
+            {mode === m ? '● ' : '○ '}
+            {m === 'irl' ? 'IRL' : 'Studio'}
+          </button>
+        ))}
+      </div>
+      <ActionStatus result={modeResult} what="Mode change" />
       <ul class="toggles">
         {DOCK_AUTOMATION_FLAGS.map((key) => {
           const r = sent[key] ? snap.results.get(sent[key]!) : undefined;
@@ -33,7 +58,10 @@ export function TogglesPanel({ settings }: { settings: DockSettingsToggles }) {
                   checked={settings[key]}
                   disabled={busy}
                   onChange={(e) => {
-                    const value = (e.currentTarget as HTMLInputElement).checked;
+                    const box = e.currentTarget as HTMLInputElement;
+                    const value = box.checked;
+                    // The engine's state decides what is shown; the box flips when it reports the change.
+                    box.checked = settings[key];
                     setSent({ ...sent, [key]: conn.send({ type: 'set_setting', key, value }) });
                   }}
                 />

@@ -21,7 +21,7 @@ export function Overview({ state, layout }: { state: DockState; layout: 'dock' |
         <ScenesPanel scenes={state.scenes} />
         <FeedPanel feed={state.feed} />
         <FailoverPanel failover={state.failover} />
-        <TogglesPanel settings={state.settings} />
+        <TogglesPanel settings={state.settings} mode={state.header.mode} />
         <OutputsPanel outputs={state.outputs} />
         <RelayPanel relay={state.relay} links={state.links} />
         <ChatPanel chat={state.chat} />

@@ -6,7 +6,7 @@ import {
   OTLP_INTERVAL_BOUNDS,
   SETTINGS_SOURCE_TYPES,
   type SettingsFieldErrors,
-  type SettingsForm,
+  type SettingsFormInput,
   settingsFieldErrors,
   settingsFormSchema,
 } from '@telemy/protocol/dock';
@@ -20,7 +20,7 @@ import { useConnection } from '../context.js';
  * nothing is ever half-saved. Secrets are write-only fields: empty keeps the value in the vault.
  */
 
-const DEFAULT_TIMINGS: SettingsForm['timings'] = {
+const DEFAULT_TIMINGS: SettingsFormInput['timings'] = {
   sample_interval_ms: 500,
   offline_after_ms: 500,
   low_after_ms: 1500,
@@ -29,7 +29,7 @@ const DEFAULT_TIMINGS: SettingsForm['timings'] = {
   switch_deadline_ms: 550,
 };
 
-export function draftFromState(state: DockState): SettingsForm | null {
+export function draftFromState(state: DockState): SettingsFormInput | null {
   const c = state.config;
   if (!c) return null;
   const outputIds = new Set(c.outputs.map((o) => o.obs_id));
@@ -42,7 +42,7 @@ export function draftFromState(state: DockState): SettingsForm | null {
     sources: c.sources.map((s) => ({
       name: s.name,
       type: (SETTINGS_SOURCE_TYPES as readonly string[]).includes(s.type)
-        ? (s.type as SettingsForm['sources'][number]['type'])
+        ? (s.type as SettingsFormInput['sources'][number]['type'])
         : 'obs_output',
       priority: s.priority,
       enabled: s.enabled,
@@ -52,7 +52,7 @@ export function draftFromState(state: DockState): SettingsForm | null {
     })),
     chat: Object.fromEntries(
       DOCK_CHAT_PLATFORMS.map((p) => [p, { channel: c.chat[p].channel, token: '' }]),
-    ) as SettingsForm['chat'],
+    ) as SettingsFormInput['chat'],
     cloud: {
       mode: c.cloud.mode,
       base_url: c.cloud.base_url,
@@ -92,7 +92,7 @@ const key = (path: Path) => path.join('.');
 
 export function SettingsPage({ state }: { state: DockState }) {
   const [conn, snap] = useConnection();
-  const [draft, setDraft] = useState<SettingsForm | null>(() => draftFromState(state));
+  const [draft, setDraft] = useState<SettingsFormInput | null>(() => draftFromState(state));
   const [serverErrors, setServerErrors] = useState<SettingsFieldErrors>({});
   const [saveId, setSaveId] = useState<string | null>(null);
   const [attempted, setAttempted] = useState(false);

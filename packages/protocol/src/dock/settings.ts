@@ -48,7 +48,9 @@ const bounded = (key: FailoverBoundKey) => {
 const name = z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
 const optionalUrl = z.union([z.literal(''), z.url('must be a URL (http://… or https://…)')]);
 /** Write-only secret: empty or absent keeps the stored value; the engine puts it in the vault. */
-const secret = z.string().max(4096, 'is too long').optional();
+/** Form fields send '' for "not set"; the parsed form says `undefined`, as the config file does. */
+const unset = (v: string | undefined) => v || undefined;
+const secret = z.string().max(4096, 'is too long').optional().transform(unset);
 
 export const thresholdsFormSchema = z
   .object({
@@ -139,12 +141,13 @@ export const sourceFormSchema = z
     if (field && !s[field]) {
       ctx.addIssue({ code: 'custom', path: [field], message: `is required for type ${s.type}` });
     }
-  });
+  })
+  .transform((s) => ({ ...s, url: unset(s.url), stats_file: unset(s.stats_file), input: unset(s.input) }));
 
 export const cloudFormSchema = z
   .object({
     mode: z.enum(['embedded', 'remote', 'off']),
-    base_url: optionalUrl,
+    base_url: optionalUrl.optional(),
     region_preference: z.string().trim().min(1, 'must not be empty').max(64),
     api_key: secret,
   })
@@ -156,12 +159,13 @@ export const cloudFormSchema = z
         message: 'is required when the cloud mode is remote',
       });
     }
-  });
+  })
+  .transform((c) => ({ ...c, base_url: unset(c.base_url) }));
 
 export const otlpFormSchema = z
   .object({
     enabled: z.boolean(),
-    endpoint: optionalUrl,
+    endpoint: optionalUrl.optional(),
     interval_ms: z
       .number({ error: 'must be a number' })
       .int('must be a whole number')
@@ -173,7 +177,8 @@ export const otlpFormSchema = z
     if (o.enabled && !o.endpoint) {
       ctx.addIssue({ code: 'custom', path: ['endpoint'], message: 'is required when OTLP export is on' });
     }
-  });
+  })
+  .transform((o) => ({ ...o, endpoint: unset(o.endpoint) }));
 
 export const outputFormSchema = z.object({
   obs_id: name,
@@ -207,7 +212,10 @@ export const settingsFormSchema = z.object({
   outputs: z.array(outputFormSchema).max(64, 'at most 64 outputs'),
 });
 
-export type SettingsForm = z.infer<typeof settingsFormSchema>;
+/** What the engine receives and applies: empty strings already turned into `undefined`. */
+export type SettingsForm = z.output<typeof settingsFormSchema>;
+/** What the settings page edits: '' for fields not set, secrets '' unless typed. */
+export type SettingsFormInput = z.input<typeof settingsFormSchema>;
 export type ThresholdsForm = z.infer<typeof thresholdsFormSchema>;
 export type TimingsForm = z.infer<typeof timingsFormSchema>;
 export type ObsConnectionForm = z.infer<typeof obsConnectionFormSchema>;

@@ -6,13 +6,13 @@ import {
   dockServerMessageSchema,
   dockStateSchema,
   FAILOVER_BOUNDS,
-  type SettingsForm,
+  type SettingsFormInput,
   settingsFieldErrors,
   settingsFormSchema,
   thresholdsFormSchema,
 } from '../../src/index.js';
 
-function validSettings(): SettingsForm {
+function validSettings(): SettingsFormInput {
   return {
     obs: { host: '127.0.0.1', port: 4455, password: '' },
     scenes: { live: 'LIVE', low: 'LOW', brb: 'BRB', offline: 'OFFLINE', managed_extra: [] },
@@ -80,8 +80,25 @@ describe('dock action schema', () => {
 });
 
 describe('settings form schema', () => {
-  it('accepts a valid form', () => {
-    expect(settingsFormSchema.safeParse(validSettings()).success).toBe(true);
+  it('accepts a valid form and turns empty optional fields and secrets into undefined', () => {
+    const parsed = settingsFormSchema.parse(validSettings());
+    expect(parsed.obs.password).toBeUndefined();
+    expect(parsed.cloud.base_url).toBeUndefined();
+    expect(parsed.otlp.endpoint).toBeUndefined();
+    expect(parsed.sources[0]).toEqual({
+      name: 'phone',
+      type: 'srt_live_transmit',
+      priority: 10,
+      enabled: true,
+      stats_file: '/tmp/s.json',
+      url: undefined,
+      input: undefined,
+    });
+    const withSecret = validSettings();
+    withSecret.obs.password = 'hunter2hunter2';
+    expect(settingsFormSchema.parse(withSecret).obs.password).toBe('hunter2hunter2');
+    // The dock sends the parsed form; the engine parses it again, so the output must be valid input.
+    expect(settingsFormSchema.parse(JSON.parse(JSON.stringify(parsed)))).toEqual(parsed);
   });
 
   it('refuses out-of-range values with the bound in the message, keyed by field path', () => {
