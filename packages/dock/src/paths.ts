@@ -27,7 +27,13 @@ export function dockBuildIsStale(): boolean {
   } catch {
     return true;
   }
-  const inputs = ['src', 'index.html', 'vite.config.ts', path.join('..', 'protocol', 'src', 'dock')];
+  const inputs = [
+    'src',
+    'public',
+    'index.html',
+    'vite.config.ts',
+    path.join('..', 'protocol', 'src', 'dock'),
+  ];
   return inputs.some((p) => newestMtime(path.join(dockRootDir, p)) > built);
 }
 

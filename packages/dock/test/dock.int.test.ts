@@ -18,12 +18,21 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  expect(pageErrors).toEqual([]);
   await browser?.close();
   await engine?.stop();
 });
 
+/** Console errors of every page (CSP violations, exceptions); must stay empty. */
+const pageErrors: string[] = [];
+
 async function openDock(width: number, hash = '#/'): Promise<Page> {
   const page = await browser.newPage({ width, height: 900 });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/WebSocket connection|ERR_CONNECTION_REFUSED/.test(m.text()))
+      pageErrors.push(m.text());
+  });
   await page.goto(engine.dockUrl(hash));
   await page.getByTestId('conn-banner').filter({ hasText: 'Connected' }).waitFor();
   return page;

@@ -11,6 +11,22 @@ import { fakeDockState } from './fake-state.js';
  * dock socket handler, with the state and the action handler under the test's control.
  */
 
+/**
+ * Stricter than the engine's policy (no inline styles at all), so a test run proves the dock needs no
+ * CSP exceptions.
+ */
+export const STRICT_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "connect-src 'self'",
+  "frame-ancestors 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "object-src 'none'",
+].join('; ');
+
 export type ActionHandler = (
   action: DockAction,
   progress: (r: DockActionResult) => void,
@@ -45,6 +61,9 @@ export async function startFakeEngine(
 
   const listen = async () => {
     const server = Fastify();
+    server.addHook('onRequest', async (_req, reply) => {
+      reply.header('Content-Security-Policy', STRICT_CSP);
+    });
     await server.register(fastifyWebsocket);
     await server.register(fastifyStatic, { root: dockDistDir, index: 'index.html' });
     socket = registerDockSocket(server, {
