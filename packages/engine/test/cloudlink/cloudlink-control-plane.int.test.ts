@@ -232,13 +232,17 @@ describe('CloudLink with the control plane', () => {
     vault.set('cloud_api_key', apiKey);
     const provisionedBefore = provider.provisioned.length;
 
-    const start = await cli(['cloud', 'start', '--base-url', baseUrl, '--json']);
+    // --wait keeps polling until the relay's first health report makes the session active.
+    const starting = cli(['cloud', 'start', '--base-url', baseUrl, '--json', '--wait', '30']);
+    await expect.poll(() => provider.provisioned.length, { timeout: 15_000 }).toBe(provisionedBefore + 1);
+    const sessionId = provider.provisioned.at(-1)!.session_id;
+    await expect.poll(() => provider.agentFor(sessionId), { timeout: 10_000 }).toBeDefined();
+    expect(await postHealth(sessionId)).toBe(204);
+    const start = await starting;
     expect(start.code, start.stderr).toBe(0);
     const session = JSON.parse(start.stdout) as { session_id: string; status: string; credentials?: unknown };
-    expect(session.status).toBe('provisioning');
+    expect(session).toMatchObject({ session_id: sessionId, status: 'active' });
     expect(session.credentials).toBeUndefined();
-    await expect.poll(() => provider.agentFor(session.session_id), { timeout: 10_000 }).toBeDefined();
-    expect(await postHealth(session.session_id)).toBe(204);
 
     const [masked, qrWithoutReveal] = await Promise.all([
       cli(['cloud', 'active', '--base-url', baseUrl]),
