@@ -32,6 +32,8 @@ export interface DockSocketOptions {
   path?: string;
   /** A client whose unsent data exceeds this is dropped rather than buffered without end. */
   maxBufferedBytes?: number;
+  /** WebSocket ping period; a client that has not answered the previous ping is dropped. */
+  pingIntervalMs?: number;
 }
 
 export interface DockSocket {
@@ -84,8 +86,24 @@ export function registerDockSocket(app: FastifyInstance, opts: DockSocketOptions
   const timer = setInterval(push, pushIntervalMs);
   timer.unref();
 
+  // A dock whose network vanished (laptop lid closed, phone out of Wi-Fi) never sends a close frame.
+  const alive = new WeakMap<WebSocket, boolean>();
+  const pinger = setInterval(() => {
+    for (const ws of clients) {
+      if (alive.get(ws) === false) {
+        ws.terminate();
+        clients.delete(ws);
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, opts.pingIntervalMs ?? 15_000);
+  pinger.unref();
+
   app.addHook('onClose', async () => {
     clearInterval(timer);
+    clearInterval(pinger);
     for (const ws of clients) ws.close(1001, 'server closing');
     clients.clear();
   });
@@ -144,6 +162,8 @@ export function registerDockSocket(app: FastifyInstance, opts: DockSocketOptions
     },
     (socket: WebSocket) => {
       clients.add(socket);
+      alive.set(socket, true);
+      socket.on('pong', () => alive.set(socket, true));
       socket.on('close', () => clients.delete(socket));
       socket.on('error', (err) => opts.logger?.warn({ err }, 'dock socket error'));
       socket.on('message', (data, isBinary) => {

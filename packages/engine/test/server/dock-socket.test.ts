@@ -24,6 +24,7 @@ afterEach(async () => {
 async function start(
   onAction?: (a: DockAction, progress: (r: DockActionResult) => void) => Promise<DockActionResult>,
   pushIntervalMs = 60_000,
+  pingIntervalMs = 60_000,
 ): Promise<Harness> {
   const app = Fastify();
   await app.register(fastifyWebsocket);
@@ -39,6 +40,7 @@ async function start(
         return { action_id: a.action_id, action: a.type, status: 'completed' };
       }),
     pushIntervalMs,
+    pingIntervalMs,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   open.push(app);
@@ -213,5 +215,16 @@ describe('dock socket', () => {
     h.dock.lifecycle('restarting', 'engine update');
     expect(await c.next()).toEqual({ type: 'lifecycle', phase: 'restarting', detail: 'engine update' });
     c.ws.close();
+  });
+
+  it('drops a client that stops answering pings and keeps one that answers', async () => {
+    const h = await start(undefined, 60_000, 40);
+    const live = await connect(`${h.url}?token=good`);
+    const dead = new WebSocket(`${h.url}?token=good`, { autoPong: false });
+    const closed = new Promise<void>((resolve) => dead.on('close', () => resolve()));
+    await closed;
+    expect(live.ws.readyState).toBe(WebSocket.OPEN);
+    expect(h.dock.clientCount()).toBe(1);
+    live.ws.close();
   });
 });
