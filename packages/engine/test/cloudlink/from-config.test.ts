@@ -124,7 +124,7 @@ describe('createCloudLink', () => {
       inputName: 'Phone Feed',
       inputKind: 'ffmpeg_source',
     });
-    expect((calls[1]?.data?.inputSettings as { input: string }).input).toBe(OBS_URL);
+    expect(calls[1]?.data?.inputSettings).toMatchObject({ input: OBS_URL, is_local_file: false });
     expect(link.snapshot().obs_source).toEqual({ configured: true, error: null });
     expect(signals[0]).toMatchObject({ kind: 'session_accepted', restored: true });
   });
