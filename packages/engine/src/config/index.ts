@@ -1,4 +1,5 @@
 export { writeFileAtomic } from './atomic-write.js';
+export { ConfigStore } from './config-store.js';
 export {
   ConfigError,
   type ConfigSource,
@@ -13,4 +14,4 @@ export {
 export { type DroppedKey, isV2Config, type MigrationResult, migrateV2 } from './migrate-v2.js';
 export * from './schema.js';
 export { defaultConfigText } from './template.js';
-export { replaceConfigTables, type ScalarChange, updateConfigFile } from './writer.js';
+export { replaceConfigTables, rewriteConfigFile, type ScalarChange, updateConfigFile } from './writer.js';

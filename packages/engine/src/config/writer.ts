@@ -21,6 +21,24 @@ export function updateConfigFile(file: string, changes: Record<string, ScalarCha
 }
 
 /**
+ * Rewrites the whole file from a changed copy of its parsed content (the settings page saves every
+ * section at once). Comments are lost, which is why smaller changes go through `updateConfigFile`.
+ * Validated before writing: an invalid result writes nothing.
+ */
+export function rewriteConfigFile(
+  file: string,
+  mutate: (raw: Record<string, unknown>) => void,
+): TelemyConfig {
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : defaultConfigText();
+  const raw = parseConfigText(text, file);
+  mutate(raw);
+  const config = validateConfig(raw, file);
+  const { config_version, ...rest } = raw;
+  writeFileAtomic(file, `config_version = ${String(config_version ?? 3)}\n${stringify(rest)}\n`);
+  return config;
+}
+
+/**
  * Replaces whole arrays of tables (`outputs`, `sources`): those are rewritten by re-serialising the
  * file, which drops comments; the dock warns about that on the settings page.
  */
@@ -28,13 +46,7 @@ export function replaceConfigTables(
   file: string,
   changes: Partial<Pick<TelemyConfig, 'outputs' | 'sources'>>,
 ): TelemyConfig {
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : defaultConfigText();
-  const raw = parseConfigText(text, file);
-  Object.assign(raw, changes);
-  const config = validateConfig(raw, file);
-  const { config_version, ...rest } = raw;
-  writeFileAtomic(file, `config_version = ${String(config_version ?? 3)}\n${stringify(rest)}\n`);
-  return config;
+  return rewriteConfigFile(file, (raw) => Object.assign(raw, changes));
 }
 
 function setKey(text: string, dotted: string, value: ScalarChange): string {

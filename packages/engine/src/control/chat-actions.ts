@@ -1,0 +1,60 @@
+import type { ActionResult, ChatActions, ChatSource, ThresholdName } from '../chat/actions.js';
+import { type CommandName, withAlias } from '../chat/config.js';
+import type { ConfigStore } from '../config/index.js';
+import type { ControlOutcome, EngineControl } from './engine-control.js';
+import { bitrateLine, type EngineStatusSummary, statusLine } from './status-summary.js';
+
+/** ChatBridge's actions on the engine: each one the same EngineControl call the dock and API make. */
+export function engineChatActions(deps: {
+  control: EngineControl;
+  store: ConfigStore;
+  scenes: () => string[];
+  status: () => EngineStatusSummary;
+}): ChatActions {
+  const { control, store } = deps;
+  const result = (o: ControlOutcome): ActionResult => ({
+    ok: o.ok,
+    reply: o.message,
+    ...(o.guard ? { blocked_by_guard: o.guard } : {}),
+    ...(o.request_id ? { detail: `request ${o.request_id}` } : {}),
+  });
+  return {
+    explicitIntent: async (intent, source: ChatSource) =>
+      result(await control.intent(intent, 'chat', source.request_id)),
+    switchToScene: async (name, source) => result(await control.switchScene(name, 'chat', source.request_id)),
+    listScenes: async () => deps.scenes(),
+    setSetting: async (key, value) => result(control.setFlag(key, value)),
+    thresholds: async () => {
+      const f = store.config.failover;
+      return {
+        low_bitrate_kbps: f.low_bitrate_kbps,
+        offline_bitrate_kbps: f.offline_bitrate_kbps,
+        low_rtt_ms: f.low_rtt_ms,
+      };
+    },
+    setThreshold: async (name: ThresholdName, value) => result(control.setThresholds({ [name]: value })),
+    status: async () => ({ ok: true, reply: statusLine(deps.status()) }),
+    bitrates: async () => ({ ok: true, reply: bitrateLine(deps.status()) }),
+    irl: async (on) => result(on ? await control.relayStart('chatbridge') : await control.relayStop()),
+    startStream: async () => result(await control.startStream()),
+    stopStream: async () => result(await control.stopStream()),
+    toggleRecord: async () => result(await control.toggleRecord()),
+    fixMediaSources: async () => result(await control.fixMediaSources()),
+    setAlias: async (alias: string, command: CommandName | null) => {
+      const next = withAlias(store.config.chat, alias, command);
+      const changes: Record<string, string[]> = {};
+      for (const [name, policy] of Object.entries(next.commands))
+        changes[`chat.commands.${name}.aliases`] = policy?.aliases ?? [];
+      try {
+        store.update(changes);
+      } catch (err) {
+        return {
+          ok: false,
+          reply: 'could not save the alias',
+          detail: err instanceof Error ? err.message : String(err),
+        };
+      }
+      return { ok: true, reply: command ? `alias !${alias} → !${command}` : `alias !${alias} removed` };
+    },
+  };
+}
