@@ -146,7 +146,10 @@ export class EngineControl {
     if (form.otlp.auth_value) secrets.push([cfg.otlp.auth_value_key, form.otlp.auth_value]);
     try {
       this.d.store.rewrite((raw) => {
-        const table = (k: string) => (raw[k] ??= {}) as Record<string, unknown>;
+        const table = (k: string): Record<string, unknown> => {
+          if (typeof raw[k] !== 'object' || raw[k] === null) raw[k] = {};
+          return raw[k] as Record<string, unknown>;
+        };
         Object.assign(table('obs'), { host: form.obs.host, port: form.obs.port });
         Object.assign(table('scenes'), form.scenes);
         Object.assign(table('failover'), form.thresholds, form.timings);
@@ -168,7 +171,8 @@ export class EngineControl {
             delete chat[platform];
             continue;
           }
-          const section = (chat[platform] ??= {}) as Record<string, unknown>;
+          if (typeof chat[platform] !== 'object' || chat[platform] === null) chat[platform] = {};
+          const section = chat[platform] as Record<string, unknown>;
           section.channel = p.channel;
           if (p.token) {
             section.token_key ??= `${platform}_token`;
