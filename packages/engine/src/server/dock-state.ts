@@ -16,6 +16,8 @@ import {
   MAX_DOCK_EVENTS,
 } from '@telemy/protocol';
 import QRCode from 'qrcode';
+import type { OutputSnapshot } from '../obs/metrics-hub.js';
+import type { SystemSample } from '../system/system-metrics.js';
 
 /**
  * Pure projection from what the engine knows to the DockState it pushes (`60-` §1). The caller maps
@@ -43,6 +45,8 @@ export interface OutputSampleInput {
   fps: number | null;
   drop_pct: number | null;
   encoding_lag_ms: number | null;
+  /** OBS is reconnecting this output to its server. */
+  reconnecting?: boolean;
 }
 
 export interface OutputConfigInput {
@@ -240,6 +244,7 @@ export function managedScenes(roles: EngineInput['sceneRoles']): string[] {
  */
 export function outputStatus(o: OutputSampleInput): DockOutputStatus {
   if (!o.active) return 'offline';
+  if (o.reconnecting) return 'critical';
   const drop = o.drop_pct ?? 0;
   const lag = o.encoding_lag_ms ?? 0;
   if (drop >= 5 || lag >= 100) return 'critical';
@@ -258,6 +263,31 @@ export function linkSignal(l: Pick<RelayLinkInput, 'status' | 'rtt_ms' | 'loss_p
 }
 
 export const DEFAULT_OUTPUT_GROUP = 'Outputs';
+
+/** The metrics hub's output rows as projection input (the hub reports no encoder lag). */
+export function outputSamplesFromHub(outputs: readonly OutputSnapshot[]): OutputSampleInput[] {
+  return outputs.map((o) => ({
+    id: o.id,
+    active: o.active,
+    bitrate_kbps: o.bitrateKbps,
+    fps: o.fps,
+    drop_pct: o.dropRatio === null ? null : o.dropRatio * 100,
+    encoding_lag_ms: null,
+    reconnecting: o.reconnecting,
+  }));
+}
+
+/** Host metrics as projection input; null (section "not measured") until CPU and memory have a value. */
+export function systemInputFromSample(s: SystemSample | null): SystemInput | null {
+  if (!s || s.cpuRatio === null || s.memoryRatio === null) return null;
+  return {
+    cpu_pct: s.cpuRatio * 100,
+    mem_used_pct: s.memoryRatio * 100,
+    gpu_pct: s.gpuRatio === null ? null : s.gpuRatio * 100,
+    net_up_kbps: s.network ? (s.network.txBytesPerSec * 8) / 1000 : null,
+    net_down_kbps: s.network ? (s.network.rxBytesPerSec * 8) / 1000 : null,
+  };
+}
 
 function projectOutputs(
   samples: readonly OutputSampleInput[] | null,

@@ -3,9 +3,11 @@ import { describe, expect, it } from 'vitest';
 import {
   buildDockState,
   linkSignal,
+  outputSamplesFromHub,
   outputStatus,
   pairingQrSvg,
   type RelayInput,
+  systemInputFromSample,
 } from '../../src/server/dock-state.js';
 import { baseInputs } from './dock-fixtures.js';
 
@@ -378,5 +380,51 @@ describe('buildDockState', () => {
     expect(svg).toContain('<path');
     expect(svg).not.toMatch(/<script|on\w+=/i);
     expect(await pairingQrSvg(PAIR.srt_url)).toBe(svg);
+  });
+
+  it('maps metrics-hub outputs and host samples into projection input', () => {
+    const rows = outputSamplesFromHub([
+      {
+        id: 'simple_stream',
+        displayName: 'Twitch',
+        group: 'Horizontal',
+        kind: 'rtmp_output',
+        active: true,
+        bitrateKbps: 2500,
+        fps: 30,
+        dropRatio: 0.02,
+        congestion: 0,
+        reconnecting: true,
+        durationMs: 1000,
+        bytesTotal: 1,
+        framesTotal: 1,
+        skippedFramesTotal: 0,
+      },
+    ]);
+    expect(rows).toEqual([
+      {
+        id: 'simple_stream',
+        active: true,
+        bitrate_kbps: 2500,
+        fps: 30,
+        drop_pct: 2,
+        encoding_lag_ms: null,
+        reconnecting: true,
+      },
+    ]);
+    expect(outputStatus(rows[0]!)).toBe('critical');
+
+    expect(systemInputFromSample(null)).toBeNull();
+    const base = { at: 0, memoryUsedBytes: null, memoryTotalBytes: null, gpuRatio: null };
+    expect(systemInputFromSample({ ...base, cpuRatio: null, memoryRatio: 0.5, network: null })).toBeNull();
+    expect(
+      systemInputFromSample({
+        ...base,
+        cpuRatio: 0.25,
+        memoryRatio: 0.5,
+        gpuRatio: 0.1,
+        network: { rxBytesPerSec: 1000, txBytesPerSec: 125_000 },
+      }),
+    ).toEqual({ cpu_pct: 25, mem_used_pct: 50, gpu_pct: 10, net_up_kbps: 1000, net_down_kbps: 8 });
   });
 });
