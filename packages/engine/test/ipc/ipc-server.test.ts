@@ -279,4 +279,38 @@ describe('IpcServer', () => {
     expect(before.length).toBeLessThan(3000);
     expect(sw.payload.request_id).toBe('urgent');
   });
+
+  it('raises a degraded alert when a critical message cannot be written within its deadline', async () => {
+    const { server: s, dir } = await server();
+    const alerts: string[] = [];
+    s.on('alert', (a) => alerts.push(a.kind));
+    const c = await readyClient(dir);
+    // A reader that stops reading fills the socket buffers; the switch then waits in the critical lane.
+    c.evt.socket.pause();
+    // Large frames (50 KB each, 10 MB in all) so the kernel's socket buffers fill up too.
+    for (let i = 0; i < 200; i++) {
+      s.send(makeMessage('user_notice', { level: 'info', message: 'x'.repeat(50_000) }, 'low'));
+    }
+    const result = s.switchScene({
+      request_id: 'stuck',
+      scene_name: 'BRB',
+      reason: 'auto_failover',
+      deadline_ms: 60,
+    });
+    await waitFor(() => alerts.includes('critical_deadline_missed'), 2000, 'deadline alert');
+    expect(await result).toMatchObject({ ok: false, error: 'timeout' });
+    expect(s.ready).toBe(true);
+  });
+
+  it('resets a connection whose frame stays incomplete past the read timeout, and keeps serving', async () => {
+    const { server: s, dir } = await server({ readTimeoutMs: 100 });
+    const c = await readyClient(dir);
+    const header = Buffer.alloc(4);
+    header.writeUInt32LE(100, 0);
+    c.cmd.socket.write(Buffer.concat([header, Buffer.alloc(10)]));
+    await waitFor(() => c.closed, 2000, 'reset');
+    expect(s.ready).toBe(false);
+    await readyClient(dir);
+    expect(s.ready).toBe(true);
+  });
 });
