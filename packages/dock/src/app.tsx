@@ -63,15 +63,15 @@ function ConnectionBanner({ snap }: { snap: ConnectionSnapshot }) {
       tone = 'info';
       break;
     case 'down':
-      text = `✖ Engine not running — reconnecting (attempt ${snap.attempts})…`;
+      text = `✖ Engine not running · retry ${snap.attempts}`;
       tone = 'bad';
       break;
     case 'restarting':
-      text = `◌ Engine restarting${snap.detail ? ` (${snap.detail})` : ''} — reconnecting…`;
+      text = `◌ Engine restarting${snap.detail ? ` (${snap.detail})` : ''}…`;
       tone = 'warn';
       break;
     case 'failed':
-      text = `✖ Engine failed twice: ${snap.detail ?? 'see the log'} — still trying to reconnect…`;
+      text = `✖ Engine failed twice: ${snap.detail ?? 'see the log'}`;
       tone = 'bad';
       break;
     case 'no_token':
