@@ -27,8 +27,11 @@ export interface Publisher {
   kill(): void;
 }
 
-/** ffmpeg publishing a test pattern to an SRT listener (the phone). */
-export function publish(port: number, passphrase: string): Publisher {
+/**
+ * ffmpeg publishing a test pattern to an SRT listener (the phone). `latencyMs` is the SRT latency it
+ * asks for (20 ms keeps a stall visible quickly; phones often use SRT's default of 120 ms or more).
+ */
+export function publish(port: number, passphrase: string, latencyMs = 20): Publisher {
   const child = spawn(
     'ffmpeg',
     [
@@ -51,8 +54,8 @@ export function publish(port: number, passphrase: string): Publisher {
       '30',
       '-f',
       'mpegts',
-      // ffmpeg takes SRT latency in microseconds: 20 ms keeps the stall visible quickly.
-      `srt://127.0.0.1:${port}?mode=caller&passphrase=${passphrase}&latency=20000`,
+      // ffmpeg takes SRT latency in microseconds.
+      `srt://127.0.0.1:${port}?mode=caller&passphrase=${passphrase}&latency=${latencyMs * 1000}`,
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
