@@ -2,7 +2,14 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
 import type { IpcServer } from '@telemy/engine';
-import { connectIpcChannel, type IpcMessage, ipcEndpoints } from '@telemy/protocol';
+import {
+  connectIpcChannel,
+  encodeFrame,
+  FrameDecoder,
+  type IpcMessage,
+  ipcEndpoints,
+  makeMessage,
+} from '@telemy/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger, snapshot, startServer, tempIpcDir, waitFor } from '../../engine/test/ipc/helpers.js';
 import { ShimIpcClient } from '../src/ipc-client.js';
@@ -162,5 +169,45 @@ describe('ShimIpcClient', () => {
     const sw = await waitFor(() => messages.find((m) => m.type === 'switch_scene'), 2000, 'switch');
     expect(sw.type === 'switch_scene' && sw.payload).toMatchObject({ request_id: 'x1', scene_name: 'BRB' });
     expect(path.basename(ipcEndpoints(dir).evt)).toBe('aegis_evt_v1.sock');
+  });
+
+  it('resets the link after more than 5 protocol errors from the engine in 10 s, then reconnects', async () => {
+    // A misbehaving engine: acknowledges hello, then sends undecodable frames on the event channel.
+    const dir = await tempIpcDir();
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const ep = ipcEndpoints(dir);
+    let evtConn: Socket | null = null;
+    let sessions = 0;
+    const evtServer = createServer((sock) => {
+      sock.on('error', () => {});
+      evtConn = sock;
+    });
+    const cmdServer = createServer((sock) => {
+      sock.on('error', () => {});
+      const decoder = new FrameDecoder();
+      sock.on('data', (chunk) => {
+        for (const r of decoder.push(chunk)) {
+          if (!r.ok || r.message.type !== 'hello') continue;
+          sessions += 1;
+          const ack = makeMessage('hello_ack', {
+            core_version: 'bad',
+            protocol_version: 1,
+            capabilities: [],
+          });
+          evtConn?.write(encodeFrame(ack));
+          for (let i = 0; i < 6; i++) evtConn?.write(Buffer.from([1, 0, 0, 0, 0xc1]));
+        }
+      });
+    });
+    await new Promise<void>((r) => evtServer.listen(ep.evt, r));
+    await new Promise<void>((r) => cmdServer.listen(ep.cmd, r));
+    cleanups.push(() => {
+      evtServer.close();
+      cmdServer.close();
+    });
+    const { c, events } = client(dir);
+    c.start();
+    await waitFor(() => sessions >= 2, 3000, 'reconnect after reset');
+    expect(events.slice(0, 2)).toEqual(['connected', 'disconnected: protocol error storm']);
   });
 });
