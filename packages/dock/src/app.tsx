@@ -63,7 +63,7 @@ function ConnectionBanner({ snap }: { snap: ConnectionSnapshot }) {
       tone = 'info';
       break;
     case 'down':
-      text = `✖ Engine not running · retry ${snap.attempts}`;
+      text = `✖ Engine not running${snap.detail ? ` (${snap.detail})` : ''} · retry ${snap.attempts}`;
       tone = 'bad';
       break;
     case 'restarting':

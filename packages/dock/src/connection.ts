@@ -1,4 +1,10 @@
-import type { DockActionInput, DockActionResult, DockServerMessage, DockState } from '@telemy/protocol/dock';
+import type {
+  DockActionInput,
+  DockActionResult,
+  DockLifecycle,
+  DockServerMessage,
+  DockState,
+} from '@telemy/protocol/dock';
 
 /**
  * The dock's one link to the engine: a WebSocket that reconnects by itself with capped backoff,
@@ -100,6 +106,7 @@ export class DockConnection {
   private listeners = new Set<Listener>();
   private snap: ConnectionSnapshot;
   private stopped = false;
+  private notice: { phase: DockLifecycle['phase']; detail: string | null } | null = null;
 
   constructor(
     private readonly url: string | null,
@@ -162,8 +169,19 @@ export class DockConnection {
       this.ws = null;
       if (this.stopped) return;
       const attempts = this.snap.attempts + 1;
-      const keep = this.snap.phase === 'restarting' || this.snap.phase === 'failed';
-      this.update({ phase: keep ? this.snap.phase : 'down', attempts });
+      const notice = this.notice;
+      this.notice = null;
+      if (notice) {
+        const phase = notice.phase === 'stopping' ? 'down' : notice.phase;
+        this.update({ phase, detail: notice.detail, attempts });
+      } else {
+        const keep = this.snap.phase === 'restarting' || this.snap.phase === 'failed';
+        this.update({
+          phase: keep ? this.snap.phase : 'down',
+          detail: keep ? this.snap.detail : null,
+          attempts,
+        });
+      }
       this.timer = setTimeout(() => {
         this.timer = null;
         this.open(url);
@@ -185,7 +203,8 @@ export class DockConnection {
       const { type: _type, ...result } = msg;
       this.update({ results: withResult(this.snap.results, msg.action_id, result) });
     } else if (msg.type === 'lifecycle') {
-      this.update({ phase: msg.phase === 'failed' ? 'failed' : 'restarting', detail: msg.detail });
+      // Takes effect when the socket closes: until then the engine is still here.
+      this.notice = { phase: msg.phase, detail: msg.detail };
     }
   }
 

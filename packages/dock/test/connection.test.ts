@@ -118,12 +118,29 @@ describe('DockConnection', () => {
     c.start();
     sockets[0]!.open();
     sockets[0]!.receive({ type: 'lifecycle', phase: 'restarting', detail: 'update' });
+    expect(c.snapshot.phase).toBe('open');
     sockets[0]!.close();
     expect(c.snapshot).toMatchObject({ phase: 'restarting', detail: 'update' });
     vi.advanceTimersByTime(250);
     sockets[1]!.receive({ type: 'lifecycle', phase: 'failed', detail: 'crashed twice: exit code 1' });
     sockets[1]!.close();
     expect(c.snapshot).toMatchObject({ phase: 'failed', detail: 'crashed twice: exit code 1' });
+    c.stop();
+  });
+
+  it('a "stopping" notice ends in the plain not-running state, and a reconnect clears it', () => {
+    const c = new DockConnection('ws://x/ws', make);
+    c.start();
+    sockets[0]!.open();
+    sockets[0]!.receive({ type: 'lifecycle', phase: 'stopping', detail: 'engine stopping' });
+    sockets[0]!.close();
+    expect(c.snapshot).toMatchObject({ phase: 'down', detail: 'engine stopping' });
+    vi.advanceTimersByTime(250);
+    sockets[1]!.close();
+    expect(c.snapshot).toMatchObject({ phase: 'down', detail: null, attempts: 2 });
+    vi.advanceTimersByTime(500);
+    sockets[2]!.open();
+    expect(c.snapshot).toMatchObject({ phase: 'open', detail: null });
     c.stop();
   });
 
