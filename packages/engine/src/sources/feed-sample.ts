@@ -1,0 +1,56 @@
+/** One reading of an ingest source, normalised across formats. Absent values are null, never 0. */
+export interface FeedSample {
+  /** The configured source name. */
+  source: string;
+  /** Engine clock (ms) when the reading was taken or received. */
+  at: number;
+  /** The publisher is connected and sending (or, for OBS sources, the output/media is active). */
+  connected: boolean;
+  bitrate_kbps: number | null;
+  rtt_ms: number | null;
+  loss_pct: number | null;
+  /** Why the source counts as offline, or a note about the reading. */
+  reason?: string;
+  /** Fields the payload lacked or had with the wrong type (logged once per source and field). */
+  missing?: string[];
+}
+
+/** What a parser makes of one payload: a reading, or "offline" with the reason. */
+export type ParseOutcome =
+  | {
+      kind: 'sample';
+      connected: boolean;
+      bitrate_kbps: number | null;
+      rtt_ms: number | null;
+      loss_pct: number | null;
+      /** Lifetime byte counter, for formats that only report totals (the poller derives a rate). */
+      bytes_total?: number;
+      missing: string[];
+      reason?: string;
+    }
+  | { kind: 'offline'; reason: string };
+
+export function toSample(outcome: ParseOutcome, source: string, at: number): FeedSample {
+  if (outcome.kind === 'offline') {
+    return {
+      source,
+      at,
+      connected: false,
+      bitrate_kbps: null,
+      rtt_ms: null,
+      loss_pct: null,
+      reason: outcome.reason,
+    };
+  }
+  const sample: FeedSample = {
+    source,
+    at,
+    connected: outcome.connected,
+    bitrate_kbps: outcome.bitrate_kbps,
+    rtt_ms: outcome.rtt_ms,
+    loss_pct: outcome.loss_pct,
+  };
+  if (outcome.reason !== undefined) sample.reason = outcome.reason;
+  if (outcome.missing.length > 0) sample.missing = outcome.missing;
+  return sample;
+}

@@ -1,0 +1,84 @@
+import type { FeedSample, ParseOutcome } from './feed-sample.js';
+import { toSample } from './feed-sample.js';
+
+export interface HttpStatsPollerOptions {
+  source: string;
+  url: string;
+  intervalMs: number;
+  /** Defaults to the interval (a poll never overlaps the next one). */
+  timeoutMs?: number;
+  parse: (body: string) => ParseOutcome;
+  onSample: (sample: FeedSample) => void;
+  now?: () => number;
+}
+
+/**
+ * Polls an HTTP stats endpoint (SLS, BELABOX, MediaMTX, nginx-rtmp). Non-2xx answers, timeouts and
+ * refused connections become offline samples with the reason. Formats that only report a byte
+ * counter get their rate from the difference between two polls.
+ */
+export class HttpStatsPoller {
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+  private prevBytes: { bytes: number; at: number } | null = null;
+  private readonly now: () => number;
+
+  constructor(private readonly o: HttpStatsPollerOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.poll(), this.o.intervalMs);
+    void this.poll();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  async poll(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      this.o.onSample(await this.fetchOnce());
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async fetchOnce(): Promise<FeedSample> {
+    const timeoutMs = this.o.timeoutMs ?? this.o.intervalMs;
+    let outcome: ParseOutcome;
+    try {
+      const res = await fetch(this.o.url, { signal: AbortSignal.timeout(timeoutMs) });
+      const body = await res.text();
+      outcome = res.ok
+        ? this.o.parse(body)
+        : { kind: 'offline', reason: `stats endpoint answered HTTP ${res.status}` };
+    } catch (err) {
+      outcome = { kind: 'offline', reason: describeFetchError(err, timeoutMs) };
+    }
+    const at = this.now();
+    if (outcome.kind === 'sample' && outcome.bytes_total !== undefined) {
+      const prev = this.prevBytes;
+      this.prevBytes = { bytes: outcome.bytes_total, at };
+      if (prev && at > prev.at && outcome.bytes_total >= prev.bytes) {
+        outcome = { ...outcome, bitrate_kbps: ((outcome.bytes_total - prev.bytes) * 8) / (at - prev.at) };
+      }
+    } else if (outcome.kind === 'offline') {
+      this.prevBytes = null;
+    }
+    return toSample(outcome, this.o.source, at);
+  }
+}
+
+function describeFetchError(err: unknown, timeoutMs: number): string {
+  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+    return `stats endpoint timed out after ${timeoutMs} ms`;
+  }
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : null;
+  const code = cause && 'code' in cause ? String((cause as { code: unknown }).code) : null;
+  return `stats endpoint unreachable${code ? ` (${code})` : ''}`;
+}

@@ -1,0 +1,94 @@
+import { open, stat } from 'node:fs/promises';
+import type { FeedSample } from './feed-sample.js';
+import { toSample } from './feed-sample.js';
+import { parseSrtLiveTransmitLine } from './parsers.js';
+
+export interface SrtStatsTailOptions {
+  source: string;
+  /** The file `srt-live-transmit -pf:json -statsout:FILE` appends to. */
+  file: string;
+  intervalMs: number;
+  onSample: (sample: FeedSample) => void;
+  now?: () => number;
+}
+
+/** Largest chunk read per poll: a stats line is well under 2 KiB, so this only bounds a backlog. */
+const MAX_READ = 256 * 1024;
+
+/**
+ * Follows the srt-live-transmit stats file: reads only what was appended since the last poll and
+ * reports the newest complete line. When the file is missing, it says so (offline with the reason);
+ * when it stops growing, it says nothing and the classifier's staleness rule takes over.
+ */
+export class SrtStatsFileTail {
+  private offset = 0;
+  private partial = '';
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+  private readonly now: () => number;
+
+  constructor(private readonly o: SrtStatsTailOptions) {
+    this.now = o.now ?? Date.now;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.poll(), this.o.intervalMs);
+    void this.poll();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** One read of whatever was appended; exposed so tests and the tick can drive it. */
+  async poll(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      await this.readNew();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async readNew(): Promise<void> {
+    let size: number;
+    try {
+      size = (await stat(this.o.file)).size;
+    } catch {
+      this.offset = 0;
+      this.partial = '';
+      this.o.onSample(
+        toSample({ kind: 'offline', reason: 'stats file not found' }, this.o.source, this.now()),
+      );
+      return;
+    }
+    // Truncated or recreated (srt-live-transmit restarted): start over.
+    if (size < this.offset) {
+      this.offset = 0;
+      this.partial = '';
+    }
+    if (size === this.offset) return;
+    const start = Math.max(this.offset, size - MAX_READ);
+    const fh = await open(this.o.file, 'r');
+    let text: string;
+    try {
+      const buf = Buffer.alloc(size - start);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, start);
+      text = buf.subarray(0, bytesRead).toString('utf8');
+      this.offset = start + bytesRead;
+    } finally {
+      await fh.close();
+    }
+    const lines = (this.partial + text).split('\n');
+    this.partial = lines.pop() ?? '';
+    const last = lines
+      .map((l) => l.trim())
+      .filter((l) => l !== '')
+      .at(-1);
+    if (last !== undefined)
+      this.o.onSample(toSample(parseSrtLiveTransmitLine(last), this.o.source, this.now()));
+  }
+}

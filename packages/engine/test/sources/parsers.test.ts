@@ -1,0 +1,210 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  parseBelaboxStats,
+  parseMediamtxPaths,
+  parseNginxRtmpStat,
+  parseObsMediaStatus,
+  parseObsOutput,
+  parseSlsStats,
+  parseSrtLiveTransmitLine,
+} from '../../src/sources/parsers.js';
+
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+
+describe('srt-live-transmit JSON stats', () => {
+  const lines = fixture('srt-live-transmit.jsonl').trim().split('\n');
+
+  it('reads the receive rate, RTT and loss of real lines', () => {
+    for (const line of lines) {
+      const raw = JSON.parse(line);
+      const out = parseSrtLiveTransmitLine(line);
+      expect(out).toMatchObject({ kind: 'sample', connected: true, missing: [] });
+      if (out.kind !== 'sample') throw new Error('unreachable');
+      expect(out.bitrate_kbps).toBeCloseTo(raw.recv.mbitRate * 1000, 6);
+      expect(out.rtt_ms).toBe(raw.link.rtt);
+      expect(out.loss_pct).toBe(0);
+    }
+  });
+
+  it('computes loss from lost and received packets', () => {
+    const raw = JSON.parse(lines[0] ?? '{}');
+    raw.recv.packets = 90;
+    raw.recv.packetsLost = 10;
+    const out = parseSrtLiveTransmitLine(JSON.stringify(raw));
+    expect(out.kind === 'sample' && out.loss_pct).toBe(10);
+  });
+
+  it('treats missing and wrongly typed fields as absent and names them', () => {
+    const raw = JSON.parse(lines[0] ?? '{}');
+    delete raw.link;
+    raw.recv.mbitRate = 'fast';
+    const out = parseSrtLiveTransmitLine(JSON.stringify(raw));
+    expect(out).toMatchObject({ kind: 'sample', bitrate_kbps: null, rtt_ms: null });
+    expect(out.kind === 'sample' && out.missing).toEqual(['recv.mbitRate', 'link.rtt']);
+  });
+
+  it('an unparseable line is offline with the reason', () => {
+    expect(parseSrtLiveTransmitLine('{"sid":12,"time"')).toEqual({
+      kind: 'offline',
+      reason: expect.stringMatching(/not JSON/),
+    });
+    expect(parseSrtLiveTransmitLine('[1,2]')).toMatchObject({
+      kind: 'offline',
+      reason: expect.stringMatching(/not a JSON object/),
+    });
+  });
+});
+
+describe('SRT Live Server and BELABOX stats', () => {
+  it('reads the publisher bitrate and RTT', () => {
+    expect(parseSlsStats(fixture('sls-stats.json'), 'live/feed1')).toMatchObject({
+      kind: 'sample',
+      bitrate_kbps: 4937,
+      rtt_ms: 38.4,
+      missing: [],
+    });
+    expect(parseSlsStats(fixture('sls-stats.json'))).toMatchObject({ bitrate_kbps: 4937 });
+    expect(parseBelaboxStats(fixture('belabox-stats.json'), 'feed1')).toMatchObject({
+      kind: 'sample',
+      bitrate_kbps: 6012,
+      rtt_ms: 72.5,
+    });
+  });
+
+  it('no publisher is offline; a missing field is absent', () => {
+    expect(parseSlsStats(fixture('sls-stats-empty.json'))).toMatchObject({
+      kind: 'offline',
+      reason: expect.stringMatching(/not publishing/),
+    });
+    expect(parseSlsStats(fixture('sls-stats.json'), 'live/other')).toMatchObject({ kind: 'offline' });
+    const raw = JSON.parse(fixture('belabox-stats.json'));
+    delete raw.publishers['publish/live/feed1'].rtt;
+    raw.publishers['publish/live/feed1'].bitrate = null;
+    expect(parseBelaboxStats(JSON.stringify(raw))).toMatchObject({
+      kind: 'sample',
+      bitrate_kbps: null,
+      rtt_ms: null,
+      missing: ['bitrate', 'rtt'],
+    });
+    expect(parseBelaboxStats('<html>502 Bad Gateway</html>')).toMatchObject({
+      kind: 'offline',
+      reason: expect.stringMatching(/not JSON/),
+    });
+    expect(parseSlsStats('{"status":"ok"}')).toMatchObject({
+      kind: 'offline',
+      reason: expect.stringMatching(/no publishers/),
+    });
+  });
+});
+
+describe('MediaMTX paths', () => {
+  it('reports the byte counter of a ready path and offline for a path without publisher', () => {
+    expect(parseMediamtxPaths(fixture('mediamtx-paths.json'), 'live/feed1')).toMatchObject({
+      kind: 'sample',
+      connected: true,
+      bytes_total: 52428800,
+      missing: [],
+    });
+    expect(parseMediamtxPaths(fixture('mediamtx-paths.json'), 'live/backup')).toMatchObject({
+      kind: 'offline',
+      reason: expect.stringMatching(/no publisher/),
+    });
+    expect(parseMediamtxPaths(fixture('mediamtx-paths.json'), 'live/none')).toMatchObject({
+      kind: 'offline',
+    });
+  });
+
+  it('accepts the newer "online" flag and tolerates a missing counter', () => {
+    const raw = JSON.parse(fixture('mediamtx-paths.json'));
+    const item = raw.items[0];
+    delete item.ready;
+    item.online = true;
+    delete item.bytesReceived;
+    const out = parseMediamtxPaths(JSON.stringify(raw));
+    expect(out).toMatchObject({ kind: 'sample', missing: ['bytesReceived'] });
+    expect(out.kind === 'sample' && out.bytes_total).toBeUndefined();
+    expect(parseMediamtxPaths('{"items":"x"}')).toMatchObject({
+      kind: 'offline',
+      reason: expect.stringMatching(/no items/),
+    });
+  });
+});
+
+describe('nginx-rtmp /stat', () => {
+  it('reads bw_in of a publishing stream and ignores client-level flags', () => {
+    expect(parseNginxRtmpStat(fixture('nginx-rtmp-stat.xml'), 'live', 'feed1')).toMatchObject({
+      kind: 'sample',
+      bitrate_kbps: 2536.104,
+      missing: [],
+    });
+    expect(parseNginxRtmpStat(fixture('nginx-rtmp-stat.xml'), 'live', 'idle')).toMatchObject({
+      kind: 'offline',
+      reason: expect.stringMatching(/not publishing/),
+    });
+    expect(parseNginxRtmpStat(fixture('nginx-rtmp-stat.xml'), 'other')).toMatchObject({
+      kind: 'offline',
+      reason: expect.stringMatching(/not found/),
+    });
+  });
+
+  it('tolerates a missing bw_in and rejects non-stat documents', () => {
+    const xml = fixture('nginx-rtmp-stat.xml').replace(
+      '<bw_in>2536104</bw_in>\n<bytes_in>570368000',
+      '<bytes_in>570368000',
+    );
+    expect(parseNginxRtmpStat(xml, 'live', 'feed1')).toMatchObject({
+      kind: 'sample',
+      bitrate_kbps: null,
+      missing: ['bw_in'],
+    });
+    expect(parseNginxRtmpStat('{"json":true}')).toMatchObject({
+      kind: 'offline',
+      reason: expect.stringMatching(/not an <rtmp>/),
+    });
+  });
+});
+
+describe('OBS sources', () => {
+  it('media source: only PLAYING is live', () => {
+    expect(parseObsMediaStatus(JSON.parse(fixture('obs-media-status-playing.json')))).toMatchObject({
+      kind: 'sample',
+      connected: true,
+    });
+    expect(parseObsMediaStatus(JSON.parse(fixture('obs-media-status-ended.json')))).toEqual({
+      kind: 'offline',
+      reason: 'obs media source ended',
+    });
+    expect(parseObsMediaStatus({ mediaState: 'OBS_MEDIA_STATE_BUFFERING' })).toMatchObject({
+      kind: 'offline',
+    });
+    expect(parseObsMediaStatus({ mediaState: 3 })).toMatchObject({
+      kind: 'offline',
+      reason: expect.stringMatching(/no mediaState/),
+    });
+  });
+
+  it('stream output: inactive or reconnecting is offline; congestion is noted', () => {
+    expect(
+      parseObsOutput({ active: true, bitrate_kbps: 2500, reconnecting: false, congestion: 0.1 }),
+    ).toMatchObject({
+      kind: 'sample',
+      bitrate_kbps: 2500,
+      missing: [],
+    });
+    expect(
+      parseObsOutput({ active: false, bitrate_kbps: 0, reconnecting: false, congestion: null }),
+    ).toMatchObject({ kind: 'offline' });
+    expect(
+      parseObsOutput({ active: true, bitrate_kbps: 0, reconnecting: true, congestion: null }),
+    ).toMatchObject({
+      kind: 'offline',
+      reason: 'OBS output reconnecting',
+    });
+    expect(
+      parseObsOutput({ active: true, bitrate_kbps: 900, reconnecting: false, congestion: 0.8 }),
+    ).toMatchObject({
+      reason: 'congestion 80 %',
+    });
+  });
+});
