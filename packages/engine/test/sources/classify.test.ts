@@ -59,7 +59,7 @@ describe('classifyFeed', () => {
 });
 
 describe('priority list', () => {
-  const c = (health: 'normal' | 'low' | 'offline', reason = health) => ({
+  const c = (health: 'normal' | 'low' | 'offline', reason: string = health) => ({
     health,
     reason,
     history: EMPTY_HISTORY,
