@@ -84,7 +84,9 @@ async function run(latencyMs: number): Promise<Series> {
       agent.processes.ingest[0]?.kill();
       await waitFor(() => agent.processes.ingest[0]?.pid, 5_000, 'ingest listener restarted');
       await new Promise((r) => setTimeout(r, 300));
-      process.stdout.write(`latency ${latencyMs} ms, trial ${i + 1}: ${(stalled.receivedAt - killedAt).toFixed(1)} ms\n`);
+      process.stdout.write(
+        `latency ${latencyMs} ms, trial ${i + 1}: ${(stalled.receivedAt - killedAt).toFixed(1)} ms\n`,
+      );
     }
   } finally {
     tap.close();
@@ -124,10 +126,10 @@ a 20 ms latency it is within \`stall_after_ms\` + 100 ms. Phones publishing with
 add that latency one for one (\`--ingest-latency-ms\` sets the relay side; SRT uses the larger of
 both sides).
 
-Between trials the bench restarts the ingest listener: \`srt-live-transmit\` serves one caller at a
-time and accepts a new one only after SRT's peer-idle timeout (5 s) has dropped the killed caller, so
-a publisher that reconnects right after a hard drop waits up to about 5 s (the stall itself is still
-reported at once).
+Between trials the bench restarts the ingest listener so the next publisher connects at once:
+\`srt-live-transmit\` serves one caller at a time and would accept a new one only after SRT's 5 s
+peer-idle timeout; the agent itself gives a silent link a fresh listener after
+\`relisten_after_stall_ms\` (1.5 s), which is what a reconnecting phone relies on.
 `;
 fs.mkdirSync('docs/bench', { recursive: true });
 fs.writeFileSync('docs/bench/relay.md', doc);

@@ -49,6 +49,7 @@ interface Link {
   process: SupervisedProcess;
   meter: LinkMeter;
   stallTimer: NodeJS.Timeout | null;
+  relistenTimer: NodeJS.Timeout | null;
   connectedAt: number | null;
   srt: SrtStatsSample | null;
 }
@@ -170,6 +171,7 @@ export async function startRelayAgent(
       socket,
       meter: new LinkMeter(now()),
       stallTimer: null,
+      relistenTimer: null,
       connectedAt: null,
       srt: null,
       process: new SupervisedProcess({
@@ -203,6 +205,10 @@ export async function startRelayAgent(
       const t = now();
       lastIngestAt = t;
       link.meter.packet(msg.length, t);
+      if (link.relistenTimer) {
+        clearTimeout(link.relistenTimer);
+        link.relistenTimer = null;
+      }
       if (link.stallTimer) link.stallTimer.refresh();
       else link.stallTimer = setTimeout(() => onStall(link), config.stallAfterMs);
       const events: FeedEvent[] = [];
@@ -216,6 +222,21 @@ export async function startRelayAgent(
     link.stallTimer = null;
     link.meter.resetArrivals();
     publish(selector.stalled(link.id, now()));
+    const relistenIn = config.relistenAfterStallMs - config.stallAfterMs;
+    if (config.relistenAfterStallMs > 0) {
+      link.relistenTimer = setTimeout(
+        () => {
+          link.relistenTimer = null;
+          if (link.connectedAt === null) return;
+          log.info(
+            { link_id: link.id },
+            'ingest link silent: fresh listener so the caller can reconnect at once',
+          );
+          link.process.recycle();
+        },
+        Math.max(0, relistenIn),
+      );
+    }
   }
 
   const egress = new SupervisedProcess({
@@ -368,7 +389,10 @@ export async function startRelayAgent(
     clearInterval(statsTimer);
     clearInterval(destructTimer);
     reporter?.stop();
-    for (const l of links) if (l.stallTimer) clearTimeout(l.stallTimer);
+    for (const l of links) {
+      if (l.stallTimer) clearTimeout(l.stallTimer);
+      if (l.relistenTimer) clearTimeout(l.relistenTimer);
+    }
     await Promise.all([...links.map((l) => l.process.stop()), egress.stop()]);
     for (const l of links) l.socket.close();
     egressSocket.close();

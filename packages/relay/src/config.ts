@@ -40,6 +40,12 @@ export const RelayAgentConfigSchema = z
      * seen at most this much later than the sender stopped, so it adds to the detection time.
      */
     ingestLatencyMs: z.number().int().min(0).max(10_000).nullable().default(null),
+    /**
+     * A link silent this long gets a fresh listener (0 = never). `srt-live-transmit` serves one
+     * caller and listens again only after SRT's 5 s peer-idle timeout, so a phone reconnecting after
+     * a network switch or an app restart would be refused until then.
+     */
+    relistenAfterStallMs: z.number().int().min(0).default(1_500),
     /** Packets between two SRT statistics lines of `srt-live-transmit`. */
     statsEveryPackets: z.number().int().positive().default(100),
     srtLiveTransmitPath: z.string().min(1).default('srt-live-transmit'),
@@ -95,6 +101,7 @@ export const RELAY_ENV = {
   idleAfterS: 'TELEMY_RELAY_IDLE_AFTER_S',
   shutdownCommand: 'TELEMY_RELAY_SHUTDOWN_COMMAND',
   ingestLatencyMs: 'TELEMY_RELAY_INGEST_LATENCY_MS',
+  relistenAfterStallMs: 'TELEMY_RELAY_RELISTEN_AFTER_STALL_MS',
   statsEveryPackets: 'TELEMY_RELAY_STATS_EVERY_PACKETS',
   srtLiveTransmitPath: 'TELEMY_RELAY_SRT_LIVE_TRANSMIT',
   logLevel: 'TELEMY_RELAY_LOG_LEVEL',
@@ -111,6 +118,7 @@ const NUMERIC_KEYS = new Set<keyof RelayAgentConfig>([
   'orphanAfterS',
   'idleAfterS',
   'ingestLatencyMs',
+  'relistenAfterStallMs',
   'statsEveryPackets',
 ]);
 

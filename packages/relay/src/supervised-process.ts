@@ -29,6 +29,7 @@ export class SupervisedProcess {
   private stopped = false;
   private restartTimer: NodeJS.Timeout | null = null;
   private failures = 0;
+  private recycling = false;
   restarts = 0;
 
   constructor(private readonly opts: SupervisedProcessOptions) {}
@@ -57,6 +58,14 @@ export class SupervisedProcess {
       if (this.child !== child) return;
       this.child = null;
       if (this.stopped) return;
+      if (this.recycling) {
+        // A deliberate restart is not a crash: no backoff.
+        this.recycling = false;
+        this.failures = 0;
+        this.restarts += 1;
+        this.start();
+        return;
+      }
       this.failures = Date.now() - startedAt > STABLE_AFTER_MS ? 1 : this.failures + 1;
       const base = this.opts.restartDelayMs ?? 200;
       const delay = Math.min(this.opts.maxRestartDelayMs ?? 5_000, base * 2 ** (this.failures - 1));
@@ -71,6 +80,13 @@ export class SupervisedProcess {
       }, delay);
     });
     this.opts.onStart?.();
+  }
+
+  /** Replaces the running child with a fresh one at once. */
+  recycle(): void {
+    if (!this.child || this.stopped) return;
+    this.recycling = true;
+    this.child.kill('SIGTERM');
   }
 
   /** Kills the current child (tests use it to prove the restart). */

@@ -233,6 +233,27 @@ describe('relay agent with real SRT', () => {
     );
   });
 
+  it('accepts a publisher that reconnects right after a hard drop', async () => {
+    const current = publishers[3] as Publisher;
+    const resumedBefore = tap.messages.filter((m) => m.type === 'ingest' && m.state === 'resumed').length;
+    current.kill();
+    await waitFor(
+      () => tap.messages.filter((m) => m.type === 'ingest' && m.state === 'stalled').length === 2,
+      5_000,
+      'second stall',
+    );
+    // ffmpeg gives up after its 3 s connect timeout: it gets through only if the relay listens again
+    // well before SRT's 5 s peer-idle timeout would free the listener.
+    const again = publish(agent.addresses.ingestPorts[0] as number, PAIR);
+    publishers.push(again);
+    await waitFor(
+      () => tap.messages.filter((m) => m.type === 'ingest' && m.state === 'resumed').length > resumedBefore,
+      8_000,
+      'ingest resumed from the reconnected publisher',
+    );
+    expect(again.child.exitCode).toBeNull();
+  });
+
   it('stops itself when the control plane says the session is over (404)', async () => {
     cp.setStatus(404);
     const exit = await Promise.race([agent.finished, new Promise((r) => setTimeout(() => r(null), 5_000))]);

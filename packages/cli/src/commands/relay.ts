@@ -43,6 +43,11 @@ const FLAGS: Array<[flag: string, key: keyof RelayAgentConfig, help: string]> = 
     'ingestLatencyMs',
     'SRT receive latency of the ingest listeners (default SRT 120)',
   ],
+  [
+    '--relisten-after-stall-ms <n>',
+    'relistenAfterStallMs',
+    'give a silent link a fresh listener so its caller can reconnect (default 1500; 0 = never)',
+  ],
   ['--shutdown-command <cmd>', 'shutdownCommand', 'run after self-destruct (AWS images: "shutdown -h now")'],
   ['--srt-live-transmit <path>', 'srtLiveTransmitPath', 'srt-live-transmit binary (default from PATH)'],
   ['--log-level <level>', 'logLevel', 'log level (default info)'],
