@@ -169,6 +169,7 @@ export class DockConnection {
       this.ws = null;
       if (this.stopped) return;
       const attempts = this.snap.attempts + 1;
+      this.failUnanswered();
       const notice = this.notice;
       this.notice = null;
       if (notice) {
@@ -187,6 +188,21 @@ export class DockConnection {
         this.open(url);
       }, backoffMs(attempts));
     };
+  }
+
+  /** Actions still waiting when the socket drops will never be answered on this connection. */
+  private failUnanswered() {
+    let results: ReadonlyMap<string, ActionProgress> = this.snap.results;
+    for (const r of this.snap.results.values()) {
+      if (r.status !== 'sent' && r.status !== 'accepted') continue;
+      results = withResult(results, r.action_id ?? '', {
+        action_id: r.action_id,
+        action: r.action,
+        status: 'rejected',
+        reason: 'lost the connection to the engine before it answered',
+      });
+    }
+    if (results !== this.snap.results) this.update({ results });
   }
 
   private onMessage(data: unknown) {

@@ -175,6 +175,14 @@ describe('DockConnection', () => {
     });
     sockets[0]!.onmessage?.({ data: 'garbage' });
     expect(c.snapshot.phase).toBe('open');
+
+    const waiting = c.send({ type: 'switch_scene', scene: 'LIVE' });
+    sockets[0]!.close();
+    expect(c.snapshot.results.get(waiting)).toMatchObject({
+      status: 'rejected',
+      reason: 'lost the connection to the engine before it answered',
+    });
+    expect(c.snapshot.results.get(id)?.status).toBe('completed');
     c.stop();
   });
 
