@@ -1,7 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import path from 'node:path';
-import type { IpcServer } from '@telemy/engine';
 import {
   connectIpcChannel,
   encodeFrame,
@@ -11,7 +10,14 @@ import {
   makeMessage,
 } from '@telemy/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger, snapshot, startServer, tempIpcDir, waitFor } from '../../engine/test/ipc/helpers.js';
+import {
+  type IpcServer,
+  silentLogger,
+  snapshot,
+  startServer,
+  tempIpcDir,
+  waitFor,
+} from '../../engine/test/ipc/helpers.js';
 import { ShimIpcClient } from '../src/ipc-client.js';
 
 /**

@@ -1,11 +1,16 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { EngineMetrics, IpcSceneSwitcher, IpcServer } from '@telemy/engine';
 import { createLogger, type SceneListPayload } from '@telemy/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ObsHandle, startObs } from '../../../test/support/obs-harness.js';
-import { snapshot, waitFor } from '../../engine/test/ipc/helpers.js';
+import {
+  EngineMetrics,
+  IpcSceneSwitcher,
+  IpcServer,
+  snapshot,
+  waitFor,
+} from '../../engine/test/ipc/helpers.js';
 import { runShim, type ShimHandle } from '../src/index.js';
 
 const OBS_PORT = 46001;

@@ -12,7 +12,11 @@ import {
   type StatusSnapshotPayload,
 } from '@telemy/protocol';
 import { EngineMetrics } from '../../src/export/metrics.js';
-import { IpcServer, type IpcServerOptions } from '../../src/ipc/index.js';
+import { IpcSceneSwitcher, IpcServer, type IpcServerOptions } from '../../src/ipc/index.js';
+
+// Re-exported for the shim's tests, which drive a real engine-side IpcServer without pulling in the
+// whole engine package (its index also loads every other subsystem).
+export { EngineMetrics, IpcSceneSwitcher, IpcServer };
 
 export const silentLogger = createLogger('test', { level: 'silent' });
 
