@@ -111,4 +111,27 @@ describe('shim supervision (real processes)', () => {
     expect(await shim.done).toEqual({ reason: 'engine_exited' });
     expect(spawns).toEqual([1]);
   });
+
+  it('an engine that never answers hello counts as failed: one restart, then the failure line', async () => {
+    const home = mkdtempSync(path.join(tmpdir(), 'telemy-shim-'));
+    const lines: string[] = [];
+    const shim = await runShim({
+      engineCommand: [process.execPath, '-e', 'setInterval(() => {}, 1 << 30)'],
+      ipcDir: path.join(home, 'run'),
+      obs: NO_OBS,
+      dashboardPort: 7176,
+      logger: createLogger('shim-test', { level: 'silent' }),
+      startupWindowMs: 1000,
+      env: { TELEMY_HOME: home },
+      forwardEngineOutput: false,
+      printLine: (l) => lines.push(l),
+    });
+    handles.push(shim);
+    await waitFor(() => shim.state === 'failed', 10_000, 'gave up');
+    expect(shim.engineRestarts).toBe(1);
+    expect(lines).toEqual([
+      'telemy: engine stopped (the engine did not answer the IPC handshake within 1 s); restarting it once',
+      'telemy: engine failed twice: the engine did not answer the IPC handshake within 1 s — run `telemy start` again after fixing it',
+    ]);
+  });
 });
