@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -219,6 +220,25 @@ describe('relay agent with real SRT', () => {
     expect(await metricValue(agent.addresses.telemetryPort, /^telemy_relay_ingest_active /)).toBe(0);
   });
 
+  it('serves /metrics that promtool accepts, with every relay instrument', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${agent.addresses.telemetryPort}/metrics`)).text();
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(check.stdout + check.stderr).not.toMatch(/error/i);
+    expect(check.status).toBe(0);
+    for (const name of [
+      'telemy_relay_link_bitrate_kbps{link="link1"}',
+      'telemy_relay_link_rtt_seconds{link="link1"}',
+      'telemy_relay_link_loss_ratio{link="link1"}',
+      'telemy_relay_ingest_active',
+      'telemy_relay_stalls_total',
+      'telemy_relay_link_failovers_total',
+      'telemy_relay_egress_clients',
+      'telemy_relay_health_post_failures_total',
+    ]) {
+      expect(text).toContain(name);
+    }
+  });
+
   it('restarts a dead srt-live-transmit and serves the link again', async () => {
     const ingest = agent.processes.ingest[0];
     const pid = ingest?.pid;
@@ -288,5 +308,20 @@ describe('relay agent without a control plane', () => {
       await sub.stop();
       await agent.close();
     }
+  });
+});
+
+describe('relay agent self-destruct', () => {
+  it('stops at max_session_seconds and runs the shutdown command', async () => {
+    const marker = path.join(process.env.TELEMY_HOME as string, 'shutdown-ran');
+    const agent = await startRelayAgent({
+      ...(await baseConfig()),
+      maxSessionSeconds: 1,
+      shutdownCommand: `touch ${marker}`,
+    });
+    const exit = await Promise.race([agent.finished, new Promise((r) => setTimeout(() => r(null), 5_000))]);
+    expect(exit).toMatchObject({ reason: 'max_session_reached' });
+    await waitFor(() => fs.existsSync(marker), 3_000, 'the shutdown command');
+    expect(agent.processes.ingest.every((p) => p.pid === null)).toBe(true);
   });
 });
