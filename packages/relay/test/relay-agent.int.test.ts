@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { RelayHealthReport } from '@telemy/protocol';
+import { RelayHealthReport, RelayTelemetryMessage } from '@telemy/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RelayAgent, startRelayAgent } from '../src/index.js';
 import {
@@ -272,6 +272,14 @@ describe('relay agent with real SRT', () => {
       'ingest resumed from the reconnected publisher',
     );
     expect(again.child.exitCode).toBeNull();
+  });
+
+  it('sent only telemetry messages that match the protocol schemas', () => {
+    const types = new Set<string>();
+    for (const { receivedAt: _r, ...m } of tap.messages) {
+      types.add(RelayTelemetryMessage.parse(m).type);
+    }
+    expect([...types].sort()).toEqual(['hello', 'ingest', 'link_failover', 'stats']);
   });
 
   it('stops itself when the control plane says the session is over (404)', async () => {
