@@ -33,3 +33,68 @@ export * from './cloudlink/index.js';
 export * from './ipc/index.js';
 export { Engine, ENGINE_VERSION, type EngineOptions, type EngineUrls } from './app.js';
 export * from './chat/index.js';
+export {
+  DirectSceneSwitcher,
+  type ObsRequester,
+  obsLinkRequester,
+} from './scenes/direct-scene-switcher.js';
+export {
+  type CommandResult,
+  type ExplicitCommand,
+  FailoverController,
+  type FailoverControllerOptions,
+} from './state/controller.js';
+export type { Diagnostics, WindowFigures } from './state/diagnostics.js';
+export {
+  type ActiveIntent,
+  automationArmed,
+  type CommandOrigin,
+  createEngineState,
+  currentMode,
+  type Decision,
+  decide,
+  type EngineAction,
+  type EngineInput,
+  type EngineState,
+  type FeedObservation,
+  type RuleId,
+  type SceneIntent,
+  sceneFor,
+  type SwitchAction,
+} from './state/engine.js';
+export { type DraftEvent, type EngineEvent, EVENT_HISTORY_SIZE, type EventLevel, EventHistory } from './state/events.js';
+export { MODES, type Mode, type ModeState, type ModeTrigger, TRANSITIONS, transition } from './state/modes.js';
+export {
+  AUTOMATION_DEFAULTS,
+  type AutomationFlags,
+  FAILOVER_BOUNDS,
+  FAILOVER_DEFAULTS,
+  type FailoverParams,
+  managedScenes,
+  resolveFailoverParams,
+  SCENE_DEFAULTS,
+  type SceneRoles,
+} from './state/params.js';
+export {
+  type Classification,
+  classifyFeed,
+  type FeedHistory,
+  type FeedThresholds,
+  type SelectedFeed,
+  selectFeed,
+} from './sources/classify.js';
+export { FEED_CLASSES, type FeedClass } from './sources/feed-class.js';
+export { FeedMonitor, type MonitoredSource } from './sources/feed-monitor.js';
+export { type FeedSample, type ParseOutcome, toSample } from './sources/feed-sample.js';
+export { HttpStatsPoller, type HttpStatsPollerOptions } from './sources/http-poller.js';
+export {
+  type ObsOutputReading,
+  parseBelaboxStats,
+  parseMediamtxPaths,
+  parseNginxRtmpStat,
+  parseObsMediaStatus,
+  parseObsOutput,
+  parseSlsStats,
+  parseSrtLiveTransmitLine,
+} from './sources/parsers.js';
+export { SrtStatsFileTail, type SrtStatsTailOptions } from './sources/srt-stats-tail.js';
