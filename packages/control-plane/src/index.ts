@@ -21,6 +21,14 @@ export { runWatchdog } from './jobs/watchdog.js';
 export { type ControlPlaneMetrics, createMetrics } from './metrics.js';
 export { PLANS, type Plan } from './plans.js';
 export { FakeRelayProvider } from './providers/fake.js';
+
+import './providers/builtin.js';
+
+export {
+  createLocalRelayProvider,
+  LocalRelayProvider,
+  type LocalRelayProviderOptions,
+} from './providers/local.js';
 export * from './providers/registry.js';
 export type * from './providers/types.js';
 export { type ControlPlaneRole, type RunningControlPlane, runControlPlane, seedManifest } from './server.js';

@@ -1,10 +1,8 @@
 import { registerRelayProvider } from './registry.js';
 
 /**
- * Plugs the real providers into the registry: `local` (child processes) and `aws` (EC2). The AWS
- * SDK is only loaded when `aws` is chosen, so local and embedded runs start fast.
+ * Importing this module plugs the real providers into the registry: `local` (child processes) and
+ * `aws` (EC2). The AWS SDK is only loaded when `aws` is chosen, so local and embedded runs start fast.
  */
-export function registerBuiltinRelayProviders(): void {
-  registerRelayProvider('local', async (deps) => (await import('./local.js')).createLocalRelayProvider(deps));
-  registerRelayProvider('aws', async (deps) => (await import('./aws.js')).createAwsRelayProvider(deps));
-}
+registerRelayProvider('local', async (deps) => (await import('./local.js')).createLocalRelayProvider(deps));
+registerRelayProvider('aws', async (deps) => (await import('./aws.js')).createAwsRelayProvider(deps));
