@@ -1,0 +1,138 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '@telemy/protocol';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FeedMonitor } from '../../src/sources/feed-monitor.js';
+import type { FeedSample } from '../../src/sources/feed-sample.js';
+import { SrtStatsFileTail } from '../../src/sources/srt-stats-tail.js';
+
+const SRT_PORT = 47020;
+const SINK_PORT = 47021;
+const dir = mkdtempSync(join(tmpdir(), 'telemy-srt-int-'));
+const statsFile = join(dir, 'stats.json');
+const children: ChildProcess[] = [];
+
+function run(cmd: string, args: string[]): ChildProcess {
+  const child = spawn(cmd, args, { stdio: 'ignore' });
+  children.push(child);
+  return child;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+async function waitFor<T>(what: string, ms: number, probe: () => T | undefined | false): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await Promise.all(children.map(exited));
+});
+
+describe('srt-live-transmit stats file, real SRT traffic', () => {
+  it('reports a bitrate near the publisher rate, then offline (stale) once the publisher dies', async () => {
+    run('srt-live-transmit', [
+      '-pf:json',
+      `-statsout:${statsFile}`,
+      '-s:20',
+      `srt://:${SRT_PORT}?mode=listener`,
+      `udp://127.0.0.1:${SINK_PORT}`,
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    // Constant 2 Mb/s video (plus ~130 kb/s audio and mux overhead) so the expected rate is known.
+    const ffmpeg = run('ffmpeg', [
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=640x360:rate=30',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-b:v',
+      '2M',
+      '-minrate',
+      '2M',
+      '-maxrate',
+      '2M',
+      '-bufsize',
+      '1M',
+      '-x264-params',
+      'nal-hrd=cbr',
+      '-c:a',
+      'aac',
+      '-f',
+      'mpegts',
+      `srt://127.0.0.1:${SRT_PORT}?mode=caller`,
+    ]);
+    const samples: FeedSample[] = [];
+    const monitor = new FeedMonitor(
+      [{ name: 'phone', priority: 1 }],
+      {
+        low_bitrate_kbps: 800,
+        offline_bitrate_kbps: 200,
+        low_rtt_ms: 2500,
+        offline_rtt_ms: 0,
+        offline_after_ms: 500,
+        sample_interval_ms: 500,
+      },
+      { logger: createLogger('srt-int', { level: 'silent' }) },
+    );
+    const tail = new SrtStatsFileTail({
+      source: 'phone',
+      file: statsFile,
+      intervalMs: 100,
+      onSample: (s) => {
+        samples.push(s);
+        monitor.ingest(s);
+      },
+    });
+    tail.start();
+    try {
+      // Skip the encoder's start-up burst; then average a few seconds of readings.
+      await waitFor('steady SRT stats', 20_000, () => samples.filter((s) => s.connected).length >= 12);
+      const from = samples.length;
+      await new Promise((r) => setTimeout(r, 2500));
+      const rates = samples
+        .slice(from)
+        .flatMap((s) => (s.connected && s.bitrate_kbps !== null ? [s.bitrate_kbps] : []));
+      expect(rates.length).toBeGreaterThan(5);
+      const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
+      expect(mean).toBeGreaterThan(1700);
+      expect(mean).toBeLessThan(2800);
+      expect(monitor.observe(Date.now())).toMatchObject({ health: 'normal', source: 'phone' });
+
+      ffmpeg.kill('SIGKILL');
+      await exited(ffmpeg);
+      const killedAt = Date.now();
+      const offline = await waitFor('offline after the publisher died', 5000, () => {
+        const f = monitor.observe(Date.now());
+        return f.health === 'offline' ? f : undefined;
+      });
+      expect(offline.reason).toMatch(/stale/);
+      // Staleness is offline_after_ms + one interval (1 s) after the last line, plus one poll.
+      expect(Date.now() - killedAt).toBeLessThan(2000);
+    } finally {
+      tail.stop();
+    }
+  });
+});
