@@ -1,11 +1,38 @@
 import { createRequire } from 'node:module';
-import type { Logger } from '@telemy/protocol';
+import { type Logger, makeMessage, telemyPaths } from '@telemy/protocol';
 import type { FastifyInstance } from 'fastify';
-import type { TelemyConfig } from './config/index.js';
+import { AuditLog } from './chat/audit.js';
+import { autoSwitchAnnouncement, ChatBridge } from './chat/bridge.js';
+import type { CloudLink } from './cloudlink/cloudlink.js';
+import { createCloudLink } from './cloudlink/from-config.js';
+import { ConfigStore, effectiveChatBot, type TelemyConfig, userConfigFile } from './config/index.js';
+import { engineChatActions } from './control/chat-actions.js';
+import { handleDockAction } from './control/dock-actions.js';
+import { EngineControl } from './control/engine-control.js';
+import {
+  dockInputs,
+  type EngineParts,
+  type FailoverTally,
+  statusSnapshot,
+  statusSummary,
+} from './control/engine-views.js';
+import { FeedSources } from './control/feed-sources.js';
 import { EngineMetrics } from './export/metrics.js';
+import { IpcSceneSwitcher } from './ipc/ipc-scene-switcher.js';
+import { IpcServer } from './ipc/ipc-server.js';
 import { MetricsHub } from './obs/metrics-hub.js';
 import { ObsLink } from './obs/obs-link.js';
+import { EngineStateFile } from './persist/engine-state-file.js';
+import { DirectSceneSwitcher, obsLinkRequester } from './scenes/direct-scene-switcher.js';
+import type { SceneSwitcher } from './scenes/scene-switcher.js';
+import { registerApiRoutes } from './server/api-routes.js';
+import { type DockSocket, registerDockSocket } from './server/dock-socket.js';
+import { SparklineHistory } from './server/dock-sparkline.js';
+import { buildDockState, type EventInput } from './server/dock-state.js';
 import { createEngineServer } from './server/server.js';
+import { FailoverController } from './state/controller.js';
+import type { EngineEvent } from './state/events.js';
+import { isIrlMode } from './state/modes.js';
 import { SystemMetrics } from './system/system-metrics.js';
 import { LOCAL_ACCESS_TOKEN_KEY, type Vault } from './vault/index.js';
 
@@ -20,6 +47,15 @@ export interface EngineOptions {
   logger: Logger;
   /** Built dock files to serve at `/`, when available. */
   dockDir?: string | null;
+  /**
+   * Set when a shim supervises this engine (`telemy start`): scene switches then go to the shim over
+   * IPC v1 in this folder, and the scene path is ready only while the shim answers.
+   */
+  ipcDir?: string | null;
+  /** The embedded control plane's URL (`cloud.mode = "embedded"`); remote mode uses `cloud.base_url`. */
+  cloudBaseUrl?: string | null;
+  /** Called when OBS is shutting down (`obs_shutdown_notice`): the engine has flushed and should exit. */
+  onObsShutdown?: () => void;
   now?: () => number;
 }
 
@@ -30,15 +66,29 @@ export interface EngineUrls {
 }
 
 /**
- * The engine process: owns the OBS link, the metrics hub, host metrics and the local server, and
- * wires subsystems together. Construction does no I/O; `start()` brings everything up and never
- * fails because OBS is absent (the link keeps retrying and the state says so).
+ * The engine process's composition root: builds every subsystem from the config, wires their events
+ * together and owns start/stop. Construction does no I/O; `start()` brings everything up and never
+ * fails because OBS, the shim or the control plane is absent: each says so in the state and retries.
  */
 export class Engine {
   readonly metrics = new EngineMetrics();
   readonly obs: ObsLink;
   readonly hub: MetricsHub;
   readonly system: SystemMetrics;
+  readonly store: ConfigStore;
+  readonly controller: FailoverController;
+  readonly control: EngineControl;
+  readonly feed: FeedSources;
+  readonly ipc: IpcServer | null;
+  readonly cloud: CloudLink | null;
+  readonly chat: ChatBridge | null;
+  private readonly history: SparklineHistory;
+  private readonly stateFile: EngineStateFile;
+  private readonly chatEvents: EventInput[] = [];
+  private readonly acked = new Set<number>();
+  private readonly tally: FailoverTally = { count: 0, last: null, lastDetectionToSwitchMs: null };
+  private readonly parts: EngineParts;
+  private dock: DockSocket | null = null;
   private server: FastifyInstance | null = null;
   private token = '';
   private readonly startedAt: number;
@@ -47,46 +97,216 @@ export class Engine {
   constructor(private readonly opts: EngineOptions) {
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now();
-    const { config, logger } = opts;
-    const password = opts.vault.get(config.obs.password_key);
+    const { config, logger, vault } = opts;
+    const child = (component: string) => logger.child({ component });
+    const paths = telemyPaths();
+    this.store = new ConfigStore(config, opts.configPath, process.env.TELEMY_CONFIG ?? userConfigFile());
+    this.stateFile = new EngineStateFile(paths.data);
     this.obs = new ObsLink({
       host: config.obs.host,
       port: config.obs.port,
-      password,
-      logger: logger.child({ component: 'obs' }),
+      password: vault.get(config.obs.password_key),
+      logger: child('obs'),
       metrics: this.metrics,
     });
-    this.system = new SystemMetrics({ metrics: this.metrics, logger: logger.child({ component: 'system' }) });
+    this.system = new SystemMetrics({ metrics: this.metrics, logger: child('system') });
     this.hub = new MetricsHub({
       link: this.obs,
       metrics: this.metrics,
-      logger: logger.child({ component: 'metrics' }),
+      logger: child('metrics'),
       outputs: config.outputs,
       system: this.system,
       intervalMs: config.failover.sample_interval_ms,
     });
+    this.history = new SparklineHistory({ now: this.now });
+    this.feed = new FeedSources({
+      sources: config.sources,
+      thresholds: config.failover,
+      hub: this.hub,
+      obs: this.obs,
+      cloud: () => this.cloud,
+      metrics: this.metrics,
+      logger: child('sources'),
+      now: this.now,
+    });
+
+    this.ipc = opts.ipcDir
+      ? new IpcServer({
+          dir: opts.ipcDir,
+          logger: child('ipc'),
+          metrics: this.metrics,
+          coreVersion: ENGINE_VERSION,
+          getStatusSnapshot: () => statusSnapshot(this.parts),
+          onSetMode: (mode) =>
+            void (mode === 'irl' ? this.control.relayStart('dashboard') : this.control.relayStop()),
+          onSetSetting: (key, value) => void this.control.setFlag(key, value),
+          onObsShutdown: () => void this.stop().finally(() => opts.onObsShutdown?.()),
+        })
+      : null;
+    const switcher: SceneSwitcher = this.ipc
+      ? new IpcSceneSwitcher(this.ipc)
+      : new DirectSceneSwitcher(obsLinkRequester(this.obs));
+
+    this.controller = new FailoverController({
+      params: config.failover,
+      flags: { ...config.automation, chat_bot: effectiveChatBot(config) },
+      scenes: config.scenes,
+      switcher,
+      scenePathVia: this.ipc ? 'ipc' : 'obs',
+      metrics: this.metrics,
+      logger,
+      now: this.now,
+      readProgramScene: async () =>
+        ((await this.obs.call('GetCurrentProgramScene')) as { currentProgramSceneName?: string })
+          .currentProgramSceneName ?? null,
+      feedMonitor: this.feed,
+      stopStream: async () => void (await this.obs.call('StopStream')),
+      onEvent: (e) => this.onEngineEvent(e),
+      onNotice: (level, message) => this.ipc?.send(makeMessage('user_notice', { level, message })),
+    });
+
+    this.cloud = createCloudLink({
+      config,
+      baseUrl: opts.cloudBaseUrl ?? null,
+      vault,
+      sink: this.controller,
+      obs: this.obs,
+      restoredSessionId: this.stateFile.load().state.relay_session_id,
+      logger: child('cloudlink'),
+    });
+
+    this.control = new EngineControl({
+      controller: this.controller,
+      obs: this.obs,
+      store: this.store,
+      vault,
+      cloud: () => this.cloud,
+      logger,
+      onChange: () => this.changed(),
+    });
+
+    const chatConfigured = Boolean(config.chat.twitch || config.chat.kick || config.chat.youtube);
+    this.chat = chatConfigured
+      ? new ChatBridge({
+          config: config.chat,
+          actions: engineChatActions({
+            control: this.control,
+            store: this.store,
+            scenes: () => this.obs.state().scenes,
+            status: () => statusSummary(this.parts),
+          }),
+          getSecret: async (key) => vault.get(key),
+          audit: new AuditLog({ dir: `${paths.data}/audit` }),
+          metrics: this.metrics,
+          onEvent: (r) =>
+            this.pushChatEvent(
+              r.outcome === 'accepted' ? 'info' : 'warn',
+              `chat ${r.platform} ${r.user_name} (${r.role}) !${r.command}: ${r.outcome}${r.detail ? ` — ${r.detail}` : ''}`,
+              r.request_id,
+            ),
+          onState: () => this.changed(),
+          log: child('chat'),
+        })
+      : null;
+
+    this.parts = {
+      version: ENGINE_VERSION,
+      obs: this.obs,
+      hub: this.hub,
+      controller: this.controller,
+      store: this.store,
+      vault,
+      feed: () => this.feed.view(),
+      history: this.history,
+      ipc: { used: this.ipc !== null, ready: () => this.ipc?.ready ?? false },
+      cloud: this.cloud,
+      chatStates: () => this.chat?.states() ?? null,
+      events: () => this.events(),
+      failovers: () => this.tally,
+    };
+    this.wire();
+  }
+
+  private wire(): void {
+    this.obs.on('sceneChanged', (scene) => {
+      this.controller.programScene(scene);
+      this.changed();
+    });
+    this.obs.on('connected', (s) => {
+      this.controller.programScene(s.currentScene);
+      this.controller.streamStatus(s.streaming);
+      this.controller.scenePathChanged();
+      void this.cloud?.reconfigureObsSource();
+      this.changed();
+    });
+    this.obs.on('disconnected', () => {
+      this.controller.scenePathChanged();
+      this.changed();
+    });
+    this.obs.on('scenesChanged', () => this.changed());
+    this.obs.on('streamStateChanged', (active) => {
+      this.controller.streamStatus(active);
+      this.changed();
+    });
+    this.obs.on('recordStateChanged', () => this.changed());
+    this.hub.on('sample', () => {
+      const f = this.feed.view();
+      this.history.record({ bitrate_kbps: f.bitrate_kbps, rtt_ms: f.rtt_ms });
+      this.dock?.notify();
+    });
+    this.ipc?.on('ready', () => {
+      this.controller.scenePathChanged();
+      this.changed();
+    });
+    this.ipc?.on('alert', (a) => {
+      if (a.kind === 'protocol_error_storm') this.controller.protocolErrorStorm(a.message);
+    });
+    this.store.on('change', (cfg) => this.feed.setThresholds(cfg.failover));
   }
 
   async start(): Promise<EngineUrls> {
-    const { config, logger, vault } = this.opts;
+    const { config, vault } = this.opts;
     this.token = vault.getOrCreate(LOCAL_ACCESS_TOKEN_KEY).value;
+    const host = config.server.lan_access ? '0.0.0.0' : config.server.host;
     const server = await createEngineServer({
-      host: config.server.lan_access ? '0.0.0.0' : config.server.host,
+      host,
       port: config.server.port,
       lanAccess: config.server.lan_access,
       token: this.token,
-      logger,
+      logger: this.opts.logger,
       registry: this.metrics.registry,
       dockDir: this.opts.dockDir ?? null,
     });
-    server.get('/api/state', async () => this.state());
-    this.server = server;
-    await server.listen({
-      host: config.server.lan_access ? '0.0.0.0' : config.server.host,
-      port: config.server.port,
+    registerApiRoutes(server, {
+      control: this.control,
+      state: () => this.state(),
+      diagnostics: () => this.controller.diagnostics(),
+      flags: () => ({ ...this.controller.state().flags, chat_bot: effectiveChatBot(this.store.config) }),
     });
+    this.dock = registerDockSocket(server, {
+      authorize: () => true,
+      getState: () => buildDockState(dockInputs(this.parts)),
+      onAction: (action, progress) =>
+        handleDockAction(action, progress, {
+          control: this.control,
+          cloud: () => this.cloud,
+          ackEvent: (id) => this.ack(id),
+        }),
+      logger: this.opts.logger.child({ component: 'dock' }),
+    });
+    this.server = server;
+    await server.listen({ host, port: config.server.port });
+    await this.ipc?.start();
     this.obs.start();
     this.hub.start();
+    this.feed.start();
+    this.controller.start();
+    await this.cloud
+      ?.init()
+      .catch((err) =>
+        this.opts.logger.warn({ err }, 'cloud link could not start; local operation continues'),
+      );
+    this.chat?.start();
     return this.urls();
   }
 
@@ -102,21 +322,121 @@ export class Engine {
 
   /** `GET /api/state`: everything the engine knows, as plain JSON (no secrets). */
   state(): Record<string, unknown> {
+    const st = this.controller.state();
     return {
       engine: {
         version: ENGINE_VERSION,
         started_at: new Date(this.startedAt).toISOString(),
         uptime_s: Math.round((this.now() - this.startedAt) / 1000),
+        mode: this.controller.mode(),
+        irl: isIrlMode(st.irl),
+        scene_path: { via: this.ipc ? 'ipc' : 'obs', ready: st.scenePathReady },
+        flags: { ...st.flags, chat_bot: effectiveChatBot(this.store.config) },
+        pending_switch: st.inFlight,
       },
       obs: this.obs.state(),
+      feed: this.feed.view(),
       metrics: this.hub.snapshot(),
+      cloud: this.cloud?.snapshot() ?? null,
+      chat: this.chat?.states() ?? null,
+      events: this.controller.events().slice(-50),
     };
   }
 
   async stop(): Promise<void> {
+    this.persist();
+    this.dock?.lifecycle('stopping', 'engine stopping');
+    this.controller.stop();
+    this.feed.stop();
     this.hub.stop();
+    await this.chat?.stop();
+    this.cloud?.close();
+    await this.ipc?.stop();
     await this.obs.stop();
     await this.server?.close();
     this.server = null;
+  }
+
+  private changed(): void {
+    this.dock?.notify();
+    this.ipc?.notifyStatusChanged();
+  }
+
+  private persist(): void {
+    try {
+      this.stateFile.save({
+        mode: this.controller.mode(),
+        relay_session_id: this.cloud?.currentSessionId() ?? null,
+        counters: {
+          failovers: this.tally.count,
+          switches: this.controller.diagnostics().since_start.switches.ok,
+        },
+      });
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'could not save engine state');
+    }
+  }
+
+  private onEngineEvent(e: EngineEvent): void {
+    if (
+      e.kind === 'switch_result' &&
+      e.data.result === 'ok' &&
+      (e.data.reason === 'auto_failover' || e.data.reason === 'auto_recover')
+    ) {
+      if (e.data.reason === 'auto_failover') {
+        this.tally.count += 1;
+        this.tally.last = {
+          at_ms: e.at_ms,
+          scene: String(e.data.scene),
+          reason: String(e.data.why ?? e.data.reason),
+          rule: String(e.data.rule),
+          request_id: e.request_id ?? '',
+        };
+        this.tally.lastDetectionToSwitchMs =
+          typeof e.data.detection_to_switch_ms === 'number' ? e.data.detection_to_switch_ms : null;
+      }
+      if (this.chat)
+        void this.chat.announce(
+          autoSwitchAnnouncement(
+            String(e.data.scene),
+            String(e.data.why ?? e.data.reason),
+            this.feed.view().bitrate_kbps,
+          ),
+        );
+    }
+    if (e.kind === 'mode_transition' || e.kind === 'switch_result') this.persist();
+    this.changed();
+  }
+
+  private pushChatEvent(level: 'info' | 'warn', text: string, requestId: string | null): void {
+    this.chatEvents.push({
+      id: -(this.chatEvents.length + 1),
+      at_ms: this.now(),
+      level,
+      text,
+      request_id: requestId,
+    });
+    if (this.chatEvents.length > 200) this.chatEvents.shift();
+    this.changed();
+  }
+
+  /** The dock's event log: engine decisions and chat audit records, newest last, at most 200. */
+  private events(): EventInput[] {
+    const engine: EventInput[] = this.controller.events().map((e) => ({
+      id: e.id,
+      at_ms: e.at_ms,
+      level: e.level,
+      text: e.text,
+      request_id: e.request_id,
+      acked: this.acked.has(e.id),
+    }));
+    return [...engine, ...this.chatEvents].sort((a, b) => a.at_ms - b.at_ms).slice(-200);
+  }
+
+  private ack(id: number): boolean {
+    if (!this.controller.events().some((e) => e.id === id)) return false;
+    this.acked.add(id);
+    this.changed();
+    return true;
   }
 }

@@ -1,11 +1,21 @@
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { createLogger, telemyPaths } from '@telemy/protocol';
 import type { Command } from 'commander';
 import pino from 'pino';
-import { loadCliConfig, openCliVault } from '../context.js';
+import { type GlobalOptions, globals, loadCliConfig, openCliVault } from '../context.js';
+import type { EmbeddedCloud } from '../embedded-cloud.js';
 
-/** `telemy engine`: the engine alone, switching scenes directly over obs-websocket. */
+/** `telemy engine` (the engine alone) and `telemy start` (the shim supervising the engine). */
 export function registerEngine(program: Command): void {
+  program
+    .command('start')
+    .description(
+      'run Telemy: the shim supervises the engine and switches scenes in OBS (dashboard at 127.0.0.1:7070)',
+    )
+    .action(async (_opts: unknown, cmd: Command) => {
+      await runStart(cmd);
+    });
   program
     .command('engine')
     .description('run the engine alone (direct obs-websocket scene switching; for development)')
@@ -14,23 +24,83 @@ export function registerEngine(program: Command): void {
     });
 }
 
+function makeLogger(name: string, level: string, file: string | undefined) {
+  const destination = file ? pino.destination({ dest: file, mkdir: true }) : pino.destination(2);
+  return createLogger(name, { level, destination });
+}
+
+async function runStart(cmd: Command): Promise<void> {
+  const loaded = loadCliConfig(cmd);
+  const { config } = loaded;
+  const vault = await openCliVault();
+  const logger = makeLogger('shim', config.log.level, config.log.file);
+  const { runShim } = await import('@telemy/shim');
+  const g: GlobalOptions = globals(cmd);
+  const bin = path.resolve(import.meta.dirname, '../../bin/telemy.js');
+  const shim = await runShim({
+    engineCommand: [process.execPath, bin, ...(g.config ? ['--config', g.config] : []), 'engine'],
+    ipcDir: config.ipc.dir ?? telemyPaths().runtime,
+    obs: { host: config.obs.host, port: config.obs.port, password: vault.get(config.obs.password_key) },
+    dashboardPort: config.server.port,
+    dashboardHost: config.server.host,
+    logger,
+  });
+  const stop = () => void shim.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const exit = await shim.done;
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
+  if (exit.reason === 'engine_exited') process.exitCode = 1;
+}
+
 export async function runEngineProcess(cmd: Command): Promise<void> {
   const loaded = loadCliConfig(cmd);
   const { config } = loaded;
   const vault = await openCliVault();
-  const destination = config.log.file
-    ? pino.destination({ dest: config.log.file, mkdir: true })
-    : pino.destination(2);
-  const logger = createLogger('engine', { level: config.log.level, destination });
-  const dockDir = await findDockDir();
+  const logger = makeLogger('engine', config.log.level, config.log.file);
+  const ipcDir = process.env.TELEMY_IPC_DIR || null;
+  let embedded: EmbeddedCloud | null = null;
+  if (config.cloud.mode === 'embedded') {
+    const { startEmbeddedCloud } = await import('../embedded-cloud.js');
+    embedded = await startEmbeddedCloud(
+      vault,
+      config.cloud.api_key_key,
+      logger.child({ component: 'control-plane' }),
+    ).catch((err: unknown) => {
+      logger.error(
+        { err },
+        'embedded control plane did not start; IRL is unavailable, local operation continues',
+      );
+      return null;
+    });
+  }
   // Loaded here, not at the top: every other command stays quick to start.
   const { Engine } = await import('@telemy/engine');
-  const engine = new Engine({ config, configPath: loaded.path, vault, logger, dockDir });
+  let stopping: Promise<void> | null = null;
+  const engine = new Engine({
+    config,
+    configPath: loaded.path,
+    vault,
+    logger,
+    dockDir: await findDockDir(),
+    ipcDir,
+    cloudBaseUrl: embedded?.url ?? null,
+    onObsShutdown: () => void shutdown(),
+  });
+  const shutdown = (): Promise<void> => {
+    stopping ??= engine
+      .stop()
+      .then(() => embedded?.close())
+      .finally(() => process.exit(0));
+    return stopping;
+  };
   let urls: Awaited<ReturnType<typeof engine.start>>;
   try {
     urls = await engine.start();
   } catch (err) {
     await engine.stop().catch(() => undefined);
+    await embedded?.close().catch(() => undefined);
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new Error(
         `port ${config.server.port} on ${config.server.host} is already in use (another Telemy running?); set [server] port or TELEMY_SERVER_PORT`,
@@ -39,23 +109,23 @@ export async function runEngineProcess(cmd: Command): Promise<void> {
     throw err;
   }
   const out = process.stdout;
-  out.write(`Telemy engine running\n`);
+  out.write('Telemy engine running\n');
   out.write(`  dashboard: ${urls.dashboardWithToken}\n`);
   out.write(`  metrics:   ${urls.metrics} (Authorization: Bearer <local access token>)\n`);
   out.write(`  OBS:       ${engine.obs.url}\n`);
+  out.write(
+    `  scenes:    ${ipcDir ? `switched by the shim over IPC (${ipcDir})` : 'switched directly over obs-websocket'}\n`,
+  );
+  out.write(
+    `  cloud:     ${config.cloud.mode === 'off' ? 'off' : (embedded?.url ?? config.cloud.base_url ?? 'not configured')} (${config.cloud.mode})\n`,
+  );
   out.write(`  config:    ${loaded.path ?? 'defaults (no config file; `telemy config init` writes one)'}\n`);
   out.write(`  data:      ${telemyPaths().data}\n`);
   if (vault.keyStore.kind === 'key_file')
     out.write(`  note:      no OS secret store; the vault key is in ${vault.keyStore.location}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      void engine.stop().finally(resolve);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+  await new Promise<never>(() => {});
 }
 
 async function findDockDir(): Promise<string | null> {
