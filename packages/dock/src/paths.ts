@@ -41,6 +41,18 @@ export function dockBuildIsStale(): boolean {
 export async function ensureDockBuilt(): Promise<string> {
   if (!dockBuildIsStale()) return dockDistDir;
   const { build } = await import('vite');
-  await build({ root: dockRootDir, configFile: path.join(dockRootDir, 'vite.config.ts'), logLevel: 'warn' });
+  // Under vitest NODE_ENV is "test", which makes Vite and the Preact preset ship development code.
+  const nodeEnv = process.env.NODE_ENV;
+  process.env.NODE_ENV = 'production';
+  try {
+    await build({
+      root: dockRootDir,
+      configFile: path.join(dockRootDir, 'vite.config.ts'),
+      logLevel: 'warn',
+    });
+  } finally {
+    if (nodeEnv === undefined) delete process.env.NODE_ENV;
+    else process.env.NODE_ENV = nodeEnv;
+  }
   return dockDistDir;
 }
