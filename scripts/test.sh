@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The README's test command (`npm test`) runs this: system peers, lint/format, type check, every test.
+# The README's test command (`npm test`) runs this: system peers, lint/format, type check, the dock
+# build the engine serves, then every test (unit in parallel, real-peer integration one file at a time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
 npx biome check .
 npx tsc -p tsconfig.json --noEmit
+npm run build --workspace @telemy/dock --silent
 npx vitest run "$@"
