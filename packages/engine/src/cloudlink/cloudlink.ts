@@ -36,7 +36,10 @@ export interface CloudLinkOptions {
   createTelemetry?: (url: string, token: string) => TelemetryConnection;
   now?: () => number;
   logger?: Logger;
-  /** How often `active()` is polled while provisioning. */
+  /**
+   * How often `active()` is polled while provisioning at first (default 500 ms); slower after
+   * 10 s and 60 s so a slow cloud launch stays well inside the control plane's rate limit.
+   */
   provisioningPollMs?: number;
   /** How often `active()` is polled once the session is up (timers, grace, stop detection). */
   sessionPollMs?: number;
@@ -374,7 +377,7 @@ export class CloudLink {
 
     if (s.status === 'provisioning') {
       this.provisioningSince ??= this.now();
-      this.schedulePoll(this.opts.provisioningPollMs ?? 1_000);
+      this.schedulePoll(this.provisioningPollDelay());
       return;
     }
     this.provisioningSince = null;
@@ -389,9 +392,7 @@ export class CloudLink {
       this.connectTelemetry(s);
       void this.configureObsSource(s);
     }
-    this.schedulePoll(
-      relayReady(s) ? (this.opts.sessionPollMs ?? 10_000) : (this.opts.provisioningPollMs ?? 1_000),
-    );
+    this.schedulePoll(relayReady(s) ? (this.opts.sessionPollMs ?? 10_000) : this.provisioningPollDelay());
   }
 
   private async poll(): Promise<void> {
@@ -414,7 +415,7 @@ export class CloudLink {
       // The relay serves without the control plane: keep telemetry and ask again later.
       this.schedulePoll(
         current.status === 'provisioning'
-          ? (this.opts.provisioningPollMs ?? 1_000)
+          ? this.provisioningPollDelay()
           : (this.opts.unreachableRetryMs ?? 15_000),
       );
       return;
@@ -457,6 +458,13 @@ export class CloudLink {
     if (found.status === 'provisioning' && this.provisioningExpired())
       return this.provisioningTimedOut(found);
     this.adopt(found);
+  }
+
+  private provisioningPollDelay(): number {
+    const base = this.opts.provisioningPollMs ?? 500;
+    const elapsed = this.provisioningSince === null ? 0 : this.now() - this.provisioningSince;
+    if (elapsed < 10_000) return base;
+    return Math.max(base, elapsed < 60_000 ? 2_000 : 5_000);
   }
 
   private provisioningExpired(): boolean {

@@ -309,6 +309,29 @@ describe('CloudLink IRL start/stop', () => {
     expect(link.snapshot().control_plane.notice).toMatch(/IRL cannot be started right now/);
   });
 
+  it('polls provisioning quickly at first and backs off once the launch takes long', async () => {
+    let now = 0;
+    const api = new FakeApi();
+    api.lastActive = session('provisioning');
+    const cl = new CloudLink({
+      api,
+      sink: { relaySignal: () => {} },
+      now: () => now,
+      provisioningPollMs: 10,
+      logger: createLogger('test', { level: 'silent' }),
+    });
+    links.push(cl);
+    await cl.startIrl('dashboard');
+    await new Promise((r) => setTimeout(r, 150));
+    const fast = api.activeCalls;
+    expect(fast).toBeGreaterThanOrEqual(5);
+    now = 15_000; // a slow cloud launch: polls now 2 s apart
+    await new Promise((r) => setTimeout(r, 40));
+    const atSlowdown = api.activeCalls;
+    await new Promise((r) => setTimeout(r, 300));
+    expect(api.activeCalls - atSlowdown).toBeLessThanOrEqual(1);
+  });
+
   it('provisioning that never becomes active times out and stops the session', async () => {
     const { api, link, kinds } = setup();
     api.lastActive = session('provisioning');
