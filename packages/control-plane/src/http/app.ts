@@ -9,7 +9,7 @@ import {
   RelayStartRequest,
   RelayStopRequest,
 } from '@telemy/protocol';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { type JwtConfig, signAccessToken, verifyAccessToken } from '../auth/jwt.js';
 import { DEFAULT_RATE_LIMITS, DEFAULT_TIMERS, type LifecycleTimers, type RateLimits } from '../config.js';
@@ -131,7 +131,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
 
   const app = Fastify({
     loggerInstance: log,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
     requestIdHeader: false,
     genReqId: (raw) => {
