@@ -1,4 +1,8 @@
+export { ENGINE_VERSION, Engine, type EngineOptions, type EngineUrls } from './app.js';
+export * from './chat/index.js';
+export * from './cloudlink/index.js';
 export { EngineMetrics } from './export/metrics.js';
+export * from './ipc/index.js';
 export {
   MetricsHub,
   type MetricsHubOptions,
@@ -18,63 +22,15 @@ export {
 } from './obs/obs-link.js';
 export type { ObsConnection, ObsOutputInfo, ObsState } from './obs/obs-state.js';
 export { counterIncrement, type OutputCounters, type OutputRates, outputRates } from './obs/output-rates.js';
-export type { SceneSwitcher, SwitchReason, SwitchRequest, SwitchResult } from './scenes/scene-switcher.js';
-export * from './server/dock-socket.js';
-export * from './server/dock-sparkline.js';
-export * from './server/dock-state.js';
-export {
-  defaultSystemProbes,
-  SystemMetrics,
-  type SystemMetricsOptions,
-  type SystemProbes,
-  type SystemSample,
-} from './system/system-metrics.js';
-export * from './cloudlink/index.js';
-export * from './ipc/index.js';
-export { Engine, ENGINE_VERSION, type EngineOptions, type EngineUrls } from './app.js';
-export * from './chat/index.js';
 export {
   DirectSceneSwitcher,
   type ObsRequester,
   obsLinkRequester,
 } from './scenes/direct-scene-switcher.js';
-export {
-  type CommandResult,
-  type ExplicitCommand,
-  FailoverController,
-  type FailoverControllerOptions,
-} from './state/controller.js';
-export type { Diagnostics, WindowFigures } from './state/diagnostics.js';
-export {
-  type ActiveIntent,
-  automationArmed,
-  type CommandOrigin,
-  createEngineState,
-  currentMode,
-  type Decision,
-  decide,
-  type EngineAction,
-  type EngineInput,
-  type EngineState,
-  type FeedObservation,
-  type RuleId,
-  type SceneIntent,
-  sceneFor,
-  type SwitchAction,
-} from './state/engine.js';
-export { type DraftEvent, type EngineEvent, EVENT_HISTORY_SIZE, type EventLevel, EventHistory } from './state/events.js';
-export { MODES, type Mode, type ModeState, type ModeTrigger, TRANSITIONS, transition } from './state/modes.js';
-export {
-  AUTOMATION_DEFAULTS,
-  type AutomationFlags,
-  FAILOVER_BOUNDS,
-  FAILOVER_DEFAULTS,
-  type FailoverParams,
-  managedScenes,
-  resolveFailoverParams,
-  SCENE_DEFAULTS,
-  type SceneRoles,
-} from './state/params.js';
+export type { SceneSwitcher, SwitchReason, SwitchRequest, SwitchResult } from './scenes/scene-switcher.js';
+export * from './server/dock-socket.js';
+export * from './server/dock-sparkline.js';
+export * from './server/dock-state.js';
 export {
   type Classification,
   classifyFeed,
@@ -98,3 +54,60 @@ export {
   parseSrtLiveTransmitLine,
 } from './sources/parsers.js';
 export { SrtStatsFileTail, type SrtStatsTailOptions } from './sources/srt-stats-tail.js';
+export {
+  type CommandResult,
+  type ExplicitCommand,
+  FailoverController,
+  type FailoverControllerOptions,
+} from './state/controller.js';
+export type { Diagnostics, WindowFigures } from './state/diagnostics.js';
+export {
+  type ActiveIntent,
+  automationArmed,
+  type CommandOrigin,
+  createEngineState,
+  currentMode,
+  type Decision,
+  decide,
+  type EngineAction,
+  type EngineInput,
+  type EngineState,
+  type FeedObservation,
+  type RuleId,
+  type SceneIntent,
+  type SwitchAction,
+  sceneFor,
+} from './state/engine.js';
+export {
+  type DraftEvent,
+  type EngineEvent,
+  EVENT_HISTORY_SIZE,
+  EventHistory,
+  type EventLevel,
+} from './state/events.js';
+export {
+  MODES,
+  type Mode,
+  type ModeState,
+  type ModeTrigger,
+  TRANSITIONS,
+  transition,
+} from './state/modes.js';
+export {
+  AUTOMATION_DEFAULTS,
+  type AutomationFlags,
+  FAILOVER_BOUNDS,
+  FAILOVER_DEFAULTS,
+  type FailoverParams,
+  managedScenes,
+  resolveFailoverParams,
+  SCENE_DEFAULTS,
+  type SceneRoles,
+} from './state/params.js';
+export {
+  defaultSystemProbes,
+  SystemMetrics,
+  type SystemMetricsOptions,
+  type SystemProbes,
+  type SystemSample,
+} from './system/system-metrics.js';
