@@ -4,6 +4,7 @@ import { migrate } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
 import type { Db } from './db/types.js';
 import { type ControlPlaneApp, type ControlPlaneOptions, createControlPlane } from './http/app.js';
+import type { JobName } from './jobs/run-job.js';
 import { startJobScheduler } from './jobs/scheduler.js';
 import { createMetrics } from './metrics.js';
 import { createRelayProvider } from './providers/registry.js';
@@ -19,6 +20,8 @@ export interface RunControlPlaneOptions {
   logger?: Logger;
   /** Overrides for tests and embedding (provider, clock, limits, timers…). */
   overrides?: Partial<ControlPlaneOptions>;
+  /** Job periods other than the defaults of `JOBS` (embedding with short test timings). */
+  jobPeriodsMs?: Partial<Record<JobName, number>>;
 }
 
 export interface RunningControlPlane {
@@ -72,7 +75,7 @@ export async function runControlPlane(o: RunControlPlaneOptions): Promise<Runnin
     });
     const address = await app.listen({ port: o.port, host: o.host });
     const url = address.replace('[::]', '127.0.0.1').replace('0.0.0.0', '127.0.0.1');
-    const stopJobs = o.role === 'api' ? null : startJobScheduler(app.cp.ctx);
+    const stopJobs = o.role === 'api' ? null : startJobScheduler(app.cp.ctx, o.jobPeriodsMs);
     return {
       app,
       db,

@@ -25,7 +25,10 @@ export function runJobNow(ctx: ControlPlaneContext, job: JobName) {
  * Starts every job on its period (each also once right away). A run still going when its next tick
  * comes is not overlapped. Returns a function that stops the timers and waits for running jobs.
  */
-export function startJobScheduler(ctx: ControlPlaneContext): () => Promise<void> {
+export function startJobScheduler(
+  ctx: ControlPlaneContext,
+  periodsMs: Partial<Record<JobName, number>> = {},
+): () => Promise<void> {
   const running = new Map<JobName, Promise<unknown>>();
   const tick = (job: JobName) => {
     if (running.has(job)) return;
@@ -34,7 +37,7 @@ export function startJobScheduler(ctx: ControlPlaneContext): () => Promise<void>
   };
   const timers = (Object.keys(JOBS) as JobName[]).map((job) => {
     tick(job);
-    return setInterval(() => tick(job), JOBS[job].everyMs);
+    return setInterval(() => tick(job), periodsMs[job] ?? JOBS[job].everyMs);
   });
   return async () => {
     for (const t of timers) clearInterval(t);
