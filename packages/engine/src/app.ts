@@ -339,7 +339,8 @@ export class Engine {
       metrics: this.hub.snapshot(),
       cloud: this.cloud?.snapshot() ?? null,
       chat: this.chat?.states() ?? null,
-      events: this.controller.events().slice(-50),
+      // Chat audit records belong to the event history too (50- §5), not only to the dock's copy.
+      events: [...this.controller.events(), ...this.chatEvents].sort((a, b) => a.at_ms - b.at_ms).slice(-50),
     };
   }
 
