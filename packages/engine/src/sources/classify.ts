@@ -24,6 +24,8 @@ export interface Classification {
   health: FeedClass;
   reason: string;
   history: FeedHistory;
+  /** When this condition began, when the source can tell (stale: its last sample). */
+  since?: number;
 }
 
 /**
@@ -53,7 +55,12 @@ export function classifyFeed(
   const zeroSince = b === 0 ? (history.zeroSince ?? sample.at) : null;
   const next: FeedHistory = { zeroSince };
   if (zeroSince !== null && now - zeroSince >= t.offline_after_ms) {
-    return { health: 'offline', reason: `connected but 0 kb/s for ${now - zeroSince} ms`, history: next };
+    return {
+      health: 'offline',
+      reason: `connected but 0 kb/s for ${now - zeroSince} ms`,
+      history: next,
+      since: zeroSince,
+    };
   }
   if (b !== null && t.offline_bitrate_kbps > 0 && b <= t.offline_bitrate_kbps) {
     return {
@@ -117,6 +124,7 @@ export function selectFeed(entries: RankedClassification[]): SelectedFeed {
     health: pick.classification.health,
     source: pick.name,
     reason: pick.classification.reason,
+    since: pick.classification.since ?? null,
     bitrate_kbps: live ? (pick.sample?.bitrate_kbps ?? null) : null,
     rtt_ms: live ? (pick.sample?.rtt_ms ?? null) : null,
     loss_pct: live ? (pick.sample?.loss_pct ?? null) : null,

@@ -37,6 +37,8 @@ export interface FeedObservation {
   health: FeedClass;
   source: string | null;
   reason: string | null;
+  /** When the source knows its condition began (e.g. the last stats line before it went stale). */
+  since?: number | null;
 }
 
 export type EngineInput =
@@ -130,6 +132,8 @@ export interface EngineState {
   cloud: { health: FeedClass; reason: string | null };
   /** The current run of the effective feed class: how long it has lasted drives hysteresis. */
   run: { health: FeedClass; since: number };
+  /** When the last `feed` input arrived. */
+  lastFeedAt: number | null;
   /** What automation concluded the scene should be (null before the first conclusion). */
   target: { intent: ActiveIntent; rule: RuleId; why: string; detectedAt: number } | null;
   /** The target still has to be asserted (new, or blocked/failed earlier). */
@@ -168,6 +172,7 @@ export function createEngineState(init: EngineInit): EngineState {
     local: { health: 'unknown', source: null, reason: null },
     cloud: { health: 'unknown', reason: null },
     run: { health: 'unknown', since: init.now },
+    lastFeedAt: null,
     target: null,
     armed: false,
     stopIssued: false,
@@ -358,12 +363,13 @@ function effectiveFeed(s: EngineState): { health: FeedClass; by: 'local' | 'clou
 }
 
 function sustainedMs(s: EngineState, now: number): number {
-  // Each observation stands for one sample interval, so one offline sample already counts 500 ms.
-  return now - s.run.since + s.params.sample_interval_ms;
+  return now - s.run.since;
 }
 
-function needMs(s: EngineState, health: FeedClass): number | null {
+function needMs(s: EngineState, health: FeedClass, by: 'local' | 'cloud'): number | null {
   const p = s.params;
+  // A relay push ("ingest stalled") is already a debounced fact: act on it at once.
+  if (health === 'offline' && by === 'cloud') return 0;
   const fromBad = s.target?.intent === 'BRB' || s.target?.intent === 'OFFLINE';
   if (health === 'offline') return p.offline_after_ms;
   if (health === 'low') return fromBad ? Math.max(p.low_after_ms, p.recover_after_ms) : p.low_after_ms;
@@ -375,7 +381,7 @@ function needMs(s: EngineState, health: FeedClass): number | null {
 function automaticTarget(ev: Evaluation): EngineState['target'] {
   const s = ev.s;
   const eff = effectiveFeed(s);
-  const need = needMs(s, eff.health);
+  const need = needMs(s, eff.health, eff.by);
   if (need === null || sustainedMs(s, ev.now) < need) return null;
   const current = s.target?.intent;
   if (eff.health === 'offline') {
@@ -677,8 +683,8 @@ function applyInput(ev: Evaluation, input: EngineInput) {
 function wakeAt(s: EngineState, now: number): number | null {
   const at: number[] = [];
   const eff = effectiveFeed(s);
-  const need = needMs(s, eff.health);
-  if (need !== null) at.push(s.run.since + need - s.params.sample_interval_ms);
+  const need = needMs(s, eff.health, eff.by);
+  if (need !== null) at.push(s.run.since + need);
   if (eff.health === 'offline' && s.params.offline_timeout_s > 0 && s.streamActive && !s.stopIssued) {
     at.push(s.run.since + s.params.offline_timeout_s * 1000);
   }
@@ -689,6 +695,19 @@ function wakeAt(s: EngineState, now: number): number | null {
   return future.length > 0 ? Math.min(...future) : null;
 }
 
+/**
+ * When a new feed class began. A source that knows (stale stats: the last line) says so; otherwise a
+ * sample stands for the time since the previous one, at most one sample interval. So one offline
+ * sample at the default 500 ms cadence meets offline_after_ms, while a single glitch line from a
+ * source reporting every 100 ms does not. Relay pushes start their run when they arrive.
+ */
+function runStart(s: EngineState, input: EngineInput, by: 'local' | 'cloud', now: number): number {
+  if (input.kind !== 'feed' || by !== 'local') return now;
+  if (input.feed.since != null) return Math.min(now, input.feed.since);
+  const gap = s.lastFeedAt === null ? s.params.sample_interval_ms : now - s.lastFeedAt;
+  return now - Math.min(gap, s.params.sample_interval_ms);
+}
+
 /** Evaluates one input. Pure: the given state is not modified. */
 export function decide(state: EngineState, input: EngineInput, now: number): Decision {
   const ev = new Evaluation(structuredClone(state), now);
@@ -696,7 +715,8 @@ export function decide(state: EngineState, input: EngineInput, now: number): Dec
   applyInput(ev, input);
   evaluateModes(ev);
   const eff = effectiveFeed(s);
-  if (eff.health !== s.run.health) s.run = { health: eff.health, since: now };
+  if (eff.health !== s.run.health) s.run = { health: eff.health, since: runStart(s, input, eff.by, now) };
+  if (input.kind === 'feed') s.lastFeedAt = now;
   if (input.kind === 'command') runCommand(ev, input);
   // A failed switch is retried at the next evaluation, not from its own result: no tight retry loop.
   else if (s.fatal === null && input.kind !== 'switch_result') runAutomation(ev);

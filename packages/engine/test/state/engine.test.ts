@@ -101,6 +101,7 @@ describe('rule precedence (10- §3, §10)', () => {
   it('local zero bitrate beats a healthy cloud signal → BRB', () => {
     const s = irlActive();
     expect(s.state.cloud.health).toBe('normal');
+    s.advance(500);
     const d = s.feed('offline', 'bitrate 0 kb/s');
     expect(d.intent).toBe('BRB');
     expect(d.rule).toBe('local_failover');
@@ -287,6 +288,7 @@ describe('safety (10- §7, §8)', () => {
   it('a failed automatic switch is retried on the next evaluation', () => {
     const s = new Sim().ready('LIVE');
     s.samples('normal', 4);
+    s.advance(500);
     s.feed('offline');
     s.confirm(false);
     s.advance(500);
@@ -319,6 +321,33 @@ describe('timing (10- §5, §10)', () => {
     const sw = s.switches().at(-1);
     expect(sw?.at).toBe(s.t);
     expect(sw?.detectedAt).toBe(s.t);
+  });
+
+  it('a single glitch sample from a source reporting every 100 ms does not switch; a sustained one does', () => {
+    const s = new Sim().ready('LIVE');
+    s.samples('normal', 20, 100);
+    s.advance(100);
+    s.feed('offline');
+    s.advance(100);
+    s.feed('normal');
+    expect(s.switches()).toHaveLength(0);
+    s.samples('offline', 5, 100);
+    expect(s.switches()).toHaveLength(0);
+    s.advance(100);
+    s.feed('offline');
+    expect(s.switches().map((x) => x.scene)).toEqual(['BRB']);
+  });
+
+  it('stale stats switch at once: the feed has been dead since the last line', () => {
+    const s = new Sim().ready('LIVE');
+    s.samples('normal', 20, 100);
+    const lastLine = s.t;
+    s.advance(1100);
+    s.send({
+      kind: 'feed',
+      feed: { health: 'offline', source: 'srt', reason: 'stats stale', since: lastLine },
+    });
+    expect(s.switches().map((x) => x.scene)).toEqual(['BRB']);
   });
 
   it('a longer offline_after_ms asks to be woken exactly when it elapses', () => {
@@ -358,7 +387,8 @@ describe('timing (10- §5, §10)', () => {
     s.advance(500);
     s.feed('offline');
     s.confirm();
-    for (let i = 0; i < 9; i++) {
+    // The first offline sample stands for the 500 ms before it: 5 s are reached 9 samples later.
+    for (let i = 0; i < 8; i++) {
       s.advance(500);
       s.feed('offline');
     }
