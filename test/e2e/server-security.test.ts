@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { ensureDockBuilt } from '@telemy/dock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,6 +30,7 @@ const SECRETS = {
 
 let engine: TelemyProcess;
 let token: string;
+let home: string;
 
 interface Answer {
   status: number;
@@ -85,7 +87,7 @@ function upgrade(
 
 beforeAll(async () => {
   await ensureDockBuilt();
-  const home = newTelemyHome();
+  home = newTelemyHome();
   writeConfig(
     home,
     [`[obs]\nport = ${NO_OBS_PORT}`, `[server]\nport = ${ENGINE_PORT}`, '[cloud]\nmode = "off"', ''].join(
@@ -101,6 +103,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await engine?.stop();
+  if (home) rmSync(home, { recursive: true, force: true });
 });
 
 describe('local server security (spec 60 §4)', () => {

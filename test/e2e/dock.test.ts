@@ -1,0 +1,288 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { ensureDockBuilt } from '@telemy/dock';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { artifactsDir, type LaunchedBrowser, launchChromium } from '../support/browser.js';
+import { type ObsHandle, startObs } from '../support/obs-harness.js';
+import { findSecrets } from '../support/secret-scan.js';
+import { type SrtPublisher, startFfmpegPublisher } from '../support/srt.js';
+import {
+  eventually,
+  newTelemyHome,
+  startTelemy,
+  type TelemyProcess,
+  telemySync,
+  writeConfig,
+} from '../support/telemy-process.js';
+
+/**
+ * Issue 6 end to end: the built dock in Debian's Chromium, served by `telemy start` (shim + engine,
+ * scenes switched over IPC), against a real headless OBS and a real SRT feed (ffmpeg →
+ * srt-live-transmit with JSON stats). Every DockState frame the browser receives is scanned for
+ * secrets at the end.
+ */
+
+const OBS_PORT = 44700;
+const ENGINE_PORT = 7210;
+const SRT_PORT = 45200;
+const SINK_PORT = 45201;
+const SECRETS = {
+  obs_password: 'dock-e2e-obs-pw-7Fq2',
+  cloud_api_key: 'tlm_live_dock_e2e_key_4Wd9',
+  twitch_token: 'oauth:dock-e2e-chat-token-2Pn5',
+};
+
+let obs: ObsHandle;
+let telemy: TelemyProcess;
+let browser: LaunchedBrowser;
+let home: string;
+let configFile: string;
+let dashboardUrl: string;
+let token: string;
+let artifacts: string;
+let relay: ChildProcess;
+let phone: SrtPublisher | null = null;
+/** Program scenes in the order OBS reported them (CurrentProgramSceneChanged). */
+const onAir: string[] = [];
+/** Every text frame the dock pages received on their WebSocket. */
+const frames: string[] = [];
+const pageErrors: string[] = [];
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/** The engine child of `telemy start` (the shim spawns it; a restart changes the pid). */
+function enginePid(shimPid: number): number | null {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (ppid === shimPid && cmd.split('\0').includes('engine')) return Number(entry);
+    } catch {
+      // Process vanished while scanning.
+    }
+  }
+  return null;
+}
+
+async function openDock(width: number, hash = '#/'): Promise<Page> {
+  const page = await browser.newPage({ width, height: 900 });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/WebSocket connection|ERR_CONNECTION_REFUSED/.test(m.text()))
+      pageErrors.push(m.text());
+  });
+  page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
+  await page.goto(`${dashboardUrl}${hash}`);
+  await page.getByTestId('conn-banner').filter({ hasText: 'Connected' }).waitFor();
+  return page;
+}
+
+const sceneNames = (page: Page) =>
+  page.locator('.scene-list [data-scene]').evaluateAll((els) => els.map((e) => e.getAttribute('data-scene')));
+
+const feedClass = (page: Page) => page.getByTestId('feed-class').textContent();
+
+async function obsSceneList(): Promise<string[]> {
+  const r = await (await obs.client()).call('GetSceneList');
+  return r.scenes.map((s) => String(s.sceneName));
+}
+
+beforeAll(async () => {
+  await ensureDockBuilt();
+  obs = await startObs({
+    port: OBS_PORT,
+    password: SECRETS.obs_password,
+    scenes: ['LIVE', 'LOW', 'BRB', 'OFFLINE'],
+  });
+  (await obs.client()).on('CurrentProgramSceneChanged', (e) => onAir.push(e.sceneName));
+
+  home = newTelemyHome();
+  const statsFile = path.join(home, 'srt-stats.json');
+  relay = spawn(
+    'srt-live-transmit',
+    [
+      '-pf:json',
+      `-statsout:${statsFile}`,
+      '-s:20',
+      `srt://:${SRT_PORT}?mode=listener`,
+      `udp://127.0.0.1:${SINK_PORT}`,
+    ],
+    { stdio: 'ignore' },
+  );
+  phone = startFfmpegPublisher({ url: `srt://127.0.0.1:${SRT_PORT}`, bitrateKbps: 2000 });
+
+  configFile = writeConfig(
+    home,
+    [
+      `[obs]\nport = ${OBS_PORT}`,
+      `[server]\nport = ${ENGINE_PORT}`,
+      '[cloud]\nmode = "off"',
+      '[failover]\nlow_bitrate_kbps = 800\noffline_bitrate_kbps = 200',
+      `[[sources]]\nname = "phone"\ntype = "srt_live_transmit"\nstats_file = "${statsFile}"`,
+      '',
+    ].join('\n'),
+  );
+  for (const [key, value] of Object.entries(SECRETS)) {
+    expect(telemySync(['vault', 'set', key], { home, input: `${value}\n` }).status).toBe(0);
+  }
+  telemy = startTelemy(['start', '--config', configFile], { home });
+  const m = await telemy.waitFor(/dashboard: (\S+\?token=(\S+))/);
+  dashboardUrl = m[1] as string;
+  token = m[2] as string;
+  browser = await launchChromium();
+  artifacts = await artifactsDir();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await telemy?.stop();
+  await phone?.stop();
+  relay?.kill('SIGKILL');
+  if (relay) await exited(relay);
+  await obs?.dispose();
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+describe('the dock in Chromium against telemy start and a real OBS', () => {
+  it("lists OBS's real scenes and shows the feed as normal", async () => {
+    const page = await openDock(320);
+    await expect.poll(() => feedClass(page), { timeout: 15_000 }).toBe('Feed normal');
+    await expect.poll(() => page.locator('[data-scene="LIVE"]').textContent()).toContain('ON AIR');
+    expect((await sceneNames(page)).sort()).toEqual((await obsSceneList()).sort());
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
+    await page.close();
+  });
+
+  it('shows a scene created in OBS within 1 s', async () => {
+    const page = await openDock(320);
+    const created = Date.now();
+    await obs.createScene('Just Chatting');
+    await page.locator('[data-scene="Just Chatting"]').waitFor({ timeout: 1000 });
+    expect(Date.now() - created).toBeLessThanOrEqual(1000);
+    await page.close();
+  });
+
+  it('a click switches OBS (seen through obs-websocket) and the dock shows completed', async () => {
+    const page = await openDock(400);
+    const before = onAir.length;
+    await page.locator('[data-scene="Just Chatting"]').click();
+    await eventually(() => onAir.slice(before).includes('Just Chatting'), 5000);
+    expect(await obs.currentScene()).toBe('Just Chatting');
+    await page
+      .getByTestId('switch-result')
+      .filter({ hasText: 'Switch to Just Chatting: completed' })
+      .waitFor({ timeout: 5000 });
+    await expect.poll(() => page.locator('[data-scene="Just Chatting"]').textContent()).toContain('ON AIR');
+
+    await page.locator('[data-scene="LIVE"]').click();
+    await page.getByTestId('switch-result').filter({ hasText: 'Switch to LIVE: completed' }).waitFor();
+    expect(await obs.currentScene()).toBe('LIVE');
+    await page.close();
+  });
+
+  it('auto_scene_switch off in the dock: a dropped feed switches nothing; on again: it switches', async () => {
+    const page = await openDock(320);
+    await expect.poll(() => feedClass(page), { timeout: 15_000 }).toBe('Feed normal');
+    const toggle = page.locator('input[name="auto_scene_switch"]');
+    await toggle.click();
+    await expect.poll(() => toggle.isChecked()).toBe(false);
+    expect(readFileSync(configFile, 'utf8')).toMatch(/auto_scene_switch = false/);
+    await page.locator('[data-panel="scenes"]').filter({ hasText: 'automation off' }).waitFor();
+
+    const before = onAir.length;
+    await phone?.stop();
+    phone = null;
+    await expect.poll(() => feedClass(page), { timeout: 5000 }).toBe('Feed offline');
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(onAir.slice(before)).toEqual([]);
+    expect(await obs.currentScene()).toBe('LIVE');
+
+    await toggle.click();
+    await expect.poll(() => toggle.isChecked()).toBe(true);
+    await eventually(() => onAir.slice(before).includes('BRB'), 5000);
+    await expect.poll(() => page.locator('[data-scene="BRB"]').textContent()).toContain('ON AIR');
+    expect(readFileSync(configFile, 'utf8')).toMatch(/auto_scene_switch = true/);
+    await page.close();
+  });
+
+  it('settings refuses an out-of-range threshold beside the field and saves a valid one to the config file', async () => {
+    const page = await openDock(1280, '#/settings');
+    const input = page.locator('#f-thresholds\\.low_rtt_ms');
+    const err = page.locator('[data-error-for="thresholds.low_rtt_ms"]');
+    const untouched = readFileSync(configFile, 'utf8');
+    const roleOptions = await page
+      .locator('#f-scenes\\.brb option')
+      .evaluateAll((els) => els.map((e) => (e as HTMLOptionElement).value));
+    expect(roleOptions.sort()).toEqual((await obsSceneList()).sort());
+    await input.fill('999999');
+    await err.filter({ hasText: 'must be at most 60000' }).waitFor();
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByTestId('save-status').filter({ hasText: 'Not saved' }).waitFor();
+    expect(readFileSync(configFile, 'utf8')).toBe(untouched);
+    await page.screenshot({ path: path.join(artifacts, 'e2e-settings-invalid-1280.png') });
+
+    await input.fill('3200');
+    await expect.poll(() => err.textContent()).toBe('');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByTestId('save-status').filter({ hasText: 'Saved' }).waitFor({ timeout: 5000 });
+    const saved = readFileSync(configFile, 'utf8');
+    expect(saved).toMatch(/^low_rtt_ms = 3200$/m);
+    for (const secret of Object.values(SECRETS)) expect(saved).not.toContain(secret);
+    await page.close();
+  });
+
+  it('writes screenshots of the dock at 320 px and the dashboard at 1280 px', async () => {
+    const dock = await openDock(320);
+    await dock.locator('[data-scene="BRB"]').waitFor();
+    await dock.screenshot({ path: path.join(artifacts, 'e2e-dock-320.png'), fullPage: true });
+    await dock.close();
+    const dash = await openDock(1280, '#/dashboard');
+    await dash.locator('[data-panel="events"]').waitFor();
+    await dash.screenshot({ path: path.join(artifacts, 'e2e-dashboard-1280.png'), fullPage: true });
+    await dash.close();
+  });
+
+  it('shows "engine not running" when the engine dies and recovers without a reload when it is back', async () => {
+    const page = await openDock(320);
+    await page.evaluate(() => {
+      (window as unknown as { marker: number }).marker = 7;
+    });
+    const shimPid = telemy.proc.pid as number;
+    const pid = enginePid(shimPid);
+    expect(pid).not.toBeNull();
+    process.kill(pid as number, 'SIGKILL');
+    await page
+      .getByTestId('conn-banner')
+      .filter({ hasText: 'Engine not running' })
+      .waitFor({ timeout: 5000 });
+    expect(await page.locator('.app').getAttribute('class')).toContain('is-stale');
+    // The shim restarts a crashed engine once; the page finds it again by itself.
+    await page.getByTestId('conn-banner').filter({ hasText: 'Connected' }).waitFor({ timeout: 30_000 });
+    expect(enginePid(shimPid)).not.toBe(pid);
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
+    await expect
+      .poll(async () => (await sceneNames(page)).sort(), { timeout: 15_000 })
+      .toEqual((await obsSceneList()).sort());
+    await page.close();
+  });
+
+  it('no DockState frame the browser received carries a secret, the token, a JWT or pairing details', async () => {
+    expect(frames.length).toBeGreaterThan(20);
+    const state = await fetch(`http://127.0.0.1:${ENGINE_PORT}/api/state`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(state.status).toBe(200);
+    const secrets = [...Object.values(SECRETS), token];
+    const leaks = [...frames, await state.text()].flatMap((f) => findSecrets(f, secrets));
+    expect(leaks).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});
