@@ -212,6 +212,11 @@ export class CloudLink {
     return this.session?.session_id ?? null;
   }
 
+  /** The session as the control plane last described it (with its credentials); null in studio mode. */
+  currentSession(): Session | null {
+    return this.session;
+  }
+
   /** Includes the pairing secrets in `snapshot()` from now on (until `hidePairing()`). */
   async revealPairing(): Promise<PairingDetails | null> {
     this.revealed = true;
