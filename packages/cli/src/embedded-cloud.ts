@@ -1,7 +1,16 @@
+import fs from 'node:fs';
 import { createServer } from 'node:net';
-import { createApiKey, createUser, getUser, runControlPlane } from '@telemy/control-plane';
+import path from 'node:path';
+import {
+  createApiKey,
+  createUser,
+  getUser,
+  type JobName,
+  type LifecycleTimers,
+  runControlPlane,
+} from '@telemy/control-plane';
 import type { Vault } from '@telemy/engine/vault';
-import type { Logger } from '@telemy/protocol';
+import { type Logger, telemyPaths } from '@telemy/protocol';
 
 const USER_ID_KEY = 'embedded_user_id';
 const JWT_SECRET_KEY = 'embedded_jwt_secret';
@@ -12,16 +21,93 @@ export interface EmbeddedCloud {
 }
 
 /**
+ * Session timers and the watchdog period of the embedded control plane, from the environment
+ * (end-to-end tests and trials shorten them; the defaults are the spec's):
+ * `TELEMY_CP_GRACE_WINDOW_S` (600), `TELEMY_CP_HEALTH_SILENCE_GRACE_S` (30),
+ * `TELEMY_CP_HEALTH_LOST_S` (180), `TELEMY_CP_PROVISIONING_TIMEOUT_S` (300),
+ * `TELEMY_CP_WATCHDOG_INTERVAL_MS` (30000).
+ */
+export const EMBEDDED_TIMER_ENV = {
+  graceWindowSeconds: 'TELEMY_CP_GRACE_WINDOW_S',
+  healthSilenceGraceSeconds: 'TELEMY_CP_HEALTH_SILENCE_GRACE_S',
+  healthLostSeconds: 'TELEMY_CP_HEALTH_LOST_S',
+  provisioningTimeoutSeconds: 'TELEMY_CP_PROVISIONING_TIMEOUT_S',
+} as const satisfies Partial<Record<keyof LifecycleTimers, string>>;
+export const EMBEDDED_WATCHDOG_ENV = 'TELEMY_CP_WATCHDOG_INTERVAL_MS';
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+export function embeddedTimersFromEnv(env: NodeJS.ProcessEnv): {
+  timers: Partial<LifecycleTimers>;
+  jobPeriodsMs: Partial<Record<JobName, number>>;
+} {
+  const timers: Partial<LifecycleTimers> = {};
+  for (const [key, name] of Object.entries(EMBEDDED_TIMER_ENV) as [keyof LifecycleTimers, string][]) {
+    const v = positiveInt(env, name);
+    if (v !== undefined) timers[key] = v;
+  }
+  const watchdog = positiveInt(env, EMBEDDED_WATCHDOG_ENV);
+  return { timers, jobPeriodsMs: watchdog === undefined ? {} : { watchdog } };
+}
+
+/** Where the embedded control plane records its address: `<data>/cloud/embedded-control-plane.json`. */
+export function embeddedStateFile(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(telemyPaths(env).data, 'cloud', 'embedded-control-plane.json');
+}
+
+/** The address the embedded control plane last listened on, if recorded. */
+export function readEmbeddedAddress(
+  env: NodeJS.ProcessEnv = process.env,
+): { url: string; port: number } | null {
+  try {
+    const parsed = JSON.parse(fs.readFileSync(embeddedStateFile(env), 'utf8')) as {
+      url?: unknown;
+      port?: unknown;
+    };
+    return typeof parsed.url === 'string' && typeof parsed.port === 'number'
+      ? { url: parsed.url, port: parsed.port }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeEmbeddedAddress(url: string, port: number): void {
+  const file = embeddedStateFile();
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify({ url, port, pid: process.pid }, null, 2)}\n`, { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+/**
  * `cloud.mode = "embedded"`: the control plane runs inside this process on PGlite in the data folder,
  * with the `local` relay provider, and a local user and API key made on first run — so one machine
  * can do the whole IRL flow with no account anywhere. Its secrets live in the vault.
+ *
+ * It listens on the same port as last time when it can: local relays outlive an engine restart and
+ * keep sending their health reports to the address they were given at provisioning.
  */
 export async function startEmbeddedCloud(
   vault: Vault,
   apiKeyName: string,
   logger: Logger,
 ): Promise<EmbeddedCloud> {
-  const port = await freePort();
+  const { timers, jobPeriodsMs } = embeddedTimersFromEnv(process.env);
+  const previous = readEmbeddedAddress()?.port ?? null;
+  const port = (previous !== null && (await portFree(previous)) ? previous : null) ?? (await freePort());
+  if (previous !== null && port !== previous) {
+    logger.warn(
+      { previous, port },
+      'embedded control plane: its previous port is taken; relays started before keep reporting to the old one',
+    );
+  }
   const url = `http://127.0.0.1:${port}`;
   const { TELEMY_DATABASE_URL: _external, ...env } = process.env;
   const cp = await runControlPlane({
@@ -35,7 +121,10 @@ export async function startEmbeddedCloud(
       TELEMY_RELAY_PROVIDER: 'local',
       TELEMY_PUBLIC_URL: url,
     },
+    overrides: { timers },
+    jobPeriodsMs,
   });
+  writeEmbeddedAddress(cp.url, port);
   const userId = vault.get(USER_ID_KEY);
   if (!userId || !(await getUser(cp.db, userId)) || !vault.get(apiKeyName)) {
     const now = new Date();
@@ -49,6 +138,14 @@ export async function startEmbeddedCloud(
     logger.info({ user_id: user.id }, 'embedded control plane: local user and API key created');
   }
   return { url: cp.url, close: () => cp.close() };
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
 }
 
 function freePort(): Promise<number> {

@@ -29,6 +29,7 @@ import { registerApiRoutes } from './server/api-routes.js';
 import { type DockSocket, registerDockSocket } from './server/dock-socket.js';
 import { SparklineHistory } from './server/dock-sparkline.js';
 import { buildDockState, type EventInput } from './server/dock-state.js';
+import { registerRelayRoutes } from './server/relay-routes.js';
 import { createEngineServer } from './server/server.js';
 import { FailoverController } from './state/controller.js';
 import type { EngineEvent } from './state/events.js';
@@ -282,6 +283,11 @@ export class Engine {
       state: () => this.state(),
       diagnostics: () => this.controller.diagnostics(),
       flags: () => ({ ...this.controller.state().flags, chat_bot: effectiveChatBot(this.store.config) }),
+    });
+    registerRelayRoutes(server, {
+      control: this.control,
+      cloud: () => this.cloud,
+      mode: () => this.controller.mode(),
     });
     this.dock = registerDockSocket(server, {
       authorize: () => true,

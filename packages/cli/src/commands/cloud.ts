@@ -1,4 +1,5 @@
 import { ControlPlaneClient, renderQrForTerminal, type Session } from '@telemy/engine';
+import { LOCAL_ACCESS_TOKEN_KEY } from '@telemy/engine/vault';
 import { createLogger } from '@telemy/protocol';
 import type { Command } from 'commander';
 import { CliError, globals, loadCliConfig, openCliVault } from '../context.js';
@@ -6,6 +7,18 @@ import { CliError, globals, loadCliConfig, openCliVault } from '../context.js';
 interface CloudOpts {
   baseUrl?: string;
   json?: boolean;
+}
+
+/**
+ * What `telemy cloud` does, whichever way it reaches the session: straight to a control plane
+ * (remote mode, or `--base-url`), or through the running engine (embedded mode: the control plane
+ * lives inside `telemy start`, and the engine's CloudLink owns the session).
+ */
+interface CloudCommands {
+  start(region: string): Promise<{ created: boolean; session: Session }>;
+  stop(sessionId: string): Promise<{ session_id: string; stopped_at: string | null }>;
+  /** Pairing secrets (credentials, passphrases) only when `reveal`. */
+  active(reveal: boolean): Promise<Session | null>;
 }
 
 /** `telemy cloud start|stop|active`: CloudLink from the command line (`00-overview.md`, `40-relay.md` §6). */
@@ -23,14 +36,11 @@ export function registerCloud(program: Command): void {
     .option('--json', 'print the session as JSON (without secrets)')
     .action(async (opts: CloudOpts & { region?: string; wait?: string | true }, cmd: Command) => {
       const { client, config } = await cloudClient(cmd, opts);
-      const res = await client.start({
-        region_preference: opts.region ?? config.cloud.region_preference,
-        requested_by: 'cli',
-      });
+      const res = await client.start(opts.region ?? config.cloud.region_preference);
       let session = res.session;
       if (opts.wait !== undefined) session = await waitActive(client, session, waitSeconds(opts.wait));
       if (opts.json) return printJson(session, false);
-      const how = res.status === 201 ? 'created' : 'already running';
+      const how = res.created ? 'created' : 'already running';
       process.stdout.write(`session ${session.session_id} ${session.status} (${how})\n`);
       if (session.status === 'active') process.stdout.write(describe(session, false));
     });
@@ -43,13 +53,13 @@ export function registerCloud(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (opts: CloudOpts & { session?: string }, cmd: Command) => {
       const { client } = await cloudClient(cmd, opts);
-      const id = opts.session ?? (await client.active())?.session_id;
+      const id = opts.session ?? (await client.active(false))?.session_id;
       if (!id) {
         if (opts.json) process.stdout.write('null\n');
         else process.stdout.write('no active relay session\n');
         return;
       }
-      const res = await client.stop(id, 'user_requested');
+      const res = await client.stop(id);
       if (opts.json) process.stdout.write(`${JSON.stringify(res)}\n`);
       else
         process.stdout.write(
@@ -69,7 +79,7 @@ export function registerCloud(program: Command): void {
         throw new CliError('--qr shows the phone passphrase as a QR code; add --reveal to confirm', 2);
       }
       const { client } = await cloudClient(cmd, opts);
-      const session = await client.active();
+      const session = await client.active(opts.reveal === true);
       if (!session) {
         process.stdout.write(opts.json ? 'null\n' : 'no active relay session\n');
         return;
@@ -86,7 +96,10 @@ export function registerCloud(program: Command): void {
     });
 }
 
-async function cloudClient(cmd: Command, opts: CloudOpts) {
+async function cloudClient(
+  cmd: Command,
+  opts: CloudOpts,
+): Promise<{ client: CloudCommands; config: ReturnType<typeof loadCliConfig>['config'] }> {
   const { config } = loadCliConfig(cmd);
   if (config.cloud.mode === 'off' && !opts.baseUrl) {
     throw new CliError(
@@ -94,14 +107,17 @@ async function cloudClient(cmd: Command, opts: CloudOpts) {
       2,
     );
   }
+  const vault = await openCliVault();
+  if (config.cloud.mode === 'embedded' && !opts.baseUrl) {
+    const token = vault.get(LOCAL_ACCESS_TOKEN_KEY);
+    if (!token) throw new CliError('Telemy has not run yet here: start it with `telemy start`', 2);
+    const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
+    return { client: new EngineRelayApi(`http://${host}:${config.server.port}`, token), config };
+  }
   const baseUrl = opts.baseUrl ?? config.cloud.base_url;
   if (!baseUrl) {
-    const where =
-      config.cloud.mode === 'embedded'
-        ? ' (embedded mode: the control plane runs inside `telemy start`; pass its URL with --base-url)'
-        : '';
     throw new CliError(
-      `no control-plane URL: set [cloud] base_url (or TELEMY_CLOUD_BASE_URL), or pass --base-url${where}`,
+      'no control-plane URL: set [cloud] base_url (or TELEMY_CLOUD_BASE_URL), or pass --base-url',
       2,
     );
   }
@@ -111,7 +127,6 @@ async function cloudClient(cmd: Command, opts: CloudOpts) {
     throw new CliError(`invalid control-plane URL "${baseUrl}"`, 2);
   }
   const keyName = config.cloud.api_key_key;
-  const vault = await openCliVault();
   const apiKey = vault.get(keyName);
   if (!apiKey) {
     throw new CliError(
@@ -124,7 +139,68 @@ async function cloudClient(cmd: Command, opts: CloudOpts) {
     level: globals(cmd).verbose ? 'debug' : 'error',
     destination: process.stderr,
   });
-  return { client: new ControlPlaneClient({ baseUrl, getSecret: () => apiKey, logger }), config };
+  const api = new ControlPlaneClient({ baseUrl, getSecret: () => apiKey, logger });
+  return {
+    client: {
+      async start(region) {
+        const res = await api.start({ region_preference: region, requested_by: 'cli' });
+        return { created: res.status === 201, session: res.session };
+      },
+      async stop(id) {
+        return api.stop(id, 'user_requested');
+      },
+      active: () => api.active(),
+    },
+    config,
+  };
+}
+
+/** The running engine's relay routes (`GET /api/relay`, `POST /api/relay/start|stop`). */
+class EngineRelayApi implements CloudCommands {
+  constructor(
+    private readonly base: string,
+    private readonly token: string,
+  ) {}
+
+  async start(): Promise<{ created: boolean; session: Session }> {
+    const { status, body } = await this.call('POST', '/api/relay/start');
+    return { created: status === 201, session: (body as { session: Session }).session };
+  }
+
+  async stop(): Promise<{ session_id: string; stopped_at: string | null }> {
+    const { body } = await this.call('POST', '/api/relay/stop');
+    return body as { session_id: string; stopped_at: string | null };
+  }
+
+  async active(reveal: boolean): Promise<Session | null> {
+    const { body } = await this.call('GET', `/api/relay${reveal ? '?reveal=true' : ''}`);
+    return (body as { session: Session | null }).session;
+  }
+
+  private async call(method: 'GET' | 'POST', route: string): Promise<{ status: number; body: unknown }> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${route}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(method === 'POST' ? { body: '{}' } : {}),
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch {
+      throw new CliError(
+        `Telemy is not running at ${this.base} (embedded mode: the control plane runs inside \`telemy start\`)`,
+      );
+    }
+    const body: unknown = await res.json().catch(() => null);
+    if (!res.ok) {
+      const message = (body as { error?: { message?: string } } | null)?.error?.message;
+      throw new CliError(message ?? `the engine answered HTTP ${res.status}`);
+    }
+    return { status: res.status, body };
+  }
 }
 
 function waitSeconds(v: string | true): number {
@@ -135,7 +211,7 @@ function waitSeconds(v: string | true): number {
   return n;
 }
 
-async function waitActive(client: ControlPlaneClient, first: Session, seconds: number): Promise<Session> {
+async function waitActive(client: CloudCommands, first: Session, seconds: number): Promise<Session> {
   const deadline = Date.now() + seconds * 1000;
   let s: Session | null = first;
   while (s && s.status === 'provisioning') {
@@ -143,7 +219,7 @@ async function waitActive(client: ControlPlaneClient, first: Session, seconds: n
       throw new CliError(`session ${first.session_id} still provisioning after ${seconds} s`);
     }
     await new Promise((r) => setTimeout(r, 500));
-    s = await client.active();
+    s = await client.active(false);
   }
   if (!s)
     throw new CliError(`session ${first.session_id} ended while provisioning (see the control plane's logs)`);
