@@ -1,16 +1,11 @@
 import { rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { ensureDockBuilt } from '@telemy/dock';
+import { Vault } from '@telemy/engine/vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { findSecrets } from '../support/secret-scan.js';
-import {
-  newTelemyHome,
-  startTelemy,
-  type TelemyProcess,
-  telemySync,
-  writeConfig,
-} from '../support/telemy-process.js';
+import { newTelemyHome, startTelemy, type TelemyProcess, writeConfig } from '../support/telemy-process.js';
 
 /**
  * Spec 60 §4 against the real `telemy engine` (cloud off, no OBS listening): token on every route and
@@ -94,9 +89,9 @@ beforeAll(async () => {
       '\n',
     ),
   );
-  for (const [key, value] of Object.entries(SECRETS)) {
-    expect(telemySync(['vault', 'set', key], { home, input: `${value}\n` }).status).toBe(0);
-  }
+  // In-process (a key file, as on these machines): `telemy vault set` is covered elsewhere and costs a CLI start per key.
+  const vault = await Vault.open(home, { keyring: null });
+  for (const [key, value] of Object.entries(SECRETS)) vault.set(key, value);
   engine = startTelemy(['engine', '--config', `${home}/config.toml`], { home });
   token = (await engine.waitFor(/dashboard: \S+\?token=(\S+)/))[1] as string;
 });
