@@ -2,6 +2,16 @@ export { ENGINE_VERSION, Engine, type EngineOptions, type EngineUrls } from './a
 export * from './chat/index.js';
 export * from './cloudlink/index.js';
 export { EngineMetrics } from './export/metrics.js';
+export {
+  loadInstanceId,
+  OTLP_SERVICE_NAME,
+  type OtlpExportStatus,
+  OtlpMetricsPush,
+  type OtlpMetricsPushOptions,
+  otlpDisabledStatus,
+  otlpMetricsUrl,
+} from './export/otlp.js';
+export { type PromMetric, type PromSample, promToOtlp } from './export/prom-to-otlp.js';
 export * from './ipc/index.js';
 export {
   MetricsHub,

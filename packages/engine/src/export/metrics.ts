@@ -96,6 +96,10 @@ export class EngineMetrics {
     'outcome',
   ]);
   readonly chatConnected = this.gauge('telemy_chat_connected', 'Chat platform connected', ['platform']);
+  readonly otlpExportFailuresTotal = this.counter(
+    'telemy_otlp_export_failures_total',
+    'OTLP metric pushes that failed',
+  );
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
