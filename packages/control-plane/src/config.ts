@@ -31,3 +31,32 @@ export const DEFAULT_TIMERS: LifecycleTimers = {
   idempotencyTtlSeconds: 3600,
   healthRetentionSeconds: 30 * 86_400,
 };
+
+const LIMIT_NAMES: Record<string, keyof RateLimits> = {
+  start: 'start',
+  stop: 'stop',
+  active: 'active',
+  usage: 'usage',
+  auth_token: 'authToken',
+};
+
+/** Parses `TELEMY_CP_RATE_LIMITS`, e.g. `start=6,stop=20,auth_token=10` (unnamed limits keep their default). */
+export function parseRateLimits(spec: string | undefined): RateLimits {
+  const limits = { ...DEFAULT_RATE_LIMITS };
+  if (!spec) return limits;
+  for (const part of spec
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const [name, value] = part.split('=').map((x) => x.trim());
+    const key = name ? LIMIT_NAMES[name] : undefined;
+    const n = Number(value);
+    if (!key || !Number.isInteger(n) || n < 1) {
+      throw new Error(
+        `TELEMY_CP_RATE_LIMITS: "${part}" is not <name>=<requests per minute> with name one of ${Object.keys(LIMIT_NAMES).join(', ')}`,
+      );
+    }
+    limits[key] = n;
+  }
+  return limits;
+}

@@ -1,5 +1,6 @@
 import { createLogger, type Logger } from '@telemy/protocol';
 import { jwtConfigFromEnv } from './auth/jwt.js';
+import { parseRateLimits } from './config.js';
 import { migrate } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
 import type { Db } from './db/types.js';
@@ -49,6 +50,7 @@ export async function seedManifest(db: Db, entries: readonly RelayManifestEntry[
 export async function runControlPlane(o: RunControlPlaneOptions): Promise<RunningControlPlane> {
   const env = o.env ?? process.env;
   const log = o.logger ?? createLogger('control-plane');
+  const limits = parseRateLimits(env.TELEMY_CP_RATE_LIMITS);
   const db = await openDatabase(env);
   try {
     await migrate(db);
@@ -70,6 +72,7 @@ export async function runControlPlane(o: RunControlPlaneOptions): Promise<Runnin
       metrics,
       logger: log,
       serveApi,
+      limits,
       publicUrl: env.TELEMY_PUBLIC_URL || `http://127.0.0.1:${o.port || 8080}`,
       ...o.overrides,
     });

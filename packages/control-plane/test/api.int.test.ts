@@ -4,15 +4,27 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ApiErrorBody, RelaySession, UsageCurrentResponse } from '@telemy/protocol';
-import { SignJWT, generateKeyPair } from 'jose';
+import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAccessToken } from '../src/auth/jwt.js';
 import { seedManifest } from '../src/server.js';
-import { BACKENDS, type Backend, type Harness, JWT_SECRET, makeHarness, openBackend, START_BODY } from './harness.js';
+import {
+  BACKENDS,
+  type Backend,
+  type Harness,
+  JWT_SECRET,
+  makeHarness,
+  openBackend,
+  START_BODY,
+} from './harness.js';
 
 const run = promisify(execFile);
 
-function expectEnvelope(res: { statusCode: number; json(): unknown; headers: Record<string, unknown> }, status: number, code: string) {
+function expectEnvelope(
+  res: { statusCode: number; json(): unknown; headers: Record<string, unknown> },
+  status: number,
+  code: string,
+) {
   expect(res.statusCode).toBe(status);
   const body = ApiErrorBody.parse(res.json());
   expect(body.error.code).toBe(code);
@@ -40,7 +52,12 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
     expect(metrics.body).toContain('aegis_sessions{status="provisioning"}');
     const doc = (await h.app.inject('/api/v1/openapi.json')).json();
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/v1/relay/start', '/api/v1/relay/health', '/api/v1/usage/current', '/api/v1/auth/token']),
+      expect.arrayContaining([
+        '/api/v1/relay/start',
+        '/api/v1/relay/health',
+        '/api/v1/usage/current',
+        '/api/v1/auth/token',
+      ]),
     );
     const startSchema = doc.paths['/api/v1/relay/start'].post.requestBody.content['application/json'].schema;
     expect(startSchema.required).toEqual(['region_preference', 'client_context']);
@@ -56,8 +73,12 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
 
   it('echoes a valid X-Request-ID and generates one otherwise', async () => {
     const id = crypto.randomUUID();
-    expect((await h.app.inject({ url: '/healthz', headers: { 'x-request-id': id } })).headers['x-request-id']).toBe(id);
-    const gen = (await h.app.inject({ url: '/healthz', headers: { 'x-request-id': 'not a uuid' } })).headers['x-request-id'];
+    expect(
+      (await h.app.inject({ url: '/healthz', headers: { 'x-request-id': id } })).headers['x-request-id'],
+    ).toBe(id);
+    const gen = (await h.app.inject({ url: '/healthz', headers: { 'x-request-id': 'not a uuid' } })).headers[
+      'x-request-id'
+    ];
     expect(gen).toMatch(/^[0-9a-f-]{36}$/);
     const res = await h.app.inject({ url: '/nope', headers: { 'x-request-id': id } });
     expect(expectEnvelope(res, 404, 'not_found').request_id).toBe(id);
@@ -66,24 +87,45 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
   describe('POST /auth/token', () => {
     it('exchanges an API key for a JWT that works on client endpoints, and records its use', async () => {
       const { user, apiKey } = await h.newUser();
-      const res = await h.app.inject({ method: 'POST', url: '/api/v1/auth/token', payload: { api_key: apiKey } });
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/token',
+        payload: { api_key: apiKey },
+      });
       expect(res.statusCode).toBe(200);
       const { cp_access_jwt, expires_at } = res.json();
       expect(Date.parse(expires_at)).toBe(h.now() + 3600_000);
       const usage = await h.app.inject({ url: '/api/v1/usage/current', headers: h.headers(cp_access_jwt) });
       expect(usage.statusCode).toBe(200);
-      const used = await h.db.query<{ last_used_at: Date | null }>('SELECT last_used_at FROM api_keys WHERE user_id = $1', [user.id]);
+      const used = await h.db.query<{ last_used_at: Date | null }>(
+        'SELECT last_used_at FROM api_keys WHERE user_id = $1',
+        [user.id],
+      );
       expect(used.rows[0]?.last_used_at?.getTime()).toBe(h.now());
-      const stored = await h.db.query<{ key_hash: string }>('SELECT key_hash FROM api_keys WHERE user_id = $1', [user.id]);
+      const stored = await h.db.query<{ key_hash: string }>(
+        'SELECT key_hash FROM api_keys WHERE user_id = $1',
+        [user.id],
+      );
       expect(stored.rows[0]?.key_hash).not.toContain(apiKey.slice(4));
     });
 
     it('refuses unknown and revoked keys with 401', async () => {
       const { user, apiKey } = await h.newUser();
-      const unknown = await h.app.inject({ method: 'POST', url: '/api/v1/auth/token', payload: { api_key: 'tmk_NOPE' } });
+      const unknown = await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/token',
+        payload: { api_key: 'tmk_NOPE' },
+      });
       expectEnvelope(unknown, 401, 'unauthorized');
-      await h.db.query('UPDATE api_keys SET revoked_at = $2 WHERE user_id = $1', [user.id, new Date(h.now())]);
-      const revoked = await h.app.inject({ method: 'POST', url: '/api/v1/auth/token', payload: { api_key: apiKey } });
+      await h.db.query('UPDATE api_keys SET revoked_at = $2 WHERE user_id = $1', [
+        user.id,
+        new Date(h.now()),
+      ]);
+      const revoked = await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/token',
+        payload: { api_key: apiKey },
+      });
       expectEnvelope(revoked, 401, 'unauthorized');
       const bad = await h.app.inject({ method: 'POST', url: '/api/v1/auth/token', payload: { key: apiKey } });
       expect(expectEnvelope(bad, 400, 'invalid_request').details.field).toBe('api_key');
@@ -99,7 +141,13 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
       const { user } = await h.newUser();
       const nowS = Math.floor(h.now() / 1000);
       const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-      const claims = { sub: user.id, iss: 'telemy-control-plane', aud: 'telemy-api', iat: nowS, exp: nowS + 600 };
+      const claims = {
+        sub: user.id,
+        iss: 'telemy-control-plane',
+        aud: 'telemy-api',
+        iat: nowS,
+        exp: nowS + 600,
+      };
       const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`;
       const sign = (alg: string, over: Record<string, unknown> = {}, drop?: string) => {
         const c: Record<string, unknown> = { ...claims, ...over };
@@ -115,7 +163,9 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
         wrongIss: await sign('HS256', { iss: 'evil' }),
         noSub: await sign('HS256', {}, 'sub'),
         noExp: await sign('HS256', {}, 'exp'),
-        otherSecret: await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(enc.encode('x'.repeat(40))),
+        otherSecret: await new SignJWT(claims)
+          .setProtectedHeader({ alg: 'HS256' })
+          .sign(enc.encode('x'.repeat(40))),
         unknownUser: await sign('HS256', { sub: 'usr_doesnotexist' }),
       };
       for (const [name, token] of Object.entries(tokens)) {
@@ -131,7 +181,12 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
       const started = await h.start(token);
       await h.settle();
       const agent = h.provider.agentFor(started.body.session_id)!;
-      for (const t of [started.body.credentials.pair_token, started.body.credentials.relay_ws_token, agent.relay_credential, apiKey]) {
+      for (const t of [
+        started.body.credentials.pair_token,
+        started.body.credentials.relay_ws_token,
+        agent.relay_credential,
+        apiKey,
+      ]) {
         expectEnvelope(await attack(t), 401, 'unauthorized');
       }
       const relayScheme = await h.app.inject({
@@ -146,7 +201,14 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
       const { publicKey, privateKey } = await generateKeyPair('EdDSA', { extractable: true });
       const { createControlPlane } = await import('../src/http/app.js');
       const { createLogger } = await import('@telemy/protocol');
-      const cfg = { alg: 'EdDSA' as const, signingKey: privateKey, verifyKey: publicKey, issuer: 'i', audience: 'a', ttlSeconds: 60 };
+      const cfg = {
+        alg: 'EdDSA' as const,
+        signingKey: privateKey,
+        verifyKey: publicKey,
+        issuer: 'i',
+        audience: 'a',
+        ttlSeconds: 60,
+      };
       const app = await createControlPlane({
         db: h.db,
         provider: h.provider,
@@ -155,21 +217,31 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
         logger: createLogger('t', { level: 'silent' }),
       });
       const good = await signAccessToken(cfg, user.id, h.now());
-      expect((await app.inject({ url: '/api/v1/relay/active', headers: h.headers(good.token) })).statusCode).toBe(204);
+      expect(
+        (await app.inject({ url: '/api/v1/relay/active', headers: h.headers(good.token) })).statusCode,
+      ).toBe(204);
       const hs = await new SignJWT({ sub: user.id, iss: 'i', aud: 'a', exp: Math.floor(h.now() / 1000) + 60 })
         .setProtectedHeader({ alg: 'HS256' })
         .sign(new TextEncoder().encode(JWT_SECRET));
-      expect((await app.inject({ url: '/api/v1/relay/active', headers: h.headers(hs) })).statusCode).toBe(401);
+      expect((await app.inject({ url: '/api/v1/relay/active', headers: h.headers(hs) })).statusCode).toBe(
+        401,
+      );
       await app.close();
     });
 
     it('names missing client headers with 400, and refuses a bad platform', async () => {
       const { token } = await h.newUser();
-      const res = await h.app.inject({ url: '/api/v1/relay/active', headers: { authorization: `Bearer ${token}` } });
+      const res = await h.app.inject({
+        url: '/api/v1/relay/active',
+        headers: { authorization: `Bearer ${token}` },
+      });
       const err = expectEnvelope(res, 400, 'invalid_request');
       expect(err.details.missing_headers).toEqual(['x-aegis-client-version', 'x-aegis-client-platform']);
       expect(err.message).toContain('x-aegis-client-version');
-      const noAuth = await h.app.inject({ url: '/api/v1/usage/current', headers: { 'x-aegis-client-version': '1' } });
+      const noAuth = await h.app.inject({
+        url: '/api/v1/usage/current',
+        headers: { 'x-aegis-client-version': '1' },
+      });
       expect(expectEnvelope(noAuth, 400, 'invalid_request').details.missing_headers).toEqual([
         'authorization',
         'x-aegis-client-platform',
@@ -184,7 +256,11 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
 
   describe('bad input stores nothing', () => {
     const countSessions = async (userId: string) =>
-      (await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions WHERE user_id = $1', [userId])).rows[0]!.n;
+      (
+        await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions WHERE user_id = $1', [
+          userId,
+        ])
+      ).rows[0]!.n;
 
     it('malformed JSON, wrong types, unknown region, bad keys, 1 MiB body', async () => {
       const { user, token } = await h.newUser();
@@ -192,24 +268,46 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
         h.app.inject({
           method: 'POST',
           url: '/api/v1/relay/start',
-          headers: h.headers(token, { 'idempotency-key': crypto.randomUUID(), 'content-type': 'application/json', ...headers }),
+          headers: h.headers(token, {
+            'idempotency-key': crypto.randomUUID(),
+            'content-type': 'application/json',
+            ...headers,
+          }),
           payload,
         });
-      expect(expectEnvelope(await post('{"region_preference": '), 400, 'invalid_request').details.field).toBe('body');
-      const wrongType = await post({ ...START_BODY, client_context: { ...START_BODY.client_context, obs_connected: 'yes' } });
-      expect(expectEnvelope(wrongType, 400, 'invalid_request').details.field).toBe('client_context.obs_connected');
+      expect(expectEnvelope(await post('{"region_preference": '), 400, 'invalid_request').details.field).toBe(
+        'body',
+      );
+      const wrongType = await post({
+        ...START_BODY,
+        client_context: { ...START_BODY.client_context, obs_connected: 'yes' },
+      });
+      expect(expectEnvelope(wrongType, 400, 'invalid_request').details.field).toBe(
+        'client_context.obs_connected',
+      );
       const region = await post({ ...START_BODY, region_preference: 'mars-north-1' });
       const regionErr = expectEnvelope(region, 400, 'invalid_request');
       expect(regionErr.details.field).toBe('region_preference');
       expect(regionErr.details.regions).toEqual(['eu-west-1', 'us-east-1']);
       expectEnvelope(await post(START_BODY, { 'idempotency-key': 'abc' }), 400, 'invalid_request');
-      expectEnvelope(await post(START_BODY, { 'idempotency-key': '6ba7b810-9dad-11d1-80b4-00c04fd430c8' }), 400, 'invalid_request');
+      expectEnvelope(
+        await post(START_BODY, { 'idempotency-key': '6ba7b810-9dad-11d1-80b4-00c04fd430c8' }),
+        400,
+        'invalid_request',
+      );
       const big = await post(JSON.stringify({ ...START_BODY, pad: 'x'.repeat(1024 * 1024) }));
       expectEnvelope(big, 413, 'payload_too_large');
       const text = await post('hello', { 'content-type': 'text/plain' });
       expectEnvelope(text, 400, 'invalid_request');
-      const noKey = await h.app.inject({ method: 'POST', url: '/api/v1/relay/start', headers: h.headers(token), payload: START_BODY });
-      expect(expectEnvelope(noKey, 400, 'invalid_request').details.missing_headers).toEqual(['idempotency-key']);
+      const noKey = await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/relay/start',
+        headers: h.headers(token),
+        payload: START_BODY,
+      });
+      expect(expectEnvelope(noKey, 400, 'invalid_request').details.missing_headers).toEqual([
+        'idempotency-key',
+      ]);
       expect(await countSessions(user.id)).toBe(0);
       const records = await h.db.query('SELECT 1 FROM idempotency_records WHERE user_id = $1', [user.id]);
       expect(records.rows).toHaveLength(0);
@@ -230,7 +328,9 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
   describe('routes', () => {
     it('start → 201 provisioning with a well-formed session, then active reports it; 204 without one', async () => {
       const { user, token } = await h.newUser();
-      expect((await h.app.inject({ url: '/api/v1/relay/active', headers: h.headers(token) })).statusCode).toBe(204);
+      expect(
+        (await h.app.inject({ url: '/api/v1/relay/active', headers: h.headers(token) })).statusCode,
+      ).toBe(204);
       const res = await h.start(token, { ...START_BODY, region_preference: 'eu-west-1' });
       expect(res.status).toBe(201);
       const s = RelaySession.parse(res.body);
@@ -246,13 +346,18 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
       expect(a.ingest.srt_url).toBe(
         `srt://127.0.0.1:${a.relay.srt_port}?mode=caller&passphrase=${s.credentials.pair_token}&latency=2000`,
       );
-      expect(a.ingest.obs_source_url).toMatch(/^srt:\/\/127\.0\.0\.1:\d+\?mode=caller&passphrase=[A-Z2-7]{24}&latency=2000000$/);
+      expect(a.ingest.obs_source_url).toMatch(
+        /^srt:\/\/127\.0\.0\.1:\d+\?mode=caller&passphrase=[A-Z2-7]{24}&latency=2000000$/,
+      );
       expect(a.relay.ws_url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/telemetry$/);
       const req = h.provider.provisioned.find((p) => p.session_id === s.session_id)!;
       expect(req).toMatchObject({ region: 'eu-west-1', image_id: 'ami-eu', instance_type: 't4g.small' });
       expect(req.agent.pair_token).toBe(s.credentials.pair_token);
       expect(req.agent.relay_credential).toMatch(/^rly_/);
-      const hashRow = await h.db.query<{ credential_hash: string }>('SELECT credential_hash FROM relay_instances WHERE session_id = $1', [s.session_id]);
+      const hashRow = await h.db.query<{ credential_hash: string }>(
+        'SELECT credential_hash FROM relay_instances WHERE session_id = $1',
+        [s.session_id],
+      );
       expect(hashRow.rows[0]?.credential_hash).not.toBe(req.agent.relay_credential);
     });
 
@@ -269,7 +374,9 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
       const sb = (await h.start(b.token)).body.session_id;
       await h.settle();
       expect(await h.health(sa)).toBe(204);
-      const active = RelaySession.parse((await h.app.inject({ url: '/api/v1/relay/active', headers: h.headers(a.token) })).json());
+      const active = RelaySession.parse(
+        (await h.app.inject({ url: '/api/v1/relay/active', headers: h.headers(a.token) })).json(),
+      );
       expect(active.links[0]?.source_ip).toBe('203.0.113.x');
       expect(active.bonded?.health).toBe('healthy');
       const stored = await h.db.query<{ payload_json: { links: { source_ip: string }[] } }>(
@@ -315,7 +422,7 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
       expect(expectEnvelope(badBody, 400, 'invalid_request').details.field).toBe('session_uptime_seconds');
     });
 
-    it('stop: 200 and idempotent; another user\'s session 404; bad reason 400; stopped session health 404', async () => {
+    it("stop: 200 and idempotent; another user's session 404; bad reason 400; stopped session health 404", async () => {
       const a = await h.newUser();
       const b = await h.newUser();
       const sid = (await h.start(a.token)).body.session_id;
@@ -327,11 +434,17 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
       expectEnvelope(await stop(a.token, { session_id: sid, reason: 'bored' }), 400, 'invalid_request');
       const first = await stop(a.token, { session_id: sid, reason: 'user_requested' });
       expect(first.statusCode).toBe(200);
-      expect(first.json()).toEqual({ session_id: sid, status: 'stopped', stopped_at: new Date(h.now()).toISOString() });
+      expect(first.json()).toEqual({
+        session_id: sid,
+        status: 'stopped',
+        stopped_at: new Date(h.now()).toISOString(),
+      });
       h.advance(5);
       const again = await stop(a.token, { session_id: sid, reason: 'shutdown' });
       expect(again.json()).toEqual(first.json());
-      expect((await h.app.inject({ url: '/api/v1/relay/active', headers: h.headers(a.token) })).statusCode).toBe(204);
+      expect(
+        (await h.app.inject({ url: '/api/v1/relay/active', headers: h.headers(a.token) })).statusCode,
+      ).toBe(204);
       expect(await h.health(sid, { instance_id: instance })).toBe(404);
       await h.settle();
       expect(h.provider.deprovisioned).toContain(instance);
@@ -340,16 +453,22 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
     it('manifest lists regions; 503 when empty', async () => {
       const { token } = await h.newUser();
       const res = await h.app.inject({ url: '/api/v1/relay/manifest', headers: h.headers(token) });
-      expect(res.json().regions.map((r: { region: string; ami_id: string }) => [r.region, r.ami_id])).toEqual([
-        ['eu-west-1', 'ami-eu'],
-        ['us-east-1', 'ami-us'],
-      ]);
+      expect(res.json().regions.map((r: { region: string; ami_id: string }) => [r.region, r.ami_id])).toEqual(
+        [
+          ['eu-west-1', 'ami-eu'],
+          ['us-east-1', 'ami-us'],
+        ],
+      );
       const saved = await h.db.query<{ region: string; image_id: string; default_instance_type: string }>(
         'SELECT region, image_id, default_instance_type FROM relay_manifests',
       );
       await h.db.query('DELETE FROM relay_manifests');
       try {
-        expectEnvelope(await h.app.inject({ url: '/api/v1/relay/manifest', headers: h.headers(token) }), 503, 'unavailable');
+        expectEnvelope(
+          await h.app.inject({ url: '/api/v1/relay/manifest', headers: h.headers(token) }),
+          503,
+          'unavailable',
+        );
         const start = await h.app.inject({
           method: 'POST',
           url: '/api/v1/relay/start',
@@ -417,7 +536,10 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
       const { token } = await h.newUser();
       const res = await app.inject({ url: '/api/v1/relay/active', headers: h.headers(token) });
       expect(expectEnvelope(res, 403, 'forbidden').details.reason).toBe('client_too_old');
-      const ok = await app.inject({ url: '/api/v1/relay/active', headers: h.headers(token, { 'x-aegis-client-version': '0.1.2' }) });
+      const ok = await app.inject({
+        url: '/api/v1/relay/active',
+        headers: h.headers(token, { 'x-aegis-client-version': '0.1.2' }),
+      });
       expect(ok.statusCode).toBe(204);
       await app.close();
     });
@@ -428,7 +550,13 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
       const { createControlPlane } = await import('../src/http/app.js');
       const { createLogger } = await import('@telemy/protocol');
       const mk = () =>
-        createControlPlane({ db: h.db, provider: h.provider, jwt: h.jwt, clock: h.now, logger: createLogger('t', { level: 'silent' }) });
+        createControlPlane({
+          db: h.db,
+          provider: h.provider,
+          jwt: h.jwt,
+          clock: h.now,
+          logger: createLogger('t', { level: 'silent' }),
+        });
       const replicaA = await mk();
       const replicaB = await mk();
       const { token } = await h.newUser();
@@ -470,10 +598,17 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
     it('auth/token is limited per key (10 per minute)', async () => {
       const { createControlPlane } = await import('../src/http/app.js');
       const { createLogger } = await import('@telemy/protocol');
-      const app = await createControlPlane({ db: h.db, provider: h.provider, jwt: h.jwt, clock: h.now, logger: createLogger('t', { level: 'silent' }) });
+      const app = await createControlPlane({
+        db: h.db,
+        provider: h.provider,
+        jwt: h.jwt,
+        clock: h.now,
+        logger: createLogger('t', { level: 'silent' }),
+      });
       const { apiKey } = await h.newUser();
       const other = await h.newUser();
-      const hit = (key: string) => app.inject({ method: 'POST', url: '/api/v1/auth/token', payload: { api_key: key } });
+      const hit = (key: string) =>
+        app.inject({ method: 'POST', url: '/api/v1/auth/token', payload: { api_key: key } });
       for (let i = 0; i < 10; i++) expect((await hit(apiKey)).statusCode).toBe(200);
       expectEnvelope(await hit(apiKey), 429, 'rate_limited');
       expect((await hit(other.apiKey)).statusCode).toBe(200);

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { PlanStatus, PlanTier } from '@telemy/protocol';
 import { createLogger, type RelayHealthReport, type RelaySession } from '@telemy/protocol';
 import { startPostgres } from '../../../test/support/postgres.js';
 import { hs256Config, type JwtConfig, signAccessToken } from '../src/auth/jwt.js';
@@ -12,7 +13,6 @@ import { type ControlPlaneApp, createControlPlane } from '../src/http/app.js';
 import { FakeRelayProvider } from '../src/providers/fake.js';
 import { seedManifest } from '../src/server.js';
 import { createApiKey, createUser, type UserRow } from '../src/store/users.js';
-import type { PlanStatus, PlanTier } from '@telemy/protocol';
 
 export type BackendName = 'pglite' | 'postgres';
 /** Every store test runs on both: the embedded default and a real PostgreSQL 15 server. */
@@ -72,7 +72,10 @@ export interface Harness {
   jwt: JwtConfig;
   now(): number;
   advance(seconds: number): void;
-  newUser(opts?: { plan?: PlanTier; status?: PlanStatus }): Promise<{ user: UserRow; token: string; apiKey: string }>;
+  newUser(opts?: {
+    plan?: PlanTier;
+    status?: PlanStatus;
+  }): Promise<{ user: UserRow; token: string; apiKey: string }>;
   headers(token: string, extra?: Record<string, string>): Record<string, string>;
   start(token: string, body?: unknown, key?: string): Promise<{ status: number; body: RelaySession }>;
   /** Waits for the background provisioning started by the requests so far. */
@@ -119,7 +122,11 @@ export async function makeHarness(
     async newUser(o = {}) {
       const user = await createUser(
         db,
-        { email: `u-${Math.random().toString(36).slice(2)}@example.test`, plan: o.plan, planStatus: o.status },
+        {
+          email: `u-${Math.random().toString(36).slice(2)}@example.test`,
+          plan: o.plan,
+          planStatus: o.status,
+        },
         new Date(now),
       );
       const { apiKey } = await createApiKey(db, user.id, new Date(now));

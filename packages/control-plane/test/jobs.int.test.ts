@@ -21,7 +21,13 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
   const now = () => new Date(h.now());
   const session = async (sid: string) =>
     (
-      await h.db.query<{ status: string; stop_reason: string | null; state: string; duration_seconds: number; reconciled_seconds: number }>(
+      await h.db.query<{
+        status: string;
+        stop_reason: string | null;
+        state: string;
+        duration_seconds: number;
+        reconciled_seconds: number;
+      }>(
         `SELECT s.status, s.stop_reason, r.state, s.duration_seconds, s.reconciled_seconds
          FROM sessions s JOIN relay_instances r ON r.id = s.relay_instance_id WHERE s.id = $1`,
         [sid],
@@ -33,7 +39,12 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
     return res.actions;
   };
   const stop = (token: string, sid: string) =>
-    h.app.inject({ method: 'POST', url: '/api/v1/relay/stop', headers: h.headers(token), payload: { session_id: sid, reason: 'user_requested' } });
+    h.app.inject({
+      method: 'POST',
+      url: '/api/v1/relay/stop',
+      headers: h.headers(token),
+      payload: { session_id: sid, reason: 'user_requested' },
+    });
 
   describe('usage', () => {
     it('rollup brings running sessions up to now; /usage/current counts the running session without it', async () => {
@@ -41,15 +52,24 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
       const sid = await activeSession(h, token);
       h.advance(90);
       const live = (await h.app.inject({ url: '/api/v1/usage/current', headers: h.headers(token) })).json();
-      expect(live).toMatchObject({ consumed_seconds: 90, remaining_seconds: 54_000 - 90, overage_seconds: 0 });
+      expect(live).toMatchObject({
+        consumed_seconds: 90,
+        remaining_seconds: 54_000 - 90,
+        overage_seconds: 0,
+      });
       await runUsageRollup(h.app.cp.ctx, now());
       expect((await session(sid)).duration_seconds).toBe(90);
-      const rec = await h.db.query('SELECT measured_seconds, billable_seconds, overage_seconds FROM usage_records WHERE user_id = $1', [user.id]);
+      const rec = await h.db.query(
+        'SELECT measured_seconds, billable_seconds, overage_seconds FROM usage_records WHERE user_id = $1',
+        [user.id],
+      );
       expect(rec.rows).toEqual([{ measured_seconds: 90, billable_seconds: 90, overage_seconds: 0 }]);
       h.advance(31);
       await stop(token, sid);
       expect((await session(sid)).duration_seconds).toBe(121);
-      const fin = await h.db.query('SELECT measured_seconds FROM usage_records WHERE user_id = $1', [user.id]);
+      const fin = await h.db.query('SELECT measured_seconds FROM usage_records WHERE user_id = $1', [
+        user.id,
+      ]);
       expect(fin.rows).toEqual([{ measured_seconds: 121 }]);
     });
 
@@ -60,7 +80,10 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
       h.advance(150);
       await h.health(sid);
       await runUsageRollup(h.app.cp.ctx, now());
-      const rec = await h.db.query('SELECT billable_seconds, overage_seconds FROM usage_records WHERE session_id = $1', [sid]);
+      const rec = await h.db.query(
+        'SELECT billable_seconds, overage_seconds FROM usage_records WHERE session_id = $1',
+        [sid],
+      );
       expect(rec.rows).toEqual([{ billable_seconds: 150, overage_seconds: 50 }]);
       const usage = (await h.app.inject({ url: '/api/v1/usage/current', headers: h.headers(token) })).json();
       expect(usage).toMatchObject({ consumed_seconds: 150, remaining_seconds: 0, overage_seconds: 50 });
@@ -76,7 +99,10 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
       await h.health(sid, { session_uptime_seconds: 50 });
       h.advance(100);
       await h.health(sid, { session_uptime_seconds: 150 });
-      await h.health(sid, { session_uptime_seconds: 120, observed_at: new Date(h.now() - 30_000).toISOString() });
+      await h.health(sid, {
+        session_uptime_seconds: 120,
+        observed_at: new Date(h.now() - 30_000).toISOString(),
+      });
       await stop(token, sid);
       const first = await runOutageReconciliation(h.app.cp.ctx, now());
       expect(first.adjustments).toBeGreaterThanOrEqual(1);
@@ -84,11 +110,19 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
       h.advance(120);
       const third = await runJobNow(h.app.cp.ctx, 'outage_reconciliation');
       expect(third.status).toBe('ok');
-      const adj = await h.db.query('SELECT adjustment_seconds, reason, source FROM billing_adjustments WHERE session_id = $1', [sid]);
-      expect(adj.rows).toEqual([{ adjustment_seconds: 50, reason: 'outage_reconciliation', source: 'relay_health' }]);
+      const adj = await h.db.query(
+        'SELECT adjustment_seconds, reason, source FROM billing_adjustments WHERE session_id = $1',
+        [sid],
+      );
+      expect(adj.rows).toEqual([
+        { adjustment_seconds: 50, reason: 'outage_reconciliation', source: 'relay_health' },
+      ]);
       expect(again.adjustments).toBe(0);
       expect(await session(sid)).toMatchObject({ duration_seconds: 100, reconciled_seconds: 50 });
-      const rec = await h.db.query('SELECT measured_seconds, reconciled_seconds, billable_seconds FROM usage_records WHERE session_id = $1', [sid]);
+      const rec = await h.db.query(
+        'SELECT measured_seconds, reconciled_seconds, billable_seconds FROM usage_records WHERE session_id = $1',
+        [sid],
+      );
       expect(rec.rows).toEqual([{ measured_seconds: 100, reconciled_seconds: 50, billable_seconds: 150 }]);
       const usage = (await h.app.inject({ url: '/api/v1/usage/current', headers: h.headers(token) })).json();
       expect(usage.consumed_seconds).toBe(150);
@@ -108,7 +142,11 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
       h.advance(2);
       const actions = await watchdog();
       expect(actions).toContainEqual({ action: 'provisioning_timeout', id: sid });
-      expect(await session(sid)).toMatchObject({ status: 'stopped', stop_reason: 'error_recovery', state: 'terminated' });
+      expect(await session(sid)).toMatchObject({
+        status: 'stopped',
+        stop_reason: 'error_recovery',
+        state: 'terminated',
+      });
       expect(h.provider.deprovisioned).toContain(instance);
     });
 
@@ -122,7 +160,11 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
       h.advance(150);
       const actions = await watchdog();
       expect(actions).toContainEqual({ action: 'health_lost', id: sid });
-      expect(await session(sid)).toMatchObject({ status: 'stopped', stop_reason: 'error_recovery', duration_seconds: 181 });
+      expect(await session(sid)).toMatchObject({
+        status: 'stopped',
+        stop_reason: 'error_recovery',
+        duration_seconds: 181,
+      });
       expect(h.provider.deprovisioned).toContain(instance);
     });
 
@@ -152,13 +194,19 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
       expect((await session(sid)).status).toBe('active');
       h.advance(1);
       expect(await watchdog()).toContainEqual({ action: 'max_session', id: sid });
-      expect(await session(sid)).toMatchObject({ status: 'stopped', stop_reason: 'max_session_reached', duration_seconds: 60 });
+      expect(await session(sid)).toMatchObject({
+        status: 'stopped',
+        stop_reason: 'max_session_reached',
+        duration_seconds: 60,
+      });
     });
 
     it('Time Bank exhausted on a tier without overage → stopped; with overage → kept', async () => {
       const starter = await h.newUser();
       const pro = await h.newUser({ plan: 'pro' });
-      await h.db.query('UPDATE users SET included_seconds = 100 WHERE id = ANY($1::text[])', [[starter.user.id, pro.user.id]]);
+      await h.db.query('UPDATE users SET included_seconds = 100 WHERE id = ANY($1::text[])', [
+        [starter.user.id, pro.user.id],
+      ]);
       const s1 = await activeSession(h, starter.token);
       const s2 = await activeSession(h, pro.token);
       h.advance(100);
@@ -202,7 +250,10 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
       } finally {
         h.provider.failDeprovision = null;
       }
-      expect(await watchdog()).toContainEqual({ action: 'deprovision_retry', id: expect.stringMatching(/^rly_/) });
+      expect(await watchdog()).toContainEqual({
+        action: 'deprovision_retry',
+        id: expect.stringMatching(/^rly_/),
+      });
       expect((await session(sid)).state).toBe('terminated');
       expect(h.provider.deprovisioned).toContain(instance);
     });
@@ -220,7 +271,8 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
       h.advance(2);
       await runIdempotencyCleanup(h.app.cp.ctx, now());
       expect(await count('SELECT 1 FROM idempotency_records WHERE user_id = $1')).toBe(0);
-      const events = 'SELECT 1 FROM relay_health_events e JOIN sessions s ON s.id = e.session_id WHERE s.user_id = $1';
+      const events =
+        'SELECT 1 FROM relay_health_events e JOIN sessions s ON s.id = e.session_id WHERE s.user_id = $1';
       expect(await count(events)).toBe(1);
       // The event was observed 3601 s ago; the retention window is 30 days.
       h.advance(30 * 86_400 - 3601 - 10);
@@ -233,7 +285,9 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
     });
 
     it('a job whose advisory lock is held elsewhere is skipped, and every run is counted and timed', async () => {
-      const held = await h.db.withAdvisoryLock(JOB_LOCK_KEYS.watchdog, () => runJobNow(h.app.cp.ctx, 'watchdog'));
+      const held = await h.db.withAdvisoryLock(JOB_LOCK_KEYS.watchdog, () =>
+        runJobNow(h.app.cp.ctx, 'watchdog'),
+      );
       expect(held).toEqual({ acquired: true, value: { status: 'skipped' } });
       expect((await runJobNow(h.app.cp.ctx, 'watchdog')).status).toBe('ok');
       const metrics = (await h.app.inject('/metrics')).body;

@@ -14,7 +14,8 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
   });
 
   const status = async (sid: string) =>
-    (await h.db.query<{ status: string }>('SELECT status FROM sessions WHERE id = $1', [sid])).rows[0]?.status;
+    (await h.db.query<{ status: string }>('SELECT status FROM sessions WHERE id = $1', [sid])).rows[0]
+      ?.status;
 
   describe('idempotency', () => {
     it('same key + same body → original status and the current session (not a stale snapshot)', async () => {
@@ -27,7 +28,10 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
       expect(await h.health(first.body.session_id)).toBe(204);
       h.advance(30);
       // Same meaning, other key order: still the same request.
-      const reordered = { client_context: { requested_by: 'dashboard', mode: 'irl', obs_connected: true }, region_preference: 'auto' };
+      const reordered = {
+        client_context: { requested_by: 'dashboard', mode: 'irl', obs_connected: true },
+        region_preference: 'auto',
+      };
       const replay = await h.start(token, reordered, key);
       expect(replay.status).toBe(201);
       expect(replay.body.session_id).toBe(first.body.session_id);
@@ -47,7 +51,10 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
       expect(second.status).toBe(200);
       expect(second.body.session_id).toBe(first.body.session_id);
       await h.settle();
-      const n = await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions WHERE user_id = $1', [first.body.user_id]);
+      const n = await h.db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM sessions WHERE user_id = $1',
+        [first.body.user_id],
+      );
       expect(n.rows[0]?.n).toBe(1);
     });
 
@@ -81,7 +88,10 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
       expect(statuses.filter((s) => s === 200)).toHaveLength(99);
       expect(new Set(results.map((r) => r.body.session_id)).size).toBe(1);
       await h.settle();
-      const n = await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions WHERE user_id = $1', [user.id]);
+      const n = await h.db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM sessions WHERE user_id = $1',
+        [user.id],
+      );
       expect(n.rows[0]?.n).toBe(1);
       expect(h.provider.provisioned.filter((p) => p.user_id === user.id)).toHaveLength(1);
     });
@@ -93,7 +103,10 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
       expect(results.every((r) => r.status === 201)).toBe(true);
       expect(new Set(results.map((r) => r.body.session_id)).size).toBe(1);
       await h.settle();
-      const n = await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM idempotency_records WHERE user_id = $1', [user.id]);
+      const n = await h.db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM idempotency_records WHERE user_id = $1',
+        [user.id],
+      );
       expect(n.rows[0]?.n).toBe(1);
     });
   });
@@ -137,8 +150,16 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
       h.advance(20);
       await h.health(sid);
       h.advance(125);
-      await h.app.inject({ method: 'POST', url: '/api/v1/relay/stop', headers: h.headers(token), payload: { session_id: sid, reason: 'user_requested' } });
-      const row = await h.db.query<{ duration_seconds: number; stop_reason: string }>('SELECT duration_seconds, stop_reason FROM sessions WHERE id = $1', [sid]);
+      await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/relay/stop',
+        headers: h.headers(token),
+        payload: { session_id: sid, reason: 'user_requested' },
+      });
+      const row = await h.db.query<{ duration_seconds: number; stop_reason: string }>(
+        'SELECT duration_seconds, stop_reason FROM sessions WHERE id = $1',
+        [sid],
+      );
       expect(row.rows[0]).toEqual({ duration_seconds: 125, stop_reason: 'user_requested' });
       const usage = await h.db.query<{ measured_seconds: number; billable_seconds: number }>(
         'SELECT measured_seconds, billable_seconds FROM usage_records WHERE session_id = $1',
@@ -146,15 +167,28 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
       );
       expect(usage.rows).toEqual([{ measured_seconds: 125, billable_seconds: 125 }]);
       h.advance(600);
-      const current = (await h.app.inject({ url: '/api/v1/usage/current', headers: h.headers(token) })).json();
+      const current = (
+        await h.app.inject({ url: '/api/v1/usage/current', headers: h.headers(token) })
+      ).json();
       expect(current.consumed_seconds).toBe(125);
       const second = (await h.start(token)).body.session_id;
       await h.settle();
       h.advance(50);
-      await h.app.inject({ method: 'POST', url: '/api/v1/relay/stop', headers: h.headers(token), payload: { session_id: second, reason: 'shutdown' } });
-      const s2 = await h.db.query<{ duration_seconds: number }>('SELECT duration_seconds FROM sessions WHERE id = $1', [second]);
+      await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/relay/stop',
+        headers: h.headers(token),
+        payload: { session_id: second, reason: 'shutdown' },
+      });
+      const s2 = await h.db.query<{ duration_seconds: number }>(
+        'SELECT duration_seconds FROM sessions WHERE id = $1',
+        [second],
+      );
       expect(s2.rows[0]?.duration_seconds).toBe(0);
-      expect((await h.app.inject({ url: '/api/v1/usage/current', headers: h.headers(token) })).json().consumed_seconds).toBe(125);
+      expect(
+        (await h.app.inject({ url: '/api/v1/usage/current', headers: h.headers(token) })).json()
+          .consumed_seconds,
+      ).toBe(125);
       const records = await h.db.query('SELECT 1 FROM usage_records WHERE user_id = $1', [user.id]);
       expect(records.rows).toHaveLength(1);
     });
@@ -171,7 +205,9 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
         );
         expect(row.rows[0]).toEqual({ status: 'stopped', stop_reason: 'error_recovery', state: 'error' });
         const metrics = (await h.app.inject('/metrics')).body;
-        expect(metrics).toMatch(/aegis_relay_provision_total\{provider="fake",region="us-east-1",status="error"\} [1-9]/);
+        expect(metrics).toMatch(
+          /aegis_relay_provision_total\{provider="fake",region="us-east-1",status="error"\} [1-9]/,
+        );
       } finally {
         h.provider.failProvision = null;
       }
@@ -182,12 +218,20 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
       h.provider.provisionDelayMs = 150;
       try {
         const sid = (await h.start(token)).body.session_id;
-        await h.app.inject({ method: 'POST', url: '/api/v1/relay/stop', headers: h.headers(token), payload: { session_id: sid, reason: 'user_requested' } });
+        await h.app.inject({
+          method: 'POST',
+          url: '/api/v1/relay/stop',
+          headers: h.headers(token),
+          payload: { session_id: sid, reason: 'user_requested' },
+        });
         await h.settle();
         const inst = h.provider.provisioned.find((p) => p.session_id === sid);
         expect(inst).toBeDefined();
         expect(h.provider.instanceFor(sid)).toBeUndefined();
-        const row = await h.db.query<{ state: string }>('SELECT state FROM relay_instances WHERE session_id = $1', [sid]);
+        const row = await h.db.query<{ state: string }>(
+          'SELECT state FROM relay_instances WHERE session_id = $1',
+          [sid],
+        );
         expect(row.rows[0]?.state).toBe('terminated');
       } finally {
         h.provider.provisionDelayMs = 0;

@@ -9,7 +9,12 @@ import {
   RelayStartRequest,
   RelayStopRequest,
 } from '@telemy/protocol';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { z } from 'zod';
 import { type JwtConfig, signAccessToken, verifyAccessToken } from '../auth/jwt.js';
 import { DEFAULT_RATE_LIMITS, DEFAULT_TIMERS, type LifecycleTimers, type RateLimits } from '../config.js';

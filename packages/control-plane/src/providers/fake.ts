@@ -6,6 +6,7 @@ import type { ListedRelayInstance, ProvisionedRelay, RelayProvider, RelayProvisi
  */
 export class FakeRelayProvider implements RelayProvider {
   readonly name: string;
+  readonly defaultManifest = [{ region: 'local', image_id: 'none', default_instance_type: 'fake' }];
   readonly instances = new Map<string, ListedRelayInstance & { request: RelayProvisionRequest }>();
   readonly provisioned: RelayProvisionRequest[] = [];
   readonly deprovisioned: string[] = [];

@@ -1,0 +1,236 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Command, CommanderError } from 'commander';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startPostgres, type ThrowawayPostgres } from '../../../test/support/postgres.js';
+import { registerAdmin } from '../../cli/src/commands/admin.js';
+import { registerControlPlane } from '../../cli/src/commands/control-plane.js';
+import { hs256Config, verifyAccessToken } from '../src/auth/jwt.js';
+import { CLIENT_HEADERS, JWT_SECRET, START_BODY } from './harness.js';
+
+const run = promisify(execFile);
+const CLI = path.resolve(import.meta.dirname, '../../cli/bin/telemy.js');
+
+interface Server {
+  url: string;
+  proc: ChildProcess;
+}
+
+/** `telemy control-plane` as a real process on the shared PostgreSQL; resolves with its printed URL. */
+function spawnServer(env: NodeJS.ProcessEnv, role: string): Promise<Server> {
+  const proc = spawn(
+    process.execPath,
+    [CLI, 'control-plane', '--role', role, '--port', '0', '--host', '127.0.0.1'],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 60_000);
+    proc.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolve({ url: m[1], proc });
+      }
+    });
+    proc.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    proc.once('exit', (code) => reject(new Error(`server exited with ${code}: ${err}`)));
+  });
+}
+
+function stopServer(s: Server | undefined): Promise<void> {
+  if (!s || s.proc.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    s.proc.once('exit', () => resolve());
+    s.proc.kill('SIGTERM');
+  });
+}
+
+describe('two server processes and the CLI on one PostgreSQL', () => {
+  let pg: ThrowawayPostgres;
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+  const servers: Server[] = [];
+  /** The real `telemy` binary: used where the process boundary matters (migrate, servers). */
+  const bin = async (...args: string[]) =>
+    (await run(process.execPath, [CLI, ...args], { env })).stdout.trim();
+  /** The same commands in-process (the binary takes seconds to start on a busy machine). */
+  const cli = async (...args: string[]): Promise<string> => {
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    let out = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    });
+    const program = new Command('telemy')
+      .exitOverride()
+      .configureOutput({ writeOut: (str) => (out += str), writeErr: () => {} });
+    registerControlPlane(program);
+    registerAdmin(program);
+    try {
+      await program.parseAsync(['node', 'telemy', ...args]);
+    } catch (err) {
+      if (!(err instanceof CommanderError && err.code === 'commander.helpDisplayed')) throw err;
+    } finally {
+      spy.mockRestore();
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+    return out.trim();
+  };
+
+  beforeAll(async () => {
+    pg = await startPostgres();
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'telemy-cp-replicas-'));
+    env = {
+      ...process.env,
+      TELEMY_HOME: home,
+      TELEMY_DATABASE_URL: pg.url,
+      TELEMY_JWT_SECRET: JWT_SECRET,
+      TELEMY_RELAY_PROVIDER: 'fake',
+      TELEMY_LOG_LEVEL: 'warn',
+      // The default start limit (6/min per user) would refuse most of the burst below.
+      TELEMY_CP_RATE_LIMITS: 'start=1000',
+    };
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map(stopServer));
+    await pg?.stop();
+    if (home) fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('migrate applies the numbered migrations once', async () => {
+    expect(await bin('control-plane', 'migrate')).toMatch(
+      /^applied migrations 1, 2 \(schema version 2\) to PostgreSQL/,
+    );
+    expect(await cli('control-plane', 'migrate')).toMatch(/^schema is up to date \(version 2\)/);
+  });
+
+  it('admin commands create users and keys, and mint tokens without the database', async () => {
+    const userId = await cli(
+      'admin',
+      'user',
+      'create',
+      '--email',
+      'Streamer@Example.test',
+      '--plan',
+      'standard',
+    );
+    expect(userId).toMatch(/^usr_[a-z2-7]{20}$/);
+    const list = JSON.parse(await cli('admin', 'user', 'list', '--json'));
+    expect(list.users).toContainEqual(
+      expect.objectContaining({
+        user_id: userId,
+        email: 'streamer@example.test',
+        plan_tier: 'standard',
+        included_seconds: 144_000,
+      }),
+    );
+    const key = JSON.parse(await cli('admin', 'key', 'create', '--user', userId, '--json'));
+    expect(key.api_key).toMatch(/^tmk_[A-Z2-7]{40}$/);
+    await expect(cli('admin', 'key', 'create', '--user', 'usr_nobody')).rejects.toThrow('no user usr_nobody');
+    await expect(cli('admin', 'user', 'create', '--email', 'streamer@example.test')).rejects.toThrow(
+      'already exists',
+    );
+    // No database configured at all: the token needs only the JWT secret.
+    const dbUrl = env.TELEMY_DATABASE_URL;
+    delete env.TELEMY_DATABASE_URL;
+    const token = await cli('admin', 'token', '--user', userId, '--ttl', '120').finally(() => {
+      env.TELEMY_DATABASE_URL = dbUrl;
+    });
+    expect(await verifyAccessToken(hs256Config(JWT_SECRET), token, Date.now())).toBe(userId);
+    expect(await verifyAccessToken(hs256Config(JWT_SECRET), token, Date.now() + 121_000)).toBeNull();
+  });
+
+  it('every command answers --help', async () => {
+    for (const args of [
+      ['control-plane'],
+      ['control-plane', 'migrate'],
+      ['admin'],
+      ['admin', 'user', 'create'],
+      ['admin', 'user', 'list'],
+      ['admin', 'key', 'create'],
+      ['admin', 'token'],
+    ]) {
+      expect(await cli(...args, '--help')).toContain(`Usage: telemy ${args.join(' ')}`);
+    }
+  });
+
+  it('100 concurrent starts split across two API processes → one session, no 5xx, one id', async () => {
+    const [a, b] = await Promise.all([spawnServer(env, 'api'), spawnServer(env, 'api')]);
+    servers.push(a!, b!);
+    const userId = await cli('admin', 'user', 'create', '--email', 'racer@example.test');
+    const apiKey = await cli('admin', 'key', 'create', '--user', userId);
+    const tokenRes = await fetch(`${a!.url}/api/v1/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ api_key: apiKey }),
+    });
+    expect(tokenRes.status).toBe(200);
+    const { cp_access_jwt } = (await tokenRes.json()) as { cp_access_jwt: string };
+    const headers = {
+      ...CLIENT_HEADERS,
+      authorization: `Bearer ${cp_access_jwt}`,
+      'content-type': 'application/json',
+    };
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        fetch(`${(i % 2 === 0 ? a : b)!.url}/api/v1/relay/start`, {
+          method: 'POST',
+          headers: { ...headers, 'idempotency-key': crypto.randomUUID() },
+          body: JSON.stringify(START_BODY),
+        }).then(async (r) => ({ status: r.status, body: (await r.json()) as { session_id?: string } })),
+      ),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s >= 500)).toEqual([]);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(99);
+    const ok = results;
+    expect(new Set(ok.map((r) => r.body.session_id)).size).toBe(1);
+    const active = await fetch(`${b!.url}/api/v1/relay/active`, { headers });
+    expect(((await active.json()) as { session_id: string }).session_id).toBe(ok[0]?.body.session_id);
+  });
+
+  it('the start limit holds across the two processes', async () => {
+    const [a, b] = servers;
+    const userId = await cli('admin', 'user', 'create', '--email', 'limited@example.test');
+    const token = await cli('admin', 'token', '--user', userId);
+    const headers = { ...CLIENT_HEADERS, authorization: `Bearer ${token}` };
+    const codes: number[] = [];
+    for (let i = 0; i < 62; i++) {
+      const r = await fetch(`${(i % 2 === 0 ? a : b)!.url}/api/v1/relay/active`, { headers });
+      codes.push(r.status);
+    }
+    // 60 per minute per user across both replicas (unless the minute turned over meanwhile).
+    expect(codes.filter((c) => c === 429).length).toBeGreaterThanOrEqual(1);
+    expect(codes.slice(0, 60).every((c) => c === 204)).toBe(true);
+  });
+
+  it('a --role jobs process serves /metrics with job runs and no API', async () => {
+    const jobs = await spawnServer(env, 'jobs');
+    servers.push(jobs);
+    const deadline = Date.now() + 20_000;
+    let metrics = '';
+    while (Date.now() < deadline && !/aegis_job_runs_total\{job="watchdog",status="ok"\} 1/.test(metrics)) {
+      metrics = await (await fetch(`${jobs.url}/metrics`)).text();
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(metrics).toMatch(/aegis_job_runs_total\{job="watchdog",status="ok"\} 1/);
+    expect(metrics).toMatch(/aegis_job_runs_total\{job="usage_rollup",status="ok"\} 1/);
+    expect((await fetch(`${jobs.url}/readyz`)).status).toBe(200);
+    const api = await fetch(`${jobs.url}/api/v1/relay/active`);
+    expect(api.status).toBe(404);
+  });
+});
