@@ -18,6 +18,7 @@ import {
 } from './control/engine-views.js';
 import { FeedSources } from './control/feed-sources.js';
 import { EngineMetrics } from './export/metrics.js';
+import { OtlpMetricsPush, otlpDisabledStatus } from './export/otlp.js';
 import { IpcSceneSwitcher } from './ipc/ipc-scene-switcher.js';
 import { IpcServer } from './ipc/ipc-server.js';
 import { MetricsHub } from './obs/metrics-hub.js';
@@ -91,6 +92,7 @@ export class Engine {
   private readonly parts: EngineParts;
   private dock: DockSocket | null = null;
   private server: FastifyInstance | null = null;
+  private otlp: OtlpMetricsPush | null = null;
   private token = '';
   private readonly startedAt: number;
   private readonly now: () => number;
@@ -313,6 +315,16 @@ export class Engine {
         this.opts.logger.warn({ err }, 'cloud link could not start; local operation continues'),
       );
     this.chat?.start();
+    if (config.otlp.enabled) {
+      this.otlp = new OtlpMetricsPush({
+        config: config.otlp,
+        metrics: this.metrics,
+        authValue: vault.get(config.otlp.auth_value_key),
+        serviceVersion: ENGINE_VERSION,
+        dataDir: telemyPaths().data,
+        logger: this.opts.logger.child({ component: 'otlp' }),
+      });
+    }
     return this.urls();
   }
 
@@ -345,6 +357,7 @@ export class Engine {
       metrics: this.hub.snapshot(),
       cloud: this.cloud?.snapshot() ?? null,
       chat: this.chat?.states() ?? null,
+      otlp: this.otlp?.status() ?? otlpDisabledStatus(this.store.config.otlp),
       // Chat audit records belong to the event history too (50- §5), not only to the dock's copy.
       events: [...this.controller.events(), ...this.chatEvents].sort((a, b) => a.at_ms - b.at_ms).slice(-50),
     };
@@ -358,6 +371,8 @@ export class Engine {
     this.hub.stop();
     await this.chat?.stop();
     this.cloud?.close();
+    await this.otlp?.stop();
+    this.otlp = null;
     await this.ipc?.stop();
     await this.obs.stop();
     await this.server?.close();
