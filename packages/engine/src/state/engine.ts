@@ -673,8 +673,9 @@ function applyInput(ev: Evaluation, input: EngineInput) {
       const f = s.inFlight;
       if (f === null || f.requestId !== input.requestId) return;
       s.inFlight = null;
-      if (input.ok) s.programScene = f.scene;
-      else if (f.automatic) s.armed = true;
+      // The program scene is only ever taken from OBS's own reports (a late result must not
+      // overwrite a newer scene change by the operator).
+      if (!input.ok && f.automatic) s.armed = true;
       return;
     }
   }

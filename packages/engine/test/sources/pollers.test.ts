@@ -39,16 +39,15 @@ describe('HttpStatsPoller', () => {
     server.close();
   });
 
-  async function pollOnce(path: string, parse = (b: string) => parseSlsStats(b), now?: () => number) {
+  async function pollOnce(path: string, timeoutMs = 3000) {
     const got: FeedSample[] = [];
     const p = new HttpStatsPoller({
       source: 'x',
       url: `${base}${path}`,
       intervalMs: 500,
-      timeoutMs: 200,
-      parse,
+      timeoutMs,
+      parse: (b) => parseSlsStats(b),
       onSample: (s) => got.push(s),
-      ...(now ? { now } : {}),
     });
     await p.poll();
     return { got, p };
@@ -67,7 +66,7 @@ describe('HttpStatsPoller', () => {
       reason: 'stats endpoint answered HTTP 503',
     });
     const started = Date.now();
-    expect((await pollOnce('/slow')).got[0]).toMatchObject({
+    expect((await pollOnce('/slow', 200)).got[0]).toMatchObject({
       connected: false,
       reason: 'stats endpoint timed out after 200 ms',
     });

@@ -12,6 +12,8 @@ class FakeSwitcher implements SceneSwitcher {
   up = true;
   fail = false;
   readonly requests: SwitchRequest[] = [];
+  /** Where OBS's CurrentProgramSceneChanged goes (the controller). */
+  onScene: (scene: string) => void = () => {};
   constructor(private readonly clock: { t: number }) {}
   ready(): boolean {
     return this.up;
@@ -20,6 +22,7 @@ class FakeSwitcher implements SceneSwitcher {
     this.requests.push(req);
     // OBS confirms 40 ms later on the fake clock.
     this.clock.t += 40;
+    if (!this.fail) this.onScene(req.scene);
     return this.fail
       ? { ok: false, error: 'OBS refused', latencyMs: 40 }
       : { ok: true, error: null, latencyMs: 40 };
@@ -50,6 +53,7 @@ function setup() {
     readProgramScene: async () => 'LIVE',
     onNotice: (_level, text) => notices.push(text),
   });
+  switcher.onScene = (scene) => c.programScene(scene);
   const feed = (health: FeedClass) =>
     c.feed({ health, source: 'srt', reason: health === 'offline' ? 'stats stale' : null });
   const settle = () => new Promise((r) => setTimeout(r, 5));

@@ -285,6 +285,19 @@ describe('safety (10- §7, §8)', () => {
     expect(s.switches()).toHaveLength(0);
   });
 
+  it('a late switch result does not overwrite a newer scene change by the operator', () => {
+    const s = new Sim().ready('LIVE');
+    s.samples('normal', 4);
+    s.advance(500);
+    s.feed('offline');
+    s.send({ kind: 'program_scene', scene: 'BRB' });
+    s.send({ kind: 'program_scene', scene: 'Privacy' });
+    s.send({ kind: 'switch_result', requestId: s.switches().at(-1)?.requestId ?? '', ok: true, error: null });
+    expect(s.state.programScene).toBe('Privacy');
+    s.samples('normal', 6);
+    expect(s.switches()).toHaveLength(1);
+  });
+
   it('a failed automatic switch is retried on the next evaluation', () => {
     const s = new Sim().ready('LIVE');
     s.samples('normal', 4);

@@ -159,7 +159,10 @@ describe('failover engine properties', () => {
             s.advance(500);
             s.feed(health);
             const f = s.state.inFlight;
-            if (f) s.send({ kind: 'switch_result', requestId: f.requestId, ok: true, error: null });
+            if (f) {
+              s.send({ kind: 'program_scene', scene: f.scene });
+              s.send({ kind: 'switch_result', requestId: f.requestId, ok: true, error: null });
+            }
           }
         }
         expect(s.switches().length).toBeLessThanOrEqual(1);

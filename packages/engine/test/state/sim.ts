@@ -80,10 +80,11 @@ export class Sim {
     return this.actions.filter((a): a is SwitchAction & { at: number } => a.type === 'switch');
   }
 
-  /** Confirms the last switch the way the switcher would. */
+  /** Confirms the last switch the way OBS and the switcher would: scene-changed event, then the result. */
   confirm(ok = true): void {
     const last = this.switches().at(-1);
     if (!last) throw new Error('no switch to confirm');
+    if (ok) this.send({ kind: 'program_scene', scene: last.scene });
     this.send({ kind: 'switch_result', requestId: last.requestId, ok, error: ok ? null : 'failed' });
   }
 

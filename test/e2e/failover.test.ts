@@ -1,0 +1,226 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger } from '@telemy/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EngineMetrics } from '../../packages/engine/src/export/metrics.js';
+import { ObsLink } from '../../packages/engine/src/obs/obs-link.js';
+import {
+  DirectSceneSwitcher,
+  obsLinkRequester,
+} from '../../packages/engine/src/scenes/direct-scene-switcher.js';
+import { FeedMonitor } from '../../packages/engine/src/sources/feed-monitor.js';
+import { SrtStatsFileTail } from '../../packages/engine/src/sources/srt-stats-tail.js';
+import { FailoverController } from '../../packages/engine/src/state/controller.js';
+import {
+  AUTOMATION_DEFAULTS,
+  FAILOVER_DEFAULTS,
+  SCENE_DEFAULTS,
+} from '../../packages/engine/src/state/params.js';
+import { type ObsHandle, startObs } from '../support/obs-harness.js';
+
+/**
+ * Issue 3 end to end without the HTTP server: real OBS, real SRT (ffmpeg → srt-live-transmit with
+ * JSON stats), the stats-file tail, FeedMonitor, FailoverController and DirectSceneSwitcher.
+ */
+
+const OBS_PORT = 47040;
+const SRT_PORT = 47041;
+const SINK_PORT = 47042;
+const PASSWORD = 'failover-e2e-pw';
+
+let obs: ObsHandle;
+let link: ObsLink;
+let controller: FailoverController;
+let tail: SrtStatsFileTail;
+let relay: ChildProcess;
+let publisher: ChildProcess | null = null;
+const firstSampleAfter: { since: number; at: number | null } = { since: 0, at: null };
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/**
+ * The "phone": constant-bitrate video so the feed class is predictable. srt-live-transmit needs a
+ * moment to listen again after a caller dropped, and ffmpeg gives up when refused: retry like a phone.
+ */
+function publish(kbps: number): void {
+  const p = spawn(
+    'ffmpeg',
+    [
+      ...['-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30'],
+      ...['-f', 'lavfi', '-i', 'sine', '-c:v', 'libx264', '-preset', 'ultrafast'],
+      ...['-b:v', `${kbps}k`, '-minrate', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps}k`],
+      ...['-x264-params', 'nal-hrd=cbr', '-c:a', 'aac', '-b:a', '64k'],
+      ...['-f', 'mpegts', `srt://127.0.0.1:${SRT_PORT}?mode=caller`],
+    ],
+    { stdio: 'ignore' },
+  );
+  if (publisher === null) {
+    firstSampleAfter.since = Date.now();
+    firstSampleAfter.at = null;
+  }
+  publisher = p;
+  p.once('exit', () => {
+    if (publisher === p) setTimeout(() => publisher === p && publish(kbps), 200);
+  });
+}
+
+async function killPublisher(): Promise<void> {
+  const p = publisher;
+  publisher = null;
+  if (!p) return;
+  p.kill('SIGKILL');
+  await exited(p);
+}
+
+async function until(what: string, ms: number, probe: () => boolean | Promise<boolean>): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await probe()) return Date.now();
+    if (Date.now() - start > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const onAir = () => obs.currentScene();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+beforeAll(async () => {
+  obs = await startObs({
+    port: OBS_PORT,
+    password: PASSWORD,
+    scenes: ['BRB', 'LIVE', 'LOW', 'OFFLINE', 'Privacy'],
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'telemy-failover-e2e-'));
+  const statsFile = join(dir, 'stats.json');
+  relay = spawn(
+    'srt-live-transmit',
+    [
+      '-pf:json',
+      `-statsout:${statsFile}`,
+      '-s:20',
+      `srt://:${SRT_PORT}?mode=listener`,
+      `udp://127.0.0.1:${SINK_PORT}`,
+    ],
+    { stdio: 'ignore' },
+  );
+  const logger = createLogger('failover-e2e', { level: 'silent' });
+  const metrics = new EngineMetrics();
+  link = new ObsLink({ host: '127.0.0.1', port: OBS_PORT, password: PASSWORD, logger, metrics });
+  const params = { ...FAILOVER_DEFAULTS, low_bitrate_kbps: 800, offline_bitrate_kbps: 200 };
+  const monitor = new FeedMonitor([{ name: 'phone', priority: 1 }], params, { logger, metrics });
+  controller = new FailoverController({
+    params,
+    flags: AUTOMATION_DEFAULTS,
+    scenes: SCENE_DEFAULTS,
+    switcher: new DirectSceneSwitcher(obsLinkRequester(link)),
+    scenePathVia: 'obs',
+    metrics,
+    logger,
+    feedMonitor: monitor,
+    readProgramScene: async () => (await link.call('GetCurrentProgramScene')).currentProgramSceneName,
+  });
+  link.on('sceneChanged', (scene) => controller.programScene(scene));
+  link.on('connected', () => controller.scenePathChanged());
+  link.on('disconnected', () => {
+    controller.programScene(null);
+    controller.scenePathChanged();
+  });
+  tail = new SrtStatsFileTail({
+    source: 'phone',
+    file: statsFile,
+    intervalMs: 100,
+    onSample: (s) => {
+      if (s.connected && firstSampleAfter.at === null) firstSampleAfter.at = Date.now();
+      monitor.ingest(s);
+      controller.feed(monitor.observe(Date.now()));
+    },
+  });
+  link.start();
+  await until('OBS identified', 20_000, () => link.connected);
+  controller.start();
+  tail.start();
+});
+
+afterAll(async () => {
+  tail?.stop();
+  controller?.stop();
+  await killPublisher();
+  relay?.kill('SIGKILL');
+  if (relay) await exited(relay);
+  await link?.stop();
+  await obs?.dispose();
+});
+
+describe('failover on real OBS with real SRT', () => {
+  it('cold start reaches LIVE once the feed has been normal for the recovery window', async () => {
+    expect(await onAir()).toBe('BRB');
+    publish(2000);
+    const live = await until('LIVE', 20_000, async () => (await onAir()) === 'LIVE');
+    expect(firstSampleAfter.at).not.toBeNull();
+    expect(live - (firstSampleAfter.at ?? 0)).toBeGreaterThanOrEqual(900);
+    await until('the recorded switch result', 2000, () =>
+      controller
+        .events()
+        .some((e) => e.kind === 'switch_result' && e.data.rule === 'recovery' && e.data.result === 'ok'),
+    );
+  });
+
+  it('killing the publisher puts BRB on air; restarting it brings LIVE back only after the recovery window', async () => {
+    await killPublisher();
+    await until('BRB', 5000, async () => (await onAir()) === 'BRB');
+    await until('the recorded BRB result', 2000, () =>
+      controller.events().some((e) => e.kind === 'switch_result' && e.data.scene === 'BRB'),
+    );
+    const brb = controller.events().findLast((e) => e.kind === 'switch_result' && e.data.scene === 'BRB');
+    expect(brb?.data).toMatchObject({ rule: 'local_failover', result: 'ok', reason: 'auto_failover' });
+    expect(brb?.request_id).toMatch(/\S/);
+    await sleep(300);
+    publish(2000);
+    const live = await until('LIVE again', 20_000, async () => (await onAir()) === 'LIVE');
+    expect(live - (firstSampleAfter.at ?? live)).toBeGreaterThanOrEqual(900);
+  });
+
+  it('a bitrate under low_bitrate_kbps shows LOW, and LIVE again when it recovers', async () => {
+    await killPublisher();
+    publish(400);
+    await until('LOW', 20_000, async () => (await onAir()) === 'LOW');
+    await killPublisher();
+    publish(2000);
+    await until('LIVE after LOW', 20_000, async () => (await onAir()) === 'LIVE');
+  });
+
+  it('an unmanaged scene on air blocks automation until a managed scene is back', async () => {
+    await obs.setScene('Privacy');
+    await sleep(200);
+    await killPublisher();
+    await sleep(2500);
+    expect(await onAir()).toBe('Privacy');
+    expect(
+      controller.events().some((e) => e.kind === 'guard_rejected' && e.data.guard === 'unmanaged_scene'),
+    ).toBe(true);
+    await obs.setScene('LIVE');
+    await until('BRB after the operator left Privacy', 5000, async () => (await onAir()) === 'BRB');
+  });
+
+  it('manual_override on: no automatic switch', async () => {
+    publish(2000);
+    await until('LIVE before override', 20_000, async () => (await onAir()) === 'LIVE');
+    controller.setFlags({ manual_override: true });
+    const requested = () => controller.events().filter((e) => e.kind === 'switch_requested').length;
+    const before = requested();
+    await killPublisher();
+    await sleep(2500);
+    expect(await onAir()).toBe('LIVE');
+    expect(requested()).toBe(before);
+    expect(
+      controller.events().some((e) => e.kind === 'guard_rejected' && e.data.guard === 'manual_override'),
+    ).toBe(true);
+    expect(controller.diagnostics().since_start.switches.ok).toBeGreaterThanOrEqual(7);
+  });
+});
