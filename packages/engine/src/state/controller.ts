@@ -226,13 +226,13 @@ export class FailoverController implements RelaySignalSink {
           this.execute(a);
           break;
         case 'notice':
-          this.o.onNotice?.(a.level, a.text);
+          this.guarded('onNotice', () => this.o.onNotice?.(a.level, a.text));
           break;
         case 'stop_stream':
           this.stopStream(a.reason);
           break;
         case 'reset_scene_path':
-          this.o.resetScenePath?.(a.reason);
+          this.guarded('resetScenePath', () => this.o.resetScenePath?.(a.reason));
           break;
       }
     }
@@ -255,7 +255,19 @@ export class FailoverController implements RelaySignalSink {
     const e = this.history.push(t, draft);
     const fields = { kind: e.kind, request_id: e.request_id ?? undefined, ...e.data };
     this.log[e.level](fields, e.text);
-    this.o.onEvent?.(e);
+    this.guarded('onEvent', () => this.o.onEvent?.(e));
+  }
+
+  /** A subscriber's bug must not stop failover: log it and carry on. */
+  private guarded(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error(
+        { kind: 'callback_failed', callback: what, err: err instanceof Error ? err.message : String(err) },
+        `${what} threw`,
+      );
+    }
   }
 
   private execute(a: SwitchAction): void {

@@ -171,4 +171,28 @@ describe('FailoverController', () => {
     expect(events[0]?.id).toBeGreaterThan(1);
     expect(notices).toEqual([]);
   });
+
+  it('a throwing subscriber does not stop failover', async () => {
+    const clock = { t: 1_000 };
+    const switcher = new FakeSwitcher(clock);
+    const c = new FailoverController({
+      params: FAILOVER_DEFAULTS,
+      flags: AUTOMATION_DEFAULTS,
+      scenes: SCENE_DEFAULTS,
+      switcher,
+      scenePathVia: 'obs',
+      metrics: new EngineMetrics(),
+      logger: createLogger('test', { level: 'silent' }),
+      now: () => clock.t,
+      onEvent: () => {
+        throw new Error('dock push failed');
+      },
+    });
+    c.programScene('LIVE');
+    c.feed({ health: 'normal', source: 'srt', reason: null });
+    clock.t += 500;
+    expect(() => c.feed({ health: 'offline', source: 'srt', reason: 'x' })).not.toThrow();
+    await new Promise((r) => setTimeout(r, 5));
+    expect(switcher.requests.map((r) => r.scene)).toEqual(['BRB']);
+  });
 });
