@@ -30,7 +30,7 @@ async function state(): Promise<{
 beforeAll(async () => {
   obs = await startObs({ port: OBS_PORT, password: 'e2e-obs-password', scenes: ['LIVE', 'BRB'] });
   const home = newTelemyHome();
-  writeConfig(home, `[obs]\nport = ${OBS_PORT}\n[server]\nport = ${ENGINE_PORT}\n`);
+  writeConfig(home, `[obs]\nport = ${OBS_PORT}\n[server]\nport = ${ENGINE_PORT}\n[cloud]\nmode = "off"\n`);
   expect(telemySync(['vault', 'set', 'obs_password'], { home, input: 'e2e-obs-password\n' }).status).toBe(0);
   engine = startTelemy(['engine', '--config', `${home}/config.toml`], { home });
   token = (await engine.waitFor(/dashboard: \S+\?token=(\S+)/))[1] as string;
