@@ -26,8 +26,13 @@ import type { RelayProvider } from '../providers/types.js';
 import { BackgroundTasks } from '../service/background.js';
 import type { ControlPlaneContext } from '../service/context.js';
 import { RelayService } from '../service/relay-service.js';
-import { hitRateLimit } from '../store/rate-limits.js';
-import { getUser, type UserRow, useApiKey } from '../store/users.js';
+import {
+  hitRateLimit,
+  type RateLimitDecision,
+  rateLimitDecision,
+  windowStartOf,
+} from '../store/rate-limits.js';
+import { getUser, getUserCountingRequest, type UserRow, useApiKey } from '../store/users.js';
 import { buildOpenApi } from './openapi.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -197,8 +202,33 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     return sendError(req, reply, 'internal_error', 500, 'internal error');
   });
 
-  /** Client endpoints: the three required headers, then a valid access JWT of an existing user. */
-  const authClient = async (req: FastifyRequest) => {
+  /** Which per-user limit of `30-` §7 applies to a client route. */
+  const ROUTE_LIMITS: Record<string, keyof RateLimits> = {
+    '/api/v1/relay/start': 'start',
+    '/api/v1/relay/stop': 'stop',
+    '/api/v1/relay/active': 'active',
+    '/api/v1/usage/current': 'usage',
+  };
+
+  const applyLimit = (req: FastifyRequest, reply: FastifyReply, d: RateLimitDecision) => {
+    reply.header('x-ratelimit-limit', String(d.limit));
+    reply.header('x-ratelimit-remaining', String(d.remaining));
+    reply.header('x-ratelimit-reset', String(d.resetSeconds));
+    if (!d.allowed) {
+      reply.header('retry-after', String(d.resetSeconds));
+      metrics.rateLimited.inc({ route: req.routeOptions.url ?? 'unmatched' });
+      throw new ApiError('rate_limited', `rate limit of ${d.limit} requests per minute reached`, {
+        limit: d.limit,
+        retry_after_seconds: d.resetSeconds,
+      });
+    }
+  };
+
+  /**
+   * Client endpoints: the three required headers, a valid access JWT of an existing user, and the
+   * route's rate limit (the user lookup and the counter share one database round trip).
+   */
+  const authClient = async (req: FastifyRequest, reply: FastifyReply) => {
     const required = ['authorization', 'x-aegis-client-version', 'x-aegis-client-platform'];
     const missing = required.filter((h) => !header(req, h));
     if (missing.length > 0) {
@@ -211,15 +241,25 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
         field: 'x-aegis-client-platform',
       });
     }
-    const auth = header(req, 'authorization') ?? '';
-    const m = /^Bearer\s+(\S+)$/i.exec(auth);
-    const sub = m?.[1] ? await verifyAccessToken(jwt!, m[1], clock()) : null;
-    const user = sub ? await getUser(opts.db, sub) : null;
-    if (!user)
+    const m = /^Bearer\s+(\S+)$/i.exec(header(req, 'authorization') ?? '');
+    const now = clock();
+    const sub = m?.[1] ? await verifyAccessToken(jwt!, m[1], now) : null;
+    const limitName = ROUTE_LIMITS[req.routeOptions.url ?? ''];
+    let user: UserRow | null = null;
+    let counted: number | null = null;
+    if (sub && limitName) {
+      const found = await getUserCountingRequest(opts.db, sub, `${limitName}:${sub}`, windowStartOf(now));
+      user = found?.user ?? null;
+      counted = found?.count ?? null;
+    } else if (sub) {
+      user = await getUser(opts.db, sub);
+    }
+    if (!user) {
       throw new ApiError(
         'unauthorized',
         'a valid access token (Authorization: Bearer <cp_access_jwt>) is required',
       );
+    }
     const version = header(req, 'x-aegis-client-version') ?? '';
     if (opts.minClientVersion && versionBelow(version, opts.minClientVersion)) {
       throw new ApiError(
@@ -232,30 +272,15 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
       );
     }
     users.set(req, user);
+    if (limitName && counted !== null)
+      applyLimit(req, reply, rateLimitDecision(counted, limits[limitName], now));
   };
 
-  const limitBy =
-    (name: keyof RateLimits, bucketOf: (req: FastifyRequest) => string) =>
-    async (req: FastifyRequest, reply: FastifyReply) => {
-      const d = await hitRateLimit(opts.db, `${name}:${bucketOf(req)}`, limits[name], clock());
-      reply.header('x-ratelimit-limit', String(d.limit));
-      reply.header('x-ratelimit-remaining', String(d.remaining));
-      reply.header('x-ratelimit-reset', String(d.resetSeconds));
-      if (!d.allowed) {
-        reply.header('retry-after', String(d.resetSeconds));
-        metrics.rateLimited.inc({ route: req.routeOptions.url ?? 'unmatched' });
-        throw new ApiError('rate_limited', `rate limit of ${d.limit} requests per minute reached`, {
-          limit: d.limit,
-          retry_after_seconds: d.resetSeconds,
-        });
-      }
-    };
   const userOf = (req: FastifyRequest): UserRow => {
     const u = users.get(req);
     if (!u) throw new ApiError('unauthorized', 'not authenticated');
     return u;
   };
-  const perUser = (name: keyof RateLimits) => limitBy(name, (req) => userOf(req).id);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => {
@@ -281,10 +306,11 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   app.post(
     '/api/v1/auth/token',
     {
-      preHandler: limitBy('authToken', (req) => {
+      preHandler: async (req, reply) => {
         const key = (req.body as { api_key?: unknown } | undefined)?.api_key;
-        return typeof key === 'string' ? sha256Hex(key).slice(0, 32) : 'invalid';
-      }),
+        const bucket = `authToken:${typeof key === 'string' ? sha256Hex(key).slice(0, 32) : 'invalid'}`;
+        applyLimit(req, reply, await hitRateLimit(opts.db, bucket, limits.authToken, clock()));
+      },
     },
     async (req) => {
       const body = parseBody(AuthTokenRequest, req.body);
@@ -295,44 +321,34 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     },
   );
 
-  app.post(
-    '/api/v1/relay/start',
-    { onRequest: authClient, preHandler: perUser('start') },
-    async (req, reply) => {
-      const key = header(req, 'idempotency-key');
-      if (!key)
-        throw new ApiError('invalid_request', 'missing required header(s): idempotency-key', {
-          missing_headers: ['idempotency-key'],
-        });
-      if (!UUID_V4.test(key))
-        throw new ApiError('invalid_request', 'Idempotency-Key must be a UUID v4', {
-          field: 'idempotency-key',
-        });
-      const body = parseBody(RelayStartRequest, req.body);
-      const res = await service.start(userOf(req), key.toLowerCase(), body);
-      if (res.replayed) reply.header('idempotent-replayed', 'true');
-      return reply.code(res.statusCode).send(res.session);
-    },
-  );
+  app.post('/api/v1/relay/start', { onRequest: authClient }, async (req, reply) => {
+    const key = header(req, 'idempotency-key');
+    if (!key)
+      throw new ApiError('invalid_request', 'missing required header(s): idempotency-key', {
+        missing_headers: ['idempotency-key'],
+      });
+    if (!UUID_V4.test(key))
+      throw new ApiError('invalid_request', 'Idempotency-Key must be a UUID v4', {
+        field: 'idempotency-key',
+      });
+    const body = parseBody(RelayStartRequest, req.body);
+    const res = await service.start(userOf(req), key.toLowerCase(), body);
+    if (res.replayed) reply.header('idempotent-replayed', 'true');
+    return reply.code(res.statusCode).send(res.session);
+  });
 
-  app.get(
-    '/api/v1/relay/active',
-    { onRequest: authClient, preHandler: perUser('active') },
-    async (req, reply) => {
-      const s = await service.active(userOf(req).id);
-      return s ? s : reply.code(204).send();
-    },
-  );
+  app.get('/api/v1/relay/active', { onRequest: authClient }, async (req, reply) => {
+    const s = await service.active(userOf(req).id);
+    return s ? s : reply.code(204).send();
+  });
 
-  app.post('/api/v1/relay/stop', { onRequest: authClient, preHandler: perUser('stop') }, async (req) => {
+  app.post('/api/v1/relay/stop', { onRequest: authClient }, async (req) => {
     return service.stop(userOf(req).id, parseBody(RelayStopRequest, req.body));
   });
 
   app.get('/api/v1/relay/manifest', { onRequest: authClient }, async () => service.manifest());
 
-  app.get('/api/v1/usage/current', { onRequest: authClient, preHandler: perUser('usage') }, async (req) =>
-    service.usage(userOf(req)),
-  );
+  app.get('/api/v1/usage/current', { onRequest: authClient }, async (req) => service.usage(userOf(req)));
 
   app.post(
     '/api/v1/relay/health',

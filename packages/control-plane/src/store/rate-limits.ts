@@ -20,14 +20,20 @@ export async function hitRateLimit(
   limit: number,
   nowMs: number,
 ): Promise<RateLimitDecision> {
-  const windowStart = Math.floor(nowMs / WINDOW_MS) * WINDOW_MS;
   const res = await db.query<{ count: number }>(
     `INSERT INTO rate_limit_counters (bucket, window_start, count) VALUES ($1, $2, 1)
      ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limit_counters.count + 1
      RETURNING count`,
-    [bucket, new Date(windowStart)],
+    [bucket, windowStartOf(nowMs)],
   );
-  const count = res.rows[0]?.count ?? 1;
+  return rateLimitDecision(res.rows[0]?.count ?? 1, limit, nowMs);
+}
+
+export const windowStartOf = (nowMs: number): Date => new Date(Math.floor(nowMs / WINDOW_MS) * WINDOW_MS);
+
+/** The verdict for the `count`-th request of the current window. */
+export function rateLimitDecision(count: number, limit: number, nowMs: number): RateLimitDecision {
+  const windowStart = windowStartOf(nowMs).getTime();
   return {
     allowed: count <= limit,
     limit,

@@ -51,6 +51,31 @@ export async function getUser(db: Queryable, id: string): Promise<UserRow | null
   return res.rows[0] ?? null;
 }
 
+/**
+ * The user, and in the same round trip one more request counted in their rate-limit bucket (the
+ * hot path of every client request). Nothing is counted for an unknown user.
+ */
+export async function getUserCountingRequest(
+  db: Queryable,
+  id: string,
+  bucket: string,
+  windowStart: Date,
+): Promise<{ user: UserRow; count: number } | null> {
+  const res = await db.query<UserRow & { rl_count: number }>(
+    `WITH u AS (SELECT ${USER_COLUMNS} FROM users WHERE id = $1),
+     rl AS (
+       INSERT INTO rate_limit_counters (bucket, window_start, count) SELECT $2, $3, 1 FROM u
+       ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limit_counters.count + 1
+       RETURNING count)
+     SELECT u.*, (SELECT count FROM rl) AS rl_count FROM u`,
+    [id, bucket, windowStart],
+  );
+  const row = res.rows[0];
+  if (!row) return null;
+  const { rl_count, ...user } = row;
+  return { user, count: rl_count };
+}
+
 export async function listUsers(db: Queryable): Promise<UserRow[]> {
   return (await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY created_at, id`)).rows;
 }
