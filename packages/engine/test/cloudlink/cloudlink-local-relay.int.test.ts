@@ -96,21 +96,21 @@ describe('CloudLink with the local relay provider', () => {
       const started = await link.startIrl('dashboard');
       expect(started.status).toBe('provisioning');
 
-      await expect.poll(kinds, { timeout: 30_000, interval: 100 }).toContain('telemetry_connected');
+      await expect.poll(kinds, { timeout: 60_000, interval: 100 }).toContain('telemetry_connected');
       const snap = link.snapshot();
       expect(snap.session).toMatchObject({ status: 'active', public_ip: '127.0.0.1' });
       const pairing = await link.revealPairing();
       expect(pairing).not.toBeNull();
 
       publisher = startFfmpegPublisher({ url: pairing!.srt_url, bitrateKbps: 1500 });
-      await expect.poll(kinds, { timeout: 20_000 }).toContain('ingest_active');
+      await expect.poll(kinds, { timeout: 30_000 }).toContain('ingest_active');
       await expect
         .poll(() => link.snapshot().links.some((l) => l.bitrate_kbps > 300), { timeout: 10_000 })
         .toBe(true);
 
       await publisher.stop();
       publisher = null;
-      await expect.poll(kinds, { timeout: 5_000 }).toContain('ingest_stalled');
+      await expect.poll(kinds, { timeout: 10_000 }).toContain('ingest_stalled');
 
       // The provider's registry of started relays holds the agent's pid.
       const relays = JSON.parse(readFileSync(join(home, 'relays', 'local-relays.json'), 'utf8')) as {

@@ -112,23 +112,23 @@ describe('CloudLink with the real relay agent', () => {
     const kinds = () => signals.map((s) => s.kind);
     try {
       await link.init();
-      await expect.poll(kinds, { timeout: 5_000 }).toContain('telemetry_connected');
-      await expect.poll(() => link.snapshot().telemetry.relay_uptime_s, { timeout: 5_000 }).not.toBeNull();
-      await expect.poll(kinds, { timeout: 5_000 }).toContain('ingest_inactive');
+      await expect.poll(kinds, { timeout: 10_000 }).toContain('telemetry_connected');
+      await expect.poll(() => link.snapshot().telemetry.relay_uptime_s, { timeout: 10_000 }).not.toBeNull();
+      await expect.poll(kinds, { timeout: 10_000 }).toContain('ingest_inactive');
 
       publisher = startFfmpegPublisher({
         url: `srt://127.0.0.1:${ingestPort}?passphrase=${PAIR}`,
         bitrateKbps: 1500,
       });
-      await expect.poll(kinds, { timeout: 15_000 }).toContain('ingest_resumed');
-      await expect.poll(kinds, { timeout: 5_000 }).toContain('ingest_active');
+      await expect.poll(kinds, { timeout: 30_000 }).toContain('ingest_resumed');
+      await expect.poll(kinds, { timeout: 10_000 }).toContain('ingest_active');
       await expect
-        .poll(() => link.snapshot().links[0]?.bitrate_kbps ?? 0, { timeout: 5_000 })
+        .poll(() => link.snapshot().links[0]?.bitrate_kbps ?? 0, { timeout: 10_000 })
         .toBeGreaterThan(300);
 
       await publisher.stop();
       publisher = null;
-      await expect.poll(kinds, { timeout: 5_000 }).toContain('ingest_stalled');
+      await expect.poll(kinds, { timeout: 10_000 }).toContain('ingest_stalled');
       const stalled = signals.find((s) => s.kind === 'ingest_stalled');
       expect(stalled).toMatchObject({ session_id: 'ses_agent', link_id: 'link1', at: expect.any(String) });
 
@@ -136,7 +136,7 @@ describe('CloudLink with the real relay agent', () => {
       expect(logLines.join('')).not.toContain('malformed relay telemetry message');
 
       await agent.close();
-      await expect.poll(kinds, { timeout: 5_000 }).toContain('telemetry_disconnected');
+      await expect.poll(kinds, { timeout: 10_000 }).toContain('telemetry_disconnected');
       expect(link.currentSessionId()).toBe('ses_agent');
     } finally {
       link.close();
