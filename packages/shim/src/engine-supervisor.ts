@@ -93,7 +93,7 @@ export class EngineSupervisor extends EventEmitter<EngineSupervisorEvents> {
       this.lastErrorLine = `could not start the engine: ${err.message}`;
     });
     createInterface({ input: child.stderr! }).on('line', (line) => {
-      const clean = stripAnsi(line).trim();
+      const clean = errorText(stripAnsi(line).trim());
       if (clean) this.lastErrorLine = clean.slice(0, 300);
       if (this.opts.forwardOutput) process.stderr.write(`${line}\n`);
     });
@@ -130,6 +130,23 @@ export class EngineSupervisor extends EventEmitter<EngineSupervisorEvents> {
     this.emit('crash', { reason, willRestart });
     if (willRestart) this.spawnEngine();
     else this.emit('failed', { lastError: reason });
+  }
+}
+
+/**
+ * The engine logs JSON lines (pino) to stderr: only an error or fatal record is a failure reason (its
+ * message); info and warn records are not. Anything else (a Node crash, a stack trace) is kept as is.
+ */
+function errorText(line: string): string | null {
+  if (!line.startsWith('{')) return line || null;
+  try {
+    const rec = JSON.parse(line) as { level?: unknown; msg?: unknown; err?: { message?: unknown } };
+    if (typeof rec.level !== 'number') return line;
+    if (rec.level < 50) return null;
+    const detail = typeof rec.err?.message === 'string' ? `: ${rec.err.message}` : '';
+    return `${String(rec.msg ?? 'error')}${detail}`;
+  } catch {
+    return line;
   }
 }
 

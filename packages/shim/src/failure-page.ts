@@ -26,11 +26,19 @@ OBS was not touched: your scenes and stream are as they were, but automatic scen
 
 /**
  * Serves the failure page on the dashboard port (free now that the engine is dead) for every path,
- * with status 503 so monitors see the outage too.
+ * with status 503 so monitors see the outage too; `/healthz` says the same as JSON.
  */
 export async function serveFailurePage(host: string, port: number, info: FailureInfo): Promise<Server> {
   const html = failurePageHtml(info);
-  const server = createServer((_req, res) => {
+  const server = createServer((req, res) => {
+    // An open dock probes /healthz when its socket drops, to tell "failed twice" from "not running".
+    if (req.url?.split('?')[0] === '/healthz') {
+      res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(
+        JSON.stringify({ status: 'failed', error: info.lastError, failed_at: info.failedAt.toISOString() }),
+      );
+      return;
+    }
     res.writeHead(503, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     res.end(html);
   });
