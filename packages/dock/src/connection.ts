@@ -111,6 +111,11 @@ export class DockConnection {
   constructor(
     private readonly url: string | null,
     private readonly makeSocket: (url: string) => WebSocket = (u) => new WebSocket(u),
+    /**
+     * Asked after a drop the engine did not announce: the supervisor's reason when it gave up on the
+     * engine (it then serves a failure page on the engine's port), else null.
+     */
+    private readonly probeFailure: (() => Promise<string | null>) | null = null,
   ) {
     this.snap = {
       phase: url ? 'connecting' : 'no_token',
@@ -182,12 +187,19 @@ export class DockConnection {
           detail: keep ? this.snap.detail : null,
           attempts,
         });
+        void this.checkFailed();
       }
       this.timer = setTimeout(() => {
         this.timer = null;
         this.open(url);
       }, backoffMs(attempts));
     };
+  }
+
+  private async checkFailed() {
+    const reason = await this.probeFailure?.().catch(() => null);
+    if (reason && !this.stopped && this.snap.phase !== 'open')
+      this.update({ phase: 'failed', detail: reason });
   }
 
   /** Actions still waiting when the socket drops will never be answered on this connection. */

@@ -18,7 +18,19 @@ function storages(): Storage[] {
 
 const stores = storages();
 const token = takeToken(window.location, window.history, stores);
-const conn = new DockConnection(token ? dockSocketUrl(window.location, token) : null);
+/** The shim's failure page answers `/healthz` with 503 `{status:'failed', error}` once it gave up. */
+async function probeFailure(): Promise<string | null> {
+  const r = await fetch('/healthz', { cache: 'no-store' });
+  if (r.status !== 503) return null;
+  const body = (await r.json()) as { status?: unknown; error?: unknown };
+  return body.status === 'failed' ? String(body.error ?? 'see the log') : null;
+}
+
+const conn = new DockConnection(
+  token ? dockSocketUrl(window.location, token) : null,
+  (u) => new WebSocket(u),
+  probeFailure,
+);
 conn.start();
 
 const root = document.getElementById('app');

@@ -128,6 +128,25 @@ describe('DockConnection', () => {
     c.stop();
   });
 
+  it('an unannounced drop asks the failure probe: "failed" with its reason, until a reconnect', async () => {
+    let reason: string | null = null;
+    const c = new DockConnection('ws://x/ws', make, async () => reason);
+    c.start();
+    sockets[0]!.open();
+    sockets[0]!.close();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(c.snapshot.phase).toBe('down');
+    reason = 'engine killed by SIGKILL';
+    await vi.advanceTimersByTimeAsync(250);
+    sockets[1]!.close();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(c.snapshot).toMatchObject({ phase: 'failed', detail: 'engine killed by SIGKILL' });
+    await vi.advanceTimersByTimeAsync(500);
+    sockets[2]!.open();
+    expect(c.snapshot).toMatchObject({ phase: 'open', detail: null });
+    c.stop();
+  });
+
   it('a "stopping" notice ends in the plain not-running state, and a reconnect clears it', () => {
     const c = new DockConnection('ws://x/ws', make);
     c.start();
