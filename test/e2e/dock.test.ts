@@ -72,16 +72,29 @@ function enginePid(shimPid: number): number | null {
   return null;
 }
 
+/** Waits for the banner to say Connected; on timeout the error carries the banner and telemy's output. */
+async function waitConnected(page: Page, timeout: number): Promise<void> {
+  try {
+    await page.getByTestId('conn-banner').filter({ hasText: 'Connected' }).waitFor({ timeout });
+  } catch (err) {
+    const banner = await page.getByTestId('conn-banner').textContent();
+    throw new Error(
+      `dock not connected after ${timeout} ms: "${banner}"\n${telemy.stdout().slice(-2000)}\n${telemy.stderr().slice(-4000)}`,
+      { cause: err },
+    );
+  }
+}
+
 async function openDock(width: number, hash = '#/'): Promise<Page> {
   const page = await browser.newPage({ width, height: 900 });
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('console', (m) => {
-    if (m.type() === 'error' && !/WebSocket connection|ERR_CONNECTION_REFUSED/.test(m.text()))
+    if (m.type() === 'error' && !/WebSocket connection|ERR_CONNECTION_REFUSED|status of 503/.test(m.text()))
       pageErrors.push(m.text());
   });
   page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
   await page.goto(`${dashboardUrl}${hash}`);
-  await page.getByTestId('conn-banner').filter({ hasText: 'Connected' }).waitFor();
+  await waitConnected(page, 30_000);
   return page;
 }
 
@@ -134,12 +147,12 @@ beforeAll(async () => {
   const vault = await Vault.open(home, { keyring: null });
   for (const [key, value] of Object.entries(SECRETS)) vault.set(key, value);
   telemy = startTelemy(['start', '--config', configFile], { home });
-  const m = await telemy.waitFor(/dashboard: (\S+\?token=(\S+))/);
+  const m = await telemy.waitFor(/dashboard: (\S+\?token=(\S+))/, 120_000);
   dashboardUrl = m[1] as string;
   token = m[2] as string;
   browser = await launchChromium();
   artifacts = await artifactsDir();
-});
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -265,14 +278,36 @@ describe('the dock in Chromium against telemy start and a real OBS', () => {
       .waitFor({ timeout: 5000 });
     expect(await page.locator('.app').getAttribute('class')).toContain('is-stale');
     // The shim restarts a crashed engine once; the page finds it again by itself.
-    await page.getByTestId('conn-banner').filter({ hasText: 'Connected' }).waitFor({ timeout: 30_000 });
+    await waitConnected(page, 90_000);
     expect(enginePid(shimPid)).not.toBe(pid);
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
     await expect
       .poll(async () => (await sceneNames(page)).sort(), { timeout: 15_000 })
       .toEqual((await obsSceneList()).sort());
     await page.close();
-  });
+  }, 240_000);
+
+  it('after a second crash the dock says the engine failed twice; a new telemy start recovers it without a reload', async () => {
+    const page = await openDock(320);
+    await page.evaluate(() => {
+      (window as unknown as { marker: number }).marker = 8;
+    });
+    process.kill(enginePid(telemy.proc.pid as number) as number, 'SIGKILL');
+    const banner = page.getByTestId('conn-banner');
+    await banner.filter({ hasText: 'Engine failed twice: ' }).waitFor({ timeout: 15_000 });
+    expect(await banner.textContent()).toBe('✖ Engine failed twice: engine killed by SIGKILL');
+    await page.screenshot({ path: path.join(artifacts, 'e2e-dock-failed-320.png') });
+
+    await telemy.stop();
+    telemy = startTelemy(['start', '--config', configFile], { home });
+    await telemy.waitFor(/dashboard: /, 120_000);
+    await waitConnected(page, 60_000);
+    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(8);
+    await expect
+      .poll(async () => (await sceneNames(page)).sort(), { timeout: 15_000 })
+      .toEqual((await obsSceneList()).sort());
+    await page.close();
+  }, 240_000);
 
   it('no DockState frame the browser received carries a secret, the token, a JWT or pairing details', async () => {
     expect(frames.length).toBeGreaterThan(20);
