@@ -238,7 +238,7 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
       }
     });
 
-    it('a health report that arrives before provision() returns activates the session and records the instance', async () => {
+    it('a health report that arrives before provision() returns activates the session; the launch result names the instance', async () => {
       const { token } = await h.newUser();
       h.provider.provisionDelayMs = 200;
       try {
@@ -267,7 +267,7 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
           'SELECT provider_instance_id, srt_port FROM relay_instances WHERE session_id = $1',
           [sid],
         );
-        expect(row.rows[0]?.provider_instance_id).toBe('early-bird');
+        expect(row.rows[0]?.provider_instance_id).toBe(h.provider.instanceFor(sid));
         expect(row.rows[0]?.srt_port).toBeGreaterThan(0);
       } finally {
         h.provider.provisionDelayMs = 0;

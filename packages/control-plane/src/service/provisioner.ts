@@ -65,7 +65,7 @@ export async function provisionRelay(ctx: ControlPlaneContext, sessionId: string
       sessionId,
     ]);
     await tx.query(
-      `UPDATE relay_instances SET provider_instance_id = COALESCE(provider_instance_id, $2), public_ip = $3,
+      `UPDATE relay_instances SET provider_instance_id = $2, public_ip = $3,
          srt_port = $4, egress_port = $5, ws_port = $6, launched_at = $7,
          state = CASE WHEN state = 'provisioning' THEN 'running' ELSE state END
        WHERE id = $1`,
