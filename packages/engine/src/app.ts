@@ -131,6 +131,7 @@ export class Engine {
       metrics: this.metrics,
       logger: child('sources'),
       now: this.now,
+      onSample: () => this.controller.tick(),
     });
 
     this.ipc = opts.ipcDir

@@ -37,7 +37,12 @@ export interface FeedSourcesOptions {
   metrics: EngineMetrics;
   logger: Logger;
   now: () => number;
+  /** Called after every sample, so the controller evaluates it when it arrives (10- §5). */
+  onSample?: () => void;
 }
+
+/** The stats file is local: reading it every 100 ms costs a stat() and lets a sample count from its line. */
+const STATS_FILE_POLL_MS = 100;
 
 /**
  * Turns `[[sources]]` into running pollers that feed one FeedMonitor, and serves the controller's
@@ -108,6 +113,7 @@ export class FeedSources {
   private ingest = (sample: FeedSample): void => {
     this.latest.set(sample.source, sample);
     this.monitor.ingest(sample);
+    this.o.onSample?.();
   };
 
   private runnerFor(s: SourceConfig): Runner {
@@ -126,7 +132,7 @@ export class FeedSources {
         return new SrtStatsFileTail({
           source: s.name,
           file: s.stats_file ?? '',
-          intervalMs,
+          intervalMs: Math.min(intervalMs, STATS_FILE_POLL_MS),
           onSample: this.ingest,
           now: this.o.now,
         });
