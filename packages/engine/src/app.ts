@@ -86,6 +86,8 @@ export class Engine {
   readonly chat: ChatBridge | null;
   private readonly history: SparklineHistory;
   private readonly stateFile: EngineStateFile;
+  /** Counters saved by earlier runs: the file keeps lifetime totals, this process adds its own. */
+  private readonly savedCounters: { failovers: number; switches: number };
   private readonly chatEvents: EventInput[] = [];
   private readonly acked = new Set<number>();
   private readonly tally: FailoverTally = { count: 0, last: null, lastDetectionToSwitchMs: null };
@@ -105,6 +107,8 @@ export class Engine {
     const paths = telemyPaths();
     this.store = new ConfigStore(config, opts.configPath, process.env.TELEMY_CONFIG ?? userConfigFile());
     this.stateFile = new EngineStateFile(paths.data);
+    const saved = this.stateFile.load().state;
+    this.savedCounters = saved.counters;
     this.obs = new ObsLink({
       host: config.obs.host,
       port: config.obs.port,
@@ -175,7 +179,7 @@ export class Engine {
       vault,
       sink: this.controller,
       obs: this.obs,
-      restoredSessionId: this.stateFile.load().state.relay_session_id,
+      restoredSessionId: saved.relay_session_id,
       logger: child('cloudlink'),
     });
 
@@ -391,8 +395,8 @@ export class Engine {
         mode: this.controller.mode(),
         relay_session_id: this.cloud?.currentSessionId() ?? null,
         counters: {
-          failovers: this.tally.count,
-          switches: this.controller.diagnostics().since_start.switches.ok,
+          failovers: this.savedCounters.failovers + this.tally.count,
+          switches: this.savedCounters.switches + this.controller.diagnostics().since_start.switches.ok,
         },
       });
     } catch (err) {
