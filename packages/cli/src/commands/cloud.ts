@@ -87,7 +87,7 @@ export function registerCloud(program: Command): void {
       if (opts.json) return printJson(session, opts.reveal === true);
       process.stdout.write(`session ${session.session_id} ${session.status}\n`);
       process.stdout.write(describe(session, opts.reveal === true));
-      const srtUrl = session.ingest?.srt_url;
+      const srtUrl = session.ingest.srt_url;
       if (opts.qr) {
         if (!srtUrl)
           throw new CliError('the relay has no phone URL yet (still provisioning); try again shortly');
@@ -234,32 +234,31 @@ function maskUrl(url: string, reveal: boolean): string {
 function describe(s: Session, reveal: boolean): string {
   const lines: string[] = [];
   if (s.region) lines.push(`  region:        ${s.region}`);
-  if (s.relay?.public_ip) {
+  if (s.relay.public_ip) {
     lines.push(
       `  relay:         ${s.relay.public_ip} (ingest ${s.relay.srt_port}, egress ${s.relay.egress_port})`,
     );
   }
-  if (s.usage?.started_at) lines.push(`  started:       ${s.usage.started_at}`);
-  if (s.usage?.duration_seconds != null) lines.push(`  duration:      ${s.usage.duration_seconds} s`);
-  const t = s.timers;
-  if (t?.max_session_remaining_seconds != null)
-    lines.push(`  time left:     ${t.max_session_remaining_seconds} s`);
-  if (s.status === 'grace' && t?.grace_remaining_seconds != null) {
-    lines.push(`  grace left:    ${t.grace_remaining_seconds} s`);
+  lines.push(`  started:       ${s.usage.started_at}`);
+  lines.push(`  duration:      ${s.usage.duration_seconds} s`);
+  lines.push(`  time left:     ${s.timers.max_session_remaining_seconds} s`);
+  if (s.status === 'grace' && s.timers.grace_remaining_seconds !== null) {
+    lines.push(`  grace left:    ${s.timers.grace_remaining_seconds} s`);
   }
   if (s.bonded) {
+    const b = s.bonded;
     lines.push(
-      `  bonded:        ${s.bonded.total_bitrate_kbps ?? '?'} kb/s over ${s.bonded.active_link_count ?? 0} link(s), ${s.bonded.health ?? 'unknown'}`,
+      `  bonded:        ${b.total_bitrate_kbps} kb/s over ${b.active_link_count} link(s), ${b.health}`,
     );
   }
   for (const l of s.links) {
     lines.push(
-      `  link ${l.label ?? l.link_id}: ${l.status}, ${l.bitrate_kbps ?? '?'} kb/s, rtt ${l.rtt_ms ?? '?'} ms, loss ${l.packet_loss_pct ?? '?'} %`,
+      `  link ${l.label || l.link_id}: ${l.status}, ${l.bitrate_kbps} kb/s, rtt ${l.rtt_ms ?? '?'} ms, loss ${l.packet_loss_pct ?? '?'} %`,
     );
   }
-  if (s.ingest?.srt_url) lines.push(`  phone SRT URL: ${maskUrl(s.ingest.srt_url, reveal)}`);
-  if (s.ingest?.obs_source_url) lines.push(`  OBS source:    ${maskUrl(s.ingest.obs_source_url, reveal)}`);
-  if (!reveal && s.ingest?.srt_url)
+  if (s.ingest.srt_url) lines.push(`  phone SRT URL: ${maskUrl(s.ingest.srt_url, reveal)}`);
+  if (s.ingest.obs_source_url) lines.push(`  OBS source:    ${maskUrl(s.ingest.obs_source_url, reveal)}`);
+  if (!reveal && s.ingest.srt_url)
     lines.push('  (passphrases hidden; --reveal shows them, --reveal --qr prints a QR code)');
   return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }

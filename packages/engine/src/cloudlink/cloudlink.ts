@@ -255,10 +255,10 @@ export class CloudLink {
             session_id: s.session_id,
             status: s.status,
             region: s.region,
-            instance_id: s.relay?.instance_id ?? null,
-            public_ip: s.relay?.public_ip ?? null,
-            srt_port: s.relay?.srt_port ?? null,
-            egress_port: s.relay?.egress_port ?? null,
+            instance_id: s.relay.instance_id,
+            public_ip: s.relay.public_ip,
+            srt_port: s.relay.srt_port,
+            egress_port: s.relay.egress_port,
             timers: s.timers,
             usage: s.usage,
           }
@@ -390,7 +390,7 @@ export class CloudLink {
       this.emit({
         kind: 'grace',
         session_id: s.session_id,
-        remaining_seconds: s.timers?.grace_remaining_seconds ?? null,
+        remaining_seconds: s.timers.grace_remaining_seconds,
       });
     }
     if (relayReady(s)) {
@@ -512,8 +512,8 @@ export class CloudLink {
   }
 
   private connectTelemetry(s: Session): void {
-    const url = s.relay?.ws_url;
-    const token = s.credentials?.relay_ws_token;
+    const url = s.relay.ws_url;
+    const token = s.credentials.relay_ws_token;
     if (!url || !token) return;
     const key = `${url}\n${token}`;
     if (this.telemetry && this.telemetryKey === key) return;
@@ -594,7 +594,7 @@ export class CloudLink {
   }
 
   private async configureObsSource(s: Session): Promise<void> {
-    const url = s.ingest?.obs_source_url;
+    const url = s.ingest.obs_source_url;
     const configure = this.opts.configureObsSource;
     if (!url || !configure || url === this.obsSourceUrl) return;
     this.obsSourceUrl = url;

@@ -16,13 +16,13 @@ export interface PairingDetails {
 
 /** True once the control plane has published both URLs (it does so when the relay is known). */
 export function pairingAvailable(session: Session | null): boolean {
-  return Boolean(session?.ingest?.srt_url && session.ingest.obs_source_url);
+  return Boolean(session?.ingest.srt_url && session.ingest.obs_source_url);
 }
 
 /** Null until the control plane has published the relay's URLs. */
 export async function buildPairing(session: Session): Promise<PairingDetails | null> {
-  const srtUrl = session.ingest?.srt_url;
-  const obsUrl = session.ingest?.obs_source_url;
+  const srtUrl = session.ingest.srt_url;
+  const obsUrl = session.ingest.obs_source_url;
   if (!srtUrl || !obsUrl) return null;
   const qrSvg = await QRCode.toString(srtUrl, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
   return { srt_url: srtUrl, qr_svg: qrSvg, obs_source_url: obsUrl };
