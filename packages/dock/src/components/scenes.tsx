@@ -24,7 +24,7 @@ export function ScenesPanel({ scenes }: { scenes: DockScenes }) {
       id="scenes"
       title="Scenes"
       extra={
-        <Badge tone={scenes.automation_armed ? 'ok' : 'warn'} icon={scenes.automation_armed ? '⚙' : '✋'}>
+        <Badge tone={scenes.automation_armed ? 'ok' : 'warn'} icon={scenes.automation_armed ? '⚙' : '‖'}>
           {scenes.automation_armed ? 'automation armed' : 'automation off'}
         </Badge>
       }
@@ -55,7 +55,7 @@ export function ScenesPanel({ scenes }: { scenes: DockScenes }) {
                   <span class="scene-tags">
                     {role && role !== s.toUpperCase() && <span class="tag">{role}</span>}
                     {active && <span class="tag tag-onair">● ON AIR</span>}
-                    {pending && !active && <span class="tag tag-pending">⏳ pending</span>}
+                    {pending && !active && <span class="tag tag-pending">◌ pending</span>}
                   </span>
                 </button>
               </li>
