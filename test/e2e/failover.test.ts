@@ -223,4 +223,34 @@ describe('failover on real OBS with real SRT', () => {
     ).toBe(true);
     expect(controller.diagnostics().since_start.switches.ok).toBeGreaterThanOrEqual(7);
   });
+
+  it('OBS restarted mid-stream: DEGRADED while it is gone, then resync without a wrong switch', async () => {
+    controller.setFlags({ manual_override: false });
+    publish(2000);
+    await until('LIVE before the OBS restart', 20_000, async () => (await onAir()) === 'LIVE');
+    await sleep(500);
+    const before = controller.events().filter((e) => e.kind === 'switch_requested').length;
+    await obs.restart();
+    await until('engine back from DEGRADED', 30_000, () => link.connected && controller.mode() === 'STUDIO');
+    await sleep(1500);
+    // OBS comes back on whatever its scene collection restores; the engine must follow that, and
+    // only ever ask for LIVE (the feed is normal), or nothing when the restored scene is unmanaged.
+    const restored = await onAir();
+    expect(controller.state().programScene).toBe(restored);
+    const during = controller
+      .events()
+      .filter((e) => e.kind === 'switch_requested')
+      .slice(before);
+    if (['LIVE', 'LOW', 'BRB', 'OFFLINE'].includes(restored)) {
+      await until('LIVE after resync', 5000, async () => (await onAir()) === 'LIVE');
+      expect(during.every((e) => e.data.scene === 'LIVE')).toBe(true);
+    } else {
+      expect(during).toEqual([]);
+    }
+    const trail = controller
+      .events()
+      .filter((e) => e.kind === 'mode_transition')
+      .map((e) => `${e.data.from}>${e.data.to}`);
+    expect(trail).toEqual(expect.arrayContaining(['STUDIO>DEGRADED', 'DEGRADED>STUDIO']));
+  });
 });
