@@ -71,7 +71,7 @@ export async function startSrtFeed(opts: SrtFeedOptions): Promise<SrtFeed> {
   let acceptedCount = 0;
   let lastAcceptedAt: number | null = null;
   relay.stderr?.on('data', (d: Buffer) => {
-    const n = d.toString().split('Accepted SRT source connection').length - 1;
+    const n = d.toString().match(/Accepted SRT source connection|SRT source connected/g)?.length ?? 0;
     if (n > 0) {
       acceptedCount += n;
       lastAcceptedAt = Date.now();
