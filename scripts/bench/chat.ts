@@ -182,8 +182,11 @@ ends when OBS confirmed the switch.
 
 ${table}
 `;
+  // The real-OBS section maintained by scripts/bench/chat-obs.ts lives in the same file: keep it.
+  const previous = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
+  const obsSection = previous.indexOf('<!-- chat-obs bench: start -->');
   fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, doc);
+  fs.writeFileSync(out, obsSection >= 0 ? `${doc}\n${previous.slice(obsSection)}` : doc);
   process.stdout.write(`${table}\nwritten to ${out}\n`);
 }
 
