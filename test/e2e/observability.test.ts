@@ -405,6 +405,12 @@ describe('observability against a real Prometheus', () => {
     expect(execFileSync('promtool', ['check', 'rules', ALERTS], { encoding: 'utf8' })).toMatch(
       /SUCCESS: 7 rules/,
     );
+    // Synthetic series: degraded only past 60 s, p95 over budget, a first-ever exhaustion, and so on.
+    expect(
+      execFileSync('promtool', ['test', 'rules', path.join(ROOT, 'deploy/prometheus/alerts.test.yml')], {
+        encoding: 'utf8',
+      }),
+    ).toContain('SUCCESS');
     const r = (await (await fetch(`${promBase}/api/v1/rules`)).json()) as {
       data: { groups: { rules: { name: string; health: string; lastError?: string }[] }[] };
     };
