@@ -17,6 +17,7 @@ import {
 } from '@telemy/protocol';
 import QRCode from 'qrcode';
 import type { OutputSnapshot } from '../obs/metrics-hub.js';
+import { managedScenes } from '../state/params.js';
 import type { SystemSample } from '../system/system-metrics.js';
 
 /**
@@ -228,14 +229,6 @@ export function buildDockState(inputs: DockInputs): DockState {
     events: engine.events.slice(-MAX_DOCK_EVENTS).map(toDockEvent),
     config: inputs.config ?? null,
   };
-}
-
-export function managedScenes(roles: EngineInput['sceneRoles']): string[] {
-  const out: string[] = [];
-  for (const s of [roles.live, roles.low, roles.brb, roles.offline, ...roles.managed_extra]) {
-    if (s && !out.includes(s)) out.push(s);
-  }
-  return out;
 }
 
 /**

@@ -1,3 +1,6 @@
+import { FAILOVER_BOUNDS as CONFIG_FAILOVER_BOUNDS } from '@telemy/protocol';
+import { defaultConfig } from '../config/schema.js';
+
 /**
  * Parameters of the failover engine, named exactly like the config file's keys (`80-` §1) so the
  * config sections can be passed in unchanged.
@@ -39,17 +42,11 @@ export interface SceneRoles {
   managed_extra: string[];
 }
 
+const CONFIG_DEFAULTS = defaultConfig();
+
+/** The config file's defaults (one table, in `config/schema.ts`) plus the two engine tunables. */
 export const FAILOVER_DEFAULTS: ResolvedFailoverParams = {
-  sample_interval_ms: 500,
-  low_bitrate_kbps: 800,
-  offline_bitrate_kbps: 200,
-  low_rtt_ms: 2500,
-  offline_rtt_ms: 0,
-  offline_after_ms: 500,
-  low_after_ms: 1500,
-  recover_after_ms: 1500,
-  offline_timeout_s: 0,
-  switch_deadline_ms: 550,
+  ...CONFIG_DEFAULTS.failover,
   grace_window_s: 600,
   mode_debounce_ms: 250,
 };
@@ -61,34 +58,14 @@ export const FAILOVER_DEFAULTS: ResolvedFailoverParams = {
  * sustain windows allow 0 (act on the first sample) up to 2 minutes. 0 disables a threshold.
  */
 export const FAILOVER_BOUNDS: Record<keyof ResolvedFailoverParams, { min: number; max: number }> = {
-  sample_interval_ms: { min: 100, max: 10_000 },
-  low_bitrate_kbps: { min: 0, max: 1_000_000 },
-  offline_bitrate_kbps: { min: 0, max: 1_000_000 },
-  low_rtt_ms: { min: 0, max: 60_000 },
-  offline_rtt_ms: { min: 0, max: 60_000 },
-  offline_after_ms: { min: 0, max: 60_000 },
-  low_after_ms: { min: 0, max: 120_000 },
-  recover_after_ms: { min: 0, max: 120_000 },
-  offline_timeout_s: { min: 0, max: 86_400 },
-  switch_deadline_ms: { min: 100, max: 10_000 },
+  ...CONFIG_FAILOVER_BOUNDS,
   grace_window_s: { min: 10, max: 3600 },
   mode_debounce_ms: { min: 0, max: 5000 },
 };
 
-export const AUTOMATION_DEFAULTS: AutomationFlags = {
-  auto_scene_switch: true,
-  low_quality_fallback: true,
-  manual_override: false,
-  alerts: true,
-};
+export const AUTOMATION_DEFAULTS: AutomationFlags = CONFIG_DEFAULTS.automation;
 
-export const SCENE_DEFAULTS: SceneRoles = {
-  live: 'LIVE',
-  low: 'LOW',
-  brb: 'BRB',
-  offline: 'OFFLINE',
-  managed_extra: [],
-};
+export const SCENE_DEFAULTS: SceneRoles = CONFIG_DEFAULTS.scenes;
 
 /** Fills the tunables the config file may omit; values outside the bounds are refused with the key. */
 export function resolveFailoverParams(p: FailoverParams): ResolvedFailoverParams {
@@ -108,5 +85,9 @@ export function resolveFailoverParams(p: FailoverParams): ResolvedFailoverParams
 
 /** Every scene automation may switch away from (`10-` §3 "managed scenes only"). */
 export function managedScenes(roles: SceneRoles): string[] {
-  return [roles.live, roles.low, roles.brb, roles.offline, ...roles.managed_extra].filter((s) => s !== '');
+  const out: string[] = [];
+  for (const s of [roles.live, roles.low, roles.brb, roles.offline, ...roles.managed_extra]) {
+    if (s !== '' && !out.includes(s)) out.push(s);
+  }
+  return out;
 }
