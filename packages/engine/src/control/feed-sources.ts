@@ -52,6 +52,7 @@ export class FeedSources {
   readonly monitor: FeedMonitor;
   private readonly runners: Runner[] = [];
   private readonly latest = new Map<string, FeedSample>();
+  private readonly staleTimers = new Map<string, NodeJS.Timeout>();
   private readonly configured: SourceConfig[];
   private thresholds: FeedThresholds;
   private last: SelectedFeed = {
@@ -77,6 +78,8 @@ export class FeedSources {
 
   stop(): void {
     for (const r of this.runners) r.stop();
+    for (const t of this.staleTimers.values()) clearTimeout(t);
+    this.staleTimers.clear();
   }
 
   setThresholds(t: FeedThresholds): void {
@@ -113,7 +116,14 @@ export class FeedSources {
   private ingest = (sample: FeedSample): void => {
     this.latest.set(sample.source, sample);
     this.monitor.ingest(sample);
-    this.o.onSample?.();
+    const onSample = this.o.onSample;
+    if (!onSample) return;
+    onSample();
+    // A dead publisher sends nothing more: evaluate the moment its last sample turns stale instead
+    // of at the next tick, which would add up to one sample interval to the BRB latency.
+    clearTimeout(this.staleTimers.get(sample.source));
+    const t = this.thresholds;
+    this.staleTimers.set(sample.source, setTimeout(onSample, t.offline_after_ms + t.sample_interval_ms + 1));
   };
 
   private runnerFor(s: SourceConfig): Runner {

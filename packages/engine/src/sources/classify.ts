@@ -46,6 +46,7 @@ export function classifyFeed(
       health: 'offline',
       reason: `stats stale (${(age / 1000).toFixed(1)} s old)`,
       history: EMPTY_HISTORY,
+      since: sample.at,
     };
   }
   if (!sample.connected)
