@@ -1,0 +1,149 @@
+/**
+ * Failover detection-to-switch latency on a real OBS through the real `telemy engine` with a real
+ * SRT feed (ffmpeg → srt-live-transmit JSON stats → `srt_live_transmit` source).
+ *
+ *   node --import tsx scripts/bench/failover.ts [--trials 20] [--only default|noalbs]
+ *
+ * BRB: from SIGKILL of the publisher to OBS announcing BRB (CurrentProgramSceneChanged, seen by our
+ * own obs-websocket client). LIVE: from the restarted publisher's first stats line to OBS announcing
+ * LIVE (the listener refuses a new caller until SRT's 5 s peer-idle timeout drops the killed one,
+ * which is not the engine's time; the recovery window itself is 1.5 s by default). Run once with the default timings and once with
+ * NOALBS-like ones (1 s polling, switch after 5 identical readings).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type ObsHandle, startObs } from '../../test/support/obs-harness.js';
+import { type SrtFeed, startSrtFeed } from '../../test/support/srt-feed.js';
+import { newTelemyHome, startTelemy, telemySync, writeConfig } from '../../test/support/telemy-process.js';
+
+const OBS_PORT = 44602;
+const ENGINE_PORT = 7193;
+const PASSWORD = 'bench-failover-pw';
+
+interface Profile {
+  name: 'default' | 'noalbs';
+  failover: string;
+}
+const PROFILES: Profile[] = [
+  { name: 'default', failover: 'low_bitrate_kbps = 800\noffline_bitrate_kbps = 200' },
+  {
+    name: 'noalbs',
+    failover:
+      'low_bitrate_kbps = 800\noffline_bitrate_kbps = 200\nsample_interval_ms = 1000\noffline_after_ms = 5000\nrecover_after_ms = 5000',
+  },
+];
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function stats(xs: number[]): { n: number; p50: number; p95: number; max: number } {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (p: number) =>
+    s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+  return { n: s.length, p50: at(50), p95: at(95), max: s.at(-1) ?? NaN };
+}
+
+async function waitUntil<T>(what: string, ms: number, probe: () => T | undefined | null | false): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+async function runProfile(obs: ObsHandle, feed: SrtFeed, profile: Profile, trials: number) {
+  const home = newTelemyHome();
+  writeConfig(
+    home,
+    [
+      `[obs]\nport = ${OBS_PORT}`,
+      `[server]\nport = ${ENGINE_PORT}`,
+      '[cloud]\nmode = "off"',
+      `[log]\nlevel = "info"\nfile = "${join(home, 'engine.log')}"`,
+      `[failover]\n${profile.failover}`,
+      `[[sources]]\nname = "phone"\ntype = "srt_live_transmit"\nstats_file = "${feed.statsFile}"`,
+    ].join('\n'),
+  );
+  if (telemySync(['vault', 'set', 'obs_password'], { home, input: `${PASSWORD}\n` }).status !== 0)
+    throw new Error('vault set failed');
+  const engine = startTelemy(['engine', '--config', join(home, 'config.toml')], { home });
+  await engine.waitFor(/dashboard: \S+\?token=(\S+)/, 120_000);
+
+  const onAir: Array<{ at: number; scene: string }> = [];
+  const client = await obs.client();
+  const listener = (e: { sceneName: string }) => onAir.push({ at: Date.now(), scene: e.sceneName });
+  client.on('CurrentProgramSceneChanged', listener);
+  const sceneAfter = (scene: string, since: number, ms: number) =>
+    waitUntil(`${scene} on air`, ms, () => onAir.find((s) => s.at >= since && s.scene === scene)?.at);
+  const recoverMs = profile.name === 'default' ? 1500 : 5000;
+
+  const brb: number[] = [];
+  const live: number[] = [];
+  try {
+    const start = Date.now();
+    feed.publish(2000);
+    if ((await obs.currentScene()) !== 'LIVE') await sceneAfter('LIVE', start, 60_000);
+    for (let i = 0; i < trials; i++) {
+      await sleep(1500 + Math.random() * 500);
+      const killedAt = Date.now();
+      await feed.kill('SIGKILL');
+      brb.push((await sceneAfter('BRB', killedAt, 30_000)) - killedAt);
+      // The killed session may still flush a last line; the restarted one then grows the file.
+      await sleep(200);
+      const size = feed.statsSize();
+      feed.publish(2000);
+      const firstLineAt = await waitUntil('stats from the restarted publisher', 60_000, () =>
+        feed.statsSize() > size ? Date.now() : null,
+      );
+      live.push((await sceneAfter('LIVE', firstLineAt, 30_000 + recoverMs)) - firstLineAt);
+      process.stderr.write(
+        `${profile.name} trial ${i + 1}/${trials}: BRB ${brb.at(-1)} ms, LIVE ${live.at(-1)} ms\n`,
+      );
+    }
+  } catch (err) {
+    throw new Error(`${String(err)} (engine log: ${join(home, 'engine.log')})`);
+  } finally {
+    client.off('CurrentProgramSceneChanged', listener);
+    await feed.kill('SIGINT');
+    await engine.stop();
+  }
+  return { brb: stats(brb), live: stats(live), raw: { brb, live } };
+}
+
+async function main(): Promise<void> {
+  const trials = Number(arg('trials') ?? 20);
+  const only = arg('only');
+  const obs = await startObs({
+    port: OBS_PORT,
+    password: PASSWORD,
+    scenes: ['BRB', 'LIVE', 'LOW', 'OFFLINE'],
+  });
+  const feed = await startSrtFeed({
+    port: 45120,
+    sinkPort: 45121,
+    dir: mkdtempSync(join(tmpdir(), 'bench-fo-')),
+  });
+  try {
+    for (const profile of PROFILES.filter((p) => !only || p.name === only)) {
+      const r = await runProfile(obs, feed, profile, trials);
+      process.stdout.write(
+        `${JSON.stringify({ profile: profile.name, trials, brb_ms: r.brb, live_after_first_stats_ms: r.live, raw: r.raw })}\n`,
+      );
+    }
+  } finally {
+    await feed.stop();
+    await obs.dispose();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
