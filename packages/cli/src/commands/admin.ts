@@ -1,24 +1,18 @@
-import {
-  createApiKey,
-  createUser,
-  getUser,
-  jwtConfigFromEnv,
-  listUsers,
-  migrate,
-  openDatabase,
-  PLANS,
-  signAccessToken,
-} from '@telemy/control-plane';
+import type { Db } from '@telemy/control-plane';
 import { PLAN_STATUSES, PLAN_TIERS, type PlanStatus, type PlanTier } from '@telemy/protocol';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
-type Db = Awaited<ReturnType<typeof openDatabase>>;
+/** The control plane (PGlite, pg, jose) loads only when an admin command runs. */
+const controlPlane = () => import('@telemy/control-plane');
 
-async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = await openDatabase();
+type ControlPlane = Awaited<ReturnType<typeof controlPlane>>;
+
+async function withDb<T>(fn: (db: Db, cp: ControlPlane) => Promise<T>): Promise<T> {
+  const cp = await controlPlane();
+  const db = await cp.openDatabase();
   try {
-    await migrate(db);
-    return await fn(db);
+    await cp.migrate(db);
+    return await fn(db, cp);
   } finally {
     await db.close();
   }
@@ -56,15 +50,17 @@ export function registerAdmin(program: Command): void {
       async (o: { email: string; plan: PlanTier; planStatus: PlanStatus; name?: string; json?: boolean }) => {
         if (!/^[^\s@]+@[^\s@]+$/.test(o.email))
           throw new InvalidArgumentError(`"${o.email}" is not an e-mail address`);
-        const u = await withDb((db) =>
-          createUser(
-            db,
-            { email: o.email, plan: o.plan, planStatus: o.planStatus, displayName: o.name ?? null },
-            new Date(),
-          ).catch((err: { code?: string }) => {
-            if (err.code === '23505') throw new Error(`a user with e-mail ${o.email} already exists`);
-            throw err;
-          }),
+        const u = await withDb((db, cp) =>
+          cp
+            .createUser(
+              db,
+              { email: o.email, plan: o.plan, planStatus: o.planStatus, displayName: o.name ?? null },
+              new Date(),
+            )
+            .catch((err: { code?: string }) => {
+              if (err.code === '23505') throw new Error(`a user with e-mail ${o.email} already exists`);
+              throw err;
+            }),
         );
         print(
           !!o.json,
@@ -79,7 +75,7 @@ export function registerAdmin(program: Command): void {
     .description('list users')
     .option('--json', 'print a JSON object')
     .action(async (o: { json?: boolean }) => {
-      const users = await withDb((db) => listUsers(db));
+      const users = await withDb((db, cp) => cp.listUsers(db));
       const rows = users.map((u) => ({
         user_id: u.id,
         email: u.email,
@@ -105,9 +101,10 @@ export function registerAdmin(program: Command): void {
     .option('--label <label>', 'what the key is for')
     .option('--json', 'print a JSON object')
     .action(async (o: { user: string; label?: string; json?: boolean }) => {
-      const k = await withDb(async (db) => {
-        if (!(await getUser(db, o.user))) throw new Error(`no user ${o.user} (see telemy admin user list)`);
-        return createApiKey(db, o.user, new Date(), o.label ?? null);
+      const k = await withDb(async (db, cp) => {
+        if (!(await cp.getUser(db, o.user)))
+          throw new Error(`no user ${o.user} (see telemy admin user list)`);
+        return cp.createApiKey(db, o.user, new Date(), o.label ?? null);
       });
       print(!!o.json, { key_id: k.keyId, user_id: o.user, api_key: k.apiKey }, k.apiKey);
     });
@@ -119,8 +116,9 @@ export function registerAdmin(program: Command): void {
     .option('--ttl <seconds>', 'lifetime in seconds', parseTtl, 3600)
     .option('--json', 'print a JSON object')
     .action(async (o: { user: string; ttl: number; json?: boolean }) => {
-      const cfg = await jwtConfigFromEnv();
-      const { token, expiresAt } = await signAccessToken(cfg, o.user, Date.now(), o.ttl);
+      const cp = await controlPlane();
+      const cfg = await cp.jwtConfigFromEnv();
+      const { token, expiresAt } = await cp.signAccessToken(cfg, o.user, Date.now(), o.ttl);
       print(!!o.json, { cp_access_jwt: token, expires_at: expiresAt.toISOString() }, token);
     });
 
@@ -128,11 +126,12 @@ export function registerAdmin(program: Command): void {
     .command('plans')
     .description('show the plan tiers and their monthly Time Bank')
     .option('--json', 'print a JSON object')
-    .action((o: { json?: boolean }) => {
+    .action(async (o: { json?: boolean }) => {
+      const cp = await controlPlane();
       print(
         !!o.json,
-        { plans: Object.values(PLANS) },
-        Object.values(PLANS)
+        { plans: Object.values(cp.PLANS) },
+        Object.values(cp.PLANS)
           .map(
             (p) =>
               `${p.tier}  ${p.includedSeconds}s/month  overage ${p.overageAllowed ? 'allowed' : 'not allowed'}`,

@@ -1,11 +1,4 @@
-import {
-  type ControlPlaneRole,
-  loadMigrations,
-  migrate,
-  openDatabase,
-  pgliteDataDir,
-  runControlPlane,
-} from '@telemy/control-plane';
+import type { ControlPlaneRole } from '@telemy/control-plane';
 import { createLogger } from '@telemy/protocol';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
@@ -16,8 +9,13 @@ function parsePort(v: string): number {
   return n;
 }
 
-function storeName(env: NodeJS.ProcessEnv): string {
-  return env.TELEMY_DATABASE_URL ? 'PostgreSQL (TELEMY_DATABASE_URL)' : `PGlite in ${pgliteDataDir(env)}`;
+/** The control plane (PGlite, pg, fastify, jose) loads only when a control-plane command runs. */
+const controlPlane = () => import('@telemy/control-plane');
+
+async function storeName(env: NodeJS.ProcessEnv): Promise<string> {
+  return env.TELEMY_DATABASE_URL
+    ? 'PostgreSQL (TELEMY_DATABASE_URL)'
+    : `PGlite in ${(await controlPlane()).pgliteDataDir(env)}`;
 }
 
 /** `telemy control-plane [--role] [--port] [--host]` and `telemy control-plane migrate`. */
@@ -44,14 +42,15 @@ export function registerControlPlane(program: Command): void {
     )
     .action(async (opts: { role: ControlPlaneRole; port: number; host: string }) => {
       const log = createLogger('control-plane', { destination: process.stderr });
-      const running = await runControlPlane({
+      const cp = await controlPlane();
+      const running = await cp.runControlPlane({
         role: opts.role,
         port: opts.port,
         host: opts.host,
         logger: log,
       });
       process.stdout.write(
-        `telemy control plane (role ${opts.role}) listening on ${running.url} — store: ${storeName(process.env)}\n`,
+        `telemy control plane (role ${opts.role}) listening on ${running.url} — store: ${await storeName(process.env)}\n`,
       );
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
@@ -64,14 +63,15 @@ export function registerControlPlane(program: Command): void {
     .command('migrate')
     .description('apply pending database migrations and exit')
     .action(async () => {
-      const db = await openDatabase();
+      const cp = await controlPlane();
+      const db = await cp.openDatabase();
       try {
-        const applied = await migrate(db);
-        const latest = loadMigrations().at(-1)?.version ?? 0;
+        const applied = await cp.migrate(db);
+        const latest = cp.loadMigrations().at(-1)?.version ?? 0;
         process.stdout.write(
           applied.length > 0
-            ? `applied migrations ${applied.join(', ')} (schema version ${latest}) to ${storeName(process.env)}\n`
-            : `schema is up to date (version ${latest}) in ${storeName(process.env)}\n`,
+            ? `applied migrations ${applied.join(', ')} (schema version ${latest}) to ${await storeName(process.env)}\n`
+            : `schema is up to date (version ${latest}) in ${await storeName(process.env)}\n`,
         );
       } finally {
         await db.close();
