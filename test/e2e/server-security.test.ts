@@ -1,20 +1,27 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { ensureDockBuilt } from '@telemy/dock';
 import { Vault } from '@telemy/engine/vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { findSecrets } from '../support/secret-scan.js';
-import { newTelemyHome, startTelemy, type TelemyProcess, writeConfig } from '../support/telemy-process.js';
+import {
+  newTelemyHome,
+  startTelemy,
+  type TelemyProcess,
+  telemySync,
+  writeConfig,
+} from '../support/telemy-process.js';
 
 /**
- * Spec 60 §4 against the real `telemy engine` (cloud off, no OBS listening): token on every route and
- * the WebSocket, Host check, Origin check on state changes and upgrades, CSP, and no secret in any
- * DockState frame or in `/api/state`.
+ * Spec 60 §4 against the real `telemy engine` (cloud off, no OBS listening): loopback-only binding,
+ * token on every route and the WebSocket, Host check, Origin check on state changes and upgrades, CSP,
+ * and no secret in any DockState frame or in `/api/state`.
  */
 
 const ENGINE_PORT = 7211;
 const NO_OBS_PORT = 44749;
+const LAN_PORT = 7213;
 const HOST = `127.0.0.1:${ENGINE_PORT}`;
 const ORIGIN = `http://${HOST}`;
 const SECRETS = {
@@ -191,6 +198,32 @@ describe('local server security (spec 60 §4)', () => {
     expect(
       String((await call('GET', '/api/state', { headers: bearer() })).headers['content-security-policy']),
     ).toContain("default-src 'self'");
+  });
+
+  it('listens on 127.0.0.1 only, and refuses a non-loopback host unless lan_access is on', async () => {
+    const hexPort = ENGINE_PORT.toString(16).toUpperCase().padStart(4, '0');
+    const listening = (file: string) =>
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/))
+        .filter((f) => f[1]?.endsWith(`:${hexPort}`) && f[3] === '0A')
+        .map((f) => f[1]);
+    expect(listening('/proc/net/tcp')).toEqual([`0100007F:${hexPort}`]);
+    expect(listening('/proc/net/tcp6')).toEqual([]);
+
+    const lan = newTelemyHome();
+    try {
+      writeConfig(
+        lan,
+        `[obs]\nport = ${NO_OBS_PORT}\n[server]\nhost = "0.0.0.0"\nport = ${LAN_PORT}\n[cloud]\nmode = "off"\n`,
+      );
+      const r = telemySync(['engine', '--config', `${lan}/config.toml`], { home: lan });
+      expect(r.status).not.toBe(0);
+      expect(r.status).not.toBeNull();
+      expect(r.stderr).toMatch(/lan_access = true/);
+    } finally {
+      rmSync(lan, { recursive: true, force: true });
+    }
   });
 
   it('no DockState frame and no /api/state answer carries a secret, a JWT or pairing details', async () => {
