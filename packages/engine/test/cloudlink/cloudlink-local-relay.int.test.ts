@@ -42,6 +42,8 @@ beforeAll(async () => {
   provider = new LocalRelayProvider({
     log: silent,
     env: { ...process.env, TELEMY_HOME: home },
+    // A relay process starting through tsx on a loaded 2-core machine can take tens of seconds.
+    readyTimeoutMs: 100_000,
     agentOverrides: { healthIntervalMs: 500, stallAfterMs: 300, ingestLatencyMs: 20, statsEveryPackets: 20 },
   });
   await seedManifest(db, provider.defaultManifest, new Date());
@@ -96,7 +98,7 @@ describe('CloudLink with the local relay provider', () => {
       const started = await link.startIrl('dashboard');
       expect(started.status).toBe('provisioning');
 
-      await expect.poll(kinds, { timeout: 60_000, interval: 100 }).toContain('telemetry_connected');
+      await expect.poll(kinds, { timeout: 110_000, interval: 100 }).toContain('telemetry_connected');
       const snap = link.snapshot();
       expect(snap.session).toMatchObject({ status: 'active', public_ip: '127.0.0.1' });
       const pairing = await link.revealPairing();
@@ -126,5 +128,5 @@ describe('CloudLink with the local relay provider', () => {
     } finally {
       link.close();
     }
-  });
+  }, 180_000);
 });
