@@ -274,8 +274,13 @@ beforeAll(async () => {
       `[otlp]\nenabled = true\nendpoint = "${otlpUrl}"\ninterval_ms = 1000\n` +
       `[[sources]]\nname = "phone"\ntype = "srt_live_transmit"\nstats_file = "${statsFile}"\n`,
   );
-  expect(telemySync(['vault', 'set', 'obs_password'], { home, input: `${OBS_PASSWORD}\n` }).status).toBe(0);
-  expect(telemySync(['vault', 'set', 'otlp_auth'], { home, input: `${OTLP_AUTH}\n` }).status).toBe(0);
+  for (const [key, value] of [
+    ['obs_password', OBS_PASSWORD],
+    ['otlp_auth', OTLP_AUTH],
+  ]) {
+    const set = telemySync(['vault', 'set', key as string], { home, input: `${value}\n` });
+    expect(set.status, set.stderr).toBe(0);
+  }
   engine = startTelemy(['engine', '--config', `${home}/config.toml`], { home });
   token = (await engine.waitFor(/dashboard: \S+\?token=(\S+)/, 60_000))[1] as string;
   cpUrl = (await cp.waitFor(/listening on (http:\/\/\S+)/, 90_000))[1] as string;
