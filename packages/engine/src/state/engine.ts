@@ -140,6 +140,11 @@ export interface EngineState {
   armed: boolean;
   stopIssued: boolean;
   inFlight: { requestId: string; scene: string; automatic: boolean } | null;
+  /**
+   * A scene our switch put on air whose OBS report has not arrived yet. Until it does, that scene
+   * is on air: an intent decided in between must not compare against the stale program scene.
+   */
+  unreported: string | null;
   /** The last guard reported, so a blocked intent is logged once, not on every tick. */
   lastGuard: string | null;
   idPrefix: string;
@@ -177,6 +182,7 @@ export function createEngineState(init: EngineInit): EngineState {
     armed: false,
     stopIssued: false,
     inFlight: null,
+    unreported: null,
     lastGuard: null,
     idPrefix: init.idPrefix,
     seq: 0,
@@ -588,7 +594,7 @@ function runAutomation(ev: Evaluation) {
   ev.intent = t.intent;
   ev.rule = t.rule;
   const scene = sceneFor(t.intent, s.scenes);
-  const onAir = s.inFlight?.scene ?? s.programScene;
+  const onAir = s.inFlight?.scene ?? s.unreported ?? s.programScene;
   if (onAir === scene) {
     s.armed = false;
     return;
@@ -626,6 +632,7 @@ function applyInput(ev: Evaluation, input: EngineInput) {
       return;
     case 'program_scene':
       s.programScene = input.scene;
+      s.unreported = null;
       if (input.scene !== null && s.scenePathReady && s.degraded) s.degraded.probeOk = true;
       return;
     case 'scene_path':
@@ -676,6 +683,7 @@ function applyInput(ev: Evaluation, input: EngineInput) {
       // The program scene is only ever taken from OBS's own reports (a late result must not
       // overwrite a newer scene change by the operator).
       if (!input.ok && f.automatic) s.armed = true;
+      if (input.ok && s.programScene !== f.scene) s.unreported = f.scene;
       return;
     }
   }
