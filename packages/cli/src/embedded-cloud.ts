@@ -1,14 +1,7 @@
 import fs from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import {
-  createApiKey,
-  createUser,
-  getUser,
-  type JobName,
-  type LifecycleTimers,
-  runControlPlane,
-} from '@telemy/control-plane';
+import type { JobName, LifecycleTimers } from '@telemy/control-plane';
 import type { Vault } from '@telemy/engine/vault';
 import { type Logger, telemyPaths } from '@telemy/protocol';
 
@@ -86,6 +79,13 @@ function writeEmbeddedAddress(url: string, port: number): void {
   fs.renameSync(tmp, file);
 }
 
+/** The embedded control plane before it starts: its address is fixed first so the engine can use it. */
+export interface PreparedEmbeddedCloud {
+  url: string;
+  /** Opens PGlite, migrates, listens, and makes the local user and API key on first run. */
+  start(vault: Vault, apiKeyName: string): Promise<EmbeddedCloud>;
+}
+
 /**
  * `cloud.mode = "embedded"`: the control plane runs inside this process on PGlite in the data folder,
  * with the `local` relay provider, and a local user and API key made on first run — so one machine
@@ -94,11 +94,7 @@ function writeEmbeddedAddress(url: string, port: number): void {
  * It listens on the same port as last time when it can: local relays outlive an engine restart and
  * keep sending their health reports to the address they were given at provisioning.
  */
-export async function startEmbeddedCloud(
-  vault: Vault,
-  apiKeyName: string,
-  logger: Logger,
-): Promise<EmbeddedCloud> {
+export async function prepareEmbeddedCloud(logger: Logger): Promise<PreparedEmbeddedCloud> {
   const { timers, jobPeriodsMs } = embeddedTimersFromEnv(process.env);
   const previous = readEmbeddedAddress()?.port ?? null;
   const port = (previous !== null && (await portFree(previous)) ? previous : null) ?? (await freePort());
@@ -109,35 +105,42 @@ export async function startEmbeddedCloud(
     );
   }
   const url = `http://127.0.0.1:${port}`;
-  const { TELEMY_DATABASE_URL: _external, ...env } = process.env;
-  const cp = await runControlPlane({
-    role: 'all',
-    port,
-    host: '127.0.0.1',
-    logger,
-    env: {
-      ...env,
-      TELEMY_JWT_SECRET: vault.getOrCreate(JWT_SECRET_KEY).value,
-      TELEMY_RELAY_PROVIDER: 'local',
-      TELEMY_PUBLIC_URL: url,
+  return {
+    url,
+    async start(vault, apiKeyName) {
+      // Loaded only now: the engine is already up and answering the shim while this loads.
+      const { createApiKey, createUser, getUser, runControlPlane } = await import('@telemy/control-plane');
+      const { TELEMY_DATABASE_URL: _external, ...env } = process.env;
+      const cp = await runControlPlane({
+        role: 'all',
+        port,
+        host: '127.0.0.1',
+        logger,
+        env: {
+          ...env,
+          TELEMY_JWT_SECRET: vault.getOrCreate(JWT_SECRET_KEY).value,
+          TELEMY_RELAY_PROVIDER: 'local',
+          TELEMY_PUBLIC_URL: url,
+        },
+        overrides: { timers },
+        jobPeriodsMs,
+      });
+      writeEmbeddedAddress(cp.url, port);
+      const userId = vault.get(USER_ID_KEY);
+      if (!userId || !(await getUser(cp.db, userId)) || !vault.get(apiKeyName)) {
+        const now = new Date();
+        const user =
+          userId && (await getUser(cp.db, userId))
+            ? { id: userId }
+            : await createUser(cp.db, { email: 'local@telemy.invalid', plan: 'starter' }, now);
+        const { apiKey } = await createApiKey(cp.db, user.id, now, 'embedded');
+        vault.set(USER_ID_KEY, user.id);
+        vault.set(apiKeyName, apiKey);
+        logger.info({ user_id: user.id }, 'embedded control plane: local user and API key created');
+      }
+      return { url: cp.url, close: () => cp.close() };
     },
-    overrides: { timers },
-    jobPeriodsMs,
-  });
-  writeEmbeddedAddress(cp.url, port);
-  const userId = vault.get(USER_ID_KEY);
-  if (!userId || !(await getUser(cp.db, userId)) || !vault.get(apiKeyName)) {
-    const now = new Date();
-    const user =
-      userId && (await getUser(cp.db, userId))
-        ? { id: userId }
-        : await createUser(cp.db, { email: 'local@telemy.invalid', plan: 'starter' }, now);
-    const { apiKey } = await createApiKey(cp.db, user.id, now, 'embedded');
-    vault.set(USER_ID_KEY, user.id);
-    vault.set(apiKeyName, apiKey);
-    logger.info({ user_id: user.id }, 'embedded control plane: local user and API key created');
-  }
-  return { url: cp.url, close: () => cp.close() };
+  };
 }
 
 function portFree(port: number): Promise<boolean> {

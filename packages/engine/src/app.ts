@@ -56,6 +56,12 @@ export interface EngineOptions {
   ipcDir?: string | null;
   /** The embedded control plane's URL (`cloud.mode = "embedded"`); remote mode uses `cloud.base_url`. */
   cloudBaseUrl?: string | null;
+  /**
+   * Resolves once the control plane at `cloudBaseUrl` listens. Embedded mode starts it after the
+   * engine (opening PGlite can take longer than the shim's IPC handshake window), so
+   * reconnect-first runs when it resolves instead of inside `start()`.
+   */
+  cloudReady?: Promise<void>;
   /** Called when OBS is shutting down (`obs_shutdown_notice`): the engine has flushed and should exit. */
   onObsShutdown?: () => void;
   now?: () => number;
@@ -314,11 +320,14 @@ export class Engine {
     this.hub.start();
     this.feed.start();
     this.controller.start();
-    await this.cloud
-      ?.init()
-      .catch((err) =>
-        this.opts.logger.warn({ err }, 'cloud link could not start; local operation continues'),
-      );
+    const cloudInit = () =>
+      this.cloud
+        ?.init()
+        .catch((err) =>
+          this.opts.logger.warn({ err }, 'cloud link could not start; local operation continues'),
+        );
+    if (this.opts.cloudReady) void this.opts.cloudReady.then(cloudInit, () => undefined);
+    else await cloudInit();
     this.chat?.start();
     if (config.otlp.enabled) {
       this.otlp = new OtlpMetricsPush({

@@ -43,6 +43,7 @@ async function runStart(cmd: Command): Promise<void> {
     obs: { host: config.obs.host, port: config.obs.port, password: vault.get(config.obs.password_key) },
     dashboardPort: config.server.port,
     dashboardHost: config.server.host,
+    startupWindowMs: startupWindowMs(process.env.TELEMY_ENGINE_STARTUP_WINDOW_MS),
     logger,
   });
   const stop = () => void shim.stop();
@@ -54,27 +55,38 @@ async function runStart(cmd: Command): Promise<void> {
   if (exit.reason === 'engine_exited') process.exitCode = 1;
 }
 
+/**
+ * How long the shim waits for the engine's IPC handshake (default 20 s). Slow or heavily loaded
+ * machines (CI running many peers at once) set `TELEMY_ENGINE_STARTUP_WINDOW_MS` higher.
+ */
+function startupWindowMs(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1000 || n > 600_000)
+    throw new Error(`TELEMY_ENGINE_STARTUP_WINDOW_MS must be 1000-600000 (ms), got "${raw}"`);
+  return n;
+}
+
 export async function runEngineProcess(cmd: Command): Promise<void> {
   const loaded = loadCliConfig(cmd);
   const { config } = loaded;
   const vault = await openCliVault();
   const logger = makeLogger('engine', config.log.level, config.log.file);
   const ipcDir = process.env.TELEMY_IPC_DIR || null;
+  const prepared =
+    config.cloud.mode === 'embedded'
+      ? await (await import('../embedded-cloud.js')).prepareEmbeddedCloud(
+          logger.child({ component: 'control-plane' }),
+        )
+      : null;
   let embedded: EmbeddedCloud | null = null;
-  if (config.cloud.mode === 'embedded') {
-    const { startEmbeddedCloud } = await import('../embedded-cloud.js');
-    embedded = await startEmbeddedCloud(
-      vault,
-      config.cloud.api_key_key,
-      logger.child({ component: 'control-plane' }),
-    ).catch((err: unknown) => {
-      logger.error(
-        { err },
-        'embedded control plane did not start; IRL is unavailable, local operation continues',
-      );
-      return null;
-    });
-  }
+  let cloudStarted: () => void = () => undefined;
+  let cloudFailed: () => void = () => undefined;
+  const cloudReady = new Promise<void>((resolve, reject) => {
+    cloudStarted = resolve;
+    cloudFailed = reject;
+  });
+  cloudReady.catch(() => undefined);
   // Loaded here, not at the top: every other command stays quick to start.
   const { Engine } = await import('@telemy/engine');
   let stopping: Promise<void> | null = null;
@@ -85,7 +97,8 @@ export async function runEngineProcess(cmd: Command): Promise<void> {
     logger,
     dockDir: await findDockDir(),
     ipcDir,
-    cloudBaseUrl: embedded?.url ?? null,
+    cloudBaseUrl: prepared?.url ?? null,
+    ...(prepared ? { cloudReady } : {}),
     onObsShutdown: () => void shutdown(),
   });
   const shutdown = (): Promise<void> => {
@@ -100,13 +113,28 @@ export async function runEngineProcess(cmd: Command): Promise<void> {
     urls = await engine.start();
   } catch (err) {
     await engine.stop().catch(() => undefined);
-    await embedded?.close().catch(() => undefined);
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new Error(
         `port ${config.server.port} on ${config.server.host} is already in use (another Telemy running?); set [server] port or TELEMY_SERVER_PORT`,
       );
     }
     throw err;
+  }
+  if (prepared) {
+    // After the engine is up: opening PGlite can outlast the shim's IPC handshake window.
+    prepared
+      .start(vault, config.cloud.api_key_key)
+      .then((cloud) => {
+        embedded = cloud;
+        cloudStarted();
+      })
+      .catch((err: unknown) => {
+        logger.error(
+          { err },
+          'embedded control plane did not start; IRL is unavailable, local operation continues',
+        );
+        cloudFailed();
+      });
   }
   const out = process.stdout;
   out.write('Telemy engine running\n');
@@ -117,7 +145,7 @@ export async function runEngineProcess(cmd: Command): Promise<void> {
     `  scenes:    ${ipcDir ? `switched by the shim over IPC (${ipcDir})` : 'switched directly over obs-websocket'}\n`,
   );
   out.write(
-    `  cloud:     ${config.cloud.mode === 'off' ? 'off' : (embedded?.url ?? config.cloud.base_url ?? 'not configured')} (${config.cloud.mode})\n`,
+    `  cloud:     ${config.cloud.mode === 'off' ? 'off' : (prepared?.url ?? config.cloud.base_url ?? 'not configured')} (${config.cloud.mode})\n`,
   );
   out.write(`  config:    ${loaded.path ?? 'defaults (no config file; `telemy config init` writes one)'}\n`);
   out.write(`  data:      ${telemyPaths().data}\n`);
