@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { type Logger, makeMessage, telemyPaths } from '@telemy/protocol';
 import type { FastifyInstance } from 'fastify';
 import { AuditLog } from './chat/audit.js';
-import { autoSwitchAnnouncement, ChatBridge } from './chat/bridge.js';
+import type { ChatBridge } from './chat/bridge.js';
 import type { CloudLink } from './cloudlink/cloudlink.js';
 import { createCloudLink } from './cloudlink/from-config.js';
 import { ConfigStore, effectiveChatBot, type TelemyConfig, userConfigFile } from './config/index.js';
@@ -89,7 +89,9 @@ export class Engine {
   readonly feed: FeedSources;
   readonly ipc: IpcServer | null;
   readonly cloud: CloudLink | null;
-  readonly chat: ChatBridge | null;
+  /** Built in `start()` when a platform is configured: the chat libraries load only then. */
+  chat: ChatBridge | null = null;
+  private autoSwitchText: ((scene: string, why: string, kbps: number | null) => string) | null = null;
   private readonly history: SparklineHistory;
   private readonly stateFile: EngineStateFile;
   /** Counters saved by earlier runs: the file keeps lifetime totals, this process adds its own. */
@@ -199,30 +201,6 @@ export class Engine {
       onChange: () => this.changed(),
     });
 
-    const chatConfigured = Boolean(config.chat.twitch || config.chat.kick || config.chat.youtube);
-    this.chat = chatConfigured
-      ? new ChatBridge({
-          config: config.chat,
-          actions: engineChatActions({
-            control: this.control,
-            store: this.store,
-            scenes: () => this.obs.state().scenes,
-            status: () => statusSummary(this.parts),
-          }),
-          getSecret: async (key) => vault.get(key),
-          audit: new AuditLog({ dir: `${paths.data}/audit` }),
-          metrics: this.metrics,
-          onEvent: (r) =>
-            this.pushChatEvent(
-              r.outcome === 'accepted' ? 'info' : 'warn',
-              `chat ${r.platform} ${r.user_name} (${r.role}) !${r.command}: ${r.outcome}${r.detail ? ` — ${r.detail}` : ''}`,
-              r.request_id,
-            ),
-          onState: () => this.changed(),
-          log: child('chat'),
-        })
-      : null;
-
     this.parts = {
       version: ENGINE_VERSION,
       obs: this.obs,
@@ -328,7 +306,31 @@ export class Engine {
         );
     if (this.opts.cloudReady) void this.opts.cloudReady.then(cloudInit, () => undefined);
     else await cloudInit();
-    this.chat?.start();
+    if (config.chat.twitch || config.chat.kick || config.chat.youtube) {
+      const { ChatBridge, autoSwitchAnnouncement } = await import('./chat/bridge.js');
+      this.autoSwitchText = autoSwitchAnnouncement;
+      this.chat = new ChatBridge({
+        config: config.chat,
+        actions: engineChatActions({
+          control: this.control,
+          store: this.store,
+          scenes: () => this.obs.state().scenes,
+          status: () => statusSummary(this.parts),
+        }),
+        getSecret: async (key) => vault.get(key),
+        audit: new AuditLog({ dir: `${telemyPaths().data}/audit` }),
+        metrics: this.metrics,
+        onEvent: (r) =>
+          this.pushChatEvent(
+            r.outcome === 'accepted' ? 'info' : 'warn',
+            `chat ${r.platform} ${r.user_name} (${r.role}) !${r.command}: ${r.outcome}${r.detail ? ` — ${r.detail}` : ''}`,
+            r.request_id,
+          ),
+        onState: () => this.changed(),
+        log: this.opts.logger.child({ component: 'chat' }),
+      });
+      this.chat.start();
+    }
     if (config.otlp.enabled) {
       this.otlp = new OtlpMetricsPush({
         config: config.otlp,
@@ -431,9 +433,9 @@ export class Engine {
         this.tally.lastDetectionToSwitchMs =
           typeof e.data.detection_to_switch_ms === 'number' ? e.data.detection_to_switch_ms : null;
       }
-      if (this.chat)
+      if (this.chat && this.autoSwitchText)
         void this.chat.announce(
-          autoSwitchAnnouncement(
+          this.autoSwitchText(
             String(e.data.scene),
             String(e.data.why ?? e.data.reason),
             this.feed.view().bitrate_kbps,
