@@ -683,7 +683,7 @@ function applyInput(ev: Evaluation, input: EngineInput) {
       // The program scene is only ever taken from OBS's own reports (a late result must not
       // overwrite a newer scene change by the operator).
       if (!input.ok && f.automatic) s.armed = true;
-      if (input.ok && s.programScene !== f.scene) s.unreported = f.scene;
+      if (input.ok) s.unreported = s.programScene === f.scene ? null : f.scene;
       return;
     }
   }
