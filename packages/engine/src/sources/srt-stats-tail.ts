@@ -84,11 +84,14 @@ export class SrtStatsFileTail {
     }
     const lines = (this.partial + text).split('\n');
     this.partial = lines.pop() ?? '';
-    const last = lines
+    const outcomes = lines
       .map((l) => l.trim())
       .filter((l) => l !== '')
-      .at(-1);
-    if (last !== undefined)
-      this.o.onSample(toSample(parseSrtLiveTransmitLine(last), this.o.source, this.now()));
+      .map(parseSrtLiveTransmitLine);
+    // srt-live-transmit writes bursts where a line with data is followed within milliseconds by
+    // lines counting 0 packets; when the read holds a line with data, that one describes the feed.
+    const flowing = outcomes.findLast((o) => o.kind === 'sample' && (o.bitrate_kbps ?? 0) > 0);
+    const newest = flowing ?? outcomes.at(-1);
+    if (newest !== undefined) this.o.onSample(toSample(newest, this.o.source, this.now()));
   }
 }
