@@ -1,0 +1,298 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ObsHandle, startObs } from '../support/obs-harness.js';
+import { type SrtPublisher, startFfmpegPublisher } from '../support/srt.js';
+import {
+  eventually,
+  newTelemyHome,
+  startTelemy,
+  type TelemyProcess,
+  telemySync,
+  writeConfig,
+} from '../support/telemy-process.js';
+
+/**
+ * Issue 7's IRL scenario end to end: real headless OBS, `telemy start` (shim + engine) with the
+ * embedded control plane and the local relay provider, real `telemy relay` processes, real SRT
+ * (ffmpeg as the phone, OBS's media source pulling the relay's egress).
+ */
+
+const OBS_PORT = 44750;
+const ENGINE_PORT = 7220;
+const OBS_PASSWORD = 'irl-e2e-obs-password';
+const RELAY_SOURCE = 'Telemy Relay';
+const base = `http://127.0.0.1:${ENGINE_PORT}`;
+
+/** Short relay timings shared by both runs (the relay agents inherit them through the provider). */
+const RELAY_ENV = {
+  TELEMY_RELAY_HEALTH_INTERVAL_MS: '1000',
+  TELEMY_RELAY_INGEST_LATENCY_MS: '20',
+  TELEMY_CP_WATCHDOG_INTERVAL_MS: '1000',
+  // Engine + embedded control plane start slowly when the whole suite loads a 2-core machine.
+  TELEMY_ENGINE_STARTUP_WINDOW_MS: '60000',
+};
+
+interface SessionJson {
+  session_id: string;
+  status: string;
+  relay: { instance_id: string | null; egress_port: number | null };
+  ingest: { srt_url: string | null; obs_source_url: string | null };
+  usage: { started_at: string; ended_at: string | null; duration_seconds: number };
+}
+
+interface EngineState {
+  engine: { mode: string };
+  obs: { connection: string; currentScene: string | null };
+  cloud: {
+    control_plane: { reachable: boolean | null };
+    session: { session_id: string; status: string } | null;
+    telemetry: { connected: boolean };
+    time_bank: { consumed_seconds: number } | null;
+  } | null;
+  events: { at_ms: number; kind: string; data?: Record<string, unknown> }[];
+}
+
+let obs: ObsHandle;
+let home: string;
+let configFile: string;
+let telemy: TelemyProcess | null = null;
+let token = '';
+let phone: SrtPublisher | null = null;
+
+async function engineState(): Promise<EngineState> {
+  const r = await fetch(`${base}/api/state`, { headers: { authorization: `Bearer ${token}` } });
+  if (r.status !== 200) throw new Error(`/api/state answered ${r.status}`);
+  return (await r.json()) as EngineState;
+}
+
+function cli(args: string[]): string {
+  const r = telemySync(['--config', configFile, 'cloud', ...args], { home });
+  if (r.status !== 0) throw new Error(`telemy cloud ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function relayDir(): string {
+  return path.join(home, 'relays');
+}
+
+/** Every provisioning writes one relay log: the number of relays ever started for this home. */
+function provisionCount(): number {
+  if (!existsSync(relayDir())) return 0;
+  return readdirSync(relayDir()).filter((f) => f.endsWith('.log')).length;
+}
+
+function registry(): { instance_id: string; session_id: string; pid: number }[] {
+  try {
+    return JSON.parse(readFileSync(path.join(relayDir(), 'local-relays.json'), 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let runs = 0;
+async function shutdown(): Promise<void> {
+  if (telemy) writeFileSync(path.join(home, `telemy-start-${++runs}.log`), telemy.stderr());
+  await telemy?.stop();
+  telemy = null;
+}
+
+async function launch(env: Record<string, string>): Promise<void> {
+  await shutdown();
+  telemy = startTelemy(['--config', configFile, 'start'], { home, env: { ...RELAY_ENV, ...env } });
+  token = (await telemy.waitFor(/dashboard: \S+\?token=(\S+)/, 90_000))[1] as string;
+  await eventually(async () => (await engineState()).obs.connection === 'connected', 30_000, 200);
+}
+
+/** The engine process the shim supervises (child of the `telemy start` process). */
+function enginePid(): number {
+  const shim = telemy?.proc.pid;
+  if (!shim) throw new Error('telemy start is not running');
+  const out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(shim)], { encoding: 'utf8' });
+  const pids = out
+    .split('\n')
+    .map((l) => Number(l.trim()))
+    .filter((n) => n > 0);
+  if (pids.length !== 1) throw new Error(`expected one engine child of the shim, found ${pids.join(',')}`);
+  return pids[0] as number;
+}
+
+/** The session is active once the relay's first health report reached the control plane. */
+async function relayActive(): Promise<void> {
+  await eventually(async () => (await engineState()).cloud?.session?.status === 'active', 120_000, 250);
+}
+
+async function mode(want: string, timeoutMs: number): Promise<void> {
+  await eventually(async () => (await engineState()).engine.mode === want, timeoutMs, 100);
+}
+
+async function scene(want: string, timeoutMs: number): Promise<number> {
+  return (await eventually(async () => (await obs.currentScene()) === want, timeoutMs, 50)).elapsedMs;
+}
+
+function startPhone(srtUrl: string): void {
+  phone = startFfmpegPublisher({ url: srtUrl, bitrateKbps: 1500, size: '320x180' });
+}
+
+beforeAll(async () => {
+  obs = await startObs({ port: OBS_PORT, password: OBS_PASSWORD, scenes: ['LIVE', 'BRB', 'OFFLINE'] });
+  home = newTelemyHome();
+  configFile = writeConfig(
+    home,
+    [
+      `[obs]\nport = ${OBS_PORT}`,
+      `[server]\nport = ${ENGINE_PORT}`,
+      '[scenes]\nlive = "LIVE"\nlow = ""\nbrb = "BRB"\noffline = "OFFLINE"',
+      '[failover]\nrecover_after_ms = 1000\nlow_bitrate_kbps = 300\noffline_bitrate_kbps = 100',
+      '[[sources]]\nname = "relay"\ntype = "relay"',
+      '[cloud]\nmode = "embedded"',
+      '',
+    ].join('\n'),
+  );
+  expect(telemySync(['vault', 'set', 'obs_password'], { home, input: `${OBS_PASSWORD}\n` }).status).toBe(0);
+}, 120_000);
+
+afterAll(async () => {
+  await phone?.stop();
+  await shutdown();
+  // A relay left behind by a failed assertion: stop its whole process group.
+  for (const r of registry()) {
+    try {
+      process.kill(-r.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  await obs?.dispose();
+});
+
+describe('the IRL scenario with real OBS, telemy start (embedded) and real SRT', () => {
+  it('start → relay up → phone → OBS media source → LIVE; phone drop → BRB → LIVE; engine crash resumes the session; stop ends usage', async () => {
+    await launch({});
+    expect(provisionCount()).toBe(0);
+
+    const startedBefore = Date.now();
+    expect(cli(['start'])).toMatch(/session ses_\S+ provisioning \(created\)/);
+    await relayActive();
+    const session = JSON.parse(cli(['active', '--json', '--reveal'])) as SessionJson;
+    expect(session.status).toBe('active');
+    expect(provisionCount()).toBe(1);
+    const [relay] = registry();
+    expect(relay?.session_id).toBe(session.session_id);
+    expect(alive(relay?.pid ?? -1)).toBe(true);
+    // Without --reveal the passphrases stay hidden.
+    expect(cli(['active'])).toMatch(/passphrase=\*\*\*\*/);
+
+    // The engine pointed OBS's relay media source at the relay's egress by itself.
+    const ws = await obs.client();
+    const settings = await eventually(async () => {
+      const r = await ws.call('GetInputSettings', { inputName: RELAY_SOURCE }).catch(() => null);
+      return r?.inputSettings.input === session.ingest.obs_source_url ? r : null;
+    }, 20_000);
+    expect(settings.value.inputKind).toBe('ffmpeg_source');
+
+    startPhone(session.ingest.srt_url as string);
+    await eventually(
+      async () => {
+        const st = await ws.call('GetMediaInputStatus', { inputName: RELAY_SOURCE });
+        return st.mediaState === 'OBS_MEDIA_STATE_PLAYING';
+      },
+      30_000,
+      200,
+    );
+    await mode('IRL_ACTIVE', 30_000);
+    await scene('LIVE', 15_000);
+
+    // The phone drops: the relay pushes the stall and the engine puts BRB on air at once.
+    await phone?.stop();
+    const toBrb = await scene('BRB', 5_000);
+    expect(toBrb).toBeLessThan(2_000);
+    await mode('IRL_GRACE', 5_000);
+
+    // The phone comes back: LIVE again, but only after the recovery window.
+    const back = Date.now();
+    startPhone(session.ingest.srt_url as string);
+    await mode('IRL_ACTIVE', 30_000);
+    await scene('LIVE', 30_000);
+    expect(Date.now() - back).toBeGreaterThanOrEqual(1_000);
+
+    // The engine crashes: the shim restarts it; reconnect-first resumes the same session.
+    const crashed = enginePid();
+    process.kill(crashed, 'SIGKILL');
+    await eventually(() => !alive(crashed), 5_000);
+    await eventually(async () => enginePid() !== crashed, 30_000, 200);
+    await eventually(
+      async () => (await engineState()).cloud?.session?.session_id === session.session_id,
+      90_000,
+      250,
+    );
+    await mode('IRL_ACTIVE', 30_000);
+    await scene('LIVE', 15_000);
+    expect(provisionCount()).toBe(1);
+    expect(registry()).toHaveLength(1);
+    expect(alive(relay?.pid ?? -1)).toBe(true);
+    const resumed = (await engineState()).events.find(
+      (e) => e.kind === 'mode_transition' && e.data?.trigger === 'session_restored',
+    );
+    expect(resumed).toBeDefined();
+    expect((JSON.parse(cli(['active', '--json'])) as SessionJson).session_id).toBe(session.session_id);
+
+    // Stop: the relay process goes away and the Time Bank charged the session's length.
+    await phone?.stop();
+    phone = null;
+    const stop = JSON.parse(cli(['stop', '--json'])) as { session_id: string; stopped_at: string };
+    expect(stop.session_id).toBe(session.session_id);
+    await eventually(() => !alive(relay?.pid ?? -1), 10_000);
+    await eventually(() => registry().length === 0, 10_000);
+    await mode('STUDIO', 10_000);
+    expect(cli(['active'])).toMatch(/no active relay session/);
+    const consumed = (
+      await eventually(async () => (await engineState()).cloud?.time_bank?.consumed_seconds, 10_000)
+    ).value;
+    const startedAt = Date.parse(session.usage.started_at);
+    expect(startedAt).toBeGreaterThanOrEqual(startedBefore - 1_000);
+    const length = (Date.parse(stop.stopped_at) - startedAt) / 1000;
+    expect(length).toBeGreaterThan(10);
+    expect(Math.abs(consumed - length)).toBeLessThanOrEqual(1);
+    await shutdown();
+  });
+
+  it('the relay dies: IRL_GRACE, then STUDIO when the grace window runs out; no relay left behind', async () => {
+    await launch({ TELEMY_CP_GRACE_WINDOW_S: '10', TELEMY_CP_HEALTH_SILENCE_GRACE_S: '3' });
+    await eventually(async () => (await engineState()).cloud?.control_plane?.reachable === true, 90_000, 250);
+    expect(cli(['start'])).toMatch(/\(created\)/);
+    await relayActive();
+    const session = JSON.parse(cli(['active', '--json', '--reveal'])) as SessionJson;
+    expect(provisionCount()).toBe(2);
+    const relay = registry().find((r) => r.session_id === session.session_id);
+    expect(relay).toBeDefined();
+    startPhone(session.ingest.srt_url as string);
+    await mode('IRL_ACTIVE', 30_000);
+    await scene('LIVE', 15_000);
+
+    // The relay host dies (the agent and its srt-live-transmit children at once).
+    process.kill(-(relay?.pid ?? 0), 'SIGKILL');
+    await mode('IRL_GRACE', 5_000);
+    await scene('BRB', 5_000);
+    const graceAt = Date.now();
+    await mode('STUDIO', 45_000);
+    // Not before the control plane's 10 s grace window (plus its 3 s silence rule) ran out.
+    expect(Date.now() - graceAt).toBeGreaterThanOrEqual(8_000);
+    expect(provisionCount()).toBe(2);
+    await eventually(() => registry().length === 0, 15_000);
+    expect(cli(['active'])).toMatch(/no active relay session/);
+    await phone?.stop();
+    phone = null;
+    await shutdown();
+  });
+});
