@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { findSecrets } from '../support/secret-scan.js';
 import {
+  eventually,
   newTelemyHome,
   startTelemy,
   type TelemyProcess,
@@ -239,4 +240,122 @@ describe('local server security (spec 60 §4)', () => {
       expect(msg.state.relay.pairing.srt_url).toBeUndefined();
     }
   });
+});
+
+/**
+ * The same scan with the embedded control plane and a real local relay session, where pairing
+ * details, the CloudLink JWT and the control plane's signing secret exist: nothing of them in
+ * DockState until `reveal_pairing`, and the revealed frame shows that the scan does detect them.
+ */
+describe('DockState with a live relay session (embedded cloud)', () => {
+  const PORT = 7214;
+  const IRL_ENV = {
+    TELEMY_RELAY_HEALTH_INTERVAL_MS: '1000',
+    TELEMY_RELAY_INGEST_LATENCY_MS: '20',
+    TELEMY_CP_WATCHDOG_INTERVAL_MS: '1000',
+  };
+  let irlHome: string;
+  let irl: TelemyProcess;
+  let irlToken: string;
+  let ws: WebSocket;
+  const states: { raw: string; state: { relay: { pairing: Record<string, unknown> } } }[] = [];
+  const results = new Map<string, { status: string; reason?: string }>();
+  let seq = 0;
+
+  const act = async (action: Record<string, unknown>, timeoutMs = 60_000) => {
+    const id = `sec-${++seq}`;
+    ws.send(JSON.stringify({ type: 'action', action: { ...action, action_id: id } }));
+    const { value } = await eventually(() => {
+      const r = results.get(id);
+      return r && r.status !== 'accepted' ? r : null;
+    }, timeoutMs);
+    return value;
+  };
+
+  beforeAll(async () => {
+    irlHome = newTelemyHome();
+    writeConfig(
+      irlHome,
+      `[obs]\nport = ${NO_OBS_PORT}\n[server]\nport = ${PORT}\n[cloud]\nmode = "embedded"\n`,
+    );
+    // cloud_api_key is left to the embedded control plane, which issues its own; every vault entry is scanned.
+    const vault = await Vault.open(irlHome, { keyring: null });
+    vault.set('obs_password', SECRETS.obs_password);
+    vault.set('twitch_token', SECRETS.twitch_token);
+    irl = startTelemy(['engine', '--config', `${irlHome}/config.toml`], { home: irlHome, env: IRL_ENV });
+    irlToken = (await irl.waitFor(/dashboard: \S+\?token=(\S+)/, 90_000))[1] as string;
+    ws = new WebSocket(`ws://127.0.0.1:${PORT}/ws?token=${irlToken}`, {
+      headers: { origin: `http://127.0.0.1:${PORT}` },
+    });
+    ws.on('message', (d) => {
+      const raw = d.toString();
+      const msg = JSON.parse(raw);
+      if (msg.type === 'state') states.push({ raw, state: msg.state });
+      if (msg.type === 'action_result') results.set(msg.action_id, msg);
+    });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    ws?.close();
+    await irl?.stop();
+    // A relay left behind by a failed assertion: stop its whole process group.
+    try {
+      const relays = JSON.parse(readFileSync(`${irlHome}/relays/local-relays.json`, 'utf8')) as {
+        pid: number;
+      }[];
+      for (const r of relays) {
+        try {
+          process.kill(-r.pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+    } catch {
+      // No relay was ever started.
+    }
+    if (irlHome) rmSync(irlHome, { recursive: true, force: true });
+  });
+
+  it('pairing details appear only after reveal_pairing; no secret or JWT in any frame', async () => {
+    // The embedded control plane finishes starting (and issues the API key) after the engine is up.
+    let last: { status: string; reason?: string } | null = null;
+    await eventually(
+      async () => {
+        last = await act({ type: 'relay_start' }, 120_000);
+        return last.status === 'completed';
+      },
+      120_000,
+      1000,
+    ).catch((err: Error) => {
+      throw new Error(`relay_start never completed: ${JSON.stringify(last)}`, { cause: err });
+    });
+    await eventually(() => states.at(-1)?.state.relay.pairing.available === true, 120_000, 100);
+    await new Promise((r) => setTimeout(r, 1500));
+
+    const vault = await Vault.open(irlHome, { keyring: null });
+    const secrets = [irlToken, ...vault.list().map((key) => vault.get(key) ?? '')];
+    expect(vault.list()).toEqual(expect.arrayContaining(['local_access_token', 'cloud_api_key']));
+    const hidden = states.length;
+    for (const s of states) expect(findSecrets(s.raw, secrets)).toEqual([]);
+    const state = await fetch(`http://127.0.0.1:${PORT}/api/state`, {
+      headers: { authorization: `Bearer ${irlToken}` },
+    });
+    expect(findSecrets(await state.text(), secrets)).toEqual([]);
+
+    expect(await act({ type: 'reveal_pairing', reveal: true })).toMatchObject({ status: 'completed' });
+    const { value: revealed } = await eventually(
+      () => states.slice(hidden).find((s) => s.state.relay.pairing.revealed === true),
+      10_000,
+    );
+    expect(String(revealed.state.relay.pairing.srt_url)).toMatch(/^srt:\/\//);
+    expect(findSecrets(revealed.raw, [])).not.toEqual([]);
+
+    expect(await act({ type: 'reveal_pairing', reveal: false })).toMatchObject({ status: 'completed' });
+    await eventually(() => states.at(-1)?.state.relay.pairing.revealed === false, 10_000);
+    expect(await act({ type: 'relay_stop' }, 60_000)).toMatchObject({ status: 'completed' });
+  }, 300_000);
 });
