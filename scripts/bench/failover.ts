@@ -71,8 +71,8 @@ async function runProfile(obs: ObsHandle, feed: SrtFeed, profile: Profile, trial
       `[[sources]]\nname = "phone"\ntype = "srt_live_transmit"\nstats_file = "${feed.statsFile}"`,
     ].join('\n'),
   );
-  if (telemySync(['vault', 'set', 'obs_password'], { home, input: `${PASSWORD}\n` }).status !== 0)
-    throw new Error('vault set failed');
+  const vault = telemySync(['vault', 'set', 'obs_password'], { home, input: `${PASSWORD}\n` });
+  if (vault.status !== 0) throw new Error(`vault set failed: ${vault.stderr.trim()}`);
   const engine = startTelemy(['engine', '--config', join(home, 'config.toml')], { home });
   await engine.waitFor(/dashboard: \S+\?token=(\S+)/, 120_000);
 
