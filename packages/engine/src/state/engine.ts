@@ -612,10 +612,13 @@ function runAutomation(ev: Evaluation) {
     }
     return;
   }
+  // A target a guard held (automation off, override, unmanaged scene) is acted on only now: the
+  // detection-to-switch figure starts when automation was allowed to act, not during the hold.
+  const detectedAt = s.lastGuard !== null ? ev.now : t.detectedAt;
   s.armed = false;
   s.lastGuard = null;
   const reason: SwitchReason = t.rule === 'recovery' ? 'auto_recover' : 'auto_failover';
-  switchAction(ev, t.intent, scene, t.rule, reason, t.why, t.detectedAt, ev.nextRequestId());
+  switchAction(ev, t.intent, scene, t.rule, reason, t.why, detectedAt, ev.nextRequestId());
 }
 
 function applyInput(ev: Evaluation, input: EngineInput) {

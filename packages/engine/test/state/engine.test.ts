@@ -167,6 +167,18 @@ describe('rule precedence (10- §3, §10)', () => {
     expect(s.switches().map((x) => x.scene)).toEqual(['OFFLINE']);
   });
 
+  it('a switch held by a guard counts its detection time from the moment automation may act', () => {
+    const s = new Sim().ready('LIVE');
+    s.send({ kind: 'flags', flags: { auto_scene_switch: false } });
+    s.samples('offline', 6);
+    expect(s.switches()).toHaveLength(0);
+    s.advance(3000);
+    s.send({ kind: 'flags', flags: { auto_scene_switch: true } });
+    const sw = s.switches().at(-1);
+    expect(sw).toMatchObject({ scene: 'BRB', rule: 'local_failover' });
+    expect(sw?.detectedAt).toBe(s.t);
+  });
+
   it('an unmanaged scene on air blocks automation until a managed scene is back', () => {
     const s = new Sim().ready('LIVE');
     s.samples('normal', 4);
