@@ -8,6 +8,7 @@ import {
   type RequestedBy,
   relayReady,
   type Session,
+  type StopResult,
   type Usage,
 } from './api-schemas.js';
 import { type ControlPlaneClient, ControlPlaneError } from './control-plane-client.js';
@@ -192,13 +193,17 @@ export class CloudLink {
     return this.starting;
   }
 
-  /** Stops IRL; the session is dropped only once the control plane acknowledged the stop. */
-  async stopIrl(reason: 'user_requested' | 'shutdown' = 'user_requested'): Promise<void> {
+  /**
+   * Stops IRL; the session is dropped only once the control plane acknowledged the stop. Returns
+   * the acknowledgement (its `stopped_at` is when usage ended), or null when no session ran.
+   */
+  async stopIrl(reason: 'user_requested' | 'shutdown' = 'user_requested'): Promise<StopResult | null> {
     const s = this.session;
-    if (!s) return;
+    if (!s) return null;
     this.stopping = true;
+    let result: StopResult;
     try {
-      await this.opts.api.stop(s.session_id, reason);
+      result = await this.opts.api.stop(s.session_id, reason);
     } finally {
       this.stopping = false;
     }
@@ -206,6 +211,7 @@ export class CloudLink {
     this.log.info({ session_id: s.session_id, reason }, 'relay session stopped');
     this.endSession(reason);
     void this.refreshUsage();
+    return result;
   }
 
   currentSessionId(): string | null {

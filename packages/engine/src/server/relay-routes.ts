@@ -56,10 +56,11 @@ export function registerRelayRoutes(app: FastifyInstance, deps: RelayRouteDeps):
   app.post('/api/relay/stop', async (_req, reply) => {
     const cloud = deps.cloud();
     if (!cloud) return cloudOff(reply);
-    const s = cloud.currentSession();
-    if (!s) return { session_id: null, status: 'stopped', stopped_at: null };
-    const outcome = await deps.control.relayStop();
-    if (!outcome.ok) return sendError(reply, 502, 'relay_stop_failed', outcome.message);
-    return { session_id: s.session_id, status: 'stopped', stopped_at: new Date().toISOString() };
+    try {
+      const stopped = await cloud.stopIrl('user_requested');
+      return stopped ?? { session_id: null, status: 'stopped', stopped_at: null };
+    } catch (err) {
+      return sendError(reply, 502, 'relay_stop_failed', err instanceof Error ? err.message : String(err));
+    }
   });
 }
