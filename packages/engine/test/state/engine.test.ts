@@ -124,6 +124,28 @@ describe('rule precedence (10- §3, §10)', () => {
     expect(s.switches().at(-1)?.detectedAt).toBe(s.t);
   });
 
+  it('a stall between our LIVE switch result and OBS reporting LIVE still switches to BRB', () => {
+    const s = new Sim().ready('BRB');
+    s.relay(sig.accepted());
+    s.relay(sig.telemetryUp());
+    s.relay(sig.ingestActive());
+    s.samples('normal', 4);
+    const live = s.switches().at(-1);
+    expect(live?.scene).toBe('LIVE');
+    // The switch succeeded, but OBS's CurrentProgramSceneChanged has not arrived yet.
+    s.send({ kind: 'switch_result', requestId: live?.requestId ?? '', ok: true, error: null });
+    s.advance(200);
+    s.relay(sig.stalled(s.t));
+    expect(s.switches().at(-1)).toMatchObject({ scene: 'BRB', rule: 'cloud_signal' });
+    s.confirm();
+    // OBS's late report of LIVE, then of BRB: BRB stays; recovery goes back to LIVE.
+    s.send({ kind: 'program_scene', scene: 'LIVE' });
+    s.send({ kind: 'program_scene', scene: 'BRB' });
+    s.relay(sig.resumed(s.t));
+    s.samples('normal', 4);
+    expect(s.switches().at(-1)).toMatchObject({ scene: 'LIVE', rule: 'recovery' });
+  });
+
   it('an authorised manual switch beats automatic LIVE and is not fought afterwards', () => {
     const s = new Sim().ready('LIVE');
     s.samples('normal', 4);
