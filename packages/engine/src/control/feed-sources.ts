@@ -99,7 +99,7 @@ export class FeedSources {
     const now = this.o.now();
     const sources: SourceReading[] = this.configured.map((s) => {
       const sample = this.latest.get(s.name) ?? null;
-      const c = classifyFeed(sample, this.thresholds, EMPTY_HISTORY, now);
+      const c = classifyFeed(sample, this.thresholds, EMPTY_HISTORY, now, this.monitor.periodOf(s.name));
       const live = c.health !== 'offline' && sample !== null;
       return {
         name: s.name,
@@ -122,8 +122,7 @@ export class FeedSources {
     // A dead publisher sends nothing more: evaluate the moment its last sample turns stale instead
     // of at the next tick, which would add up to one sample interval to the BRB latency.
     clearTimeout(this.staleTimers.get(sample.source));
-    const t = this.thresholds;
-    this.staleTimers.set(sample.source, setTimeout(onSample, t.offline_after_ms + t.sample_interval_ms + 1));
+    this.staleTimers.set(sample.source, setTimeout(onSample, this.monitor.staleAfterMs(sample.source) + 1));
   };
 
   private runnerFor(s: SourceConfig): Runner {

@@ -32,16 +32,34 @@ export interface Classification {
  * Classifies one source's newest sample (`10-state-machine.md` §4). Pure: the caller keeps the
  * returned history for the next call. Thresholds of 0 are disabled.
  */
+/** Below this a source's sample period is treated as bursts of one reading, not its real cadence. */
+const MIN_SOURCE_PERIOD_MS = 50;
+
+/**
+ * How old a source's newest sample may get before the source counts as stale: `offline_after_ms`
+ * plus one sample interval (10- §4). "One sample interval" is the source's own cadence when it
+ * reports faster than the engine samples (srt-live-transmit writes a line every ~100 ms): waiting a
+ * whole engine interval for a source that is ~5 readings late only delays BRB.
+ */
+export function staleAfterMs(t: FeedThresholds, sourcePeriodMs: number | null): number {
+  const period =
+    sourcePeriodMs === null
+      ? t.sample_interval_ms
+      : Math.min(t.sample_interval_ms, Math.max(MIN_SOURCE_PERIOD_MS, sourcePeriodMs));
+  return t.offline_after_ms + period;
+}
+
 export function classifyFeed(
   sample: FeedSample | null,
   t: FeedThresholds,
   history: FeedHistory,
   now: number,
+  sourcePeriodMs: number | null = null,
 ): Classification {
   if (sample === null) return { health: 'unknown', reason: 'no sample yet', history };
   const age = now - sample.at;
   // A dead publisher stops producing stats rather than reporting zero.
-  if (age > t.offline_after_ms + t.sample_interval_ms) {
+  if (age > staleAfterMs(t, sourcePeriodMs)) {
     return {
       health: 'offline',
       reason: `stats stale (${(age / 1000).toFixed(1)} s old)`,

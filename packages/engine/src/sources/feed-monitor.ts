@@ -7,6 +7,7 @@ import {
   type FeedThresholds,
   type SelectedFeed,
   selectFeed,
+  staleAfterMs,
 } from './classify.js';
 import type { FeedSample } from './feed-sample.js';
 
@@ -19,6 +20,7 @@ interface Slot extends MonitoredSource {
   sample: FeedSample | null;
   history: FeedHistory;
   loggedMissing: Set<string>;
+  periodMs: number | null;
 }
 
 /**
@@ -38,6 +40,7 @@ export class FeedMonitor {
       sample: null,
       history: EMPTY_HISTORY,
       loggedMissing: new Set(),
+      periodMs: null,
     }));
   }
 
@@ -60,6 +63,9 @@ export class FeedMonitor {
         `stats payload of ${slot.name} lacks ${field}; treated as absent`,
       );
     }
+    const gap = slot.sample ? sample.at - slot.sample.at : 0;
+    // Smoothed, so one late read does not stretch (or one burst shrink) the stale deadline much.
+    if (gap > 0) slot.periodMs = slot.periodMs === null ? gap : 0.7 * slot.periodMs + 0.3 * gap;
     slot.sample = sample;
     const m = this.opts.metrics;
     if (m) {
@@ -68,9 +74,19 @@ export class FeedMonitor {
     }
   }
 
+  /** The source's observed time between samples, or null before it has sent two. */
+  periodOf(source: string): number | null {
+    return this.slots.find((s) => s.name === source)?.periodMs ?? null;
+  }
+
+  /** When `source`'s newest sample turns stale, measured from that sample. */
+  staleAfterMs(source: string): number {
+    return staleAfterMs(this.thresholds, this.periodOf(source));
+  }
+
   observe(now: number): SelectedFeed {
     const ranked = this.slots.map((slot) => {
-      const classification = classifyFeed(slot.sample, this.thresholds, slot.history, now);
+      const classification = classifyFeed(slot.sample, this.thresholds, slot.history, now, slot.periodMs);
       slot.history = classification.history;
       return { name: slot.name, priority: slot.priority, classification, sample: slot.sample };
     });

@@ -2,7 +2,13 @@ import { Writable } from 'node:stream';
 import { createLogger } from '@telemy/protocol';
 import { describe, expect, it } from 'vitest';
 import { EngineMetrics } from '../../src/export/metrics.js';
-import { classifyFeed, EMPTY_HISTORY, type FeedThresholds, selectFeed } from '../../src/sources/classify.js';
+import {
+  classifyFeed,
+  EMPTY_HISTORY,
+  type FeedThresholds,
+  selectFeed,
+  staleAfterMs,
+} from '../../src/sources/classify.js';
 import { FeedMonitor } from '../../src/sources/feed-monitor.js';
 import type { FeedSample } from '../../src/sources/feed-sample.js';
 
@@ -45,6 +51,27 @@ describe('classifyFeed', () => {
     expect(classifyFeed(s({ at: NOW - 1000 }), T, EMPTY_HISTORY, NOW).health).toBe('normal');
     const stale = classifyFeed(s({ at: NOW - 1001 }), T, EMPTY_HISTORY, NOW);
     expect(stale).toMatchObject({ health: 'offline', reason: expect.stringMatching(/stale/) });
+  });
+
+  it("a source faster than the engine's sampling is stale after one of its own periods", () => {
+    expect(staleAfterMs(T, null)).toBe(1000);
+    expect(staleAfterMs(T, 100)).toBe(600);
+    expect(staleAfterMs(T, 5)).toBe(550);
+    expect(staleAfterMs(T, 2000)).toBe(1000);
+    expect(classifyFeed(s({ at: NOW - 600 }), T, EMPTY_HISTORY, NOW, 100).health).toBe('normal');
+    expect(classifyFeed(s({ at: NOW - 601 }), T, EMPTY_HISTORY, NOW, 100).health).toBe('offline');
+  });
+
+  it('the monitor learns each source period from its samples', () => {
+    const m = new FeedMonitor([{ name: 'srt', priority: 1 }], T, {
+      logger: createLogger('t', { destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
+    });
+    expect(m.staleAfterMs('srt')).toBe(1000);
+    for (let i = 0; i < 20; i++) m.ingest(s({ at: NOW + i * 100 }));
+    expect(m.periodOf('srt')).toBeCloseTo(100, 5);
+    expect(m.staleAfterMs('srt')).toBeCloseTo(600, 5);
+    expect(m.observe(NOW + 19 * 100 + 550).health).toBe('normal');
+    expect(m.observe(NOW + 19 * 100 + 650).health).toBe('offline');
   });
 
   it('connected but 0 kb/s becomes offline once it lasted offline_after_ms (offline threshold disabled)', () => {
