@@ -6,6 +6,7 @@
  *     the engine's mode transition to IRL_ACTIVE, with the local provider.
  *
  * Usage: node --import tsx scripts/bench/irl.ts [failover trials = 20] [start trials = 5] [srt latency ms = 20]
+ *   [OBS transition = OBS's default, Fade 300 ms; e.g. Cut]
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -23,6 +24,7 @@ import {
 const FAILOVER_TRIALS = Number(process.argv[2] ?? 20);
 const START_TRIALS = Number(process.argv[3] ?? 5);
 const SRT_LATENCY_MS = Number(process.argv[4] ?? 20);
+const TRANSITION = process.argv[5] ?? null;
 const STALL_AFTER_MS = 300;
 const OBS_PORT = 44760;
 const ENGINE_PORT = 7225;
@@ -116,6 +118,11 @@ try {
   const session = (await api('/api/relay?reveal=true')) as { session: { ingest: { srt_url: string } } };
   const phoneUrl = session.session.ingest.srt_url;
   const ws = await obs.client();
+  if (TRANSITION) await ws.call('SetCurrentSceneTransition', { transitionName: TRANSITION });
+  const transition = (await ws.call('GetCurrentSceneTransition')) as {
+    transitionName: string;
+    transitionDuration: number | null;
+  };
   let lastScene = '';
   let lastSceneAt = 0;
   ws.on('CurrentProgramSceneChanged', (d) => {
@@ -165,7 +172,7 @@ try {
   process.stdout.write(
     [
       `date: ${new Date().toISOString()}; ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${srtVersion}`,
-      `stall_after_ms = ${STALL_AFTER_MS}; relay ingest SRT latency = ${SRT_LATENCY_MS} ms`,
+      `stall_after_ms = ${STALL_AFTER_MS}; relay ingest SRT latency = ${SRT_LATENCY_MS} ms; OBS transition ${transition.transitionName}${transition.transitionDuration ? ` ${transition.transitionDuration} ms` : ''}`,
       '',
       '| figure | trials | p50 ms | p95 ms | max ms |',
       '|---|---|---|---|---|',
