@@ -2,7 +2,10 @@
  * Failover detection-to-switch latency on a real OBS through the real `telemy engine` with a real
  * SRT feed (ffmpeg → srt-live-transmit JSON stats → `srt_live_transmit` source).
  *
- *   node --import tsx scripts/bench/failover.ts [--trials 20] [--only default|noalbs]
+ *   node --import tsx scripts/bench/failover.ts [--trials 20] [--only default|noalbs] [--transition Cut]
+ *
+ * OBS announces a scene only after its transition ends: with OBS's default Fade (300 ms) every
+ * figure includes the fade; `--transition Cut` measures the engine and OBS without it.
  *
  * BRB: from SIGKILL of the publisher to OBS announcing BRB (CurrentProgramSceneChanged, seen by our
  * own obs-websocket client). LIVE: from the restarted publisher's first stats line to OBS announcing
@@ -131,6 +134,15 @@ async function main(): Promise<void> {
     dir: mkdtempSync(join(tmpdir(), 'bench-fo-')),
   });
   try {
+    const transition = arg('transition');
+    if (transition) await (await obs.client()).call('SetCurrentSceneTransition', { transitionName: transition });
+    const current = (await (await obs.client()).call('GetCurrentSceneTransition')) as {
+      transitionName: string;
+      transitionDuration: number | null;
+    };
+    process.stdout.write(
+      `OBS transition: ${current.transitionName}${current.transitionDuration ? ` ${current.transitionDuration} ms` : ''}\n`,
+    );
     for (const profile of PROFILES.filter((p) => !only || p.name === only)) {
       const r = await runProfile(obs, feed, profile, trials);
       process.stdout.write(
