@@ -135,7 +135,8 @@ async function main(): Promise<void> {
   });
   try {
     const transition = arg('transition');
-    if (transition) await (await obs.client()).call('SetCurrentSceneTransition', { transitionName: transition });
+    if (transition)
+      await (await obs.client()).call('SetCurrentSceneTransition', { transitionName: transition });
     const current = (await (await obs.client()).call('GetCurrentSceneTransition')) as {
       transitionName: string;
       transitionDuration: number | null;

@@ -43,13 +43,6 @@ function leafCommands(): string[][] {
   return out;
 }
 
-async function inBatches<T, R>(items: T[], size: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  for (let i = 0; i < items.length; i += size)
-    results.push(...(await Promise.all(items.slice(i, i + size).map(fn))));
-  return results;
-}
-
 describe('telemy CLI', () => {
   it('has --help on every command, printing its usage', async () => {
     const commands = leafCommands();

@@ -57,11 +57,11 @@ export interface EngineOptions {
   /** The embedded control plane's URL (`cloud.mode = "embedded"`); remote mode uses `cloud.base_url`. */
   cloudBaseUrl?: string | null;
   /**
-   * Resolves once the control plane at `cloudBaseUrl` listens. Embedded mode starts it after the
-   * engine (opening PGlite can take longer than the shim's IPC handshake window), so
-   * reconnect-first runs when it resolves instead of inside `start()`.
+   * Brings the embedded control plane up (`cloud.mode = "embedded"`). Called on demand — the first
+   * IRL start, or at startup when a relay session was running — because PGlite costs ~700 MB of
+   * memory and seconds of start-up that a streamer in studio mode should not pay.
    */
-  cloudReady?: Promise<void>;
+  startCloud?: () => Promise<void>;
   /** Called when OBS is shutting down (`obs_shutdown_notice`): the engine has flushed and should exit. */
   onObsShutdown?: () => void;
   now?: () => number;
@@ -102,6 +102,7 @@ export class Engine {
   private readonly parts: EngineParts;
   private dock: DockSocket | null = null;
   private server: FastifyInstance | null = null;
+  private cloudUp: Promise<void> | null = null;
   private otlp: OtlpMetricsPush | null = null;
   private token = '';
   private readonly startedAt: number;
@@ -197,6 +198,7 @@ export class Engine {
       store: this.store,
       vault,
       cloud: () => this.cloud,
+      ensureCloud: () => this.ensureCloud(),
       logger,
       onChange: () => this.changed(),
     });
@@ -298,14 +300,8 @@ export class Engine {
     this.hub.start();
     this.feed.start();
     this.controller.start();
-    const cloudInit = () =>
-      this.cloud
-        ?.init()
-        .catch((err) =>
-          this.opts.logger.warn({ err }, 'cloud link could not start; local operation continues'),
-        );
-    if (this.opts.cloudReady) void this.opts.cloudReady.then(cloudInit, () => undefined);
-    else await cloudInit();
+    if (!this.opts.startCloud) await this.ensureCloud();
+    else if (this.stateFile.load().state.relay_session_id) void this.ensureCloud();
     if (config.chat.twitch || config.chat.kick || config.chat.youtube) {
       const { ChatBridge, autoSwitchAnnouncement } = await import('./chat/bridge.js');
       this.autoSwitchText = autoSwitchAnnouncement;
@@ -342,6 +338,17 @@ export class Engine {
       });
     }
     return this.urls();
+  }
+
+  /** The control plane is up and CloudLink has looked for a running session (reconnect-first). Idempotent. */
+  ensureCloud(): Promise<void> {
+    this.cloudUp ??= (this.opts.startCloud?.() ?? Promise.resolve())
+      .then(() => this.cloud?.init())
+      .catch((err: unknown) => {
+        this.cloudUp = null;
+        this.opts.logger.warn({ err }, 'cloud link could not start; local operation continues');
+      });
+    return this.cloudUp;
   }
 
   urls(): EngineUrls {

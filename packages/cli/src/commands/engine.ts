@@ -80,13 +80,6 @@ export async function runEngineProcess(cmd: Command): Promise<void> {
         )
       : null;
   let embedded: EmbeddedCloud | null = null;
-  let cloudStarted: () => void = () => undefined;
-  let cloudFailed: () => void = () => undefined;
-  const cloudReady = new Promise<void>((resolve, reject) => {
-    cloudStarted = resolve;
-    cloudFailed = reject;
-  });
-  cloudReady.catch(() => undefined);
   // Loaded here, not at the top: every other command stays quick to start.
   const { Engine } = await import('@telemy/engine');
   let stopping: Promise<void> | null = null;
@@ -98,7 +91,23 @@ export async function runEngineProcess(cmd: Command): Promise<void> {
     dockDir: await findDockDir(),
     ipcDir,
     cloudBaseUrl: prepared?.url ?? null,
-    ...(prepared ? { cloudReady } : {}),
+    ...(prepared
+      ? {
+          startCloud: () =>
+            prepared.start(vault, config.cloud.api_key_key).then(
+              (cloud) => {
+                embedded = cloud;
+              },
+              (err: unknown) => {
+                logger.error(
+                  { err },
+                  'embedded control plane did not start; IRL is unavailable, local operation continues',
+                );
+                throw err;
+              },
+            ),
+        }
+      : {}),
     onObsShutdown: () => void shutdown(),
   });
   const shutdown = (): Promise<void> => {
@@ -120,22 +129,6 @@ export async function runEngineProcess(cmd: Command): Promise<void> {
     }
     throw err;
   }
-  if (prepared) {
-    // After the engine is up: opening PGlite can outlast the shim's IPC handshake window.
-    prepared
-      .start(vault, config.cloud.api_key_key)
-      .then((cloud) => {
-        embedded = cloud;
-        cloudStarted();
-      })
-      .catch((err: unknown) => {
-        logger.error(
-          { err },
-          'embedded control plane did not start; IRL is unavailable, local operation continues',
-        );
-        cloudFailed();
-      });
-  }
   const out = process.stdout;
   out.write('Telemy engine running\n');
   out.write(`  dashboard: ${urls.dashboardWithToken}\n`);
@@ -145,7 +138,7 @@ export async function runEngineProcess(cmd: Command): Promise<void> {
     `  scenes:    ${ipcDir ? `switched by the shim over IPC (${ipcDir})` : 'switched directly over obs-websocket'}\n`,
   );
   out.write(
-    `  cloud:     ${config.cloud.mode === 'off' ? 'off' : (prepared?.url ?? config.cloud.base_url ?? 'not configured')} (${config.cloud.mode})\n`,
+    `  cloud:     ${config.cloud.mode === 'off' ? 'off' : prepared ? `${prepared.url}, started on the first IRL start` : (config.cloud.base_url ?? 'not configured')} (${config.cloud.mode})\n`,
   );
   out.write(`  config:    ${loaded.path ?? 'defaults (no config file; `telemy config init` writes one)'}\n`);
   out.write(`  data:      ${telemyPaths().data}\n`);

@@ -50,6 +50,8 @@ export interface EngineControlDeps {
   store: ConfigStore;
   vault: Vault;
   cloud: () => CloudLink | null;
+  /** Brings the (embedded) control plane up before the first IRL start. */
+  ensureCloud?: () => Promise<void>;
   logger: Logger;
   /** Called after a change to flags/thresholds/roles so pushes (dock, IPC) go out at once. */
   onChange?: () => void;
@@ -213,6 +215,7 @@ export class EngineControl {
     const cloud = this.d.cloud();
     if (!cloud) return { ok: false, message: 'the cloud relay is off ([cloud] mode = "off")' };
     try {
+      await this.d.ensureCloud?.();
       const s = await cloud.startIrl(requestedBy);
       return { ok: true, message: `relay ${s.status} (${s.region ?? 'auto'})` };
     } catch (err) {
