@@ -1,4 +1,4 @@
-import type { Logger, SettingsForm } from '@telemy/protocol';
+import { type Logger, SETTING_KEYS, type SettingsForm } from '@telemy/protocol';
 import type { CloudLink } from '../cloudlink/cloudlink.js';
 import { fixMediaSources } from '../cloudlink/obs-media-source.js';
 import { ConfigError, type ConfigStore, type OutputConfig, type ScalarChange } from '../config/index.js';
@@ -27,13 +27,8 @@ export interface ControlOutcome {
   field_errors?: Record<string, string>;
 }
 
-export const AUTOMATION_KEYS = [
-  'auto_scene_switch',
-  'low_quality_fallback',
-  'manual_override',
-  'chat_bot',
-  'alerts',
-] as const;
+/** The five automation flags, as IPC `set_setting_request` names them. */
+export const AUTOMATION_KEYS = SETTING_KEYS;
 export type AutomationKey = (typeof AUTOMATION_KEYS)[number];
 
 export const THRESHOLD_KEYS = [
