@@ -67,9 +67,13 @@ describe('telemy engine with a real OBS', () => {
   });
 
   it('exposes /metrics that passes promtool check metrics', async () => {
-    const r = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
-    expect(r.status).toBe(200);
-    const text = await r.text();
+    // Host ratios appear once two samples allow a delta (an unknown value is absent, never 0).
+    const { value: text } = await eventually(async () => {
+      const r = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+      expect(r.status).toBe(200);
+      const body = await r.text();
+      return body.includes('telemy_system_cpu_ratio') ? body : null;
+    }, 5000);
     expect(text).toMatch(/^telemy_obs_connected 1$/m);
     expect(text).toContain('telemy_system_cpu_ratio');
     const out = execFileSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
