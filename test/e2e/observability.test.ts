@@ -257,8 +257,9 @@ beforeAll(async () => {
     TELEMY_AWS_REGIONS: REGION,
     TELEMY_AWS_SECURITY_GROUP_ID: 'sg-0e2e',
     AWS_ENDPOINT_URL_EC2: ec2Url,
-    AWS_ACCESS_KEY_ID: 'AKIAOBSERVABILITYE2E',
-    AWS_SECRET_ACCESS_KEY: 'observability-e2e-not-a-secret',
+    // Made per run: the local EC2 stand-in accepts any signed request.
+    AWS_ACCESS_KEY_ID: `test-${randomUUID()}`,
+    AWS_SECRET_ACCESS_KEY: randomUUID(),
     AWS_EC2_METADATA_DISABLED: 'true',
   };
   cp = startTelemy(['control-plane', '--role', 'all', '--port', '0', '--host', '127.0.0.1'], {
