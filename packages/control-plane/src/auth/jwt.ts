@@ -74,12 +74,20 @@ export async function signAccessToken(
   return { token, expiresAt: new Date(exp * 1000) };
 }
 
-/** The user id of a valid token, or null for anything else (bad signature, algorithm, claims, time). */
-export async function verifyAccessToken(
+/** The claims the API acts on, of a token whose signature and claims were valid when verified. */
+export interface VerifiedAccessToken {
+  sub: string;
+  /** Seconds since the epoch. */
+  exp: number;
+  nbf: number | null;
+}
+
+/** The claims of a valid token, or null for anything else (bad signature, algorithm, claims, time). */
+export async function verifyAccessTokenClaims(
   cfg: JwtConfig,
   token: string,
   nowMs: number,
-): Promise<string | null> {
+): Promise<VerifiedAccessToken | null> {
   try {
     const { payload } = await jwtVerify(token, cfg.verifyKey, {
       algorithms: [cfg.alg],
@@ -88,8 +96,18 @@ export async function verifyAccessToken(
       requiredClaims: ['exp', 'sub', 'iss', 'aud'],
       currentDate: new Date(nowMs),
     });
-    return typeof payload.sub === 'string' && payload.sub.length > 0 ? payload.sub : null;
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.exp === undefined) return null;
+    return { sub: payload.sub, exp: payload.exp, nbf: payload.nbf ?? null };
   } catch {
     return null;
   }
+}
+
+/** The user id of a valid token, or null for anything else (bad signature, algorithm, claims, time). */
+export async function verifyAccessToken(
+  cfg: JwtConfig,
+  token: string,
+  nowMs: number,
+): Promise<string | null> {
+  return (await verifyAccessTokenClaims(cfg, token, nowMs))?.sub ?? null;
 }

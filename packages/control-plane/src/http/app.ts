@@ -16,8 +16,10 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { z } from 'zod';
-import { type JwtConfig, signAccessToken, verifyAccessToken } from '../auth/jwt.js';
+import { type JwtConfig, signAccessToken } from '../auth/jwt.js';
+import { VerifiedTokens } from '../auth/verified-tokens.js';
 import { DEFAULT_RATE_LIMITS, DEFAULT_TIMERS, type LifecycleTimers, type RateLimits } from '../config.js';
+import { RoundTripBatcher } from '../db/round-trip-batcher.js';
 import type { Db } from '../db/types.js';
 import { ApiError } from '../errors.js';
 import { sha256Hex } from '../ids.js';
@@ -32,7 +34,13 @@ import {
   rateLimitDecision,
   windowStartOf,
 } from '../store/rate-limits.js';
-import { getUser, getUserCountingRequest, type UserRow, useApiKey } from '../store/users.js';
+import {
+  type CountedRequest,
+  type CountedUser,
+  getUsersCountingRequests,
+  type UserRow,
+  useApiKey,
+} from '../store/users.js';
 import { buildOpenApi } from './openapi.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -137,6 +145,12 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   const jwt = opts.jwt;
   if (serveApi && !jwt) throw new Error('the control plane API needs a JWT configuration');
   const users = new WeakMap<FastifyRequest, UserRow>();
+  const tokens = jwt ? new VerifiedTokens(jwt) : null;
+  // Every client request's user lookup and rate-limit count: one statement for all requests that
+  // queued while the previous one ran (the counts stay exact, see getUsersCountingRequests).
+  const authBatcher = new RoundTripBatcher<CountedRequest, CountedUser | null>((reqs) =>
+    getUsersCountingRequests(opts.db, reqs),
+  );
   const openapi = buildOpenApi();
 
   const app = Fastify({
@@ -226,7 +240,8 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
 
   /**
    * Client endpoints: the three required headers, a valid access JWT of an existing user, and the
-   * route's rate limit (the user lookup and the counter share one database round trip).
+   * route's rate limit (the user lookup and the counter share one database round trip, batched with
+   * the other requests waiting for it).
    */
   const authClient = async (req: FastifyRequest, reply: FastifyReply) => {
     const required = ['authorization', 'x-aegis-client-version', 'x-aegis-client-platform'];
@@ -243,17 +258,17 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     }
     const m = /^Bearer\s+(\S+)$/i.exec(header(req, 'authorization') ?? '');
     const now = clock();
-    const sub = m?.[1] ? await verifyAccessToken(jwt!, m[1], now) : null;
+    const sub = m?.[1] && tokens ? await tokens.verify(m[1], now) : null;
     const limitName = ROUTE_LIMITS[req.routeOptions.url ?? ''];
-    let user: UserRow | null = null;
-    let counted: number | null = null;
-    if (sub && limitName) {
-      const found = await getUserCountingRequest(opts.db, sub, `${limitName}:${sub}`, windowStartOf(now));
-      user = found?.user ?? null;
-      counted = found?.count ?? null;
-    } else if (sub) {
-      user = await getUser(opts.db, sub);
-    }
+    const found = sub
+      ? await authBatcher.enqueue({
+          userId: sub,
+          bucket: limitName ? `${limitName}:${sub}` : null,
+          windowStart: windowStartOf(now),
+        })
+      : null;
+    const user = found?.user ?? null;
+    const counted = found?.count ?? null;
     if (!user) {
       throw new ApiError(
         'unauthorized',

@@ -14,6 +14,7 @@ import { newId, newPassphrase, newRelayCredential, sha256Hex } from '../ids.js';
 import { getLiveSession, getSession, toApiSession } from '../store/sessions.js';
 import { usageSummary } from '../store/usage.js';
 import type { UserRow } from '../store/users.js';
+import { BatchedReads } from './batched-reads.js';
 import type { ControlPlaneContext } from './context.js';
 import { lockSession, stopSession } from './lifecycle.js';
 import { provisionRelay } from './provisioner.js';
@@ -52,10 +53,14 @@ class Retry extends Error {}
 
 /** The relay lifecycle operations behind `/api/v1` (`30-control-plane-api.md` §4). */
 export class RelayService {
+  private readonly reads: BatchedReads;
+
   constructor(
     private readonly ctx: ControlPlaneContext,
     private readonly defaultRegion?: string,
-  ) {}
+  ) {
+    this.reads = new BatchedReads(ctx.db, ctx.clock);
+  }
 
   private now(): Date {
     return new Date(this.ctx.clock());
@@ -262,7 +267,7 @@ export class RelayService {
   }
 
   async active(userId: string): Promise<RelaySession | null> {
-    const s = await getLiveSession(this.ctx.db, userId);
+    const s = await this.reads.liveSession(userId);
     return s ? toApiSession(s, this.ctx.clock()) : null;
   }
 
@@ -298,7 +303,7 @@ export class RelayService {
   }
 
   async usage(user: UserRow): Promise<UsageCurrentResponse> {
-    const u = await usageSummary(this.ctx.db, user, this.now());
+    const u = await this.reads.usageSummary(user);
     return {
       plan_tier: user.plan_tier,
       plan_status: user.plan_status,

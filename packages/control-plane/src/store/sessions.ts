@@ -47,11 +47,19 @@ export async function getSession(db: Queryable, id: string): Promise<SessionRow 
 }
 
 export async function getLiveSession(db: Queryable, userId: string): Promise<SessionRow | null> {
+  return (await getLiveSessions(db, [userId])).get(userId) ?? null;
+}
+
+/** The provisioning/active/grace session of each of these users (absent: none), in one query. */
+export async function getLiveSessions(
+  db: Queryable,
+  userIds: readonly string[],
+): Promise<Map<string, SessionRow>> {
   const res = await db.query<SessionRow>(
-    `${SESSION_SELECT} WHERE s.user_id = $1 AND s.status IN ('provisioning', 'active', 'grace')`,
-    [userId],
+    `${SESSION_SELECT} WHERE s.user_id = ANY($1::text[]) AND s.status IN ('provisioning', 'active', 'grace')`,
+    [userIds],
   );
-  return res.rows[0] ?? null;
+  return new Map(res.rows.map((r) => [r.user_id, r]));
 }
 
 const secondsBetween = (from: Date, toMs: number): number =>

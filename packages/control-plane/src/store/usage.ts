@@ -13,23 +13,51 @@ export interface UsageSummary {
   overageAllowed: boolean;
 }
 
+/** Whose Time Bank to sum, over which cycle. */
+export interface ConsumedQuery {
+  userId: string;
+  cycleStart: Date;
+  cycleEnd: Date;
+}
+
 /**
- * The user's Time Bank in the cycle containing `now`: every session activated in the cycle, the
- * running one counted up to now, plus reconciliation adjustments.
+ * Seconds consumed per query, in one statement: every session activated in the cycle, the running
+ * one counted up to `now`, plus reconciliation adjustments. Results are in the order of `queries`.
  */
-export async function usageSummary(db: Queryable, user: UserRow, now: Date): Promise<UsageSummary> {
-  const cycle = currentCycle(user.cycle_start_at, user.cycle_end_at, now);
-  const res = await db.query<{ consumed: number }>(
-    `SELECT COALESCE(SUM(
-       CASE WHEN status = 'stopped' THEN duration_seconds
-            WHEN activated_at IS NULL THEN 0
-            ELSE GREATEST(0, FLOOR(EXTRACT(EPOCH FROM ($2::timestamptz - activated_at))))::int END
-       + reconciled_seconds), 0)::int AS consumed
-     FROM sessions
-     WHERE user_id = $1 AND activated_at >= $3 AND activated_at < $4`,
-    [user.id, now, cycle.start, cycle.end],
+export async function consumedSeconds(
+  db: Queryable,
+  queries: readonly ConsumedQuery[],
+  now: Date,
+): Promise<number[]> {
+  const res = await db.query<{ i: number; consumed: number }>(
+    `SELECT q.i::int AS i, COALESCE(SUM(
+       CASE WHEN s.status = 'stopped' THEN s.duration_seconds
+            WHEN s.activated_at IS NULL THEN 0
+            ELSE GREATEST(0, FLOOR(EXTRACT(EPOCH FROM ($4::timestamptz - s.activated_at))))::int END
+       + s.reconciled_seconds), 0)::int AS consumed
+     FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY
+       AS q(user_id, cycle_start, cycle_end, i)
+     LEFT JOIN sessions s
+       ON s.user_id = q.user_id AND s.activated_at >= q.cycle_start AND s.activated_at < q.cycle_end
+     GROUP BY q.i`,
+    [
+      queries.map((q) => q.userId),
+      queries.map((q) => q.cycleStart.toISOString()),
+      queries.map((q) => q.cycleEnd.toISOString()),
+      now,
+    ],
   );
-  const consumed = res.rows[0]?.consumed ?? 0;
+  const out = new Array<number>(queries.length).fill(0);
+  for (const r of res.rows) out[r.i - 1] = r.consumed;
+  return out;
+}
+
+/** The Time Bank of `user` in `cycle`, given the seconds consumed in it. */
+export function summarizeUsage(
+  user: UserRow,
+  cycle: { start: Date; end: Date },
+  consumed: number,
+): UsageSummary {
   const included = user.included_seconds;
   return {
     cycleStart: cycle.start,
@@ -40,6 +68,17 @@ export async function usageSummary(db: Queryable, user: UserRow, now: Date): Pro
     overageSeconds: Math.max(0, consumed - included),
     overageAllowed: PLANS[user.plan_tier].overageAllowed,
   };
+}
+
+/** The user's Time Bank in the cycle containing `now`. */
+export async function usageSummary(db: Queryable, user: UserRow, now: Date): Promise<UsageSummary> {
+  const cycle = currentCycle(user.cycle_start_at, user.cycle_end_at, now);
+  const [consumed] = await consumedSeconds(
+    db,
+    [{ userId: user.id, cycleStart: cycle.start, cycleEnd: cycle.end }],
+    now,
+  );
+  return summarizeUsage(user, cycle, consumed ?? 0);
 }
 
 /**
