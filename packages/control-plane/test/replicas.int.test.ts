@@ -218,6 +218,32 @@ describe('two server processes and the CLI on one PostgreSQL', () => {
     expect(codes.slice(0, 60).every((c) => c === 204)).toBe(true);
   });
 
+  it('100 concurrent GET /relay/active of one user split across the two processes → exactly 60 pass, 40 get 429', async () => {
+    const [a, b] = servers;
+    const userId = await cli('admin', 'user', 'create', '--email', 'burst@example.test');
+    const token = await cli('admin', 'token', '--user', userId);
+    const headers = { ...CLIENT_HEADERS, authorization: `Bearer ${token}` };
+    // The window is the clock minute: do not start the burst in its last seconds.
+    const intoMinute = Date.now() % 60_000;
+    if (intoMinute > 50_000) await new Promise((r) => setTimeout(r, 60_000 - intoMinute + 200));
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        fetch(`${(i % 2 === 0 ? a : b)!.url}/api/v1/relay/active`, { headers }).then((r) => ({
+          status: r.status,
+          remaining: r.headers.get('x-ratelimit-remaining'),
+        })),
+      ),
+    );
+    expect(results.filter((r) => r.status === 204)).toHaveLength(60);
+    expect(results.filter((r) => r.status === 429)).toHaveLength(40);
+    const remaining = results
+      .filter((r) => r.status === 204)
+      .map((r) => Number(r.remaining))
+      .sort((x, y) => x - y);
+    expect(remaining).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    expect(results.filter((r) => r.status === 429).every((r) => r.remaining === '0')).toBe(true);
+  });
+
   it('a --role jobs process serves /metrics with job runs and no API', async () => {
     const jobs = await spawnServer(env, 'jobs');
     servers.push(jobs);

@@ -1,0 +1,183 @@
+import { createLogger, type RelaySession, type UsageCurrentResponse } from '@telemy/protocol';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { signAccessToken } from '../src/auth/jwt.js';
+import { createPgDb } from '../src/db/pg.js';
+import type { Db } from '../src/db/types.js';
+import { type ControlPlaneApp, createControlPlane } from '../src/http/app.js';
+import { activeSession, BACKENDS, type Backend, type Harness, makeHarness, openBackend } from './harness.js';
+
+/** Counts the batched authentication statements a replica sends. */
+function countingAuthStatements(db: Db): { db: Db; count: () => number } {
+  let n = 0;
+  return {
+    db: {
+      ...db,
+      query: (sql, params) => {
+        if (sql.includes('INSERT INTO rate_limit_counters')) n++;
+        return db.query(sql, params);
+      },
+    },
+    count: () => n,
+  };
+}
+
+describe.each(BACKENDS)('batched hot path on %s', (kind) => {
+  let backend: Backend;
+  let h: Harness;
+  beforeAll(async () => {
+    backend = await openBackend(kind);
+    // Frozen clock: every request below falls in one rate-limit window.
+    h = await makeHarness(backend.db, { limits: { active: 1_000_000, usage: 1_000_000 } });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await backend?.close();
+  });
+
+  it('100 concurrent GET /relay/active on two replicas with limit 60 → exactly 60 pass with remaining 59..0, 40 get 429', async () => {
+    // On PostgreSQL each replica has its own pool (as separate servers would); PGlite has one connection.
+    const dbB = backend.url ? createPgDb(backend.url) : backend.db;
+    const a = countingAuthStatements(backend.db);
+    const b = countingAuthStatements(dbB);
+    const replica = (db: Db) =>
+      createControlPlane({
+        db,
+        provider: h.provider,
+        jwt: h.jwt,
+        clock: h.now,
+        limits: { active: 60 },
+        logger: createLogger('t', { level: 'silent' }),
+      });
+    const replicas: ControlPlaneApp[] = [await replica(a.db), await replica(b.db)];
+    try {
+      const { token } = await h.newUser();
+      const ghost = (await signAccessToken(h.jwt, 'usr_deleted0000000000000', h.now(), 600)).token;
+      const results = await Promise.all(
+        Array.from({ length: 110 }, (_, i) =>
+          replicas[i % 2]!.inject({
+            method: 'GET',
+            url: '/api/v1/relay/active',
+            // Every 11th request is from a user that does not exist: 401, and it counts nothing.
+            headers: h.headers(i % 11 === 10 ? ghost : token),
+          }),
+        ),
+      );
+      const statuses = results.map((r) => r.statusCode);
+      expect(statuses.filter((s) => s === 401)).toHaveLength(10);
+      expect(statuses.filter((s) => s === 204)).toHaveLength(60);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(40);
+      const remaining = results
+        .filter((r) => r.statusCode === 204)
+        .map((r) => Number(r.headers['x-ratelimit-remaining']))
+        .sort((x, y) => x - y);
+      expect(remaining).toEqual(Array.from({ length: 60 }, (_, i) => i));
+      for (const r of results.filter((x) => x.statusCode === 429)) {
+        expect(r.headers['x-ratelimit-remaining']).toBe('0');
+        expect(r.headers['retry-after']).toBe(r.headers['x-ratelimit-reset']);
+      }
+      const counters = await backend.db.query<{ bucket: string; count: number }>(
+        `SELECT bucket, count FROM rate_limit_counters WHERE bucket LIKE 'active:%'`,
+      );
+      expect(counters.rows).toEqual([{ bucket: expect.stringMatching(/^active:usr_/), count: 100 }]);
+      // Over a network round trip, requests that arrive during a flush share the next statement
+      // (PGlite answers in-process faster than the requests arrive, so there each may flush alone).
+      if (kind === 'postgres') expect(a.count() + b.count()).toBeLessThan(60);
+    } finally {
+      await Promise.all(replicas.map((r) => r.close()));
+      if (dbB !== backend.db) await dbB.close();
+    }
+  });
+
+  it('a read batch serves several users, each with their own session and Time Bank', async () => {
+    const withSession = await h.newUser();
+    const without = await h.newUser();
+    const sessionId = await activeSession(h, withSession.token);
+    h.advance(90);
+    const get = (token: string, url: string) =>
+      h.app.inject({ method: 'GET', url, headers: h.headers(token) });
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => {
+        const who = i % 2 === 0 ? withSession : without;
+        const url = i % 4 < 2 ? '/api/v1/relay/active' : '/api/v1/usage/current';
+        return get(who.token, url).then((r) => ({
+          who,
+          url,
+          status: r.statusCode,
+          body: r.statusCode === 200 ? r.json() : null,
+        }));
+      }),
+    );
+    for (const a of answers) {
+      if (a.url.endsWith('/relay/active')) {
+        if (a.who === withSession) {
+          expect(a.status).toBe(200);
+          expect((a.body as RelaySession).session_id).toBe(sessionId);
+          expect((a.body as RelaySession).usage.duration_seconds).toBe(90);
+        } else {
+          expect(a.status).toBe(204);
+        }
+      } else {
+        expect(a.status).toBe(200);
+        expect((a.body as UsageCurrentResponse).consumed_seconds).toBe(a.who === withSession ? 90 : 0);
+      }
+    }
+    await h.app.inject({
+      method: 'POST',
+      url: '/api/v1/relay/stop',
+      headers: h.headers(withSession.token),
+      payload: { session_id: sessionId, reason: 'user_requested' },
+    });
+  });
+
+  it('read-your-writes: a GET after a completed stop never sees the session, under concurrent polling', async () => {
+    // Session reads answer 40 ms late, so a read that started before the stop committed is still in
+    // flight when the GET after the stop arrives: that GET must not share its (stale) answer.
+    const slow: Db = {
+      ...backend.db,
+      query: async <R>(sql: string, params?: unknown[]) => {
+        const res = await backend.db.query<R>(sql, params);
+        if (sql.includes('s.user_id = ANY')) await new Promise((r) => setTimeout(r, 40));
+        return res;
+      },
+    };
+    const slowH = await makeHarness(slow, { limits: { active: 1_000_000, usage: 1_000_000 } });
+    onTestFinished(() => slowH.close());
+    const { token } = await slowH.newUser();
+    for (let round = 0; round < 5; round++) {
+      const sessionId = await activeSession(slowH, token);
+      slowH.advance(30);
+      let polling = true;
+      const pollers = Array.from({ length: 8 }, async (_, i) => {
+        let seen = 0;
+        while (polling) {
+          const url = i % 2 === 0 ? '/api/v1/relay/active' : '/api/v1/usage/current';
+          const r = await slowH.app.inject({ method: 'GET', url, headers: slowH.headers(token) });
+          expect([200, 204]).toContain(r.statusCode);
+          seen++;
+          // PGlite and inject() never touch a socket: give timers and the stop request their turn.
+          await new Promise((r) => setImmediate(r));
+        }
+        return seen;
+      });
+      // Let the polling fill the batchers before stopping.
+      await new Promise((r) => setTimeout(r, 50));
+      const stop = await slowH.app.inject({
+        method: 'POST',
+        url: '/api/v1/relay/stop',
+        headers: slowH.headers(token),
+        payload: { session_id: sessionId, reason: 'user_requested' },
+      });
+      expect(stop.statusCode).toBe(200);
+      const [active, usage] = await Promise.all([
+        slowH.app.inject({ method: 'GET', url: '/api/v1/relay/active', headers: slowH.headers(token) }),
+        slowH.app.inject({ method: 'GET', url: '/api/v1/usage/current', headers: slowH.headers(token) }),
+      ]);
+      polling = false;
+      expect((await Promise.all(pollers)).every((n) => n > 0)).toBe(true);
+      expect(active.statusCode).toBe(204);
+      // Every round's session lasted 30 s and is final at its stop.
+      expect((usage.json() as UsageCurrentResponse).consumed_seconds).toBe(30 * (round + 1));
+      await slowH.settle();
+    }
+  });
+});
