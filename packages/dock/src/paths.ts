@@ -1,13 +1,13 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '@telemy/protocol';
 
 /**
  * Node-side entry of the dock package: where the built app lives, for the engine's static file
  * server, and a build-if-stale helper for tests and `telemy start` from a fresh checkout.
  */
 
-export const dockRootDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const dockRootDir = packageRoot('@telemy/dock');
 export const dockDistDir = path.join(dockRootDir, 'dist');
 export const dockIndexHtml = path.join(dockDistDir, 'index.html');
 

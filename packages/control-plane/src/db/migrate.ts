@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageRoot } from '@telemy/protocol';
 import type { Db } from './types.js';
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
+export const MIGRATIONS_DIR = path.join(packageRoot('@telemy/control-plane'), 'src', 'migrations');
 
 /** Serialises concurrent migration runs (two replicas starting together). */
 const MIGRATION_LOCK_KEY = 7_400_001;

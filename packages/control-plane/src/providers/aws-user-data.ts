@@ -1,10 +1,12 @@
 import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { packageRoot } from '@telemy/protocol';
 import { type RelayAgentConfigInput, relayConfigToEnv } from '@telemy/relay';
 
 /** The cloud-init template shipped in the repository (checked by tests with `cloud-init schema`). */
-export const CLOUD_INIT_TEMPLATE_PATH = fileURLToPath(
-  new URL('../../../../deploy/relay/cloud-init.yaml.tmpl', import.meta.url),
+export const CLOUD_INIT_TEMPLATE_PATH = path.resolve(
+  packageRoot('@telemy/control-plane'),
+  '../../deploy/relay/cloud-init.yaml.tmpl',
 );
 
 /**

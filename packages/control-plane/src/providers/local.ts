@@ -4,8 +4,7 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createLogger, type Logger, telemyPaths } from '@telemy/protocol';
+import { createLogger, type Logger, packageRoot, telemyPaths } from '@telemy/protocol';
 import { type RelayAgentConfigInput, relayConfigToEnv } from '@telemy/relay';
 import type { RelayProviderDeps } from './registry.js';
 import type {
@@ -16,7 +15,7 @@ import type {
   RelayProvisionRequest,
 } from './types.js';
 
-const DEFAULT_CLI = fileURLToPath(new URL('../../../cli/bin/telemy.js', import.meta.url));
+const DEFAULT_CLI = path.join(packageRoot('@telemy/cli'), 'bin', 'telemy.js');
 
 export interface LocalRelayProviderOptions {
   log?: Logger;
