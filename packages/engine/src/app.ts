@@ -1,8 +1,8 @@
-import { createRequire } from 'node:module';
 import { type Logger, makeMessage, telemyPaths } from '@telemy/protocol';
 import type { FastifyInstance } from 'fastify';
 import { AuditLog } from './chat/audit.js';
 import type { ChatBridge } from './chat/bridge.js';
+import { ENGINE_VERSION } from './cloudlink/client-info.js';
 import type { CloudLink } from './cloudlink/cloudlink.js';
 import { createCloudLink } from './cloudlink/from-config.js';
 import { ConfigStore, effectiveChatBot, type TelemyConfig, userConfigFile } from './config/index.js';
@@ -18,7 +18,8 @@ import {
 } from './control/engine-views.js';
 import { FeedSources } from './control/feed-sources.js';
 import { EngineMetrics } from './export/metrics.js';
-import { OtlpMetricsPush, otlpDisabledStatus } from './export/otlp.js';
+import type { OtlpMetricsPush } from './export/otlp.js';
+import { otlpDisabledStatus } from './export/otlp-status.js';
 import { IpcSceneSwitcher } from './ipc/ipc-scene-switcher.js';
 import { IpcServer } from './ipc/ipc-server.js';
 import { MetricsHub } from './obs/metrics-hub.js';
@@ -37,10 +38,6 @@ import type { EngineEvent } from './state/events.js';
 import { isIrlMode } from './state/modes.js';
 import { SystemMetrics } from './system/system-metrics.js';
 import { LOCAL_ACCESS_TOKEN_KEY, type Vault } from './vault/index.js';
-
-export const ENGINE_VERSION: string = (
-  createRequire(import.meta.url)('../package.json') as { version: string }
-).version;
 
 export interface EngineOptions {
   config: TelemyConfig;
@@ -328,6 +325,7 @@ export class Engine {
       this.chat.start();
     }
     if (config.otlp.enabled) {
+      const { OtlpMetricsPush } = await import('./export/otlp.js');
       this.otlp = new OtlpMetricsPush({
         config: config.otlp,
         metrics: this.metrics,

@@ -1,16 +1,15 @@
-export { ENGINE_VERSION, Engine, type EngineOptions, type EngineUrls } from './app.js';
+export { Engine, type EngineOptions, type EngineUrls } from './app.js';
 export * from './chat/index.js';
+export { ENGINE_VERSION } from './cloudlink/client-info.js';
 export * from './cloudlink/index.js';
 export { EngineMetrics } from './export/metrics.js';
 export {
   loadInstanceId,
   OTLP_SERVICE_NAME,
-  type OtlpExportStatus,
   OtlpMetricsPush,
   type OtlpMetricsPushOptions,
-  otlpDisabledStatus,
-  otlpMetricsUrl,
 } from './export/otlp.js';
+export { type OtlpExportStatus, otlpDisabledStatus, otlpMetricsUrl } from './export/otlp-status.js';
 export { type PromMetric, type PromSample, promToOtlp } from './export/prom-to-otlp.js';
 export * from './ipc/index.js';
 export {

@@ -14,23 +14,10 @@ import type { Logger } from '@telemy/protocol';
 import type { Registry } from 'prom-client';
 import type { TelemyConfig } from '../config/index.js';
 import type { EngineMetrics } from './metrics.js';
+import { type OtlpExportStatus, otlpMetricsUrl, publicEndpoint } from './otlp-status.js';
 import { type PromMetric, promToOtlp } from './prom-to-otlp.js';
 
 export const OTLP_SERVICE_NAME = 'telemy-engine';
-
-/** What the dock and `/api/state` show about the push (`70-observability.md` §4: never silent). */
-export interface OtlpExportStatus {
-  enabled: boolean;
-  /** Where metrics go, without credentials or query string. */
-  endpoint: string;
-  interval_ms: number;
-  auth_set: boolean;
-  last_success_at: string | null;
-  last_failure_at: string | null;
-  last_error: string | null;
-  failures_total: number;
-  consecutive_failures: number;
-}
 
 /**
  * The push's bookkeeping, separate from I/O: each export outcome updates it, and it says whether a
@@ -90,24 +77,6 @@ export function loadInstanceId(dataDir: string): string {
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(file, `${id}\n`, { mode: 0o644 });
   return id;
-}
-
-/**
- * The OTLP/HTTP metrics URL for a configured endpoint: Grafana Cloud and collectors publish a base
- * (`…/otlp`, `http://collector:4318`) to which the signal path `/v1/metrics` is appended.
- */
-export function otlpMetricsUrl(endpoint: string): string {
-  const u = new URL(endpoint);
-  if (!u.pathname.endsWith('/v1/metrics')) u.pathname = `${u.pathname.replace(/\/+$/, '')}/v1/metrics`;
-  return u.toString();
-}
-
-function publicEndpoint(url: string): string {
-  const u = new URL(url);
-  u.username = '';
-  u.password = '';
-  u.search = '';
-  return u.toString();
 }
 
 /** Reads the whole prom-client registry at each collection, so OTLP carries exactly what /metrics has. */
@@ -262,19 +231,4 @@ export class OtlpMetricsPush {
       );
     }
   }
-}
-
-/** `/api/state`'s `otlp` when the push is off. */
-export function otlpDisabledStatus(config: TelemyConfig['otlp']): OtlpExportStatus {
-  return {
-    enabled: false,
-    endpoint: config.endpoint ? publicEndpoint(otlpMetricsUrl(config.endpoint)) : '',
-    interval_ms: config.interval_ms,
-    auth_set: false,
-    last_success_at: null,
-    last_failure_at: null,
-    last_error: null,
-    failures_total: 0,
-    consecutive_failures: 0,
-  };
 }

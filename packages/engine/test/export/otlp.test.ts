@@ -7,13 +7,8 @@ import { Writable } from 'node:stream';
 import { createLogger } from '@telemy/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EngineMetrics } from '../../src/export/metrics.js';
-import {
-  loadInstanceId,
-  OtlpExportTracker,
-  OtlpMetricsPush,
-  otlpDisabledStatus,
-  otlpMetricsUrl,
-} from '../../src/export/otlp.js';
+import { loadInstanceId, OtlpExportTracker, OtlpMetricsPush } from '../../src/export/otlp.js';
+import { otlpDisabledStatus, otlpMetricsUrl } from '../../src/export/otlp-status.js';
 
 interface Received {
   url: string;
