@@ -1,4 +1,4 @@
-import { ControlPlaneClient, renderQrForTerminal, type Session } from '@telemy/engine';
+import type { Session } from '@telemy/engine';
 import { LOCAL_ACCESS_TOKEN_KEY } from '@telemy/engine/vault';
 import { createLogger } from '@telemy/protocol';
 import type { Command } from 'commander';
@@ -91,6 +91,7 @@ export function registerCloud(program: Command): void {
       if (opts.qr) {
         if (!srtUrl)
           throw new CliError('the relay has no phone URL yet (still provisioning); try again shortly');
+        const { renderQrForTerminal } = await import('@telemy/engine');
         process.stdout.write(`\n${await renderQrForTerminal(srtUrl)}\n`);
       }
     });
@@ -139,6 +140,8 @@ async function cloudClient(
     level: globals(cmd).verbose ? 'debug' : 'error',
     destination: process.stderr,
   });
+  // Loaded here, not at the top: every `telemy` command would otherwise load the whole engine.
+  const { ControlPlaneClient } = await import('@telemy/engine');
   const api = new ControlPlaneClient({ baseUrl, getSecret: () => apiKey, logger });
   return {
     client: {

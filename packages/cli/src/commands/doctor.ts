@@ -90,6 +90,7 @@ export function registerDoctor(program: Command): void {
           });
         }
       }
+      checks.push(checkBuild());
       checks.push(checkTool('srt-live-transmit', 'srt-tools', 'needed for the local relay (IRL)'));
       checks.push(checkTool('ffmpeg', 'ffmpeg', 'used by tests and benchmarks only', 'warn'));
       for (const c of checks)
@@ -195,6 +196,18 @@ async function checkControlPlane(
       detail: `${url} not reachable (${err instanceof Error ? err.message : String(err)}) — check [cloud] base_url and your network`,
     };
   }
+}
+
+/** Which code this command runs: the bundle `bin/telemy.js` picks when it is current, or the sources. */
+function checkBuild(): Check {
+  return import.meta.url.includes('/cli/dist/')
+    ? { level: 'ok', what: 'build', detail: 'running the bundle (packages/cli/dist)' }
+    : {
+        level: 'warn',
+        what: 'build',
+        detail:
+          'running the TypeScript sources through tsx (no bundle, or a source file is newer): `npm run build` saves the engine ~35 MB',
+      };
 }
 
 function checkTool(bin: string, pkg: string, why: string, missingLevel: Level = 'FAIL'): Check {

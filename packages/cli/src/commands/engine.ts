@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createLogger, telemyPaths } from '@telemy/protocol';
+import { createLogger, packageRoot, telemyPaths } from '@telemy/protocol';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { type GlobalOptions, globals, loadCliConfig, openCliVault } from '../context.js';
@@ -29,6 +29,13 @@ function makeLogger(name: string, level: string, file: string | undefined) {
   return createLogger(name, { level, destination });
 }
 
+/**
+ * V8 flags for the engine the shim starts. The engine allocates little and runs for hours: a 1 MB
+ * young generation (V8 grows it to 16 MB per semi-space for throughput) keeps it ~15 MB smaller for a
+ * few more, cheap, scavenges (docs/bench/engine-resources-full.md).
+ */
+const ENGINE_NODE_FLAGS = ['--max-semi-space-size=1'];
+
 async function runStart(cmd: Command): Promise<void> {
   const loaded = loadCliConfig(cmd);
   const { config } = loaded;
@@ -36,9 +43,15 @@ async function runStart(cmd: Command): Promise<void> {
   const logger = makeLogger('shim', config.log.level, config.log.file);
   const { runShim } = await import('@telemy/shim');
   const g: GlobalOptions = globals(cmd);
-  const bin = path.resolve(import.meta.dirname, '../../bin/telemy.js');
+  const bin = path.join(packageRoot('@telemy/cli'), 'bin', 'telemy.js');
   const shim = await runShim({
-    engineCommand: [process.execPath, bin, ...(g.config ? ['--config', g.config] : []), 'engine'],
+    engineCommand: [
+      process.execPath,
+      ...ENGINE_NODE_FLAGS,
+      bin,
+      ...(g.config ? ['--config', g.config] : []),
+      'engine',
+    ],
     ipcDir: config.ipc.dir ?? telemyPaths().runtime,
     obs: { host: config.obs.host, port: config.obs.port, password: vault.get(config.obs.password_key) },
     dashboardPort: config.server.port,
@@ -81,7 +94,7 @@ export async function runEngineProcess(cmd: Command): Promise<void> {
       : null;
   let embedded: EmbeddedCloud | null = null;
   // Loaded here, not at the top: every other command stays quick to start.
-  const { Engine } = await import('@telemy/engine');
+  const { Engine } = await import('@telemy/engine/app');
   let stopping: Promise<void> | null = null;
   const engine = new Engine({
     config,

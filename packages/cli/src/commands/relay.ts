@@ -1,5 +1,5 @@
 import { createLogger } from '@telemy/protocol';
-import { RELAY_ENV, type RelayAgentConfig, relayConfigFromStrings, startRelayAgent } from '@telemy/relay';
+import { RELAY_ENV, type RelayAgentConfig, relayConfigFromStrings } from '@telemy/relay/config';
 import type { Command } from 'commander';
 
 /** Flag → config key. Every flag falls back to its `TELEMY_RELAY_*` variable (see `--help`). */
@@ -77,6 +77,7 @@ export function registerRelay(program: Command): void {
       for (const [flag, key] of FLAGS) raw[key] = opts[optionName(flag)] ?? process.env[RELAY_ENV[key]];
       const input = relayConfigFromStrings(raw);
       const log = createLogger('relay', { level: raw.logLevel ?? 'info', destination: process.stderr });
+      const { startRelayAgent } = await import('@telemy/relay');
       const agent = await startRelayAgent(input, { log });
       const host = agent.config.bindHost;
       const a = agent.addresses;
