@@ -55,7 +55,10 @@ async function state(): Promise<StateView> {
 /** The engine process the shim spawned (its only child). */
 function engineChild(shim: TelemyProcess): number | null {
   try {
-    const out = execFileSync('pgrep', ['-P', String(shim.proc.pid)], { encoding: 'utf8' }).trim();
+    // By command line: run from the sources, the shim also has tsx's esbuild service as a child.
+    const out = execFileSync('pgrep', ['-P', String(shim.proc.pid), '-f', 'telemy\\.js.* engine$'], {
+      encoding: 'utf8',
+    }).trim();
     return out ? Number(out.split('\n')[0]) : null;
   } catch {
     return null;

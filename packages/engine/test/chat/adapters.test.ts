@@ -284,11 +284,17 @@ describe('YouTube adapter against the Data API stub', () => {
   it('slows polling to what the daily quota allows', async () => {
     const s = await stub();
     const h = new Harness();
-    const a = started(new YouTubeAdapter({ ...cfg(s), quota_per_day: 10_000 }, h.deps({ yt: 'yttok' })));
+    // Noon Pacific: half a quota day left. (The real clock would leave minutes before midnight sometimes.)
+    const noonPacific = Date.parse('2026-11-22T20:00:00Z');
+    const a = started(
+      new YouTubeAdapter({ ...cfg(s), quota_per_day: 10_000 }, h.deps({ yt: 'yttok' }), {
+        now: () => noonPacific,
+      }),
+    );
     await a.start();
     await until(() => a.state().connected, 'connected');
     await new Promise((r) => setTimeout(r, 400));
-    // With 10,000 units a day one poll may run every ~45 s, not every 30 ms.
+    // With 10,000 units a day one poll may run every ~20 s, not every 30 ms.
     expect(s.count('/youtube/v3/liveChat/messages')).toBe(1);
   });
 
