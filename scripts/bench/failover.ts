@@ -8,10 +8,11 @@
  * figure includes the fade; `--transition Cut` measures the engine and OBS without it.
  *
  * BRB: from SIGKILL of the publisher to OBS announcing BRB (CurrentProgramSceneChanged, seen by our
- * own obs-websocket client). LIVE: from the restarted publisher's first stats line to OBS announcing
+ * own obs-websocket client); "transition start" is OBS's SceneTransitionStarted before it, the moment
+ * BRB starts to be visible. LIVE: from the restarted publisher's first stats line to OBS announcing
  * LIVE (the listener refuses a new caller until SRT's 5 s peer-idle timeout drops the killed one,
- * which is not the engine's time; the recovery window itself is 1.5 s by default). Run once with the default timings and once with
- * NOALBS-like ones (1 s polling, switch after 5 identical readings).
+ * which is not the engine's time; the recovery window itself is 1.5 s by default). Run once with the
+ * default timings and once with NOALBS-like ones (1 s polling, switch after 5 identical readings).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,11 +84,16 @@ async function runProfile(obs: ObsHandle, feed: SrtFeed, profile: Profile, trial
   const client = await obs.client();
   const listener = (e: { sceneName: string }) => onAir.push({ at: Date.now(), scene: e.sceneName });
   client.on('CurrentProgramSceneChanged', listener);
+  // With a Fade, OBS announces the scene when the transition ends; viewers start seeing it at the start.
+  const transitionStarts: number[] = [];
+  const onTransition = () => transitionStarts.push(Date.now());
+  client.on('SceneTransitionStarted', onTransition);
   const sceneAfter = (scene: string, since: number, ms: number) =>
     waitUntil(`${scene} on air`, ms, () => onAir.find((s) => s.at >= since && s.scene === scene)?.at);
   const recoverMs = profile.name === 'default' ? 1500 : 5000;
 
   const brb: number[] = [];
+  const brbVisible: number[] = [];
   const live: number[] = [];
   try {
     const start = Date.now();
@@ -97,7 +103,11 @@ async function runProfile(obs: ObsHandle, feed: SrtFeed, profile: Profile, trial
       await sleep(1500 + Math.random() * 500);
       const killedAt = Date.now();
       await feed.kill('SIGKILL');
-      brb.push((await sceneAfter('BRB', killedAt, 30_000)) - killedAt);
+      const announcedAt = await sceneAfter('BRB', killedAt, 30_000);
+      brb.push(announcedAt - killedAt);
+      const startedAt = transitionStarts.findLast((t) => t >= killedAt && t <= announcedAt);
+      if (startedAt === undefined) throw new Error('OBS announced BRB without a SceneTransitionStarted');
+      brbVisible.push(startedAt - killedAt);
       // The killed session may still flush a last line; the restarted one then grows the file.
       await sleep(200);
       const size = feed.statsSize();
@@ -107,17 +117,23 @@ async function runProfile(obs: ObsHandle, feed: SrtFeed, profile: Profile, trial
       );
       live.push((await sceneAfter('LIVE', firstLineAt, 30_000 + recoverMs)) - firstLineAt);
       process.stderr.write(
-        `${profile.name} trial ${i + 1}/${trials}: BRB ${brb.at(-1)} ms, LIVE ${live.at(-1)} ms\n`,
+        `${profile.name} trial ${i + 1}/${trials}: BRB ${brb.at(-1)} ms (transition start ${brbVisible.at(-1)} ms), LIVE ${live.at(-1)} ms\n`,
       );
     }
   } catch (err) {
     throw new Error(`${String(err)} (engine log: ${join(home, 'engine.log')})`);
   } finally {
     client.off('CurrentProgramSceneChanged', listener);
+    client.off('SceneTransitionStarted', onTransition);
     await feed.kill('SIGINT');
     await engine.stop();
   }
-  return { brb: stats(brb), live: stats(live), raw: { brb, live } };
+  return {
+    brb: stats(brb),
+    brbVisible: stats(brbVisible),
+    live: stats(live),
+    raw: { brb, brbVisible, live },
+  };
 }
 
 async function main(): Promise<void> {
@@ -147,7 +163,7 @@ async function main(): Promise<void> {
     for (const profile of PROFILES.filter((p) => !only || p.name === only)) {
       const r = await runProfile(obs, feed, profile, trials);
       process.stdout.write(
-        `${JSON.stringify({ profile: profile.name, trials, brb_ms: r.brb, live_after_first_stats_ms: r.live, raw: r.raw })}\n`,
+        `${JSON.stringify({ profile: profile.name, trials, brb_ms: r.brb, brb_transition_start_ms: r.brbVisible, live_after_first_stats_ms: r.live, raw: r.raw })}\n`,
       );
     }
   } finally {
