@@ -41,6 +41,7 @@ import {
   type UserRow,
   useApiKey,
 } from '../store/users.js';
+import { LazyChildLogger } from './lazy-child-logger.js';
 import { buildOpenApi } from './openapi.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -156,6 +157,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   const app = Fastify({
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: (logger, bindings, childOpts) => new LazyChildLogger(logger, bindings, childOpts),
     bodyLimit: BODY_LIMIT_BYTES,
     requestIdHeader: false,
     genReqId: (raw) => {
