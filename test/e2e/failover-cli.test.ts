@@ -195,7 +195,8 @@ describe('telemy engine failover on real OBS with a real SRT feed', () => {
     const accepted = feed.accepted();
     const from = Date.now();
     feed.connectSilent();
-    await eventually(() => feed.accepted() > accepted, 5000);
+    // The listener takes one caller: if ffmpeg's hang-up is lost, SRT's 5 s peer-idle timeout frees it.
+    await eventually(() => feed.accepted() > accepted, 10_000);
     await sceneOnAir('BRB', from, 5000);
     const s = await state();
     expect(s.feed.health).toBe('offline');

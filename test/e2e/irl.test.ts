@@ -285,7 +285,8 @@ describe('the IRL scenario with real OBS, telemy start (embedded) and real SRT',
     const stopMs = Date.parse(stop.stopped_at);
     const lo = live.usage.duration_seconds + (stopMs - askedEnd) / 1000;
     const hi = live.usage.duration_seconds + 1 + (stopMs - askedStart) / 1000;
-    expect(lo).toBeGreaterThan(10);
+    // Seconds of activity (phone, drop, engine restart): a charge of zero could not pass below.
+    expect(lo).toBeGreaterThan(3);
     const usage = (await (await controlPlane('/usage/current')).json()) as { consumed_seconds: number };
     expect(usage.consumed_seconds).toBeGreaterThan(lo - 1);
     expect(usage.consumed_seconds).toBeLessThanOrEqual(hi);
