@@ -1,5 +1,6 @@
 import type { FeedSample, ParseOutcome } from './feed-sample.js';
 import { toSample } from './feed-sample.js';
+import { NonOverlappingInterval } from './non-overlapping-interval.js';
 
 export interface HttpStatsPollerOptions {
   source: string;
@@ -18,34 +19,26 @@ export interface HttpStatsPollerOptions {
  * counter get their rate from the difference between two polls.
  */
 export class HttpStatsPoller {
-  private timer: NodeJS.Timeout | null = null;
-  private busy = false;
   private prevBytes: { bytes: number; at: number } | null = null;
   private readonly now: () => number;
+  private readonly loop: NonOverlappingInterval;
 
   constructor(private readonly o: HttpStatsPollerOptions) {
     this.now = o.now ?? Date.now;
+    this.loop = new NonOverlappingInterval(async () => o.onSample(await this.fetchOnce()), o.intervalMs);
   }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.poll(), this.o.intervalMs);
-    void this.poll();
+    this.loop.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.loop.stop();
   }
 
-  async poll(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      this.o.onSample(await this.fetchOnce());
-    } finally {
-      this.busy = false;
-    }
+  /** One poll (skipped while the previous one is still running). */
+  poll(): Promise<void> {
+    return this.loop.runOnce();
   }
 
   private async fetchOnce(): Promise<FeedSample> {

@@ -1,6 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import type { FeedSample } from './feed-sample.js';
 import { toSample } from './feed-sample.js';
+import { NonOverlappingInterval } from './non-overlapping-interval.js';
 import { parseSrtLiveTransmitLine } from './parsers.js';
 
 export interface SrtStatsTailOptions {
@@ -23,34 +24,25 @@ const MAX_READ = 256 * 1024;
 export class SrtStatsFileTail {
   private offset = 0;
   private partial = '';
-  private timer: NodeJS.Timeout | null = null;
-  private busy = false;
   private readonly now: () => number;
+  private readonly loop: NonOverlappingInterval;
 
   constructor(private readonly o: SrtStatsTailOptions) {
     this.now = o.now ?? Date.now;
+    this.loop = new NonOverlappingInterval(() => this.readNew(), o.intervalMs);
   }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.poll(), this.o.intervalMs);
-    void this.poll();
+    this.loop.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.loop.stop();
   }
 
   /** One read of whatever was appended; exposed so tests and the tick can drive it. */
-  async poll(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      await this.readNew();
-    } finally {
-      this.busy = false;
-    }
+  poll(): Promise<void> {
+    return this.loop.runOnce();
   }
 
   private async readNew(): Promise<void> {

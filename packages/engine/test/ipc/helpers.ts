@@ -9,45 +9,16 @@ import {
   ipcEndpoints,
   type MessageType,
   makeMessage,
-  type StatusSnapshotPayload,
 } from '@telemy/protocol';
+import { snapshot } from '../../../protocol/test/ipc/fixtures.js';
 import { EngineMetrics } from '../../src/export/metrics.js';
 import { IpcSceneSwitcher, IpcServer, type IpcServerOptions } from '../../src/ipc/index.js';
 
 // Re-exported for the shim's tests, which drive a real engine-side IpcServer without pulling in the
 // whole engine package (its index also loads every other subsystem).
-export { EngineMetrics, IpcSceneSwitcher, IpcServer };
+export { EngineMetrics, IpcSceneSwitcher, IpcServer, snapshot };
 
 export const silentLogger = createLogger('test', { level: 'silent' });
-
-export function snapshot(overrides: Partial<StatusSnapshotPayload> = {}): StatusSnapshotPayload {
-  return {
-    mode: 'studio',
-    engine_state: 'STUDIO',
-    health: 'good',
-    bitrate_kbps: 6000,
-    rtt_ms: null,
-    override_enabled: false,
-    flags: {
-      auto_scene_switch: true,
-      low_quality_fallback: true,
-      manual_override: false,
-      chat_bot: false,
-      alerts: true,
-    },
-    thresholds: { low_bitrate_kbps: 1500, offline_bitrate_kbps: 300 },
-    relay: {
-      status: 'inactive',
-      region: null,
-      grace_remaining_seconds: null,
-      uptime_seconds: null,
-      time_bank_seconds_remaining: null,
-    },
-    scene: { active: 'Live', pending_request_id: null, pending_scene: null },
-    outputs: [],
-    ...overrides,
-  };
-}
 
 export async function tempIpcDir(): Promise<string> {
   const base = await mkdtemp(path.join(tmpdir(), 'telemy-ipc-'));
