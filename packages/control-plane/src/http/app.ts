@@ -167,13 +167,16 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     },
   });
 
-  app.addHook('onSend', async (req, reply) => {
+  // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
+  app.addHook('onSend', (req, reply, payload, done) => {
     reply.header('x-request-id', req.id);
+    done(null, payload);
   });
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.httpRequests.inc({ route, method: req.method, status: String(reply.statusCode) });
     metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
+    done();
   });
 
   app.setNotFoundHandler((req, reply) =>
