@@ -245,7 +245,11 @@ describe('the IRL scenario with real OBS, telemy start (embedded) and real SRT',
     await scene('LIVE', 30_000);
     expect(Date.now() - back).toBeGreaterThanOrEqual(1_000);
 
-    // The engine crashes: the shim restarts it; reconnect-first resumes the same session.
+    // The engine crashes: the shim restarts it; reconnect-first resumes the same session, and the
+    // stream stays on LIVE meanwhile (the relay source is unknown until its telemetry is back).
+    const scenesAfterCrash: string[] = [];
+    const onScene = (e: { sceneName: string }) => scenesAfterCrash.push(e.sceneName);
+    ws.on('CurrentProgramSceneChanged', onScene);
     const crashed = enginePid();
     process.kill(crashed, 'SIGKILL');
     await eventually(() => !alive(crashed), 5_000);
@@ -257,6 +261,8 @@ describe('the IRL scenario with real OBS, telemy start (embedded) and real SRT',
     );
     await mode('IRL_ACTIVE', 30_000);
     await scene('LIVE', 15_000);
+    ws.off('CurrentProgramSceneChanged', onScene);
+    expect(scenesAfterCrash).not.toContain('BRB');
     expect(provisionCount()).toBe(1);
     expect(registry()).toHaveLength(1);
     expect(alive(relay?.pid ?? -1)).toBe(true);

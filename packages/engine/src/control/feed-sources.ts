@@ -8,6 +8,7 @@ import { classifyFeed, EMPTY_HISTORY, type FeedThresholds, type SelectedFeed } f
 import { FeedMonitor } from '../sources/feed-monitor.js';
 import { type FeedSample, type ParseOutcome, toSample } from '../sources/feed-sample.js';
 import { HttpStatsPoller } from '../sources/http-poller.js';
+import { NonOverlappingInterval } from '../sources/non-overlapping-interval.js';
 import {
   parseBelaboxStats,
   parseMediamtxPaths,
@@ -16,6 +17,7 @@ import {
   parseObsOutput,
   parseSlsStats,
 } from '../sources/parsers.js';
+import { RelayFeedReader } from '../sources/relay-feed.js';
 import { SrtStatsFileTail } from '../sources/srt-stats-tail.js';
 import type { FeedView } from './engine-views.js';
 import type { SourceReading } from './status-summary.js';
@@ -173,24 +175,14 @@ export class FeedSources {
             ),
           );
         });
-      case 'relay':
+      case 'relay': {
+        const reader = new RelayFeedReader();
         return this.timerRunner(intervalMs, async () => {
-          const snap = this.o.cloud()?.snapshot();
-          const t = snap?.telemetry;
-          const outcome: ParseOutcome = !t?.connected
-            ? { kind: 'offline', reason: 'relay telemetry not connected' }
-            : t.ingest_active === false
-              ? { kind: 'offline', reason: 'relay ingest inactive' }
-              : {
-                  kind: 'sample',
-                  connected: true,
-                  bitrate_kbps: snap?.bonded?.total_bitrate_kbps ?? null,
-                  rtt_ms: null,
-                  loss_pct: null,
-                  missing: [],
-                };
-          this.ingest(toSample(outcome, s.name, this.o.now()));
+          const now = this.o.now();
+          const outcome = reader.read(this.o.cloud()?.snapshot(), now);
+          if (outcome) this.ingest(toSample(outcome, s.name, now));
         });
+      }
     }
   }
 
@@ -216,22 +208,9 @@ export class FeedSources {
   }
 
   private timerRunner(intervalMs: number, poll: () => Promise<void>): Runner {
-    let timer: NodeJS.Timeout | null = null;
-    let busy = false;
-    const run = async () => {
-      if (busy) return;
-      busy = true;
-      await poll().catch((err: unknown) => this.o.logger.warn({ err }, 'source poll failed'));
-      busy = false;
-    };
-    return {
-      start: () => {
-        timer ??= setInterval(() => void run(), intervalMs);
-      },
-      stop: () => {
-        if (timer) clearInterval(timer);
-        timer = null;
-      },
-    };
+    return new NonOverlappingInterval(
+      () => poll().catch((err: unknown) => this.o.logger.warn({ err }, 'source poll failed')),
+      intervalMs,
+    );
   }
 }

@@ -1,0 +1,45 @@
+import type { CloudLinkSnapshot } from '../cloudlink/cloudlink.js';
+import type { ParseOutcome } from './feed-sample.js';
+
+/** Long enough for CloudLink to find the running session and reconnect the telemetry socket. */
+export const RELAY_TELEMETRY_CONNECT_MS = 5_000;
+
+/**
+ * The `relay` source's reading, from CloudLink's snapshot. Until telemetry has connected for the
+ * current session it gives no reading for `connectMs` after the engine started and again after a
+ * session appeared (the engine restarted mid-stream and is still finding its session, or the relay is
+ * booting): the feed stays unknown and the scene holds, instead of a BRB flash while the socket
+ * reconnects. Once telemetry has been up for the session, losing it is offline at once, and so is a
+ * relay that does not connect within the window, or no session at all once the first window is over.
+ */
+export class RelayFeedReader {
+  private waiting: { sessionId: string | null; since: number } | null = null;
+  private connectedSession: string | null = null;
+
+  constructor(private readonly connectMs = RELAY_TELEMETRY_CONNECT_MS) {}
+
+  read(snap: CloudLinkSnapshot | undefined, now: number): ParseOutcome | null {
+    const t = snap?.telemetry;
+    const sessionId = snap?.session?.session_id ?? null;
+    if (t?.connected) {
+      this.connectedSession = sessionId;
+      this.waiting = null;
+    } else if (sessionId === null || this.connectedSession !== sessionId) {
+      // The first read opens the start-up window; a session appearing later opens its own.
+      if (!this.waiting || (sessionId !== null && this.waiting.sessionId !== sessionId)) {
+        this.waiting = { sessionId, since: now };
+      }
+      if (now - this.waiting.since < this.connectMs) return null;
+    }
+    if (!t?.connected) return { kind: 'offline', reason: 'relay telemetry not connected' };
+    if (t.ingest_active === false) return { kind: 'offline', reason: 'relay ingest inactive' };
+    return {
+      kind: 'sample',
+      connected: true,
+      bitrate_kbps: snap?.bonded?.total_bitrate_kbps ?? null,
+      rtt_ms: null,
+      loss_pct: null,
+      missing: [],
+    };
+  }
+}

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import type { CloudLinkSnapshot } from '../../src/cloudlink/cloudlink.js';
+import { RelayFeedReader } from '../../src/sources/relay-feed.js';
+
+/** The parts of CloudLink's snapshot the reader looks at. */
+function snap(sessionId: string | null, connected: boolean, ingestActive: boolean | null = true) {
+  return {
+    session: sessionId ? { session_id: sessionId } : null,
+    telemetry: { connected, ingest_active: ingestActive },
+    bonded: connected ? { total_bitrate_kbps: 3200 } : null,
+  } as unknown as CloudLinkSnapshot;
+}
+
+describe('RelayFeedReader', () => {
+  it('gives no reading while a session waits for its telemetry, then offline once the window ends', () => {
+    const r = new RelayFeedReader(5000);
+    expect(r.read(snap('ses_1', false), 1000)).toBeNull();
+    expect(r.read(snap('ses_1', false), 5999)).toBeNull();
+    expect(r.read(snap('ses_1', false), 6000)).toEqual({
+      kind: 'offline',
+      reason: 'relay telemetry not connected',
+    });
+  });
+
+  it('reports the bonded bitrate once connected, and offline at once when telemetry is lost later', () => {
+    const r = new RelayFeedReader(5000);
+    expect(r.read(snap('ses_1', false), 0)).toBeNull();
+    expect(r.read(snap('ses_1', true), 800)).toMatchObject({ kind: 'sample', bitrate_kbps: 3200 });
+    expect(r.read(snap('ses_1', false), 900)).toMatchObject({ kind: 'offline' });
+    expect(r.read(snap('ses_1', true, false), 1000)).toEqual({
+      kind: 'offline',
+      reason: 'relay ingest inactive',
+    });
+  });
+
+  it('after start-up, no session is offline once the first window is over', () => {
+    const r = new RelayFeedReader(5000);
+    expect(r.read(snap(null, false), 0)).toBeNull();
+    expect(r.read(snap(null, false), 5000)).toMatchObject({ kind: 'offline' });
+  });
+
+  it('a session found during the start-up window gets a window of its own', () => {
+    const r = new RelayFeedReader(5000);
+    expect(r.read(snap(null, false), 0)).toBeNull();
+    expect(r.read(snap('ses_1', false), 4000)).toBeNull();
+    expect(r.read(snap('ses_1', false), 8999)).toBeNull();
+    expect(r.read(snap('ses_1', true), 9000)).toMatchObject({ kind: 'sample' });
+  });
+
+  it('a new session gets its own window', () => {
+    const r = new RelayFeedReader(5000);
+    r.read(snap('ses_1', true), 0);
+    expect(r.read(snap('ses_2', false), 10_000)).toBeNull();
+    expect(r.read(snap('ses_2', false), 15_000)).toMatchObject({ kind: 'offline' });
+  });
+});
