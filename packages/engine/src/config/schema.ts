@@ -3,6 +3,7 @@ import {
   OTLP_INTERVAL_BOUNDS,
   SETTINGS_SOURCE_TYPES,
   SOURCE_PRIORITY_BOUNDS,
+  SOURCE_REQUIRED_FIELD,
 } from '@telemy/protocol';
 import { z } from 'zod';
 import { CHAT_BOUNDS, COMMAND_NAMES, prefixProblem, ROLES } from '../chat/config.js';
@@ -108,15 +109,7 @@ const source = z
   })
   .strict()
   .superRefine((s, ctx) => {
-    const needs: Partial<Record<(typeof SOURCE_TYPES)[number], 'url' | 'stats_file' | 'input'>> = {
-      sls: 'url',
-      belabox: 'url',
-      mediamtx: 'url',
-      nginx_rtmp: 'url',
-      srt_live_transmit: 'stats_file',
-      obs_media_source: 'input',
-    };
-    const field = needs[s.type];
+    const field = SOURCE_REQUIRED_FIELD[s.type];
     if (field && s[field] === undefined) {
       ctx.addIssue({
         code: 'custom',

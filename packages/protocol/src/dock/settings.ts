@@ -36,6 +36,18 @@ export const SETTINGS_SOURCE_TYPES = [
   'relay',
 ] as const;
 
+/** The field each source type cannot work without (the others take nothing, or only defaults). */
+export const SOURCE_REQUIRED_FIELD: Partial<
+  Record<(typeof SETTINGS_SOURCE_TYPES)[number], 'url' | 'stats_file' | 'input'>
+> = {
+  sls: 'url',
+  belabox: 'url',
+  mediamtx: 'url',
+  nginx_rtmp: 'url',
+  srt_live_transmit: 'stats_file',
+  obs_media_source: 'input',
+};
+
 const bounded = (key: FailoverBoundKey) => {
   const b = FAILOVER_BOUNDS[key];
   return z
@@ -129,15 +141,7 @@ export const sourceFormSchema = z
     input: z.string().max(256).optional(),
   })
   .superRefine((s, ctx) => {
-    const needs: Partial<Record<(typeof SETTINGS_SOURCE_TYPES)[number], 'url' | 'stats_file' | 'input'>> = {
-      sls: 'url',
-      belabox: 'url',
-      mediamtx: 'url',
-      nginx_rtmp: 'url',
-      srt_live_transmit: 'stats_file',
-      obs_media_source: 'input',
-    };
-    const field = needs[s.type];
+    const field = SOURCE_REQUIRED_FIELD[s.type];
     if (field && !s[field]) {
       ctx.addIssue({ code: 'custom', path: [field], message: `is required for type ${s.type}` });
     }
