@@ -174,6 +174,11 @@ export class CloudLink {
       { session_id: found.session_id, status: found.status },
       'resuming relay session (reconnect-first)',
     );
+    this.restore(found);
+  }
+
+  /** Takes over a session this engine did not start (reconnect-first, or a replacement found later). */
+  private restore(found: Session): void {
     this.emit({
       kind: 'session_accepted',
       session_id: found.session_id,
@@ -435,16 +440,7 @@ export class CloudLink {
 
     if (!current) {
       // Reconnect-first lookup that failed at startup, now answered.
-      if (found) {
-        this.emit({
-          kind: 'session_accepted',
-          session_id: found.session_id,
-          status: found.status,
-          restored: true,
-        });
-        this.adopt(found);
-        this.startUsagePolling();
-      }
+      if (found) this.restore(found);
       return;
     }
     if (!found || found.session_id !== current.session_id || found.status === 'stopped') {
@@ -454,16 +450,7 @@ export class CloudLink {
       );
       this.detail = 'the control plane ended the relay session';
       this.endSession('stopped_by_control_plane');
-      if (found && found.status !== 'stopped') {
-        this.emit({
-          kind: 'session_accepted',
-          session_id: found.session_id,
-          status: found.status,
-          restored: true,
-        });
-        this.adopt(found);
-        this.startUsagePolling();
-      }
+      if (found && found.status !== 'stopped') this.restore(found);
       return;
     }
     if (found.status === 'provisioning' && this.provisioningExpired())
