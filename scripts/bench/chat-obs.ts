@@ -10,7 +10,6 @@
  *
  * Writes its table into the "real OBS" section of the output file, leaving the rest as it is.
  */
-import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,7 +23,7 @@ import {
   telemySync,
   writeConfig,
 } from '../../test/support/telemy-process.js';
-import { percentile } from './chat.js';
+import { latencyRow, machine } from './report.js';
 
 const OBS_PORT = 44651;
 const ENGINE_PORT = 7201;
@@ -140,22 +139,6 @@ cooldown_s = 0
   return spans;
 }
 
-function row(name: string, v: number[]): string {
-  const f = (x: number) => x.toFixed(1);
-  return `| ${name} | ${v.length} | ${f(percentile(v, 50))} | ${f(percentile(v, 95))} | ${f(Math.max(...v))} |`;
-}
-
-function machine(): string {
-  let osName = `${os.type()} ${os.release()}`;
-  try {
-    osName =
-      execSync('. /etc/os-release && echo "$PRETTY_NAME"', { shell: '/bin/sh' }).toString().trim() || osName;
-  } catch {
-    // keep the kernel name
-  }
-  return `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${osName}, Node ${process.version}`;
-}
-
 /** Replaces this bench's section of the doc, or appends it. */
 function writeSection(file: string, section: string): void {
   const doc = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
@@ -186,8 +169,8 @@ async function main(): Promise<void> {
     '| measured span | n | p50 ms | p95 ms | max ms |',
     '|---|---|---|---|---|',
     ...TRANSITIONS.flatMap((t) => [
-      row(`${t}: stub PRIVMSG written → OBS CurrentProgramSceneChanged`, spans[t].toSwitchMs),
-      row(`${t}: stub PRIVMSG written → reply PRIVMSG received by the stub`, spans[t].toReplyMs),
+      latencyRow(`${t}: stub PRIVMSG written → OBS CurrentProgramSceneChanged`, spans[t].toSwitchMs, 1),
+      latencyRow(`${t}: stub PRIVMSG written → reply PRIVMSG received by the stub`, spans[t].toReplyMs, 1),
     ]),
   ].join('\n');
   writeSection(

@@ -6,7 +6,6 @@
  *
  *   node --import tsx scripts/bench/chat.ts [--count 50] [--out docs/bench/chat.md]
  */
-import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +20,7 @@ import {
 } from '@telemy/engine';
 import { createLogger } from '@telemy/protocol';
 import { TwitchIrcStub } from '../../test/support/chat-stubs/twitch-irc-stub.js';
+import { latencyRow, machine } from './report.js';
 
 export interface ChatBenchOptions {
   /** Commands to time (≥ 20 for the published figure). */
@@ -129,28 +129,6 @@ export async function runChatBench(opts: ChatBenchOptions): Promise<ChatBenchRes
   return result;
 }
 
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[idx] ?? Number.NaN;
-}
-
-function row(name: string, v: number[]): string {
-  const f = (x: number) => x.toFixed(2);
-  return `| ${name} | ${v.length} | ${f(percentile(v, 50))} | ${f(percentile(v, 95))} | ${f(Math.max(...v))} |`;
-}
-
-function machine(): string {
-  let osName = `${os.type()} ${os.release()}`;
-  try {
-    osName =
-      execSync('. /etc/os-release && echo "$PRETTY_NAME"', { shell: '/bin/sh' }).toString().trim() || osName;
-  } catch {
-    // keep the kernel name
-  }
-  return `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${osName}, Node ${process.version}`;
-}
-
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const flag = (name: string) => {
@@ -164,8 +142,8 @@ async function main(): Promise<void> {
   const table = [
     '| measured span | n | p50 ms | p95 ms | max ms |',
     '|---|---|---|---|---|',
-    row('stub PRIVMSG written → ChatActions called', r.toCallMs),
-    row('stub PRIVMSG written → ChatActions resolved', r.toResultMs),
+    latencyRow('stub PRIVMSG written → ChatActions called', r.toCallMs, 2),
+    latencyRow('stub PRIVMSG written → ChatActions resolved', r.toResultMs, 2),
   ].join('\n');
   const doc = `# Chat command latency (Twitch stub)
 

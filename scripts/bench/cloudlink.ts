@@ -7,7 +7,6 @@
  *
  *   node --import tsx scripts/bench/cloudlink.ts [--count 10] [--out docs/bench/cloudlink.md]
  */
-import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +24,7 @@ import {
 } from '@telemy/control-plane';
 import { CloudLink, ControlPlaneClient, type RelaySignal } from '@telemy/engine';
 import { createLogger } from '@telemy/protocol';
+import { latencyRow, machine } from './report.js';
 
 /** A port from the CloudLink range: relays post their health reports back to it. */
 const CP_PORT = 47931;
@@ -118,28 +118,6 @@ export async function runCloudLinkBench(count: number): Promise<CloudLinkBenchRe
   return result;
 }
 
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[idx] ?? Number.NaN;
-}
-
-function row(name: string, v: number[]): string {
-  const f = (x: number) => x.toFixed(0);
-  return `| ${name} | ${v.length} | ${f(percentile(v, 50))} | ${f(percentile(v, 95))} | ${f(Math.max(...v))} |`;
-}
-
-function machine(): string {
-  let osName = `${os.type()} ${os.release()}`;
-  try {
-    osName =
-      execSync('. /etc/os-release && echo "$PRETTY_NAME"', { shell: '/bin/sh' }).toString().trim() || osName;
-  } catch {
-    // Not every system has /etc/os-release; the kernel name is then the best description.
-  }
-  return `${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${osName}, Node ${process.version}`;
-}
-
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const flag = (name: string) => {
@@ -155,9 +133,9 @@ async function main(): Promise<void> {
   const table = [
     '| measured span | n | p50 ms | p95 ms | max ms |',
     '|---|---|---|---|---|',
-    row('startIrl() → start accepted (201 provisioning)', r.acceptedMs),
-    row('startIrl() → relay telemetry connected (IRL_ACTIVE)', r.activeMs),
-    row('stopIrl() → stop acknowledged and relay process gone', r.stopMs),
+    latencyRow('startIrl() → start accepted (201 provisioning)', r.acceptedMs, 0),
+    latencyRow('startIrl() → relay telemetry connected (IRL_ACTIVE)', r.activeMs, 0),
+    latencyRow('stopIrl() → stop acknowledged and relay process gone', r.stopMs, 0),
   ].join('\n');
   const doc = `# CloudLink: IRL start to active with the local relay provider
 
