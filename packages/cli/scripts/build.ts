@@ -7,7 +7,7 @@
  *
  *   npm run build -w @telemy/cli
  */
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { build, type Plugin } from 'esbuild';
 
@@ -25,6 +25,8 @@ const externalNpmPackages: Plugin = {
   },
 };
 
+// Chunk names carry content hashes: without a clean folder, old chunks pile up beside the new ones.
+rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: repoRoot,
   entryPoints: { telemy: path.join(cliRoot, 'src', 'main.ts') },

@@ -1,13 +1,8 @@
 import WebSocket from 'ws';
 import type { KickChatConfig } from '../config.js';
 import { kickFlags } from '../roles.js';
-import {
-  type AdapterDeps,
-  type ChatAdapter,
-  type ChatPlatformState,
-  DEFAULT_RECONNECT,
-  Reconnector,
-} from './types.js';
+import { ReconnectingChatAdapter } from './reconnecting-adapter.js';
+import type { AdapterDeps } from './types.js';
 
 /** Kick's public Pusher application, as its web client connects to it. */
 export const KICK_DEFAULT_HOST =
@@ -46,47 +41,29 @@ function frameData(frame: PusherFrame): Record<string, unknown> | null {
 }
 
 /** Kick chat: the chatroom's Pusher websocket for reading, the public API for replies (with a token). */
-export class KickAdapter implements ChatAdapter {
+export class KickAdapter extends ReconnectingChatAdapter {
   readonly platform = 'kick' as const;
   private ws: WebSocket | null = null;
   private token: string | null = null;
   private chatroomId: number | null;
   private broadcasterId: number | null;
-  private readonly reconnector: Reconnector;
   private activityTimer: NodeJS.Timeout | null = null;
   private activityTimeoutMs = 120_000;
-  private current: ChatPlatformState;
 
   constructor(
     private readonly config: KickChatConfig,
-    private readonly deps: AdapterDeps,
+    deps: AdapterDeps,
   ) {
-    this.chatroomId = config.chatroom_id ?? null;
-    this.broadcasterId = config.broadcaster_user_id ?? null;
-    this.reconnector = new Reconnector(deps.reconnect ?? DEFAULT_RECONNECT, () => void this.connect());
-    this.current = {
+    super(deps, {
       platform: 'kick',
       connected: false,
       channel: config.channel,
       read_only: true,
       note: 'connecting',
       reconnects: 0,
-    };
-  }
-
-  state(): ChatPlatformState {
-    return { ...this.current };
-  }
-
-  async start(): Promise<void> {
-    this.reconnector.stopped = false;
-    await this.connect();
-  }
-
-  async stop(): Promise<void> {
-    this.reconnector.stop();
-    this.closeSocket();
-    this.update({ connected: false, note: 'stopped' });
+    });
+    this.chatroomId = config.chatroom_id ?? null;
+    this.broadcasterId = config.broadcaster_user_id ?? null;
   }
 
   async send(text: string): Promise<boolean> {
@@ -116,12 +93,7 @@ export class KickAdapter implements ChatAdapter {
     }
   }
 
-  private update(patch: Partial<ChatPlatformState>): void {
-    this.current = { ...this.current, ...patch };
-    this.deps.onState(this.state());
-  }
-
-  private closeSocket(): void {
+  protected teardown(): void {
     if (this.activityTimer) clearTimeout(this.activityTimer);
     this.activityTimer = null;
     const ws = this.ws;
@@ -130,19 +102,6 @@ export class KickAdapter implements ChatAdapter {
       ws.removeAllListeners();
       ws.on('error', () => {});
       ws.terminate();
-    }
-  }
-
-  private retry(note: string): void {
-    this.closeSocket();
-    if (this.reconnector.stopped) return;
-    const delay = this.reconnector.schedule();
-    if (delay !== null) {
-      this.update({ connected: false, note, reconnects: this.current.reconnects + 1 });
-      this.deps.log.warn(
-        { channel: this.config.channel, delay_ms: delay, reason: note },
-        'kick chat: reconnecting',
-      );
     }
   }
 
@@ -159,7 +118,7 @@ export class KickAdapter implements ChatAdapter {
     if (this.broadcasterId === null && typeof body.user_id === 'number') this.broadcasterId = body.user_id;
   }
 
-  private async connect(): Promise<void> {
+  protected async connect(): Promise<void> {
     try {
       this.token = this.config.token_key ? await this.deps.getSecret(this.config.token_key) : null;
       if (this.chatroomId === null) await this.lookupChatroom();

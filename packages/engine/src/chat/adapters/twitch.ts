@@ -2,13 +2,8 @@ import { StaticAuthProvider } from '@twurple/auth';
 import { ChatClient, type ChatMessage } from '@twurple/chat';
 import type { TwitchChatConfig } from '../config.js';
 import { twitchFlags } from '../roles.js';
-import {
-  type AdapterDeps,
-  type ChatAdapter,
-  type ChatPlatformState,
-  DEFAULT_RECONNECT,
-  Reconnector,
-} from './types.js';
+import { ReconnectingChatAdapter } from './reconnecting-adapter.js';
+import type { AdapterDeps } from './types.js';
 
 export const TWITCH_DEFAULT_HOST = 'wss://irc-ws.chat.twitch.tv:443';
 
@@ -57,44 +52,27 @@ function setIrcPort(client: ChatClient, port: number): void {
 }
 
 /** Twitch chat over its IRC dialect with tags, via @twurple/chat. One ChatClient per connection attempt. */
-export class TwitchAdapter implements ChatAdapter {
+export class TwitchAdapter extends ReconnectingChatAdapter {
   readonly platform = 'twitch' as const;
   private client: ChatClient | null = null;
   private readonly channel: string;
   private readonly endpoint: TwitchEndpoint;
-  private readonly reconnector: Reconnector;
-  private current: ChatPlatformState;
 
   constructor(
     private readonly config: TwitchChatConfig,
-    private readonly deps: AdapterDeps,
+    deps: AdapterDeps,
   ) {
-    this.channel = config.channel.replace(/^#/, '').toLowerCase();
-    this.endpoint = parseTwitchHost(config.host ?? TWITCH_DEFAULT_HOST);
-    this.reconnector = new Reconnector(deps.reconnect ?? DEFAULT_RECONNECT, () => void this.connect());
-    this.current = {
+    const channel = config.channel.replace(/^#/, '').toLowerCase();
+    super(deps, {
       platform: 'twitch',
       connected: false,
-      channel: this.channel,
+      channel,
       read_only: true,
       note: 'connecting',
       reconnects: 0,
-    };
-  }
-
-  state(): ChatPlatformState {
-    return { ...this.current };
-  }
-
-  async start(): Promise<void> {
-    this.reconnector.stopped = false;
-    await this.connect();
-  }
-
-  async stop(): Promise<void> {
-    this.reconnector.stop();
-    this.teardown();
-    this.update({ connected: false, note: 'stopped' });
+    });
+    this.channel = channel;
+    this.endpoint = parseTwitchHost(config.host ?? TWITCH_DEFAULT_HOST);
   }
 
   async send(text: string): Promise<boolean> {
@@ -104,12 +82,7 @@ export class TwitchAdapter implements ChatAdapter {
     return true;
   }
 
-  private update(patch: Partial<ChatPlatformState>): void {
-    this.current = { ...this.current, ...patch };
-    this.deps.onState(this.state());
-  }
-
-  private teardown(): void {
+  protected teardown(): void {
     const old = this.client;
     this.client = null;
     if (old) {
@@ -121,20 +94,7 @@ export class TwitchAdapter implements ChatAdapter {
     }
   }
 
-  private retry(note: string): void {
-    if (this.reconnector.stopped) return;
-    this.teardown();
-    const delay = this.reconnector.schedule();
-    if (delay !== null) {
-      this.update({ connected: false, note, reconnects: this.current.reconnects + 1 });
-      this.deps.log.warn(
-        { channel: this.channel, delay_ms: delay, reason: note },
-        'twitch chat: reconnecting',
-      );
-    }
-  }
-
-  private async connect(): Promise<void> {
+  protected async connect(): Promise<void> {
     let token: string | null = null;
     try {
       token = this.config.token_key ? await this.deps.getSecret(this.config.token_key) : null;

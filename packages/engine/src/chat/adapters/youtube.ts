@@ -1,12 +1,7 @@
 import type { YouTubeChatConfig } from '../config.js';
 import { youtubeFlags } from '../roles.js';
-import {
-  type AdapterDeps,
-  type ChatAdapter,
-  type ChatPlatformState,
-  DEFAULT_RECONNECT,
-  Reconnector,
-} from './types.js';
+import { ReconnectingChatAdapter } from './reconnecting-adapter.js';
+import type { AdapterDeps, ChatPlatformState } from './types.js';
 import {
   freshQuota,
   msUntilQuotaReset,
@@ -61,55 +56,50 @@ export interface YouTubeAdapterOptions {
  * `liveChatMessages.list` at the interval the API returns, slowed down so the daily quota lasts
  * until it resets; replies with `liveChatMessages.insert`.
  */
-export class YouTubeAdapter implements ChatAdapter {
+export class YouTubeAdapter extends ReconnectingChatAdapter {
   readonly platform = 'youtube' as const;
   private readonly base: string;
   private readonly perDay: number;
   private readonly now: () => number;
-  private readonly reconnector: Reconnector;
   private token: string | null = null;
   private liveChatId: string | null;
   private pageToken: string | null = null;
   private quota: QuotaState;
   private pollTimer: NodeJS.Timeout | null = null;
-  private current: ChatPlatformState;
 
   constructor(
     private readonly config: YouTubeChatConfig,
-    private readonly deps: AdapterDeps,
+    deps: AdapterDeps,
     opts: YouTubeAdapterOptions = {},
   ) {
-    this.base = (config.host ?? YOUTUBE_DEFAULT_HOST).replace(/\/+$/, '');
-    this.perDay = config.quota_per_day ?? YOUTUBE_DEFAULT_QUOTA;
-    this.now = opts.now ?? Date.now;
-    this.liveChatId = config.live_chat_id ?? null;
-    this.quota = freshQuota(this.now());
-    this.reconnector = new Reconnector(deps.reconnect ?? DEFAULT_RECONNECT, () => void this.tick());
-    this.current = {
+    const perDay = config.quota_per_day ?? YOUTUBE_DEFAULT_QUOTA;
+    super(deps, {
       platform: 'youtube',
       connected: false,
       channel: config.channel ?? '',
       read_only: false,
       note: 'connecting',
-      quota_remaining: this.perDay,
+      quota_remaining: perDay,
       reconnects: 0,
-    };
+    });
+    this.base = (config.host ?? YOUTUBE_DEFAULT_HOST).replace(/\/+$/, '');
+    this.perDay = perDay;
+    this.now = opts.now ?? Date.now;
+    this.liveChatId = config.live_chat_id ?? null;
+    this.quota = freshQuota(this.now());
   }
 
-  state(): ChatPlatformState {
+  override state(): ChatPlatformState {
     return { ...this.current, quota_remaining: quotaRemaining(this.quota, this.perDay, this.now()) };
   }
 
-  async start(): Promise<void> {
-    this.reconnector.stopped = false;
-    await this.tick();
+  protected connect(): Promise<void> {
+    return this.tick();
   }
 
-  async stop(): Promise<void> {
-    this.reconnector.stop();
+  protected teardown(): void {
     if (this.pollTimer) clearTimeout(this.pollTimer);
     this.pollTimer = null;
-    this.update({ connected: false, note: 'stopped' });
   }
 
   async send(text: string): Promise<boolean> {
@@ -126,11 +116,6 @@ export class YouTubeAdapter implements ChatAdapter {
       this.deps.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'youtube chat: reply failed');
       return false;
     }
-  }
-
-  private update(patch: Partial<ChatPlatformState>): void {
-    this.current = { ...this.current, ...patch };
-    this.deps.onState(this.state());
   }
 
   private async call(
@@ -172,15 +157,6 @@ export class YouTubeAdapter implements ChatAdapter {
       this.pollTimer = null;
       void this.tick();
     }, ms);
-  }
-
-  private retry(note: string): void {
-    if (this.reconnector.stopped) return;
-    const delay = this.reconnector.schedule();
-    if (delay !== null) {
-      this.update({ connected: false, note, reconnects: this.current.reconnects + 1 });
-      this.deps.log.warn({ delay_ms: delay, reason: note }, 'youtube chat: retrying');
-    }
   }
 
   /** One step: credentials, quota, live chat id, then one page of messages. Never throws. */

@@ -1,0 +1,68 @@
+import type { Platform } from '../config.js';
+import {
+  type AdapterDeps,
+  type ChatAdapter,
+  type ChatPlatformState,
+  DEFAULT_RECONNECT,
+  Reconnector,
+} from './types.js';
+
+/**
+ * What every chat adapter shares: the published state (each change goes to `onState` as a copy), the
+ * reconnect loop with backoff, and start/stop around the platform's own `connect` and `teardown`.
+ */
+export abstract class ReconnectingChatAdapter implements ChatAdapter {
+  abstract readonly platform: Platform;
+  protected readonly reconnector: Reconnector;
+  protected current: ChatPlatformState;
+
+  constructor(
+    protected readonly deps: AdapterDeps,
+    initial: ChatPlatformState,
+  ) {
+    this.current = initial;
+    this.reconnector = new Reconnector(deps.reconnect ?? DEFAULT_RECONNECT, () => void this.connect());
+  }
+
+  abstract send(text: string): Promise<boolean>;
+
+  state(): ChatPlatformState {
+    return { ...this.current };
+  }
+
+  async start(): Promise<void> {
+    this.reconnector.stopped = false;
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.reconnector.stop();
+    this.teardown();
+    this.update({ connected: false, note: 'stopped' });
+  }
+
+  protected update(patch: Partial<ChatPlatformState>): void {
+    this.current = { ...this.current, ...patch };
+    this.deps.onState(this.state());
+  }
+
+  /** Drops the connection and schedules the next attempt (one at a time), counted in the state. */
+  protected retry(note: string): void {
+    this.teardown();
+    if (this.reconnector.stopped) return;
+    const delay = this.reconnector.schedule();
+    if (delay !== null) {
+      this.update({ connected: false, note, reconnects: this.current.reconnects + 1 });
+      this.deps.log.warn(
+        { channel: this.current.channel, delay_ms: delay, reason: note },
+        `${this.platform} chat: reconnecting`,
+      );
+    }
+  }
+
+  /** One connection attempt; failures end in `retry`. */
+  protected abstract connect(): Promise<void>;
+
+  /** Closes whatever the last attempt opened; safe to call when nothing is open. */
+  protected abstract teardown(): void;
+}
