@@ -1,9 +1,11 @@
 export * from './auth/jwt.js';
+export { VerifiedTokens } from './auth/verified-tokens.js';
 export * from './config.js';
 export { loadMigrations, MIGRATIONS_DIR, migrate } from './db/migrate.js';
 export { openDatabase, pgliteDataDir } from './db/open.js';
 export { createPgDb } from './db/pg.js';
 export { createPgliteDb } from './db/pglite.js';
+export { RoundTripBatcher } from './db/round-trip-batcher.js';
 export type { Db, LockResult, Queryable, QueryResult } from './db/types.js';
 export { ApiError } from './errors.js';
 export {
