@@ -191,7 +191,20 @@ describe('the dock in Chromium against telemy start and a real OBS', () => {
     const page = await openDock(400);
     const before = onAir.length;
     await page.locator('[data-scene="Just Chatting"]').click();
-    await eventually(() => onAir.slice(before).includes('Just Chatting'), 5000);
+    await eventually(() => onAir.slice(before).includes('Just Chatting'), 5000).catch(async (err) => {
+      // Say what the dock and the engine saw, so a rare miss explains itself.
+      const result = await page
+        .getByTestId('switch-result')
+        .textContent()
+        .catch(() => null);
+      const st = (await (
+        await fetch(`http://127.0.0.1:${ENGINE_PORT}/api/state`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).json()) as { events: Array<{ kind: string; text: string }> };
+      const events = st.events.slice(-8).map((e) => `${e.kind}: ${e.text}`);
+      throw new Error(`${err}; dock: ${result}; OBS: ${onAir.slice(before)}; engine: ${events.join(' | ')}`);
+    });
     expect(await obs.currentScene()).toBe('Just Chatting');
     await page
       .getByTestId('switch-result')

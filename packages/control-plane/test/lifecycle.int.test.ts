@@ -238,7 +238,7 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
       }
     });
 
-    it('a health report that arrives before provision() returns activates the session; the launch result names the instance', async () => {
+    it('a health report that arrives before provision() returns activates the session once the launch is recorded, with its addresses', async () => {
       const { token } = await h.newUser();
       h.provider.provisionDelayMs = 200;
       try {
@@ -261,8 +261,14 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
           },
         });
         expect(res.statusCode).toBe(204);
-        expect(await status(sid)).toBe('active');
+        // No addresses recorded yet: an active session without its URLs would send clients nowhere.
+        expect(await status(sid)).toBe('provisioning');
         await h.settle();
+        expect(await status(sid)).toBe('active');
+        const active = (
+          await h.app.inject({ url: '/api/v1/relay/active', headers: h.headers(token) })
+        ).json() as { ingest: { srt_url: string | null } };
+        expect(active.ingest.srt_url).toMatch(/^srt:\/\//);
         const row = await h.db.query<{ provider_instance_id: string; srt_port: number }>(
           'SELECT provider_instance_id, srt_port FROM relay_instances WHERE session_id = $1',
           [sid],

@@ -1,5 +1,6 @@
 import type { ControlPlaneContext } from './context.js';
 import { deprovisionInstance, stopSession } from './lifecycle.js';
+import { assertTransition } from './transitions.js';
 
 interface ProvisionInput {
   session_id: string;
@@ -64,11 +65,11 @@ export async function provisionRelay(ctx: ControlPlaneContext, sessionId: string
     const cur = await tx.query<{ status: string }>('SELECT status FROM sessions WHERE id = $1 FOR UPDATE', [
       sessionId,
     ]);
-    await tx.query(
+    const recorded = await tx.query<{ last_health_at: Date | null }>(
       `UPDATE relay_instances SET provider_instance_id = $2, public_ip = $3,
          srt_port = $4, egress_port = $5, ws_port = $6, launched_at = $7,
          state = CASE WHEN state = 'provisioning' THEN 'running' ELSE state END
-       WHERE id = $1`,
+       WHERE id = $1 RETURNING last_health_at`,
       [
         s.relay_instance_id,
         relay.instance_id,
@@ -79,6 +80,14 @@ export async function provisionRelay(ctx: ControlPlaneContext, sessionId: string
         now,
       ],
     );
+    // The relay already reported health while its launch was being recorded: activate it now.
+    if (cur.rows[0]?.status === 'provisioning' && recorded.rows[0]?.last_health_at) {
+      assertTransition('provisioning', 'active');
+      await tx.query(
+        `UPDATE sessions SET status = 'active', activated_at = $2, updated_at = $2 WHERE id = $1`,
+        [sessionId, now],
+      );
+    }
     return cur.rows[0]?.status;
   });
   ctx.log.info({ session: sessionId, instance: relay.instance_id }, 'relay provisioned');

@@ -356,13 +356,15 @@ export class RelayService {
           JSON.stringify({ links: report.links, bonded: report.bonded }),
         ],
       );
-      await tx.query(
+      const addressed = await tx.query<{ public_ip: string | null }>(
         `UPDATE relay_instances SET last_health_at = $2, provider_instance_id = COALESCE(provider_instance_id, $3),
            state = CASE WHEN state = 'provisioning' THEN 'running' ELSE state END
-         WHERE id = $1`,
+         WHERE id = $1 RETURNING public_ip`,
         [inst.id, now, report.instance_id],
       );
-      if (s.status === 'provisioning') {
+      // A relay can report before its launch is recorded: an active session must carry the relay's
+      // addresses, so that case is activated by the provisioner once it records them.
+      if (s.status === 'provisioning' && addressed.rows[0]?.public_ip) {
         assertTransition(s.status, 'active');
         await tx.query(
           `UPDATE sessions SET status = 'active', activated_at = $2, updated_at = $2 WHERE id = $1`,
