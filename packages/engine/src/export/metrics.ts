@@ -18,9 +18,11 @@ export class EngineMetrics {
     'Skipped/total frames over the last sample',
     ['output'],
   );
-  readonly outputEncodingLagSeconds = this.gauge('telemy_output_encoding_lag_seconds', 'Encoder lag', [
-    'output',
-  ]);
+  readonly outputEncodingLagSeconds = this.gauge(
+    'telemy_output_encoding_lag_seconds',
+    'Seconds of video per second the encoders skipped for encoding lag over the last sample (OBS video mix)',
+    ['output'],
+  );
   readonly renderSkippedFramesTotal = this.counter(
     'telemy_obs_render_skipped_frames_total',
     'Frames skipped by the renderer',

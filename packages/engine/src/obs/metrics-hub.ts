@@ -6,7 +6,13 @@ import { setOptionalGauge } from '../system/optional-gauge.js';
 import type { SystemMetrics, SystemSample } from '../system/system-metrics.js';
 import { type ObsLink, parseOutputs } from './obs-link.js';
 import type { ObsOutputInfo } from './obs-state.js';
-import { counterIncrement, type OutputCounters, outputRates } from './output-rates.js';
+import {
+  counterIncrement,
+  type EncoderLagCounters,
+  encodingLagMs,
+  type OutputCounters,
+  outputRates,
+} from './output-rates.js';
 
 /** One `[[outputs]]` entry of the config: how an OBS output is shown. */
 export interface OutputConfig {
@@ -31,6 +37,12 @@ export interface OutputSnapshot {
   congestion: number | null;
   reconnecting: boolean;
   durationMs: number | null;
+  /**
+   * Encoder lag: ms of video per second of wall time the encoders failed to deliver over the last
+   * sample (see `encodingLagMs`). OBS counts it for its whole video mix, so every active video
+   * output shows the mix's figure; null while inactive, for audio-only outputs, or not yet known.
+   */
+  encodingLagMs: number | null;
   bytesTotal: number;
   framesTotal: number;
   skippedFramesTotal: number;
@@ -46,6 +58,8 @@ export interface ObsStatsSnapshot {
   diskFreeBytes: number | null;
   obsCpuPercent: number | null;
   obsMemoryBytes: number | null;
+  /** The video mix's encoder lag over the last sample (ms per s), null until two readings. */
+  encodingLagMs: number | null;
 }
 
 export interface StreamSnapshot {
@@ -106,6 +120,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   private prevOutput = new Map<string, OutputCounters>();
   private prevStream: OutputCounters | undefined;
   private prevStats: Partial<Record<StatsCounter, number>> = {};
+  private prevEncoderLag: EncoderLagCounters | undefined;
   private exportedOutputs = new Set<string>();
   private lastError: string | null = null;
   private last: MetricsSnapshot;
@@ -218,6 +233,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       link.updateOutputs(this.knownOutputs);
     }
 
+    const obs = this.readStats(at, ok(0));
     const outputs: OutputSnapshot[] = [];
     polled.forEach((info, idx) => {
       const status = ok(4 + idx);
@@ -236,6 +252,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
         congestion: counters.active ? num(status.outputCongestion) : null,
         reconnecting: status.outputReconnecting === true,
         durationMs: counters.active ? num(status.outputDuration) : null,
+        encodingLagMs: counters.active && info.video ? (obs?.encodingLagMs ?? null) : null,
         bytesTotal: counters.bytes,
         framesTotal: counters.totalFrames,
         skippedFramesTotal: counters.skippedFrames,
@@ -269,18 +286,26 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
         }
       : null;
 
-    const obs = this.readStats(ok(0));
     this.exportObsStats(obs);
     this.exportOutputs(outputs);
     return { at, obsConnected: true, stream, recording, obs, outputs };
   }
 
-  private readStats(raw: Record<string, unknown> | null): ObsStatsSnapshot | null {
+  private readStats(at: number, raw: Record<string, unknown> | null): ObsStatsSnapshot | null {
     if (!raw) return null;
     const disk = num(raw.availableDiskSpace);
     const mem = num(raw.memoryUsage);
+    const activeFps = num(raw.activeFps);
+    const skipped = num(raw.outputSkippedFrames);
+    let lag: number | null = null;
+    // A missing reading keeps the previous one: the next delta then spans both intervals.
+    if (skipped !== null) {
+      const cur = { at, skippedFrames: skipped };
+      lag = encodingLagMs(this.prevEncoderLag, cur, activeFps);
+      this.prevEncoderLag = cur;
+    }
     return {
-      activeFps: num(raw.activeFps),
+      activeFps,
       averageFrameRenderTimeMs: num(raw.averageFrameRenderTime),
       renderSkippedFrames: num(raw.renderSkippedFrames),
       renderTotalFrames: num(raw.renderTotalFrames),
@@ -290,6 +315,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       diskFreeBytes: disk === null ? null : Math.round(disk * MIB),
       obsCpuPercent: num(raw.cpuUsage),
       obsMemoryBytes: mem === null ? null : Math.round(mem * MIB),
+      encodingLagMs: lag,
     };
   }
 
@@ -321,10 +347,17 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       setOrRemove(m.outputBitrateKbps, labels, o.bitrateKbps);
       setOrRemove(m.outputFps, labels, o.fps);
       setOrRemove(m.outputDropRatio, labels, o.dropRatio);
+      setOrRemove(
+        m.outputEncodingLagSeconds,
+        labels,
+        o.encodingLagMs === null ? null : o.encodingLagMs / 1000,
+      );
     }
     for (const name of this.exportedOutputs) {
       if (seen.has(name)) continue;
-      for (const g of [m.outputBitrateKbps, m.outputFps, m.outputDropRatio]) g.remove({ output: name });
+      for (const g of [m.outputBitrateKbps, m.outputFps, m.outputDropRatio, m.outputEncodingLagSeconds]) {
+        g.remove({ output: name });
+      }
     }
     this.exportedOutputs = seen;
   }
@@ -333,6 +366,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   private forgetObs(): void {
     this.prevOutput.clear();
     this.prevStream = undefined;
+    this.prevEncoderLag = undefined;
     this.knownOutputs = [];
     this.exportObsStats(null);
     this.exportOutputs([]);

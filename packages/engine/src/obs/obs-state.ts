@@ -9,6 +9,8 @@ export interface ObsOutputInfo {
   active: boolean;
   width: number | null;
   height: number | null;
+  /** The output takes video from OBS's video mix (`outputFlags.OBS_OUTPUT_VIDEO`). */
+  video: boolean;
 }
 
 export interface ObsState {
@@ -69,5 +71,7 @@ export function toOutputInfo(raw: Record<string, unknown>): ObsOutputInfo | null
     active: raw.outputActive === true,
     width: num(raw.outputWidth),
     height: num(raw.outputHeight),
+    // An output listed without flags is taken to carry video, as every output OBS itself creates does.
+    video: (raw.outputFlags as { OBS_OUTPUT_VIDEO?: unknown } | null | undefined)?.OBS_OUTPUT_VIDEO !== false,
   };
 }

@@ -55,3 +55,35 @@ export function counterIncrement(prev: number | undefined, cur: number): number 
   if (prev === undefined || cur < prev) return cur;
   return cur - prev;
 }
+
+/** One `GetStats` reading of the video mix's encoding-lag counter (`outputSkippedFrames`). */
+export interface EncoderLagCounters {
+  /** Epoch ms when the reading arrived. */
+  at: number;
+  /**
+   * Frames OBS's video output thread skipped because its encoders had not taken the previous ones
+   * yet — the "skipped frames due to encoding lag" of OBS's stats window. Not a network drop.
+   */
+  skippedFrames: number;
+}
+
+/**
+ * Encoder lag over the interval between two readings, in milliseconds of video per second of wall
+ * time that the encoder failed to deliver: the frames skipped for encoding lag in the interval,
+ * turned into video time with the frame rate (`fps`), divided by the interval's length. 0 means the
+ * encoders kept up; at 1000 they delivered nothing. Null without a previous reading, a usable frame
+ * rate or an advancing clock. A smaller reading means OBS restarted or reset its video: as for the
+ * Prometheus counters, its whole new count happened within this interval.
+ */
+export function encodingLagMs(
+  prev: EncoderLagCounters | undefined,
+  cur: EncoderLagCounters,
+  fps: number | null,
+): number | null {
+  if (!prev || fps === null || !(fps > 0)) return null;
+  const elapsedMs = cur.at - prev.at;
+  if (!(elapsedMs > 0)) return null;
+  const skipped = counterIncrement(prev.skippedFrames, cur.skippedFrames);
+  // skipped / fps s of video = skipped * 1000 / fps ms, per elapsedMs / 1000 s of wall time.
+  return (skipped * 1_000_000) / (fps * elapsedMs);
+}

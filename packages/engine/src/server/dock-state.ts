@@ -233,7 +233,8 @@ export function buildDockState(inputs: DockInputs): DockState {
 
 /**
  * Output health for the dock: an inactive output is offline; otherwise the worse of its dropped-frame
- * share and encoder lag decides (lag above two frames at 60 fps is noticeable, above 100 ms critical).
+ * share and encoder lag decides. Lag is ms of video skipped per second: two 60 fps frames a second is
+ * noticeable, a tenth of the video critical.
  */
 export function outputStatus(o: OutputSampleInput): DockOutputStatus {
   if (!o.active) return 'offline';
@@ -257,7 +258,7 @@ export function linkSignal(l: Pick<RelayLinkInput, 'status' | 'rtt_ms' | 'loss_p
 
 export const DEFAULT_OUTPUT_GROUP = 'Outputs';
 
-/** The metrics hub's output rows as projection input (the hub reports no encoder lag). */
+/** The metrics hub's output rows as projection input. */
 export function outputSamplesFromHub(outputs: readonly OutputSnapshot[]): OutputSampleInput[] {
   return outputs.map((o) => ({
     id: o.id,
@@ -265,7 +266,7 @@ export function outputSamplesFromHub(outputs: readonly OutputSnapshot[]): Output
     bitrate_kbps: o.bitrateKbps,
     fps: o.fps,
     drop_pct: o.dropRatio === null ? null : o.dropRatio * 100,
-    encoding_lag_ms: null,
+    encoding_lag_ms: o.encodingLagMs,
     reconnecting: o.reconnecting,
   }));
 }

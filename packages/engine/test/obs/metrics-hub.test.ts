@@ -3,9 +3,10 @@ import { createLogger } from '@telemy/protocol';
 import type { RequestBatchRequest, ResponseMessage } from 'obs-websocket-js';
 import { describe, expect, it } from 'vitest';
 import { EngineMetrics } from '../../src/export/metrics.js';
-import { MetricsHub } from '../../src/obs/metrics-hub.js';
+import { MetricsHub, type MetricsSnapshot } from '../../src/obs/metrics-hub.js';
 import type { ObsLink } from '../../src/obs/obs-link.js';
 import type { ObsOutputInfo } from '../../src/obs/obs-state.js';
+import { outputSamplesFromHub, outputStatus } from '../../src/server/dock-state.js';
 
 // The hub's own logic (batch shape, naming, deltas, absent values) against a scripted link;
 // the real-OBS behaviour is covered by obs-link.int.test.ts.
@@ -16,6 +17,8 @@ interface OutputRow {
   frames: number;
   skipped: number;
   fails?: boolean;
+  /** false: an audio-only output (`outputFlags.OBS_OUTPUT_VIDEO` false). */
+  video?: boolean;
 }
 
 function scriptedLink() {
@@ -26,7 +29,13 @@ function scriptedLink() {
       simple_file_output: { active: false, bytes: 0, frames: 0, skipped: 0 },
       adv_ffmpeg_output: { active: true, bytes: 0, frames: 0, skipped: 0 },
     } as Record<string, OutputRow>,
-    stats: { renderSkippedFrames: 3, renderTotalFrames: 100, outputSkippedFrames: 0, outputTotalFrames: 50 },
+    stats: {
+      renderSkippedFrames: 3,
+      renderTotalFrames: 100,
+      outputSkippedFrames: 0,
+      outputTotalFrames: 50,
+      activeFps: 30,
+    },
     batches: [] as RequestBatchRequest[][],
     updated: [] as ObsOutputInfo[][],
   };
@@ -44,6 +53,7 @@ function scriptedLink() {
       active: o.active,
       width: null,
       height: null,
+      video: o.video !== false,
     }));
   const status = (o: OutputRow) => ({
     outputActive: o.active,
@@ -68,7 +78,6 @@ function scriptedLink() {
           case 'GetStats':
             return ok('GetStats', {
               ...s.stats,
-              activeFps: 30,
               availableDiskSpace: 1024,
               averageFrameRenderTime: 2,
             });
@@ -82,6 +91,7 @@ function scriptedLink() {
                 outputName: o.name,
                 outputKind: o.kind,
                 outputActive: o.active,
+                outputFlags: { OBS_OUTPUT_AUDIO: true, OBS_OUTPUT_VIDEO: o.video },
               })),
             });
           case 'GetOutputStatus': {
@@ -212,6 +222,56 @@ describe('MetricsHub', () => {
     expect(await text('telemy_obs_render_frames_total')).toMatch(/ 180$/m);
   });
 
+  it('gives every active video output the video mix encoder lag: ms per second, gauge in seconds', async () => {
+    const { s, hub, advance, text } = setup();
+    s.outputs.audio_only = { active: true, bytes: 0, frames: 0, skipped: 0, video: false };
+    const lag = (snap: MetricsSnapshot, id: string) => snap.outputs.find((o) => o.id === id)?.encodingLagMs;
+    const gauge = () => text('telemy_output_encoding_lag_seconds');
+
+    // A first reading has nothing to compare with: unknown, and no series.
+    const first = await hub.tick();
+    expect(first.obs?.encodingLagMs).toBeNull();
+    expect(lag(first, 'simple_stream')).toBeNull();
+    expect(await gauge()).not.toMatch(/output=/);
+
+    advance(500);
+    const clean = await hub.tick();
+    expect(lag(clean, 'simple_stream')).toBe(0);
+    expect(lag(clean, 'adv_ffmpeg_output')).toBe(0);
+    expect(await gauge()).toMatch(/telemy_output_encoding_lag_seconds\{output="Twitch"\} 0$/m);
+
+    // 3 frames skipped for encoding lag at 30 fps within 500 ms: 100 ms of video → 200 ms per second.
+    advance(500);
+    s.stats.outputSkippedFrames += 3;
+    const burst = await hub.tick();
+    expect(burst.obs?.encodingLagMs).toBeCloseTo(200, 9);
+    expect(lag(burst, 'simple_stream')).toBeCloseTo(200, 9);
+    expect(lag(burst, 'adv_ffmpeg_output')).toBeCloseTo(200, 9);
+    expect(lag(burst, 'audio_only')).toBeNull();
+    const exported = await gauge();
+    expect(exported).toMatch(/telemy_output_encoding_lag_seconds\{output="Twitch"\} 0\.2$/m);
+    expect(exported).toMatch(/telemy_output_encoding_lag_seconds\{output="adv_ffmpeg_output"\} 0\.2$/m);
+    expect(exported).not.toMatch(/audio_only/);
+    const twitch = outputSamplesFromHub(burst.outputs).find((o) => o.id === 'simple_stream');
+    expect(twitch?.encoding_lag_ms).toBeCloseTo(200, 9);
+    expect(outputStatus(twitch!)).toBe('critical');
+
+    // OBS reset its video: the counter restarts below the last reading; its new count is this interval's.
+    advance(500);
+    s.stats.outputSkippedFrames = 1;
+    const reset = await hub.tick();
+    expect(lag(reset, 'simple_stream')).toBeCloseTo(1_000 / 30 / 0.5, 9);
+
+    // A stopped output has no lag and loses its series; the others keep theirs.
+    (s.outputs.simple_stream as OutputRow).active = false;
+    advance(500);
+    const stopped = await hub.tick();
+    expect(lag(stopped, 'simple_stream')).toBeNull();
+    expect(lag(stopped, 'adv_ffmpeg_output')).toBe(0);
+    expect(await gauge()).not.toMatch(/output="Twitch"/);
+    expect(await gauge()).toMatch(/output="adv_ffmpeg_output"\} 0$/m);
+  });
+
   it('without OBS: no OBS data, no stale output series, no 0 for unknown gauges', async () => {
     const { s, hub, advance, text } = setup();
     await hub.tick();
@@ -224,6 +284,7 @@ describe('MetricsHub', () => {
     const snap = await hub.tick();
     expect(snap).toMatchObject({ obsConnected: false, outputs: [], stream: null, obs: null });
     expect(await text('telemy_output_bitrate_kbps')).not.toMatch(/output=/);
+    expect(await text('telemy_output_encoding_lag_seconds')).not.toMatch(/output=/);
     expect(await text('telemy_obs_active_fps')).toBe('');
     expect(await text('telemy_obs_disk_free_bytes')).toBe('');
     expect(hub.snapshot().obsConnected).toBe(false);
@@ -232,6 +293,7 @@ describe('MetricsHub', () => {
     advance(500);
     const again = await hub.tick();
     expect(again.outputs.find((o) => o.id === 'simple_stream')?.bitrateKbps).toBeNull();
+    expect(again.outputs.find((o) => o.id === 'simple_stream')?.encodingLagMs).toBeNull();
   });
 
   it('emits every sample', async () => {

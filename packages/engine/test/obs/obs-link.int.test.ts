@@ -130,6 +130,10 @@ describe('ObsLink + MetricsHub against a real OBS', () => {
     const outputs = await (await obs.client()).call('GetOutputList');
     expect(st.outputs.map((o) => o.name)).toEqual(outputs.outputs.map((o) => o.outputName));
     expect(st.outputs.length).toBeGreaterThan(0);
+    const flags = outputs.outputs.map(
+      (o) => (o.outputFlags as { OBS_OUTPUT_VIDEO: boolean }).OBS_OUTPUT_VIDEO,
+    );
+    expect(st.outputs.map((o) => o.video)).toEqual(flags);
     expect(await metrics.registry.getSingleMetricAsString('telemy_obs_connected')).toMatch(
       /telemy_obs_connected 1/,
     );
@@ -261,6 +265,7 @@ describe('ObsLink + MetricsHub against a real OBS', () => {
       const snap = hub.snapshot();
       const out = stream(snap);
       expect(out?.displayName).toBe('Main stream');
+      expect(link.state().outputs.find((o) => o.name === 'simple_stream')?.video).toBe(true);
       expect(out?.group).toBe('x264');
       expect(out?.fps ?? 0).toBeGreaterThan(20);
       expect(snap.outputs.some((o) => o.id === 'simple_file_output')).toBe(false);
@@ -268,6 +273,13 @@ describe('ObsLink + MetricsHub against a real OBS', () => {
       expect(snap.stream?.durationMs ?? 0).toBeGreaterThan(5_000);
       expect(snap.obs?.activeFps ?? 0).toBeGreaterThan(20);
       expect(snap.obs?.diskFreeBytes ?? 0).toBeGreaterThan(0);
+      // Encoder lag from GetStats' skipped-frame counter: known and never negative while streaming.
+      expect(snap.obs?.encodingLagMs ?? -1).toBeGreaterThanOrEqual(0);
+      expect(out?.encodingLagMs).toBe(snap.obs?.encodingLagMs);
+      const lagSeries = (
+        await metrics.registry.getSingleMetricAsString('telemy_output_encoding_lag_seconds')
+      ).match(/^telemy_output_encoding_lag_seconds\{output="Main stream"\} (\S+)$/m);
+      expect(Number(lagSeries?.[1] ?? Number.NaN)).toBeGreaterThanOrEqual(0);
       expect(snap.system?.cpuRatio).not.toBeNull();
       expect(await metrics.registry.getSingleMetricAsString('telemy_output_bitrate_kbps')).toMatch(
         /telemy_output_bitrate_kbps\{output="Main stream"\} \d+/,
@@ -294,6 +306,10 @@ describe('ObsLink + MetricsHub against a real OBS', () => {
       expect(await metrics.registry.getSingleMetricAsString('telemy_output_bitrate_kbps')).toMatch(
         /telemy_output_bitrate_kbps\{output="Main stream"\} 0$/m,
       );
+      expect(stream(hub.snapshot())?.encodingLagMs).toBeNull();
+      expect(
+        await metrics.registry.getSingleMetricAsString('telemy_output_encoding_lag_seconds'),
+      ).not.toMatch(/output="Main stream"/);
     } finally {
       await listener.stop();
     }

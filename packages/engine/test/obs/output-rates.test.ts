@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { counterIncrement, type OutputCounters, outputRates } from '../../src/obs/output-rates.js';
+import {
+  counterIncrement,
+  encodingLagMs,
+  type OutputCounters,
+  outputRates,
+} from '../../src/obs/output-rates.js';
 
 const sample = (p: Partial<OutputCounters>): OutputCounters => ({
   at: 0,
@@ -88,5 +93,48 @@ describe('counterIncrement', () => {
   it('ignores garbage', () => {
     expect(counterIncrement(5, Number.NaN)).toBe(0);
     expect(counterIncrement(5, -1)).toBe(0);
+  });
+});
+
+describe('encodingLagMs', () => {
+  const at = (ms: number, skippedFrames: number) => ({ at: ms, skippedFrames });
+
+  it('an interval without skipped frames has no lag', () => {
+    expect(encodingLagMs(at(1_000, 120), at(1_500, 120), 30)).toBe(0);
+  });
+
+  it('a burst of skipped frames: ms of video lost per second of wall time', () => {
+    // 6 frames at 60 fps = 100 ms of video in 500 ms → 200 ms per second.
+    expect(encodingLagMs(at(1_000, 40), at(1_500, 46), 60)).toBeCloseTo(200, 9);
+    // 3 frames at 30 fps = 100 ms of video, but the reply came 625 ms after the last → 160 ms/s.
+    expect(encodingLagMs(at(1_000, 40), at(1_625, 43), 30)).toBeCloseTo(160, 9);
+    // Every frame of the second skipped: the encoders delivered nothing.
+    expect(encodingLagMs(at(0, 0), at(1_000, 30), 30)).toBeCloseTo(1000, 9);
+  });
+
+  it('a counter that went backwards (OBS restarted or reset its video) counts its new total, never negative', () => {
+    expect(encodingLagMs(at(0, 5_000), at(1_000, 12), 30)).toBeCloseTo(400, 9);
+    expect(encodingLagMs(at(0, 5_000), at(1_000, 0), 30)).toBe(0);
+  });
+
+  it('is unknown (null) without a previous reading, a frame rate or an advancing clock', () => {
+    expect(encodingLagMs(undefined, at(500, 10), 30)).toBeNull();
+    expect(encodingLagMs(at(0, 0), at(500, 10), null)).toBeNull();
+    expect(encodingLagMs(at(0, 0), at(500, 10), 0)).toBeNull();
+    expect(encodingLagMs(at(500, 0), at(500, 10), 30)).toBeNull();
+  });
+
+  it('is never negative for any pair of readings (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.nat(1_000_000),
+        fc.nat(1_000_000),
+        fc.integer({ min: 1, max: 5_000 }),
+        fc.double({ min: 1, max: 240, noNaN: true }),
+        (prev, cur, dt, fps) => {
+          expect(encodingLagMs(at(0, prev), at(dt, cur), fps)).toBeGreaterThanOrEqual(0);
+        },
+      ),
+    );
   });
 });

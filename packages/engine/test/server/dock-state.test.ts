@@ -383,24 +383,24 @@ describe('buildDockState', () => {
   });
 
   it('maps metrics-hub outputs and host samples into projection input', () => {
-    const rows = outputSamplesFromHub([
-      {
-        id: 'simple_stream',
-        displayName: 'Twitch',
-        group: 'Horizontal',
-        kind: 'rtmp_output',
-        active: true,
-        bitrateKbps: 2500,
-        fps: 30,
-        dropRatio: 0.02,
-        congestion: 0,
-        reconnecting: true,
-        durationMs: 1000,
-        bytesTotal: 1,
-        framesTotal: 1,
-        skippedFramesTotal: 0,
-      },
-    ]);
+    const hubRow = {
+      id: 'simple_stream',
+      displayName: 'Twitch',
+      group: 'Horizontal',
+      kind: 'rtmp_output',
+      active: true,
+      bitrateKbps: 2500,
+      fps: 30,
+      dropRatio: 0.02,
+      congestion: 0,
+      reconnecting: true,
+      durationMs: 1000,
+      encodingLagMs: 40,
+      bytesTotal: 1,
+      framesTotal: 1,
+      skippedFramesTotal: 0,
+    };
+    const rows = outputSamplesFromHub([hubRow]);
     expect(rows).toEqual([
       {
         id: 'simple_stream',
@@ -408,11 +408,18 @@ describe('buildDockState', () => {
         bitrate_kbps: 2500,
         fps: 30,
         drop_pct: 2,
-        encoding_lag_ms: null,
+        encoding_lag_ms: 40,
         reconnecting: true,
       },
     ]);
     expect(outputStatus(rows[0]!)).toBe('critical');
+    // The hub's encoder lag alone decides the status of an otherwise clean output.
+    const [lagging] = outputSamplesFromHub([{ ...hubRow, reconnecting: false, dropRatio: 0 }]);
+    expect(outputStatus(lagging!)).toBe('degraded');
+    const [clean] = outputSamplesFromHub([
+      { ...hubRow, reconnecting: false, dropRatio: 0, encodingLagMs: 0 },
+    ]);
+    expect(outputStatus(clean!)).toBe('healthy');
 
     expect(systemInputFromSample(null)).toBeNull();
     const base = { at: 0, memoryUsedBytes: null, memoryTotalBytes: null, gpuRatio: null };
