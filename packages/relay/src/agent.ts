@@ -19,6 +19,7 @@ import { type HealthOutcome, HealthReporter } from './health-reporter.js';
 import { LinkMeter } from './link-meter.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
 import { decideSelfDestruct, type SelfDestructReason } from './self-destruct.js';
+import { SrtCallerTracker } from './srt-caller.js';
 import { parseSrtStatsLine, type SrtStatsSample } from './srt-stats.js';
 import { SupervisedProcess } from './supervised-process.js';
 import { TelemetryServer } from './telemetry-server.js';
@@ -51,6 +52,7 @@ interface Link {
   stallTimer: NodeJS.Timeout | null;
   relistenTimer: NodeJS.Timeout | null;
   connectedAt: number | null;
+  caller: SrtCallerTracker;
   srt: SrtStatsSample | null;
 }
 
@@ -173,6 +175,7 @@ export async function startRelayAgent(
       stallTimer: null,
       relistenTimer: null,
       connectedAt: null,
+      caller: new SrtCallerTracker(),
       srt: null,
       process: new SupervisedProcess({
         name: `ingest-${id}`,
@@ -180,20 +183,24 @@ export async function startRelayAgent(
         args: [
           '-pf:json',
           `-s:${config.statsEveryPackets}`,
+          // `note` adds the handshake lines that name the caller's address (SrtCallerTracker).
+          '-loglevel:note',
           srtListenerUri(config.bindHost, port, config.pairToken, config.ingestLatencyMs),
           `udp://127.0.0.1:${socket.address().port}`,
         ],
         log,
         onStart: () => {
           link.connectedAt = null;
+          link.caller.reset();
         },
         onStdoutLine: (line) => {
           const s = parseSrtStatsLine(line);
           if (s) link.srt = s;
         },
         onStderrLine: (line) => {
-          if (line.includes('Accepted SRT source connection')) link.connectedAt = now();
-          else if (line.includes('SRT source disconnected')) link.connectedAt = null;
+          const change = link.caller.line(line);
+          if (change === 'accepted') link.connectedAt = now();
+          else if (change === 'disconnected') link.connectedAt = null;
           else if (/connection rejected due to:.*BADSECRET/.test(line)) {
             metrics.rejectedCallers.inc({ listener: id });
             log.warn({ link_id: id }, 'SRT caller rejected: wrong passphrase');
@@ -276,7 +283,7 @@ export async function startRelayAgent(
     return {
       link_id: l.id,
       label: `SRT ingest :${l.port}`,
-      source_ip: null,
+      source_ip: l.caller.address,
       protocol: 'srt',
       status: !live ? 'disconnected' : loss !== null && loss > DEGRADED_LOSS_RATIO ? 'degraded' : 'active',
       bitrate_kbps: live ? Math.round(l.meter.bitrateKbps) : 0,

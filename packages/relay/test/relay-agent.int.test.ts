@@ -145,8 +145,9 @@ describe('relay agent with real SRT', () => {
       'stats with ingest and an egress client',
     );
     const link1 = (stats.links as Array<Record<string, unknown>>).find((l) => l.link_id === 'link1');
-    expect(link1).toMatchObject({ status: 'active', protocol: 'srt' });
+    expect(link1).toMatchObject({ status: 'active', protocol: 'srt', source_ip: '127.0.0.1' });
     expect(link1?.bitrate_kbps as number).toBeGreaterThan(50);
+    expect((stats.links as Array<Record<string, unknown>>)[1]?.source_ip).toBeNull();
   });
 
   it('rejects and counts a caller with the wrong passphrase', async () => {
@@ -174,6 +175,8 @@ describe('relay agent with real SRT', () => {
     const body = RelayHealthReport.parse(report.body);
     expect(body).toMatchObject({ session_id: 'ses_test', instance_id: 'inst-test', egress_active: true });
     expect(body.links.map((l) => l.link_id)).toEqual(['link1', 'link2']);
+    // The publisher's address; link2 only saw the rejected caller.
+    expect(body.links.map((l) => l.source_ip)).toEqual(['127.0.0.1', null]);
     expect(body.bonded.active_link_count).toBe(1);
     expect(Number.isInteger(body.session_uptime_seconds)).toBe(true);
   });
@@ -218,6 +221,12 @@ describe('relay agent with real SRT', () => {
     expect(await metricValue(agent.addresses.telemetryPort, /^telemy_relay_stalls_total /)).toBe(1);
     expect(await metricValue(agent.addresses.telemetryPort, /^telemy_relay_link_failovers_total /)).toBe(1);
     expect(await metricValue(agent.addresses.telemetryPort, /^telemy_relay_ingest_active /)).toBe(0);
+    // The dropped publisher's address goes with it (fresh listener, or SRT's own disconnect).
+    await waitFor(
+      () => agent.healthReport().links.every((l) => l.source_ip === null),
+      7_000,
+      'source_ip cleared after the caller left',
+    );
   });
 
   it('serves /metrics that promtool accepts, with every relay instrument', async () => {
