@@ -18,6 +18,7 @@ import { type FeedEvent, FeedSelector } from './feed-selector.js';
 import { type HealthOutcome, HealthReporter } from './health-reporter.js';
 import { LinkMeter } from './link-meter.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
+import { parentDeathLauncher } from './parent-death.js';
 import { decideSelfDestruct, type SelfDestructReason } from './self-destruct.js';
 import { SrtCallerTracker } from './srt-caller.js';
 import { parseSrtStatsLine, type SrtStatsSample } from './srt-stats.js';
@@ -110,6 +111,12 @@ export async function startRelayAgent(
       `${srtBin} not found: the relay moves media with it (Debian: apt-get install -y srt-tools, or set TELEMY_RELAY_SRT_LIVE_TRANSMIT)`,
     );
   }
+  const launcher = parentDeathLauncher();
+  if (!launcher.setpriv) {
+    log.warn(
+      'setpriv --pdeathsig unavailable (util-linux): srt-live-transmit children would outlive a killed agent',
+    );
+  }
   const linkIds = ingestPortsOf(config).map((_, i) => `link${i + 1}`);
   const selector = new FeedSelector(linkIds);
   let egressClients = 0;
@@ -179,15 +186,14 @@ export async function startRelayAgent(
       srt: null,
       process: new SupervisedProcess({
         name: `ingest-${id}`,
-        command: srtBin,
-        args: [
+        ...launcher.wrap(srtBin, [
           '-pf:json',
           `-s:${config.statsEveryPackets}`,
           // `note` adds the handshake lines that name the caller's address (SrtCallerTracker).
           '-loglevel:note',
           srtListenerUri(config.bindHost, port, config.pairToken, config.ingestLatencyMs),
           `udp://127.0.0.1:${socket.address().port}`,
-        ],
+        ]),
         log,
         onStart: () => {
           link.connectedAt = null;
@@ -248,11 +254,10 @@ export async function startRelayAgent(
 
   const egress = new SupervisedProcess({
     name: 'egress',
-    command: srtBin,
-    args: [
+    ...launcher.wrap(srtBin, [
       `udp://127.0.0.1:${egressInputPort}`,
       srtListenerUri(config.bindHost, config.egressPort, config.egressPassphrase),
-    ],
+    ]),
     log,
     onStart: () => {
       egressClients = 0;
