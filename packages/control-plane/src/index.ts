@@ -6,7 +6,7 @@ export { openDatabase, pgliteDataDir } from './db/open.js';
 export { createPgDb } from './db/pg.js';
 export { createPgliteDb } from './db/pglite.js';
 export { RoundTripBatcher } from './db/round-trip-batcher.js';
-export type { Db, LockResult, Queryable, QueryResult } from './db/types.js';
+export type { Db, LockResult, Queryable, QueryOptions, QueryResult } from './db/types.js';
 export { ApiError } from './errors.js';
 export {
   type ControlPlaneApp,

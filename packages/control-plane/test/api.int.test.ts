@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAccessToken } from '../src/auth/jwt.js';
 import { seedManifest } from '../src/server.js';
 import {
+  activeSession,
   BACKENDS,
   type Backend,
   type Harness,
@@ -494,6 +495,33 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
         remaining_seconds: 54_000,
         overage_seconds: 0,
       });
+    });
+
+    it('usage/current after the stored cycle ended (not yet rolled over) sums the current cycle', async () => {
+      const { user, token } = await h.newUser();
+      const first = await activeSession(h, token);
+      h.advance(100);
+      await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/relay/stop',
+        headers: h.headers(token),
+        payload: { session_id: first, reason: 'user_requested' },
+      });
+      h.advance(20);
+      // The stored cycle ends now: the first session (100 s) is in it, the second will not be.
+      const boundary = new Date(h.now());
+      await h.db.query(
+        `UPDATE users SET cycle_start_at = $2::timestamptz - interval '1 month', cycle_end_at = $2 WHERE id = $1`,
+        [user.id, boundary],
+      );
+      h.advance(10);
+      await activeSession(h, token);
+      h.advance(50);
+      const body = UsageCurrentResponse.parse(
+        (await h.app.inject({ url: '/api/v1/usage/current', headers: h.headers(token) })).json(),
+      );
+      expect(body.cycle_start).toBe(boundary.toISOString());
+      expect(body.consumed_seconds).toBe(50);
     });
 
     it('entitlement: inactive subscription and exhausted Time Bank → 403 with the reason', async () => {

@@ -2,7 +2,7 @@ import { createLogger, type RelaySession, type UsageCurrentResponse } from '@tel
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { signAccessToken } from '../src/auth/jwt.js';
 import { createPgDb } from '../src/db/pg.js';
-import type { Db } from '../src/db/types.js';
+import type { Db, QueryOptions } from '../src/db/types.js';
 import { type ControlPlaneApp, createControlPlane } from '../src/http/app.js';
 import { activeSession, BACKENDS, type Backend, type Harness, makeHarness, openBackend } from './harness.js';
 
@@ -12,9 +12,9 @@ function countingAuthStatements(db: Db): { db: Db; count: () => number } {
   return {
     db: {
       ...db,
-      query: (sql, params) => {
+      query: (sql, params, opts) => {
         if (sql.includes('INSERT INTO rate_limit_counters')) n++;
-        return db.query(sql, params);
+        return db.query(sql, params, opts);
       },
     },
     count: () => n,
@@ -130,13 +130,14 @@ describe.each(BACKENDS)('batched hot path on %s', (kind) => {
   });
 
   it('read-your-writes: a GET after a completed stop never sees the session, under concurrent polling', async () => {
-    // Session reads answer 40 ms late, so a read that started before the stop committed is still in
-    // flight when the GET after the stop arrives: that GET must not share its (stale) answer.
+    // Authentication statements (which carry the polled routes' reads) answer 40 ms late, so a read
+    // that started before the stop committed is still in flight when the GET after the stop arrives:
+    // that GET must not share its (stale) answer.
     const slow: Db = {
       ...backend.db,
-      query: async <R>(sql: string, params?: unknown[]) => {
-        const res = await backend.db.query<R>(sql, params);
-        if (sql.includes('s.user_id = ANY')) await new Promise((r) => setTimeout(r, 40));
+      query: async <R>(sql: string, params?: unknown[], opts?: QueryOptions) => {
+        const res = await backend.db.query<R>(sql, params, opts);
+        if (sql.includes('INSERT INTO rate_limit_counters')) await new Promise((r) => setTimeout(r, 40));
         return res;
       },
     };

@@ -29,18 +29,18 @@ import { BackgroundTasks } from '../service/background.js';
 import type { ControlPlaneContext } from '../service/context.js';
 import { RelayService } from '../service/relay-service.js';
 import {
+  type AuthenticatedRequest,
+  authenticateRequests,
+  type ClientRequest,
+  type RouteRead,
+} from '../store/authenticate.js';
+import {
   hitRateLimit,
   type RateLimitDecision,
   rateLimitDecision,
   windowStartOf,
 } from '../store/rate-limits.js';
-import {
-  type CountedRequest,
-  type CountedUser,
-  getUsersCountingRequests,
-  type UserRow,
-  useApiKey,
-} from '../store/users.js';
+import { type UserRow, useApiKey } from '../store/users.js';
 import { LazyChildLogger } from './lazy-child-logger.js';
 import { buildOpenApi } from './openapi.js';
 
@@ -145,12 +145,12 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   const serveApi = opts.serveApi ?? true;
   const jwt = opts.jwt;
   if (serveApi && !jwt) throw new Error('the control plane API needs a JWT configuration');
-  const users = new WeakMap<FastifyRequest, UserRow>();
+  const authenticated = new WeakMap<FastifyRequest, AuthenticatedRequest>();
   const tokens = jwt ? new VerifiedTokens(jwt) : null;
-  // Every client request's user lookup and rate-limit count: one statement for all requests that
-  // queued while the previous one ran (the counts stay exact, see getUsersCountingRequests).
-  const authBatcher = new RoundTripBatcher<CountedRequest, CountedUser | null>((reqs) =>
-    getUsersCountingRequests(opts.db, reqs),
+  // Every client request's user lookup, rate-limit count and route read: one statement for all
+  // requests that queued while the previous one ran (the counts stay exact, see authenticateRequests).
+  const authBatcher = new RoundTripBatcher<ClientRequest, AuthenticatedRequest | null>((reqs) =>
+    authenticateRequests(opts.db, reqs, new Date(clock())),
   );
   const openapi = buildOpenApi();
 
@@ -228,6 +228,11 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     '/api/v1/relay/active': 'active',
     '/api/v1/usage/current': 'usage',
   };
+  /** The read a polled route answers from, fetched in the authentication statement. */
+  const ROUTE_READS: Record<string, RouteRead> = {
+    '/api/v1/relay/active': 'live',
+    '/api/v1/usage/current': 'usage',
+  };
 
   const applyLimit = (req: FastifyRequest, reply: FastifyReply, d: RateLimitDecision) => {
     reply.header('x-ratelimit-limit', String(d.limit));
@@ -245,8 +250,8 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
 
   /**
    * Client endpoints: the three required headers, a valid access JWT of an existing user, and the
-   * route's rate limit (the user lookup and the counter share one database round trip, batched with
-   * the other requests waiting for it).
+   * route's rate limit (the user lookup, the counter and the polled routes' read share one database
+   * round trip, batched with the other requests waiting for it).
    */
   const authClient = async (req: FastifyRequest, reply: FastifyReply) => {
     const required = ['authorization', 'x-aegis-client-version', 'x-aegis-client-platform'];
@@ -264,17 +269,17 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     const m = /^Bearer\s+(\S+)$/i.exec(header(req, 'authorization') ?? '');
     const now = clock();
     const sub = m?.[1] && tokens ? await tokens.verify(m[1], now) : null;
-    const limitName = ROUTE_LIMITS[req.routeOptions.url ?? ''];
+    const route = req.routeOptions.url ?? '';
+    const limitName = ROUTE_LIMITS[route];
     const found = sub
       ? await authBatcher.enqueue({
           userId: sub,
           bucket: limitName ? `${limitName}:${sub}` : null,
           windowStart: windowStartOf(now),
+          read: ROUTE_READS[route] ?? null,
         })
       : null;
-    const user = found?.user ?? null;
-    const counted = found?.count ?? null;
-    if (!user) {
+    if (!found) {
       throw new ApiError(
         'unauthorized',
         'a valid access token (Authorization: Bearer <cp_access_jwt>) is required',
@@ -291,15 +296,22 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
         },
       );
     }
-    users.set(req, user);
-    if (limitName && counted !== null)
-      applyLimit(req, reply, rateLimitDecision(counted, limits[limitName], now));
+    authenticated.set(req, found);
+    if (limitName && found.count !== null)
+      applyLimit(req, reply, rateLimitDecision(found.count, limits[limitName], now));
   };
 
-  const userOf = (req: FastifyRequest): UserRow => {
-    const u = users.get(req);
-    if (!u) throw new ApiError('unauthorized', 'not authenticated');
-    return u;
+  const authOf = (req: FastifyRequest): AuthenticatedRequest => {
+    const a = authenticated.get(req);
+    if (!a) throw new ApiError('unauthorized', 'not authenticated');
+    return a;
+  };
+  const userOf = (req: FastifyRequest): UserRow => authOf(req).user;
+  /** The route read fetched with the authentication (ROUTE_READS says which routes have one). */
+  const readOf = <K extends RouteRead>(req: FastifyRequest, kind: K) => {
+    const read = authOf(req).read;
+    if (read?.kind !== kind) throw new Error(`the ${kind} read is missing for ${req.routeOptions.url}`);
+    return read as Extract<NonNullable<AuthenticatedRequest['read']>, { kind: K }>;
   };
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -358,7 +370,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   });
 
   app.get('/api/v1/relay/active', { onRequest: authClient }, async (req, reply) => {
-    const s = await service.active(userOf(req).id);
+    const s = service.activeView(readOf(req, 'live').session);
     return s ? s : reply.code(204).send();
   });
 
@@ -368,7 +380,9 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
 
   app.get('/api/v1/relay/manifest', { onRequest: authClient }, async () => service.manifest());
 
-  app.get('/api/v1/usage/current', { onRequest: authClient }, async (req) => service.usage(userOf(req)));
+  app.get('/api/v1/usage/current', { onRequest: authClient }, async (req) =>
+    service.usage(userOf(req), readOf(req, 'usage')),
+  );
 
   app.post(
     '/api/v1/relay/health',

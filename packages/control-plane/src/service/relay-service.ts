@@ -11,10 +11,9 @@ import type {
 import { isUniqueViolation, type Queryable } from '../db/types.js';
 import { ApiError } from '../errors.js';
 import { newId, newPassphrase, newRelayCredential, sha256Hex } from '../ids.js';
-import { getLiveSession, getSession, toApiSession } from '../store/sessions.js';
-import { usageSummary } from '../store/usage.js';
+import { getLiveSession, getSession, type SessionRow, toApiSession } from '../store/sessions.js';
+import { summarizeUsage, usageSummary } from '../store/usage.js';
 import type { UserRow } from '../store/users.js';
-import { BatchedReads } from './batched-reads.js';
 import type { ControlPlaneContext } from './context.js';
 import { lockSession, stopSession } from './lifecycle.js';
 import { provisionRelay } from './provisioner.js';
@@ -53,14 +52,10 @@ class Retry extends Error {}
 
 /** The relay lifecycle operations behind `/api/v1` (`30-control-plane-api.md` §4). */
 export class RelayService {
-  private readonly reads: BatchedReads;
-
   constructor(
     private readonly ctx: ControlPlaneContext,
     private readonly defaultRegion?: string,
-  ) {
-    this.reads = new BatchedReads(ctx.db, ctx.clock);
-  }
+  ) {}
 
   private now(): Date {
     return new Date(this.ctx.clock());
@@ -266,9 +261,9 @@ export class RelayService {
     return m;
   }
 
-  async active(userId: string): Promise<RelaySession | null> {
-    const s = await this.reads.liveSession(userId);
-    return s ? toApiSession(s, this.ctx.clock()) : null;
+  /** `GET /relay/active`, from the live session read with the request's authentication. */
+  activeView(live: SessionRow | null): RelaySession | null {
+    return live ? toApiSession(live, this.ctx.clock()) : null;
   }
 
   async stop(userId: string, body: RelayStopRequest): Promise<RelayStopResponse> {
@@ -302,8 +297,17 @@ export class RelayService {
     };
   }
 
-  async usage(user: UserRow): Promise<UsageCurrentResponse> {
-    const u = await this.reads.usageSummary(user);
+  /**
+   * `GET /usage/current`. `spent` is what the authentication statement summed over the user's stored
+   * cycle; when that cycle has already ended (its roll-over not yet written by the usage job), the
+   * current cycle is summed here instead.
+   */
+  async usage(user: UserRow, spent: { consumedSeconds: number; at: Date }): Promise<UsageCurrentResponse> {
+    const stored = { start: user.cycle_start_at, end: user.cycle_end_at };
+    const u =
+      spent.at.getTime() < stored.end.getTime()
+        ? summarizeUsage(user, stored, spent.consumedSeconds)
+        : await usageSummary(this.ctx.db, user, spent.at);
     return {
       plan_tier: user.plan_tier,
       plan_status: user.plan_status,

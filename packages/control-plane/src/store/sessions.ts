@@ -32,7 +32,10 @@ export interface SessionRow {
   last_health: { links?: RelayLink[]; bonded?: RelayBonded } | null;
 }
 
-const SESSION_SELECT = `
+/** The statuses of a user's one live session (a unique partial index holds it to one). */
+export const LIVE_STATUSES_SQL = "('provisioning', 'active', 'grace')";
+
+export const SESSION_SELECT = `
   SELECT s.id, s.user_id, s.relay_instance_id, s.status, s.region, s.started_at, s.activated_at,
          s.grace_started_at, s.stopped_at, s.stop_reason, s.max_session_seconds, s.grace_window_seconds,
          s.duration_seconds, s.reconciled_seconds, s.pair_token, s.relay_ws_token, s.egress_passphrase,
@@ -46,20 +49,34 @@ export async function getSession(db: Queryable, id: string): Promise<SessionRow 
   return (await db.query<SessionRow>(`${SESSION_SELECT} WHERE s.id = $1`, [id])).rows[0] ?? null;
 }
 
+/** The user's provisioning/active/grace session, or null. */
 export async function getLiveSession(db: Queryable, userId: string): Promise<SessionRow | null> {
-  return (await getLiveSessions(db, [userId])).get(userId) ?? null;
+  const res = await db.query<SessionRow>(
+    `${SESSION_SELECT} WHERE s.user_id = $1 AND s.status IN ${LIVE_STATUSES_SQL}`,
+    [userId],
+  );
+  return res.rows[0] ?? null;
 }
 
-/** The provisioning/active/grace session of each of these users (absent: none), in one query. */
-export async function getLiveSessions(
-  db: Queryable,
-  userIds: readonly string[],
-): Promise<Map<string, SessionRow>> {
-  const res = await db.query<SessionRow>(
-    `${SESSION_SELECT} WHERE s.user_id = ANY($1::text[]) AND s.status IN ('provisioning', 'active', 'grace')`,
-    [userIds],
-  );
-  return new Map(res.rows.map((r) => [r.user_id, r]));
+const SESSION_TIMESTAMPS = [
+  'started_at',
+  'activated_at',
+  'grace_started_at',
+  'stopped_at',
+  'last_health_at',
+] as const;
+
+/**
+ * A `SESSION_SELECT` row that came back as `row_to_json(...)` (PostgreSQL writes timestamps as ISO
+ * 8601 strings there, and integers, text and the health jsonb as they are).
+ */
+export function sessionRowFromJson(json: Record<string, unknown>): SessionRow {
+  const row = { ...json } as Record<string, unknown>;
+  for (const k of SESSION_TIMESTAMPS) {
+    const v = row[k];
+    row[k] = typeof v === 'string' ? new Date(v) : null;
+  }
+  return row as unknown as SessionRow;
 }
 
 const secondsBetween = (from: Date, toMs: number): number =>

@@ -13,44 +13,15 @@ export interface UsageSummary {
   overageAllowed: boolean;
 }
 
-/** Whose Time Bank to sum, over which cycle. */
-export interface ConsumedQuery {
-  userId: string;
-  cycleStart: Date;
-  cycleEnd: Date;
-}
-
 /**
- * Seconds consumed per query, in one statement: every session activated in the cycle, the running
- * one counted up to `now`, plus reconciliation adjustments. Results are in the order of `queries`.
+ * The seconds consumed by the joined sessions `s` (aggregate): a stopped session's final duration,
+ * a running one's time since activation up to `nowParam`, plus reconciliation adjustments.
  */
-export async function consumedSeconds(
-  db: Queryable,
-  queries: readonly ConsumedQuery[],
-  now: Date,
-): Promise<number[]> {
-  const res = await db.query<{ i: number; consumed: number }>(
-    `SELECT q.i::int AS i, COALESCE(SUM(
+export const consumedSumSql = (nowParam: string) => `COALESCE(SUM(
        CASE WHEN s.status = 'stopped' THEN s.duration_seconds
             WHEN s.activated_at IS NULL THEN 0
-            ELSE GREATEST(0, FLOOR(EXTRACT(EPOCH FROM ($4::timestamptz - s.activated_at))))::int END
-       + s.reconciled_seconds), 0)::int AS consumed
-     FROM unnest($1::text[], $2::timestamptz[], $3::timestamptz[]) WITH ORDINALITY
-       AS q(user_id, cycle_start, cycle_end, i)
-     LEFT JOIN sessions s
-       ON s.user_id = q.user_id AND s.activated_at >= q.cycle_start AND s.activated_at < q.cycle_end
-     GROUP BY q.i`,
-    [
-      queries.map((q) => q.userId),
-      queries.map((q) => q.cycleStart.toISOString()),
-      queries.map((q) => q.cycleEnd.toISOString()),
-      now,
-    ],
-  );
-  const out = new Array<number>(queries.length).fill(0);
-  for (const r of res.rows) out[r.i - 1] = r.consumed;
-  return out;
-}
+            ELSE GREATEST(0, FLOOR(EXTRACT(EPOCH FROM (${nowParam}::timestamptz - s.activated_at))))::int END
+       + s.reconciled_seconds), 0)::int`;
 
 /** The Time Bank of `user` in `cycle`, given the seconds consumed in it. */
 export function summarizeUsage(
@@ -73,12 +44,12 @@ export function summarizeUsage(
 /** The user's Time Bank in the cycle containing `now`. */
 export async function usageSummary(db: Queryable, user: UserRow, now: Date): Promise<UsageSummary> {
   const cycle = currentCycle(user.cycle_start_at, user.cycle_end_at, now);
-  const [consumed] = await consumedSeconds(
-    db,
-    [{ userId: user.id, cycleStart: cycle.start, cycleEnd: cycle.end }],
-    now,
+  const res = await db.query<{ consumed: number }>(
+    `SELECT ${consumedSumSql('$4')} AS consumed FROM sessions s
+     WHERE s.user_id = $1 AND s.activated_at >= $2 AND s.activated_at < $3`,
+    [user.id, cycle.start, cycle.end, now],
   );
-  return summarizeUsage(user, cycle, consumed ?? 0);
+  return summarizeUsage(user, cycle, res.rows[0]?.consumed ?? 0);
 }
 
 /**

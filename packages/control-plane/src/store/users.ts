@@ -22,7 +22,7 @@ export interface NewUser {
   planStatus?: PlanStatus;
 }
 
-const USER_COLUMNS =
+export const USER_COLUMNS =
   'id, email, display_name, plan_tier, plan_status, cycle_start_at, cycle_end_at, included_seconds, created_at';
 
 /** A user whose first monthly cycle starts now, with the tier's Time Bank. */
@@ -49,88 +49,6 @@ export async function createUser(db: Queryable, u: NewUser, now: Date): Promise<
 export async function getUser(db: Queryable, id: string): Promise<UserRow | null> {
   const res = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE id = $1`, [id]);
   return res.rows[0] ?? null;
-}
-
-/** One client request to authenticate: its user, and the rate-limit bucket it counts in (if any). */
-export interface CountedRequest {
-  userId: string;
-  /** null: the route has no limit, only the user is looked up. */
-  bucket: string | null;
-  windowStart: Date;
-}
-
-/** The user, and the request's place in its bucket's window (null when nothing was counted). */
-export interface CountedUser {
-  user: UserRow;
-  count: number | null;
-}
-
-/** The user columns as NULLs, for the counter rows of the batched statement's result. */
-const NULL_USER_COLUMNS = USER_COLUMNS.split(',')
-  .map(() => 'NULL')
-  .join(', ');
-
-const counterKey = (bucket: string, windowStart: Date) => `${bucket}\u0000${windowStart.getTime()}`;
-
-/**
- * The users of many requests, and every request counted in its rate-limit bucket, in ONE statement
- * (the hot path of every client request, batched by the caller). Requests of unknown users get null
- * and count nothing. Counters are raised once per (bucket, window) by the number of requests, in
- * key order so that two replicas' statements lock the rows in the same order; the k-th request of a
- * bucket (in the order given) gets `total - n + k`, exactly what one upsert per request would give.
- */
-export async function getUsersCountingRequests(
-  db: Queryable,
-  reqs: readonly CountedRequest[],
-): Promise<Array<CountedUser | null>> {
-  const res = await db.query<
-    UserRow & { rl_bucket: string | null; rl_window: Date | null; rl_count: number | null }
-  >(
-    `WITH req AS (
-       SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS r(user_id, bucket, window_start)),
-     u AS (SELECT ${USER_COLUMNS} FROM users WHERE id = ANY($1::text[])),
-     inc AS (
-       SELECT req.bucket, req.window_start, count(*)::int AS n FROM req JOIN u ON u.id = req.user_id
-       WHERE req.bucket IS NOT NULL GROUP BY req.bucket, req.window_start),
-     rl AS (
-       INSERT INTO rate_limit_counters (bucket, window_start, count)
-       SELECT bucket, window_start, n FROM inc ORDER BY bucket, window_start
-       ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limit_counters.count + EXCLUDED.count
-       RETURNING bucket, window_start, count)
-     SELECT u.*, NULL::text AS rl_bucket, NULL::timestamptz AS rl_window, NULL::int AS rl_count FROM u
-     UNION ALL
-     SELECT ${NULL_USER_COLUMNS}, bucket, window_start, count FROM rl`,
-    [reqs.map((r) => r.userId), reqs.map((r) => r.bucket), reqs.map((r) => r.windowStart.toISOString())],
-  );
-  const users = new Map<string, UserRow>();
-  const totals = new Map<string, number>();
-  for (const row of res.rows) {
-    const { rl_bucket, rl_window, rl_count, ...user } = row;
-    if (rl_bucket !== null && rl_window !== null && rl_count !== null) {
-      totals.set(counterKey(rl_bucket, rl_window), rl_count);
-    } else {
-      users.set(user.id, user);
-    }
-  }
-  const counted = (r: CountedRequest) => r.bucket !== null && users.has(r.userId);
-  const inBatch = new Map<string, number>();
-  for (const r of reqs) {
-    if (!counted(r)) continue;
-    const key = counterKey(r.bucket!, r.windowStart);
-    inBatch.set(key, (inBatch.get(key) ?? 0) + 1);
-  }
-  const seen = new Map<string, number>();
-  return reqs.map((r) => {
-    const user = users.get(r.userId);
-    if (!user) return null;
-    if (!counted(r)) return { user, count: null };
-    const key = counterKey(r.bucket!, r.windowStart);
-    const k = (seen.get(key) ?? 0) + 1;
-    seen.set(key, k);
-    const total = totals.get(key);
-    if (total === undefined) throw new Error('the rate-limit upsert returned no counter for a bucket');
-    return { user, count: total - inBatch.get(key)! + k };
-  });
 }
 
 export async function listUsers(db: Queryable): Promise<UserRow[]> {

@@ -1,0 +1,174 @@
+import type { Queryable } from '../db/types.js';
+import { LIVE_STATUSES_SQL, SESSION_SELECT, type SessionRow, sessionRowFromJson } from './sessions.js';
+import { consumedSumSql } from './usage.js';
+import { USER_COLUMNS, type UserRow } from './users.js';
+
+/**
+ * The read a polled route answers from, fetched with the authentication: `live` the user's live
+ * session (`GET /relay/active`), `usage` the seconds consumed in the user's stored cycle
+ * (`GET /usage/current`).
+ */
+export type RouteRead = 'live' | 'usage';
+
+/** One client request to authenticate: its user, the bucket it counts in, the read it needs. */
+export interface ClientRequest {
+  userId: string;
+  /** null: the route has no limit, only the user is looked up. */
+  bucket: string | null;
+  windowStart: Date;
+  read: RouteRead | null;
+}
+
+/** The result of the request's read, when it asked for one. */
+export type RouteReadResult =
+  | { kind: 'live'; session: SessionRow | null }
+  /** Seconds consumed from the user's stored `cycle_start_at` to `cycle_end_at`, up to the statement's `now`. */
+  | { kind: 'usage'; consumedSeconds: number; at: Date };
+
+/** The user, the request's place in its bucket's window (null when nothing was counted), its read. */
+export interface AuthenticatedRequest {
+  user: UserRow;
+  count: number | null;
+  read: RouteReadResult | null;
+}
+
+/** The user columns as NULLs, for the counter rows of the statement's result. */
+const NULL_USER_COLUMNS = USER_COLUMNS.split(',')
+  .map(() => 'NULL')
+  .join(', ');
+
+/**
+ * $1 user ids, $2 buckets, $3 windows, $4 reads, $5 request counts (one each per distinct request
+ * of the batch), $6 now. Counter windows come back as epoch ms: a float parses much faster than a
+ * timestamp, and they are only compared.
+ */
+const AUTHENTICATE_SQL = `WITH req AS (
+     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::int[])
+       AS r(user_id, bucket, window_start, read, n)),
+   u AS (SELECT ${USER_COLUMNS} FROM users WHERE id = ANY($1::text[])),
+   inc AS (
+     SELECT req.bucket, req.window_start, sum(req.n)::int AS n FROM req JOIN u ON u.id = req.user_id
+     WHERE req.bucket IS NOT NULL GROUP BY req.bucket, req.window_start),
+   rl AS (
+     INSERT INTO rate_limit_counters (bucket, window_start, count)
+     SELECT bucket, window_start, n FROM inc ORDER BY bucket, window_start
+     ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limit_counters.count + EXCLUDED.count
+     RETURNING bucket, window_start, count),
+   live AS (
+     ${SESSION_SELECT}
+     WHERE s.user_id IN (SELECT user_id FROM req WHERE read = 'live') AND s.status IN ${LIVE_STATUSES_SQL}),
+   spent AS (
+     SELECT u.id AS user_id, ${consumedSumSql('$6')} AS consumed
+     FROM u LEFT JOIN sessions s
+       ON s.user_id = u.id AND s.activated_at >= u.cycle_start_at AND s.activated_at < u.cycle_end_at
+     WHERE u.id IN (SELECT user_id FROM req WHERE read = 'usage')
+     GROUP BY u.id)
+   SELECT u.*,
+     (SELECT row_to_json(live) FROM live WHERE live.user_id = u.id LIMIT 1) AS rd_live,
+     spent.consumed AS rd_consumed,
+     NULL::text AS rl_bucket, NULL::float8 AS rl_window_ms, NULL::int AS rl_count
+   FROM u LEFT JOIN spent ON spent.user_id = u.id
+   UNION ALL
+   SELECT ${NULL_USER_COLUMNS}, NULL::json, NULL::int,
+     bucket, (extract(epoch FROM window_start) * 1000)::float8, count FROM rl`;
+
+const counterKey = (bucket: string, windowMs: number) => `${bucket}\u0000${windowMs}`;
+
+/** Requests that differ in nothing the statement sees are sent once, with their number. */
+function distinctRequests(reqs: readonly ClientRequest[]) {
+  const index = new Map<string, number>();
+  const userIds: string[] = [];
+  const buckets: Array<string | null> = [];
+  const windows: string[] = [];
+  const reads: Array<RouteRead | null> = [];
+  const counts: number[] = [];
+  for (const r of reqs) {
+    const key = `${r.userId}\u0000${r.bucket}\u0000${r.windowStart.getTime()}\u0000${r.read}`;
+    const i = index.get(key);
+    if (i !== undefined) {
+      counts[i]! += 1;
+      continue;
+    }
+    index.set(key, counts.length);
+    userIds.push(r.userId);
+    buckets.push(r.bucket);
+    windows.push(r.windowStart.toISOString());
+    reads.push(r.read);
+    counts.push(1);
+  }
+  return [userIds, buckets, windows, reads, counts];
+}
+
+/**
+ * Authenticates many client requests in ONE statement (the hot path of every client request,
+ * batched by the caller): their users, every request counted in its rate-limit bucket, and the route
+ * reads they need, each asked once per user. Requests of unknown users get null and count nothing.
+ *
+ * Counters are raised once per (bucket, window) by the number of requests, in key order so that two
+ * replicas' statements lock the rows in the same order; the k-th request of a bucket (in the order
+ * given) gets `total - n + k`, exactly what one upsert per request would give.
+ */
+export async function authenticateRequests(
+  db: Queryable,
+  reqs: readonly ClientRequest[],
+  now: Date,
+): Promise<Array<AuthenticatedRequest | null>> {
+  const res = await db.query<
+    UserRow & {
+      rd_live: Record<string, unknown> | null;
+      rd_consumed: number | null;
+      rl_bucket: string | null;
+      rl_window_ms: number | null;
+      rl_count: number | null;
+    }
+  >(AUTHENTICATE_SQL, [...distinctRequests(reqs), now.toISOString()], {
+    name: 'telemy_authenticate_requests',
+  });
+  const users = new Map<string, { user: UserRow; live: SessionRow | null; consumed: number | null }>();
+  const totals = new Map<string, number>();
+  for (const row of res.rows) {
+    const { rl_bucket, rl_window_ms, rl_count, rd_live, rd_consumed, ...user } = row;
+    if (rl_bucket !== null && rl_window_ms !== null && rl_count !== null) {
+      totals.set(counterKey(rl_bucket, rl_window_ms), rl_count);
+    } else {
+      users.set(user.id, {
+        user,
+        live: rd_live === null ? null : sessionRowFromJson(rd_live),
+        consumed: rd_consumed,
+      });
+    }
+  }
+  const counted = (r: ClientRequest) => r.bucket !== null && users.has(r.userId);
+  const inBatch = new Map<string, number>();
+  for (const r of reqs) {
+    if (!counted(r)) continue;
+    const key = counterKey(r.bucket!, r.windowStart.getTime());
+    inBatch.set(key, (inBatch.get(key) ?? 0) + 1);
+  }
+  const seen = new Map<string, number>();
+  return reqs.map((r) => {
+    const found = users.get(r.userId);
+    if (!found) return null;
+    const read = readResult(r.read, found, now);
+    if (!counted(r)) return { user: found.user, count: null, read };
+    const key = counterKey(r.bucket!, r.windowStart.getTime());
+    const k = (seen.get(key) ?? 0) + 1;
+    seen.set(key, k);
+    const total = totals.get(key);
+    if (total === undefined) throw new Error('the rate-limit upsert returned no counter for a bucket');
+    return { user: found.user, count: total - inBatch.get(key)! + k, read };
+  });
+}
+
+function readResult(
+  read: RouteRead | null,
+  found: { live: SessionRow | null; consumed: number | null },
+  now: Date,
+): RouteReadResult | null {
+  if (read === 'live') return { kind: 'live', session: found.live };
+  if (read === 'usage') {
+    if (found.consumed === null) throw new Error('the Time Bank sum is missing for a usage read');
+    return { kind: 'usage', consumedSeconds: found.consumed, at: now };
+  }
+  return null;
+}
