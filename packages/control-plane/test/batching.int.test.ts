@@ -81,7 +81,12 @@ describe.each(BACKENDS)('batched hot path on %s', (kind) => {
       expect(counters.rows).toEqual([{ bucket: expect.stringMatching(/^active:usr_/), count: 100 }]);
       // Over a network round trip, requests that arrive during a flush share the next statement
       // (PGlite answers in-process faster than the requests arrive, so there each may flush alone).
-      if (kind === 'postgres') expect(a.count() + b.count()).toBeLessThan(60);
+      if (kind === 'postgres') {
+        expect(a.count() + b.count()).toBeLessThan(60);
+        // The prepared authentication statement runs on its generic plan (no planning per call).
+        const mode = await dbB.query<{ plan_cache_mode: string }>('SHOW plan_cache_mode');
+        expect(mode.rows[0]?.plan_cache_mode).toBe('force_generic_plan');
+      }
     } finally {
       await Promise.all(replicas.map((r) => r.close()));
       if (dbB !== backend.db) await dbB.close();
