@@ -2,13 +2,17 @@
  * Control plane figures (issue 4): GET /relay/active and GET /usage/current against PostgreSQL,
  * next to a bare fastify route returning the same JSON, at each concurrency level (one user, then
  * 100 users whose requests interleave), and the time for 100 concurrent starts of one user to settle.
- * Run: node --import tsx scripts/bench/control-plane.ts [--duration 10] [--connections 10,100]
+ * Each comparison is several rounds of (bare, API) taken back to back, in alternating order, and
+ * reports medians: on a shared machine the speed drifts by more than the difference being measured,
+ * and a ratio of two runs seconds apart cancels most of that drift.
+ * Run: node --import tsx scripts/bench/control-plane.ts [--duration 4] [--rounds 5] [--connections 10,100]
  * Writes docs/bench/control-plane.md.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import {
   createApiKey,
   createControlPlane,
@@ -18,6 +22,7 @@ import {
   FakeRelayProvider,
   hs256Config,
   migrate,
+  type QueryOptions,
   seedManifest,
   signAccessToken,
 } from '@telemy/control-plane';
@@ -25,25 +30,43 @@ import { createLogger } from '@telemy/protocol';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { startPostgres } from '../../test/support/postgres.js';
+import { machine, percentile } from './report.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : undefined;
 };
-const DURATION = Number(arg('--duration') ?? 10);
+const DURATION = Number(arg('--duration') ?? 4);
+const ROUNDS = Number(arg('--rounds') ?? 5);
 const LEVELS = (arg('--connections') ?? '10,100').split(',').map(Number);
 const MANY_USERS = 100;
 const NOTES_MARKER = '<!-- notes: kept across runs -->';
 
 interface Figure {
-  name: string;
   rps: number;
   p99: number;
   p50: number;
   errors: number;
   non2xx: number;
-  /** Requests per database statement of each kind (control plane rows only). */
-  perStatement?: string;
+  /** Share of the run the event loop (servers and load generator alike) was busy, 0–1. */
+  busy: number;
+}
+
+/** One route against its bare twin, round by round. */
+interface Comparison {
+  route: string;
+  bare: Figure[];
+  api: Figure[];
+  ratios: number[];
+  /** Requests each authentication statement served, over all the API rounds. */
+  perStatement: number;
+  /** Mean wall time of one authentication statement (send to answer parsed), ms. */
+  statementMs: number;
+}
+
+interface Run {
+  title: string;
+  comparisons: Comparison[];
 }
 
 /**
@@ -51,13 +74,13 @@ interface Figure {
  * route gets the same rotation so that both sides pay the same client cost.
  */
 async function cannon(
-  name: string,
   url: string,
   headers: Record<string, string>,
   connections: number,
   tokens?: string[],
 ): Promise<Figure> {
   let next = 0;
+  const loop0 = performance.eventLoopUtilization();
   const r = await autocannon({
     url,
     headers,
@@ -77,25 +100,29 @@ async function cannon(
       : {}),
   });
   return {
-    name,
     rps: Math.round(r.requests.average),
     p50: r.latency.p50,
     p99: r.latency.p99,
     errors: r.errors,
     non2xx: r.non2xx,
+    busy: performance.eventLoopUtilization(loop0).utilization,
   };
 }
 
-/** Counts the statements the hot path sends, to show how many requests each one served. */
+/** Counts and times the authentication statements (which carry the polled routes' reads). */
 function countingStatements(db: Db) {
-  const counts = { auth: 0, active: 0, usage: 0 };
+  const counts = { auth: 0, ms: 0 };
   const wrapped: Db = {
     ...db,
-    query: <R>(sql: string, params?: unknown[]) => {
-      if (sql.includes('INSERT INTO rate_limit_counters')) counts.auth++;
-      else if (sql.includes('s.user_id = ANY')) counts.active++;
-      else if (sql.includes('WITH ORDINALITY')) counts.usage++;
-      return db.query<R>(sql, params);
+    query: async <R>(sql: string, params?: unknown[], opts?: QueryOptions) => {
+      if (!sql.includes('INSERT INTO rate_limit_counters')) return db.query<R>(sql, params, opts);
+      counts.auth++;
+      const t0 = performance.now();
+      try {
+        return await db.query<R>(sql, params, opts);
+      } finally {
+        counts.ms += performance.now() - t0;
+      }
     },
   };
   return { db: wrapped, counts };
@@ -186,55 +213,57 @@ try {
   bare.get('/usage', async () => usageJson);
   const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' });
 
-  /** The control plane route, with the requests each of its statements served during the run. */
-  const measured = async (name: string, route: string, connections: number, tokens?: string[]) => {
-    const before = { ...counted.counts };
-    const f = await cannon(name, `${cpUrl}${route}`, headers, connections, tokens);
-    const total = f.rps * DURATION;
-    const per = (k: keyof typeof before) => {
-      const n = counted.counts[k] - before[k];
-      return n > 0 ? (total / n).toFixed(1) : '-';
-    };
-    f.perStatement = `${per('auth')} / ${per(route.endsWith('active') ? 'active' : 'usage')}`;
-    return f;
+  /**
+   * ROUNDS rounds of (bare route, control plane route) back to back, the order alternating so that
+   * neither side always runs on a warmer or quieter machine.
+   */
+  const compare = async (
+    route: '/relay/active' | '/usage/current',
+    connections: number,
+    tokens?: string[],
+  ): Promise<Comparison> => {
+    const bareRoute = route === '/relay/active' ? '/active' : '/usage';
+    const c: Comparison = { route, bare: [], api: [], ratios: [], perStatement: 0, statementMs: 0 };
+    let requests = 0;
+    let statements = 0;
+    let statementMs = 0;
+    for (let i = 0; i < ROUNDS; i++) {
+      // The same request bytes to both: the bare route also receives (and ignores) the client headers.
+      const runBare = () => cannon(`${bareUrl}${bareRoute}`, headers, connections, tokens);
+      const runApi = async () => {
+        const before = { ...counted.counts };
+        const f = await cannon(`${cpUrl}/api/v1${route}`, headers, connections, tokens);
+        requests += f.rps * DURATION;
+        statements += counted.counts.auth - before.auth;
+        statementMs += counted.counts.ms - before.ms;
+        return f;
+      };
+      const [bareFig, apiFig] =
+        i % 2 === 0
+          ? [await runBare(), await runApi()]
+          : ([await runApi(), await runBare()].reverse() as [Figure, Figure]);
+      c.bare.push(bareFig);
+      c.api.push(apiFig);
+      c.ratios.push(apiFig.rps / bareFig.rps);
+    }
+    c.perStatement = statements > 0 ? requests / statements : 0;
+    c.statementMs = statements > 0 ? statementMs / statements : 0;
+    return c;
   };
 
-  interface Run {
-    title: string;
-    figures: Figure[];
-  }
   const runs: Run[] = [];
   for (const c of LEVELS) {
     runs.push({
       title: `${c} connections, one user`,
-      figures: [
-        await cannon('bare fastify, same JSON as /relay/active', `${bareUrl}/active`, {}, c),
-        await measured('GET /api/v1/relay/active', '/api/v1/relay/active', c),
-        await cannon('bare fastify, same JSON as /usage/current', `${bareUrl}/usage`, {}, c),
-        await measured('GET /api/v1/usage/current', '/api/v1/usage/current', c),
-      ],
+      comparisons: [await compare('/relay/active', c), await compare('/usage/current', c)],
     });
   }
   const manyLevel = Math.max(...LEVELS);
   runs.push({
     title: `${manyLevel} connections, requests of ${MANY_USERS} users interleaved (each has a live session)`,
-    figures: [
-      await cannon(
-        'bare fastify, same JSON as /relay/active',
-        `${bareUrl}/active`,
-        {},
-        manyLevel,
-        manyTokens,
-      ),
-      await measured('GET /api/v1/relay/active', '/api/v1/relay/active', manyLevel, manyTokens),
-      await cannon(
-        'bare fastify, same JSON as /usage/current',
-        `${bareUrl}/usage`,
-        {},
-        manyLevel,
-        manyTokens,
-      ),
-      await measured('GET /api/v1/usage/current', '/api/v1/usage/current', manyLevel, manyTokens),
+    comparisons: [
+      await compare('/relay/active', manyLevel, manyTokens),
+      await compare('/usage/current', manyLevel, manyTokens),
     ],
   });
 
@@ -277,36 +306,41 @@ try {
     .map((l) => l.toFixed(1))
     .join(' / ');
   const pgVersion = execFileSync('/usr/lib/postgresql/15/bin/postgres', ['--version']).toString().trim();
-  const ratio = (r: Run, i: number) => r.figures[i]!.rps / r.figures[i - 1]!.rps;
+  const med = (xs: number[]) => percentile(xs, 50);
+  const row = (c: Comparison) => {
+    const errors = c.api.reduce((n, f) => n + f.errors + f.non2xx, 0);
+    const rps = (fs: Figure[]) => Math.round(med(fs.map((f) => f.rps)));
+    const lat = (fs: Figure[], k: 'p50' | 'p99') => med(fs.map((f) => f[k]));
+    const busy = (fs: Figure[]) => `${Math.round(med(fs.map((f) => f.busy)) * 100)} %`;
+    return `| GET ${c.route} | ${rps(c.bare)} | ${rps(c.api)} | ${lat(c.bare, 'p99')} | ${lat(c.api, 'p50')} / ${lat(c.api, 'p99')} | ${errors} | ${busy(c.bare)} / ${busy(c.api)} | ${c.perStatement.toFixed(1)} | ${c.statementMs.toFixed(2)} | **${med(c.ratios).toFixed(2)}** (${c.ratios.map((r) => r.toFixed(2)).join(', ')}) |`;
+  };
   const section = (r: Run) => `### ${r.title}
 
-| route | req/s | p50 ms | p99 ms | errors + non-2xx | requests per statement (auth / read) |
-|---|---|---|---|---|---|
-${r.figures
-  .map(
-    (f) =>
-      `| ${f.name} | ${f.rps} | ${f.p50} | ${f.p99} | ${f.errors + f.non2xx} | ${f.perStatement ?? ''} |`,
-  )
-  .join('\n')}
-
-Ratio to the bare route (target ≥ 0.5): GET /relay/active **${ratio(r, 1).toFixed(2)}**, GET /usage/current **${ratio(r, 3).toFixed(2)}**.
+| route | bare req/s | API req/s | bare p99 ms | API p50 / p99 ms | API errors + non-2xx | event loop busy, bare / API | requests per statement | ms per statement | ratio to bare, median (each round) |
+|---|---|---|---|---|---|---|---|---|---|
+${r.comparisons.map(row).join('\n')}
 `;
   const md = `# Control plane benchmark
 
-Command: \`flock /tmp/telemy-bench.lock node --import tsx scripts/bench/control-plane.ts --duration ${DURATION} --connections ${LEVELS.join(',')}\`
+Command: \`flock /tmp/telemy-bench.lock node --import tsx scripts/bench/control-plane.ts --duration ${DURATION} --rounds ${ROUNDS} --connections ${LEVELS.join(',')}\`
 
 - Date: ${date}
-- Machine: ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}
+- Machine: ${machine()}
 - Store: ${pgVersion}, throwaway server on loopback (fsync off), \`pg\` pool of 20
-- Load: autocannon, ${DURATION} s per row, in the same process as the servers; rate limits set out of reach
-- Other work was running on the machine at the time (load average 1/5/15 min at the end: ${load}),
-  so absolute numbers are noisy; the ratios compare rows taken one after the other.
+- Load: autocannon in the same process as the servers, ${ROUNDS} rounds of (bare route ${DURATION} s,
+  control plane route ${DURATION} s) per row, the order alternating; both get the same requests
+  (the client headers and access token; the bare route ignores them); rate limits set out of reach.
+  Load average 1/5/15 min at the end: ${load}.
+- Figures are medians over the rounds; the ratio is the median of the rounds' ratios (each round's in
+  brackets), which cancels the machine's drift between rounds.
 
 Every control plane request does the full path: header checks, the access JWT (HS256; a token
-already verified is not verified again, its \`exp\`/\`nbf\` are still checked), the user lookup fused
-with the exact rate-limit count (one statement per batch of waiting requests), and the route's own
-read (the live session joined with its relay instance and latest health report; the Time Bank sum),
-batched the same way. "Requests per statement" is how many requests each statement served.
+already verified is not verified again, its \`exp\`/\`nbf\` are still checked), then ONE statement
+for the batch of requests that waited while the previous one ran: their users, the exact rate-limit
+counts, and the polled routes' reads (the live session joined with its relay instance and latest
+health report; the Time Bank sum). "Requests per statement" is how many requests each statement served,
+"ms per statement" its mean wall time from send to parsed answer, and "event loop busy" the share of
+the run the one Node thread (servers and load generator) was working rather than waiting.
 
 ${runs.map(section).join('\n')}
 100 concurrent \`POST /relay/start\` of one user with distinct Idempotency-Keys: settled (every answer
