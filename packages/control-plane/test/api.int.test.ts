@@ -501,12 +501,7 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
       const { user, token } = await h.newUser();
       const first = await activeSession(h, token);
       h.advance(100);
-      await h.app.inject({
-        method: 'POST',
-        url: '/api/v1/relay/stop',
-        headers: h.headers(token),
-        payload: { session_id: first, reason: 'user_requested' },
-      });
+      await h.stop(token, first);
       h.advance(20);
       // The stored cycle ends now: the first session (100 s) is in it, the second will not be.
       const boundary = new Date(h.now());

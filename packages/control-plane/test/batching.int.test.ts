@@ -126,12 +126,7 @@ describe.each(BACKENDS)('batched hot path on %s', (kind) => {
         expect((a.body as UsageCurrentResponse).consumed_seconds).toBe(a.who === withSession ? 90 : 0);
       }
     }
-    await h.app.inject({
-      method: 'POST',
-      url: '/api/v1/relay/stop',
-      headers: h.headers(withSession.token),
-      payload: { session_id: sessionId, reason: 'user_requested' },
-    });
+    await h.stop(withSession.token, sessionId);
   });
 
   it('read-your-writes: a GET after a completed stop never sees the session, under concurrent polling', async () => {
@@ -167,12 +162,7 @@ describe.each(BACKENDS)('batched hot path on %s', (kind) => {
       });
       // Let the polling fill the batchers before stopping.
       await new Promise((r) => setTimeout(r, 50));
-      const stop = await slowH.app.inject({
-        method: 'POST',
-        url: '/api/v1/relay/stop',
-        headers: slowH.headers(token),
-        payload: { session_id: sessionId, reason: 'user_requested' },
-      });
+      const stop = await slowH.stop(token, sessionId);
       expect(stop.statusCode).toBe(200);
       const [active, usage] = await Promise.all([
         slowH.app.inject({ method: 'GET', url: '/api/v1/relay/active', headers: slowH.headers(token) }),

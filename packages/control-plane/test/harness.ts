@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { PlanStatus, PlanTier } from '@telemy/protocol';
 import { createLogger, type RelayHealthReport, type RelaySession } from '@telemy/protocol';
+import type { LightMyRequestResponse } from 'fastify';
 import { startPostgres } from '../../../test/support/postgres.js';
 import { hs256Config, type JwtConfig, signAccessToken } from '../src/auth/jwt.js';
 import type { LifecycleTimers, RateLimits } from '../src/config.js';
@@ -81,6 +82,8 @@ export interface Harness {
   /** Waits for the background provisioning started by the requests so far. */
   settle(): Promise<void>;
   health(sessionId: string, over?: Partial<RelayHealthReport>): Promise<number>;
+  /** `POST /relay/stop` as the session's owner. */
+  stop(token: string, sessionId: string, reason?: string): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
@@ -181,6 +184,14 @@ export async function makeHarness(
         },
       });
       return res.statusCode;
+    },
+    stop(token, sessionId, reason = 'user_requested') {
+      return app.inject({
+        method: 'POST',
+        url: '/api/v1/relay/stop',
+        headers: h.headers(token),
+        payload: { session_id: sessionId, reason },
+      });
     },
     async close() {
       await app.close();

@@ -38,13 +38,7 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
     await h.settle();
     return res.actions;
   };
-  const stop = (token: string, sid: string) =>
-    h.app.inject({
-      method: 'POST',
-      url: '/api/v1/relay/stop',
-      headers: h.headers(token),
-      payload: { session_id: sid, reason: 'user_requested' },
-    });
+  const stop = (token: string, sid: string) => h.stop(token, sid);
 
   describe('usage', () => {
     it('rollup brings running sessions up to now; /usage/current counts the running session without it', async () => {

@@ -63,12 +63,7 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
       const key = crypto.randomUUID();
       const first = await h.start(token, START_BODY, key);
       await h.settle();
-      await h.app.inject({
-        method: 'POST',
-        url: '/api/v1/relay/stop',
-        headers: h.headers(token),
-        payload: { session_id: first.body.session_id, reason: 'user_requested' },
-      });
+      await h.stop(token, first.body.session_id);
       const soon = await h.start(token, START_BODY, key);
       expect(soon.body.session_id).toBe(first.body.session_id);
       expect(soon.body.status).toBe('stopped');
@@ -131,12 +126,7 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
       await h.health(sid, { ingest_active: false });
       expect(await status(sid)).toBe('grace');
       const instance = h.provider.instanceFor(sid)!;
-      const stop = await h.app.inject({
-        method: 'POST',
-        url: '/api/v1/relay/stop',
-        headers: h.headers(token),
-        payload: { session_id: sid, reason: 'user_requested' },
-      });
+      const stop = await h.stop(token, sid);
       expect(stop.statusCode).toBe(200);
       expect(await status(sid)).toBe('stopped');
       // A stopped session refuses further reports: the relay takes that as its cue to self-destruct.
@@ -150,12 +140,7 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
       h.advance(20);
       await h.health(sid);
       h.advance(125);
-      await h.app.inject({
-        method: 'POST',
-        url: '/api/v1/relay/stop',
-        headers: h.headers(token),
-        payload: { session_id: sid, reason: 'user_requested' },
-      });
+      await h.stop(token, sid);
       const row = await h.db.query<{ duration_seconds: number; stop_reason: string }>(
         'SELECT duration_seconds, stop_reason FROM sessions WHERE id = $1',
         [sid],
@@ -174,12 +159,7 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
       const second = (await h.start(token)).body.session_id;
       await h.settle();
       h.advance(50);
-      await h.app.inject({
-        method: 'POST',
-        url: '/api/v1/relay/stop',
-        headers: h.headers(token),
-        payload: { session_id: second, reason: 'shutdown' },
-      });
+      await h.stop(token, second, 'shutdown');
       const s2 = await h.db.query<{ duration_seconds: number }>(
         'SELECT duration_seconds FROM sessions WHERE id = $1',
         [second],
@@ -218,12 +198,7 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
       h.provider.provisionDelayMs = 150;
       try {
         const sid = (await h.start(token)).body.session_id;
-        await h.app.inject({
-          method: 'POST',
-          url: '/api/v1/relay/stop',
-          headers: h.headers(token),
-          payload: { session_id: sid, reason: 'user_requested' },
-        });
+        await h.stop(token, sid);
         await h.settle();
         const inst = h.provider.provisioned.find((p) => p.session_id === sid);
         expect(inst).toBeDefined();
