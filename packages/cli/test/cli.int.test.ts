@@ -9,9 +9,14 @@ import { registerCommands } from '../src/commands/index.js';
 const BIN = path.resolve(import.meta.dirname, '../bin/telemy.js');
 const HOME = mkdtempSync(path.join(tmpdir(), 'telemy-cli-'));
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, TELEMY_HOME: HOME } });
+    const p = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, TELEMY_HOME: HOME, ...env },
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d) => {
@@ -124,5 +129,15 @@ describe('telemy CLI', () => {
     const warned = await run(['vault', 'set', 'other', '--value', 'visible']);
     expect(warned.code).toBe(0);
     expect(warned.stderr).toContain('warning: --value');
+  });
+
+  it('doctor prints one line per check, names the system tools, and exits 1 when OBS is unreachable', async () => {
+    const r = await run(['doctor'], { TELEMY_OBS_PORT: '1' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^FAIL\s+obs\s+ws:\/\/127\.0\.0\.1:1 not reachable/m);
+    for (const tool of ['srt-live-transmit', 'setpriv', 'ffmpeg']) {
+      expect(r.stdout).toMatch(new RegExp(`^ok\\s+${tool}\\s+present`, 'm'));
+    }
+    expect(r.stdout).toMatch(/^doctor: \d+ problem\(s\) to fix$/m);
   });
 });

@@ -92,6 +92,9 @@ export function registerDoctor(program: Command): void {
       }
       checks.push(checkBuild());
       checks.push(checkTool('srt-live-transmit', 'srt-tools', 'needed for the local relay (IRL)'));
+      if (process.platform === 'linux') {
+        checks.push(checkTool('setpriv', 'util-linux', "lets the relay's SRT children die with it", 'warn'));
+      }
       checks.push(checkTool('ffmpeg', 'ffmpeg', 'used by tests and benchmarks only', 'warn'));
       for (const c of checks)
         process.stdout.write(`${c.level.padEnd(4)}  ${c.what.padEnd(18)} ${c.detail}\n`);
