@@ -9,6 +9,7 @@ import { startPostgres, type ThrowawayPostgres } from '../../../test/support/pos
 import { registerAdmin } from '../../cli/src/commands/admin.js';
 import { registerControlPlane } from '../../cli/src/commands/control-plane.js';
 import { hs256Config, verifyAccessToken } from '../src/auth/jwt.js';
+import { createPgDb } from '../src/db/pg.js';
 import { CLIENT_HEADERS, JWT_SECRET, START_BODY } from './harness.js';
 
 const run = promisify(execFile);
@@ -112,9 +113,19 @@ describe('two server processes and the CLI on one PostgreSQL', () => {
 
   it('migrate applies the numbered migrations once', async () => {
     expect(await bin('control-plane', 'migrate')).toMatch(
-      /^applied migrations 1, 2 \(schema version 2\) to PostgreSQL/,
+      /^applied migrations 1, 2, 3 \(schema version 3\) to PostgreSQL/,
     );
-    expect(await cli('control-plane', 'migrate')).toMatch(/^schema is up to date \(version 2\)/);
+    expect(await cli('control-plane', 'migrate')).toMatch(/^schema is up to date \(version 3\)/);
+    // The counters written by every request are unlogged: their commits wait for no WAL flush.
+    const db = createPgDb(pg.url);
+    try {
+      const t = await db.query<{ relpersistence: string }>(
+        `SELECT relpersistence FROM pg_class WHERE relname = 'rate_limit_counters'`,
+      );
+      expect(t.rows).toEqual([{ relpersistence: 'u' }]);
+    } finally {
+      await db.close();
+    }
   });
 
   it('admin commands create users and keys, and mint tokens without the database', async () => {
