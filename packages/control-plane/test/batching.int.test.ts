@@ -83,9 +83,13 @@ describe.each(BACKENDS)('batched hot path on %s', (kind) => {
       // (PGlite answers in-process faster than the requests arrive, so there each may flush alone).
       if (kind === 'postgres') {
         expect(a.count() + b.count()).toBeLessThan(60);
-        // The prepared authentication statement runs on its generic plan (no planning per call).
-        const mode = await dbB.query<{ plan_cache_mode: string }>('SHOW plan_cache_mode');
-        expect(mode.rows[0]?.plan_cache_mode).toBe('force_generic_plan');
+        // Named (prepared) statements run on connections that reuse the generic plan (no planning
+        // per call); every other statement keeps PostgreSQL's default choice.
+        const show = 'SHOW plan_cache_mode';
+        const named = await dbB.query<{ plan_cache_mode: string }>(show, [], { name: 'test_plan_mode' });
+        expect(named.rows[0]?.plan_cache_mode).toBe('force_generic_plan');
+        const plain = await dbB.query<{ plan_cache_mode: string }>(show);
+        expect(plain.rows[0]?.plan_cache_mode).toBe('auto');
       }
     } finally {
       await Promise.all(replicas.map((r) => r.close()));

@@ -1,12 +1,13 @@
 import pg from 'pg';
 import type { Db, LockResult, Queryable, QueryOptions, QueryResult } from './types.js';
 
-function wrap(client: pg.Pool | pg.PoolClient): Queryable {
+/** `prepared`: where named statements run (see `createPgDb`); without it, on `client` itself. */
+function wrap(client: pg.Pool | pg.PoolClient, prepared?: pg.Pool): Queryable {
   return {
     async query<R>(sql: string, params?: unknown[], opts?: QueryOptions): Promise<QueryResult<R>> {
       const values = params as unknown[] | undefined;
       const res = await (opts?.name
-        ? client.query({ name: opts.name, text: sql, values })
+        ? (prepared ?? client).query({ name: opts.name, text: sql, values })
         : client.query(sql, values));
       return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
     },
@@ -18,21 +19,24 @@ function wrap(client: pg.Pool | pg.PoolClient): Queryable {
 
 /** PostgreSQL through a `pg` connection pool (`TELEMY_DATABASE_URL`). */
 export function createPgDb(connectionString: string, opts: { max?: number } = {}): Db {
-  const pool = new pg.Pool({
+  const pool = new pg.Pool({ connectionString, max: opts.max ?? 10 });
+  // Named statements (the hot path's, QueryOptions.name) run on a few connections of their own that
+  // always use a statement's generic plan. Left to choose, PostgreSQL kept re-planning the hot-path
+  // statement on every call, and planning it costs more than running it (figures:
+  // docs/bench/control-plane.md, "The statement alone"). Other statements keep the default choice.
+  // One batch is in flight per process, so two connections are enough. If a proxy refuses the SET,
+  // the statement simply plans as before.
+  const prepared = new pg.Pool({
     connectionString,
-    max: opts.max ?? 10,
-    // The hot path's prepared statement (QueryOptions.name) would otherwise be re-planned on every
-    // call: its custom plans look cheaper to PostgreSQL than the generic one, and planning it costs
-    // more than running it (measured 1.8 ms → 0.65 ms per call for a one-user batch). Every statement
-    // here is a keyed lookup or a small batch, for which the generic plan is the same plan. Runs
-    // before the connection's first query; if a proxy refuses it, queries simply plan as before.
+    max: 2,
     onConnect: async (client) => {
       await client.query('SET plan_cache_mode = force_generic_plan').catch(() => {});
     },
   });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
-  const root = wrap(pool);
+  prepared.on('error', () => {});
+  const root = wrap(pool, prepared);
   return {
     kind: 'pg',
     query: root.query,
@@ -67,7 +71,7 @@ export function createPgDb(connectionString: string, opts: { max?: number } = {}
       }
     },
     async close(): Promise<void> {
-      await pool.end();
+      await Promise.all([pool.end(), prepared.end()]);
     },
   };
 }

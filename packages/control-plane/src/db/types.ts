@@ -6,9 +6,10 @@ export interface QueryResult<R> {
 
 export interface QueryOptions {
   /**
-   * Prepare the statement once per connection under this name and reuse it. For the hot path's
-   * statement: unprepared, PostgreSQL parses and plans it on every call (~1 ms of its ~2 ms). The
-   * text under a name must never change while the process runs. PGlite (in-process) ignores it.
+   * Prepare the statement once per connection under this name and reuse its generic plan (on
+   * PostgreSQL these run on connections of their own, see `createPgDb`). For the hot path's
+   * statement, whose parsing and planning cost more than running it. The text under a name must
+   * never change while the process runs. PGlite (in-process) ignores it.
    */
   name?: string;
 }
