@@ -38,7 +38,6 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
     await h.settle();
     return res.actions;
   };
-  const stop = (token: string, sid: string) => h.stop(token, sid);
 
   describe('usage', () => {
     it('rollup brings running sessions up to now; /usage/current counts the running session without it', async () => {
@@ -59,7 +58,7 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
       );
       expect(rec.rows).toEqual([{ measured_seconds: 90, billable_seconds: 90, overage_seconds: 0 }]);
       h.advance(31);
-      await stop(token, sid);
+      await h.stop(token, sid);
       expect((await session(sid)).duration_seconds).toBe(121);
       const fin = await h.db.query('SELECT measured_seconds FROM usage_records WHERE user_id = $1', [
         user.id,
@@ -81,7 +80,7 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
       expect(rec.rows).toEqual([{ billable_seconds: 150, overage_seconds: 50 }]);
       const usage = (await h.app.inject({ url: '/api/v1/usage/current', headers: h.headers(token) })).json();
       expect(usage).toMatchObject({ consumed_seconds: 150, remaining_seconds: 0, overage_seconds: 50 });
-      await stop(token, sid);
+      await h.stop(token, sid);
     });
 
     it('reconciliation writes one adjustment per gap from the maximum reported uptime, idempotently', async () => {
@@ -97,7 +96,7 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
         session_uptime_seconds: 120,
         observed_at: new Date(h.now() - 30_000).toISOString(),
       });
-      await stop(token, sid);
+      await h.stop(token, sid);
       const first = await runOutageReconciliation(h.app.cp.ctx, now());
       expect(first.adjustments).toBeGreaterThanOrEqual(1);
       const again = await runOutageReconciliation(h.app.cp.ctx, now());
@@ -210,7 +209,7 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
       expect(actions).toContainEqual({ action: 'time_bank_exhausted', id: s1 });
       expect(await session(s1)).toMatchObject({ status: 'stopped', stop_reason: 'time_bank_exhausted' });
       expect((await session(s2)).status).toBe('active');
-      await stop(pro.token, s2);
+      await h.stop(pro.token, s2);
     });
 
     it('orphan instances (tagged ours, unknown to the database) are terminated; known ones are kept', async () => {
@@ -227,7 +226,7 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
       expect(actions).toContainEqual({ action: 'orphan_terminated', id: 'i-stray' });
       expect(h.provider.deprovisioned).not.toContain(instance);
       expect((await session(sid)).status).toBe('active');
-      await stop(token, sid);
+      await h.stop(token, sid);
     });
 
     it('a failed deprovision is retried until it succeeds; the session is stopped meanwhile', async () => {
@@ -236,7 +235,7 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
       const instance = h.provider.instanceFor(sid)!;
       h.provider.failDeprovision = new Error('RequestLimitExceeded');
       try {
-        await stop(token, sid);
+        await h.stop(token, sid);
         await h.settle();
         expect(await session(sid)).toMatchObject({ status: 'stopped', state: 'terminating' });
         await watchdog();
@@ -257,7 +256,7 @@ describe.each(BACKENDS)('jobs on %s', (kind) => {
     it('idempotency cleanup and health retention delete only what expired', async () => {
       const { user, token } = await h.newUser();
       const sid = await activeSession(h, token);
-      await stop(token, sid);
+      await h.stop(token, sid);
       h.advance(3599);
       await runIdempotencyCleanup(h.app.cp.ctx, now());
       const count = async (sql: string) => (await h.db.query(sql, [user.id])).rows.length;

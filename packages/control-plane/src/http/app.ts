@@ -221,17 +221,15 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     return sendError(req, reply, 'internal_error', 500, 'internal error');
   });
 
-  /** Which per-user limit of `30-` §7 applies to a client route. */
-  const ROUTE_LIMITS: Record<string, keyof RateLimits> = {
-    '/api/v1/relay/start': 'start',
-    '/api/v1/relay/stop': 'stop',
-    '/api/v1/relay/active': 'active',
-    '/api/v1/usage/current': 'usage',
-  };
-  /** The read a polled route answers from, fetched in the authentication statement. */
-  const ROUTE_READS: Record<string, RouteRead> = {
-    '/api/v1/relay/active': 'live',
-    '/api/v1/usage/current': 'usage',
+  /**
+   * Per client route: which per-user limit of `30-` §7 applies, and the read a polled route answers
+   * from (fetched in the authentication statement).
+   */
+  const CLIENT_ROUTES: Record<string, { limit: keyof RateLimits; read?: RouteRead }> = {
+    '/api/v1/relay/start': { limit: 'start' },
+    '/api/v1/relay/stop': { limit: 'stop' },
+    '/api/v1/relay/active': { limit: 'active', read: 'live' },
+    '/api/v1/usage/current': { limit: 'usage', read: 'usage' },
   };
 
   const applyLimit = (req: FastifyRequest, reply: FastifyReply, d: RateLimitDecision) => {
@@ -269,14 +267,14 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     const m = /^Bearer\s+(\S+)$/i.exec(header(req, 'authorization') ?? '');
     const now = clock();
     const sub = m?.[1] && tokens ? await tokens.verify(m[1], now) : null;
-    const route = req.routeOptions.url ?? '';
-    const limitName = ROUTE_LIMITS[route];
+    const route = CLIENT_ROUTES[req.routeOptions.url ?? ''];
+    const limitName = route?.limit;
     const found = sub
       ? await authBatcher.enqueue({
           userId: sub,
           bucket: limitName ? `${limitName}:${sub}` : null,
           windowStart: windowStartOf(now),
-          read: ROUTE_READS[route] ?? null,
+          read: route?.read ?? null,
         })
       : null;
     if (!found) {
@@ -307,7 +305,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     return a;
   };
   const userOf = (req: FastifyRequest): UserRow => authOf(req).user;
-  /** The route read fetched with the authentication (ROUTE_READS says which routes have one). */
+  /** The route read fetched with the authentication (CLIENT_ROUTES says which routes have one). */
   const readOf = <K extends RouteRead>(req: FastifyRequest, kind: K) => {
     const read = authOf(req).read;
     if (read?.kind !== kind) throw new Error(`the ${kind} read is missing for ${req.routeOptions.url}`);

@@ -2,6 +2,7 @@ import { PLANS } from '../plans.js';
 import type { ControlPlaneContext } from '../service/context.js';
 import { deprovisionInstance, type SessionStopReason, stopSession } from '../service/lifecycle.js';
 import { assertTransition } from '../service/transitions.js';
+import { LIVE_STATUSES_SQL } from '../store/sessions.js';
 import { usageSummary } from '../store/usage.js';
 import { getUser } from '../store/users.js';
 
@@ -53,7 +54,7 @@ export async function runWatchdog(ctx: ControlPlaneContext, now: Date) {
     `SELECT s.id, s.user_id, s.status, s.started_at, s.activated_at, s.grace_started_at, s.grace_window_seconds,
             s.max_session_seconds, r.last_health_at
      FROM sessions s LEFT JOIN relay_instances r ON r.id = s.relay_instance_id
-     WHERE s.status IN ('provisioning', 'active', 'grace') ORDER BY s.started_at`,
+     WHERE s.status IN ${LIVE_STATUSES_SQL} ORDER BY s.started_at`,
   );
   const exhaustedUsers = new Map<string, boolean>();
   for (const s of live.rows) {

@@ -71,12 +71,12 @@ const SESSION_TIMESTAMPS = [
  * 8601 strings there, and integers, text and the health jsonb as they are).
  */
 export function sessionRowFromJson(json: Record<string, unknown>): SessionRow {
-  const row = { ...json } as Record<string, unknown>;
+  // The object is the caller's freshly parsed JSON: converted in place, not copied.
   for (const k of SESSION_TIMESTAMPS) {
-    const v = row[k];
-    row[k] = typeof v === 'string' ? new Date(v) : null;
+    const v = json[k];
+    json[k] = typeof v === 'string' ? new Date(v) : null;
   }
-  return row as unknown as SessionRow;
+  return json as unknown as SessionRow;
 }
 
 const secondsBetween = (from: Date, toMs: number): number =>
