@@ -29,6 +29,8 @@ import {
 import { createLogger } from '@telemy/protocol';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
+import pg from 'pg';
+import { authenticateRequests } from '../../packages/control-plane/src/store/authenticate.js';
 import { startPostgres } from '../../test/support/postgres.js';
 import { machine, percentile } from './report.js';
 
@@ -128,6 +130,69 @@ function countingStatements(db: Db) {
   return { db: wrapped, counts };
 }
 
+/** One call's figures for the authentication statement run alone, per plan choice. */
+interface AloneFigure {
+  users: number;
+  mode: string;
+  msPerCall: number;
+  generic: number;
+  custom: number;
+}
+
+const ALONE_CALLS = 300;
+
+/**
+ * The authentication statement alone, on one connection and nothing else running: a batch of 40
+ * requests spread over `userIds` (each with a live-session read), prepared under a name, with
+ * PostgreSQL's default plan choice and then with the generic plan forced. Mean wall time per call,
+ * and how many generic and custom plans PostgreSQL used (pg_prepared_statements).
+ */
+async function statementAlone(db: Db, url: string, userIds: string[]): Promise<AloneFigure[]> {
+  let sql = '';
+  let params: unknown[] = [];
+  const capture: Db = {
+    ...db,
+    query: <R>(text: string, values?: unknown[]) => {
+      sql = text;
+      params = values ?? [];
+      return db.query<R>(text, values);
+    },
+  };
+  const windowStart = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+  const reqs = Array.from({ length: 40 }, (_, i) => {
+    const userId = userIds[i % userIds.length]!;
+    return { userId, bucket: `active:${userId}`, windowStart, read: 'live' as const };
+  });
+  await authenticateRequests(capture, reqs, new Date());
+  const out: AloneFigure[] = [];
+  for (const mode of ['auto', 'force_generic_plan']) {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(`SET plan_cache_mode = ${mode}`);
+      const call = () => client.query({ name: 'alone', text: sql, values: params });
+      for (let i = 0; i < 20; i++) await call();
+      const t0 = performance.now();
+      for (let i = 0; i < ALONE_CALLS; i++) await call();
+      const msPerCall = (performance.now() - t0) / ALONE_CALLS;
+      const plans = await client.query<{ generic_plans: string; custom_plans: string }>(
+        'SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = $1',
+        ['alone'],
+      );
+      out.push({
+        users: userIds.length,
+        mode,
+        msPerCall,
+        generic: Number(plans.rows[0]?.generic_plans),
+        custom: Number(plans.rows[0]?.custom_plans),
+      });
+    } finally {
+      await client.end();
+    }
+  }
+  return out;
+}
+
 const HEALTH_LINKS = [
   {
     link_id: 'l1',
@@ -143,8 +208,8 @@ const HEALTH_LINKS = [
   },
 ];
 
-const pg = await startPostgres();
-const db = createPgDb(pg.url, { max: 20 });
+const server = await startPostgres();
+const db = createPgDb(server.url, { max: 20 });
 try {
   await migrate(db);
   const provider = new FakeRelayProvider();
@@ -163,7 +228,7 @@ try {
   const clientHeaders = { 'x-aegis-client-version': '0.0.3', 'x-aegis-client-platform': 'linux' };
 
   /** A user with an active relay session (started, provisioned, first health report received). */
-  const streamer = async (email: string): Promise<string> => {
+  const streamer = async (email: string): Promise<{ authorization: string; userId: string }> => {
     const user = await createUser(db, { email }, new Date());
     await createApiKey(db, user.id, new Date());
     const authorization = `Bearer ${(await signAccessToken(jwt, user.id, Date.now(), 3600)).token}`;
@@ -198,13 +263,22 @@ try {
       }),
     });
     if (health.status !== 204) throw new Error(`health report answered ${health.status}`);
-    return authorization;
+    return { authorization, userId: user.id };
   };
 
-  const soloToken = await streamer('bench@example.test');
-  const manyTokens: string[] = [];
-  for (let i = 0; i < MANY_USERS; i++) manyTokens.push(await streamer(`bench-${i}@example.test`));
-  const headers = { ...clientHeaders, authorization: soloToken };
+  const solo = await streamer('bench@example.test');
+  const many: Array<{ authorization: string; userId: string }> = [];
+  for (let i = 0; i < MANY_USERS; i++) many.push(await streamer(`bench-${i}@example.test`));
+  const manyTokens = many.map((m) => m.authorization);
+  const headers = { ...clientHeaders, authorization: solo.authorization };
+  const alone = [
+    await statementAlone(db, server.url, [solo.userId]),
+    await statementAlone(
+      db,
+      server.url,
+      many.slice(0, 40).map((m) => m.userId),
+    ),
+  ];
   const activeJson = await (await fetch(`${cpUrl}/api/v1/relay/active`, { headers })).json();
   const usageJson = await (await fetch(`${cpUrl}/api/v1/usage/current`, { headers })).json();
 
@@ -238,10 +312,15 @@ try {
         statementMs += counted.counts.ms - before.ms;
         return f;
       };
-      const [bareFig, apiFig] =
-        i % 2 === 0
-          ? [await runBare(), await runApi()]
-          : ([await runApi(), await runBare()].reverse() as [Figure, Figure]);
+      let bareFig: Figure;
+      let apiFig: Figure;
+      if (i % 2 === 0) {
+        bareFig = await runBare();
+        apiFig = await runApi();
+      } else {
+        apiFig = await runApi();
+        bareFig = await runBare();
+      }
       c.bare.push(bareFig);
       c.api.push(apiFig);
       c.ratios.push(apiFig.rps / bareFig.rps);
@@ -326,7 +405,8 @@ Command: \`flock /tmp/telemy-bench.lock node --import tsx scripts/bench/control-
 
 - Date: ${date}
 - Machine: ${machine()}
-- Store: ${pgVersion}, throwaway server on loopback (fsync off), \`pg\` pool of 20
+- Store: ${pgVersion}, throwaway server on loopback (\`fsync\` and \`synchronous_commit\` off), \`pg\`
+  pool of 20 (the named hot-path statement runs on the store's own pool of 2 with generic plans)
 - Load: autocannon in the same process as the servers, ${ROUNDS} rounds of (bare route ${DURATION} s,
   control plane route ${DURATION} s) per row, the order alternating; both get the same requests
   (the client headers and access token; the bare route ignores them); rate limits set out of reach.
@@ -343,6 +423,19 @@ health report; the Time Bank sum). "Requests per statement" is how many requests
 the run the one Node thread (servers and load generator) was working rather than waiting.
 
 ${runs.map(section).join('\n')}
+### The statement alone
+
+The authentication statement for a batch of 40 requests (the live-session read) over 1 and over 40
+users, on one connection with nothing else running, prepared under a name, ${ALONE_CALLS} calls after 20
+warm-up calls; "plans" is what \`pg_prepared_statements\` counted over all of them.
+
+| users | plan_cache_mode | ms per call | plans: generic / custom |
+|---|---|---|---|
+${alone
+  .flat()
+  .map((a) => `| ${a.users} | ${a.mode} | ${a.msPerCall.toFixed(2)} | ${a.generic} / ${a.custom} |`)
+  .join('\n')}
+
 100 concurrent \`POST /relay/start\` of one user with distinct Idempotency-Keys: settled (every answer
 received and the single relay launch finished) in **${settleMs.toFixed(0)} ms**; ${ids.size} distinct
 session id(s), ${fiveXx} 5xx, ${answers.filter((a) => a.status === 201).length}×201 and
@@ -358,5 +451,5 @@ ${answers.filter((a) => a.status === 200).length}×200.
   process.stdout.write(md);
 } finally {
   await db.close();
-  await pg.stop();
+  await server.stop();
 }
