@@ -7,7 +7,6 @@
  *   node --import tsx scripts/bench/chat.ts [--count 50] [--out docs/bench/chat.md]
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
