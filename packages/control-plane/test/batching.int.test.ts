@@ -4,6 +4,9 @@ import { signAccessToken } from '../src/auth/jwt.js';
 import { createPgDb } from '../src/db/pg.js';
 import type { Db, QueryOptions } from '../src/db/types.js';
 import { type ControlPlaneApp, createControlPlane } from '../src/http/app.js';
+import { authenticateRequests } from '../src/store/authenticate.js';
+import { getSession } from '../src/store/sessions.js';
+import { getUser } from '../src/store/users.js';
 import { activeSession, BACKENDS, type Backend, type Harness, makeHarness, openBackend } from './harness.js';
 
 /** Counts the batched authentication statements a replica sends. */
@@ -131,6 +134,42 @@ describe.each(BACKENDS)('batched hot path on %s', (kind) => {
       }
     }
     await h.stop(withSession.token, sessionId);
+  });
+
+  it('the hot path reads the user and the live session exactly as the row reads do', async () => {
+    const { user, token } = await h.newUser();
+    const sessionId = await activeSession(h, token);
+    // Sub-millisecond parts (as PostgreSQL's own now() writes them) and a whole millisecond: both
+    // must come out as the same Date as the timestamp text that pg parses for the row reads.
+    await h.db.query(
+      `UPDATE sessions SET started_at = started_at - interval '0.000999 seconds',
+         activated_at = activated_at + interval '0.123456 seconds' WHERE id = $1`,
+      [sessionId],
+    );
+    // 2038-06-01T00:00:00.002Z: float seconds times 1000 gives …001.9998 for it (such milliseconds
+    // cluster around 2004 and 2038), which a Date would truncate to the millisecond before.
+    await h.db.query(
+      `UPDATE users SET created_at = created_at + interval '0.000001 seconds',
+         cycle_end_at = '2038-06-01T00:00:00.002Z' WHERE id = $1`,
+      [user.id],
+    );
+    const windowStart = new Date(h.now() - (h.now() % 60_000));
+    const [live, usage] = await authenticateRequests(
+      h.db,
+      [
+        { userId: user.id, bucket: `test-live:${user.id}`, windowStart, read: 'live' },
+        { userId: user.id, bucket: `test-usage:${user.id}`, windowStart, read: 'usage' },
+      ],
+      new Date(h.now()),
+    );
+    const session = await getSession(h.db, sessionId);
+    expect(session?.last_health?.links?.length).toBeGreaterThan(0);
+    expect(live?.user).toEqual(await getUser(h.db, user.id));
+    expect(live?.read).toEqual({ kind: 'live', session });
+    expect(usage?.user).toEqual(live?.user);
+    expect(usage?.read).toMatchObject({ kind: 'usage' });
+    expect([live?.count, usage?.count]).toEqual([1, 1]);
+    await h.stop(token, sessionId);
   });
 
   it('read-your-writes: a GET after a completed stop never sees the session, under concurrent polling', async () => {

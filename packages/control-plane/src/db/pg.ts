@@ -6,9 +6,10 @@ function wrap(client: pg.Pool | pg.PoolClient, prepared?: pg.Pool): Queryable {
   return {
     async query<R>(sql: string, params?: unknown[], opts?: QueryOptions): Promise<QueryResult<R>> {
       const values = params as unknown[] | undefined;
-      const res = await (opts?.name
-        ? (prepared ?? client).query({ name: opts.name, text: sql, values })
-        : client.query(sql, values));
+      const config: pg.QueryConfig = { text: sql, values };
+      if (opts?.rowMode) (config as pg.QueryArrayConfig).rowMode = opts.rowMode;
+      if (opts?.name) config.name = opts.name;
+      const res = await (opts?.name ? (prepared ?? client) : client).query(config);
       return { rows: res.rows as R[], rowCount: res.rowCount ?? 0 };
     },
     async exec(sql: string): Promise<void> {

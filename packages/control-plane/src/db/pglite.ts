@@ -1,11 +1,11 @@
 import fs from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
-import type { Db, LockResult, Queryable, QueryResult } from './types.js';
+import type { Db, LockResult, Queryable, QueryOptions, QueryResult } from './types.js';
 
 function wrap(conn: PGlite | Transaction): Queryable {
   return {
-    async query<R>(sql: string, params?: unknown[]): Promise<QueryResult<R>> {
-      const res = await conn.query<R>(sql, params);
+    async query<R>(sql: string, params?: unknown[], opts?: QueryOptions): Promise<QueryResult<R>> {
+      const res = await conn.query<R>(sql, params, opts?.rowMode ? { rowMode: opts.rowMode } : undefined);
       return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
     },
     async exec(sql: string): Promise<void> {

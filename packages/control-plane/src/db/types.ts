@@ -12,6 +12,8 @@ export interface QueryOptions {
    * never change while the process runs. PGlite (in-process) ignores it.
    */
   name?: string;
+  /** Rows as arrays of column values in select order, instead of objects keyed by column name. */
+  rowMode?: 'array';
 }
 
 export interface Queryable {

@@ -1,7 +1,8 @@
 import type { Queryable } from '../db/types.js';
-import { LIVE_STATUSES_SQL, SESSION_SELECT, type SessionRow, sessionRowFromJson } from './sessions.js';
+import { epochMsSql, rowFromArray, selectList } from './array-rows.js';
+import { LIVE_STATUSES_SQL, SESSION_ARRAY_SELECT, SESSION_FIELDS, type SessionRow } from './sessions.js';
 import { consumedSumSql } from './usage.js';
-import { USER_COLUMNS, type UserRow } from './users.js';
+import { USER_COLUMNS, USER_FIELDS, type UserRow } from './users.js';
 
 /**
  * The read a polled route answers from, fetched with the authentication: `live` the user's live
@@ -32,15 +33,20 @@ export interface AuthenticatedRequest {
   read: RouteReadResult | null;
 }
 
-/** The user columns as NULLs, for the counter rows of the statement's result. */
-const NULL_USER_COLUMNS = USER_COLUMNS.split(',')
-  .map(() => 'NULL')
-  .join(', ');
+/**
+ * The columns of a result row: the user (`USER_FIELDS`), the Time Bank sum, the live session
+ * (`SESSION_FIELDS`, all null when there is none or it was not asked for), then a counter's bucket,
+ * window (epoch ms) and count. A row is either a user's (counter columns null) or a counter's (the
+ * rest null).
+ */
+const CONSUMED_AT = USER_FIELDS.length;
+const SESSION_AT = CONSUMED_AT + 1;
+const BUCKET_AT = SESSION_AT + SESSION_FIELDS.length;
+const nulls = (n: number) => Array.from({ length: n }, () => 'NULL').join(', ');
 
 /**
  * $1 user ids, $2 buckets, $3 windows, $4 reads, $5 request counts (one each per distinct request
- * of the batch), $6 now. Counter windows come back as epoch ms: a float parses much faster than a
- * timestamp, and they are only compared.
+ * of the batch), $6 now. Rows come back as arrays with timestamps as epoch ms (see `array-rows.ts`).
  */
 const AUTHENTICATE_SQL = `WITH req AS (
      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::int[])
@@ -55,7 +61,7 @@ const AUTHENTICATE_SQL = `WITH req AS (
      ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limit_counters.count + EXCLUDED.count
      RETURNING bucket, window_start, count),
    live AS (
-     ${SESSION_SELECT}
+     ${SESSION_ARRAY_SELECT}
      WHERE s.user_id IN (SELECT user_id FROM req WHERE read = 'live') AND s.status IN ${LIVE_STATUSES_SQL}),
    spent AS (
      SELECT u.id AS user_id, ${consumedSumSql('$6')} AS consumed
@@ -63,14 +69,13 @@ const AUTHENTICATE_SQL = `WITH req AS (
        ON s.user_id = u.id AND s.activated_at >= u.cycle_start_at AND s.activated_at < u.cycle_end_at
      WHERE u.id IN (SELECT user_id FROM req WHERE read = 'usage')
      GROUP BY u.id)
-   SELECT u.*,
-     (SELECT row_to_json(live) FROM live WHERE live.user_id = u.id LIMIT 1) AS rd_live,
-     spent.consumed AS rd_consumed,
-     NULL::text AS rl_bucket, NULL::float8 AS rl_window_ms, NULL::int AS rl_count
-   FROM u LEFT JOIN spent ON spent.user_id = u.id
+   SELECT ${selectList(
+     USER_FIELDS.map(([name, , kind]) => [name, `u.${name}`, kind] as const),
+     true,
+   )}, spent.consumed, live.*, NULL::text, NULL::float8, NULL::int
+   FROM u LEFT JOIN spent ON spent.user_id = u.id LEFT JOIN live ON live.user_id = u.id
    UNION ALL
-   SELECT ${NULL_USER_COLUMNS}, NULL::json, NULL::int,
-     bucket, (extract(epoch FROM window_start) * 1000)::float8, count FROM rl`;
+   SELECT ${nulls(BUCKET_AT)}, bucket, ${epochMsSql('window_start')}, count FROM rl`;
 
 const counterKey = (bucket: string, windowMs: number) => `${bucket}\u0000${windowMs}`;
 
@@ -113,30 +118,24 @@ export async function authenticateRequests(
   reqs: readonly ClientRequest[],
   now: Date,
 ): Promise<Array<AuthenticatedRequest | null>> {
-  const res = await db.query<
-    UserRow & {
-      rd_live: Record<string, unknown> | null;
-      rd_consumed: number | null;
-      rl_bucket: string | null;
-      rl_window_ms: number | null;
-      rl_count: number | null;
-    }
-  >(AUTHENTICATE_SQL, [...distinctRequests(reqs), now.toISOString()], {
+  const res = await db.query<unknown[]>(AUTHENTICATE_SQL, [...distinctRequests(reqs), now.toISOString()], {
     name: 'telemy_authenticate_requests',
+    rowMode: 'array',
   });
   const users = new Map<string, { user: UserRow; live: SessionRow | null; consumed: number | null }>();
   const totals = new Map<string, number>();
   for (const row of res.rows) {
-    const { rl_bucket, rl_window_ms, rl_count, rd_live, rd_consumed, ...user } = row;
-    if (rl_bucket !== null && rl_window_ms !== null && rl_count !== null) {
-      totals.set(counterKey(rl_bucket, rl_window_ms), rl_count);
-    } else {
-      users.set(user.id, {
-        user,
-        live: rd_live === null ? null : sessionRowFromJson(rd_live),
-        consumed: rd_consumed,
-      });
+    const bucket = row[BUCKET_AT] as string | null;
+    if (bucket !== null) {
+      totals.set(counterKey(bucket, row[BUCKET_AT + 1] as number), row[BUCKET_AT + 2] as number);
+      continue;
     }
+    const user = rowFromArray(USER_FIELDS, row, 0);
+    users.set(user.id, {
+      user,
+      live: row[SESSION_AT] === null ? null : rowFromArray(SESSION_FIELDS, row, SESSION_AT),
+      consumed: row[CONSUMED_AT] as number | null,
+    });
   }
   const counted = (r: ClientRequest) => r.bucket !== null && users.has(r.userId);
   const inBatch = new Map<string, number>();

@@ -1,6 +1,7 @@
 import type { RelayBonded, RelayLink, RelaySession, SessionStatus } from '@telemy/protocol';
 import type { Queryable } from '../db/types.js';
 import { ingestSrtUrl, maskIp, obsSourceUrl, telemetryWsUrl } from '../service/urls.js';
+import { type Field, selectList } from './array-rows.js';
 
 /** A session joined with its relay instance and its latest health report. */
 export interface SessionRow {
@@ -35,15 +36,50 @@ export interface SessionRow {
 /** The statuses of a user's one live session (a unique partial index holds it to one). */
 export const LIVE_STATUSES_SQL = "('provisioning', 'active', 'grace')";
 
-export const SESSION_SELECT = `
-  SELECT s.id, s.user_id, s.relay_instance_id, s.status, s.region, s.started_at, s.activated_at,
-         s.grace_started_at, s.stopped_at, s.stop_reason, s.max_session_seconds, s.grace_window_seconds,
-         s.duration_seconds, s.reconciled_seconds, s.pair_token, s.relay_ws_token, s.egress_passphrase,
-         r.provider, r.provider_instance_id, host(r.public_ip) AS public_ip, r.srt_port, r.egress_port,
-         r.ws_port, r.state AS instance_state, r.last_health_at,
-         (SELECT h.payload_json FROM relay_health_events h WHERE h.session_id = s.id
-           ORDER BY h.observed_at DESC, h.id DESC LIMIT 1) AS last_health
-  FROM sessions s LEFT JOIN relay_instances r ON r.id = s.relay_instance_id`;
+/**
+ * SessionRow's fields over `sessions s` joined with `relay_instances r`: `SESSION_SELECT` (rows as
+ * objects) and `SESSION_ARRAY_SELECT` (the hot path's array rows) are both made from it.
+ */
+export const SESSION_FIELDS: ReadonlyArray<Field<SessionRow>> = [
+  ['id', 's.id', 'value'],
+  ['user_id', 's.user_id', 'value'],
+  ['relay_instance_id', 's.relay_instance_id', 'value'],
+  ['status', 's.status', 'value'],
+  ['region', 's.region', 'value'],
+  ['started_at', 's.started_at', 'time'],
+  ['activated_at', 's.activated_at', 'time'],
+  ['grace_started_at', 's.grace_started_at', 'time'],
+  ['stopped_at', 's.stopped_at', 'time'],
+  ['stop_reason', 's.stop_reason', 'value'],
+  ['max_session_seconds', 's.max_session_seconds', 'value'],
+  ['grace_window_seconds', 's.grace_window_seconds', 'value'],
+  ['duration_seconds', 's.duration_seconds', 'value'],
+  ['reconciled_seconds', 's.reconciled_seconds', 'value'],
+  ['pair_token', 's.pair_token', 'value'],
+  ['relay_ws_token', 's.relay_ws_token', 'value'],
+  ['egress_passphrase', 's.egress_passphrase', 'value'],
+  ['provider', 'r.provider', 'value'],
+  ['provider_instance_id', 'r.provider_instance_id', 'value'],
+  ['public_ip', 'host(r.public_ip)', 'value'],
+  ['srt_port', 'r.srt_port', 'value'],
+  ['egress_port', 'r.egress_port', 'value'],
+  ['ws_port', 'r.ws_port', 'value'],
+  ['instance_state', 'r.state', 'value'],
+  ['last_health_at', 'r.last_health_at', 'time'],
+  [
+    'last_health',
+    `(SELECT h.payload_json FROM relay_health_events h WHERE h.session_id = s.id
+       ORDER BY h.observed_at DESC, h.id DESC LIMIT 1)`,
+    'value',
+  ],
+];
+
+const SESSION_FROM = 'FROM sessions s LEFT JOIN relay_instances r ON r.id = s.relay_instance_id';
+
+export const SESSION_SELECT = `SELECT ${selectList(SESSION_FIELDS, false)} ${SESSION_FROM}`;
+
+/** `SESSION_SELECT` for rows read as arrays (`rowFromArray(SESSION_FIELDS, …)`). */
+export const SESSION_ARRAY_SELECT = `SELECT ${selectList(SESSION_FIELDS, true)} ${SESSION_FROM}`;
 
 export async function getSession(db: Queryable, id: string): Promise<SessionRow | null> {
   return (await db.query<SessionRow>(`${SESSION_SELECT} WHERE s.id = $1`, [id])).rows[0] ?? null;
@@ -56,27 +92,6 @@ export async function getLiveSession(db: Queryable, userId: string): Promise<Ses
     [userId],
   );
   return res.rows[0] ?? null;
-}
-
-const SESSION_TIMESTAMPS = [
-  'started_at',
-  'activated_at',
-  'grace_started_at',
-  'stopped_at',
-  'last_health_at',
-] as const;
-
-/**
- * A `SESSION_SELECT` row that came back as `row_to_json(...)` (PostgreSQL writes timestamps as ISO
- * 8601 strings there, and integers, text and the health jsonb as they are).
- */
-export function sessionRowFromJson(json: Record<string, unknown>): SessionRow {
-  // The object is the caller's freshly parsed JSON: converted in place, not copied.
-  for (const k of SESSION_TIMESTAMPS) {
-    const v = json[k];
-    json[k] = typeof v === 'string' ? new Date(v) : null;
-  }
-  return json as unknown as SessionRow;
 }
 
 const secondsBetween = (from: Date, toMs: number): number =>

@@ -2,6 +2,7 @@ import type { PlanStatus, PlanTier } from '@telemy/protocol';
 import type { Queryable } from '../db/types.js';
 import { newApiKey, newId, sha256Hex } from '../ids.js';
 import { addMonthsUtc, PLANS } from '../plans.js';
+import type { Field } from './array-rows.js';
 
 export interface UserRow {
   id: string;
@@ -22,8 +23,20 @@ export interface NewUser {
   planStatus?: PlanStatus;
 }
 
-export const USER_COLUMNS =
-  'id, email, display_name, plan_tier, plan_status, cycle_start_at, cycle_end_at, included_seconds, created_at';
+/** UserRow's fields over `users` (see `array-rows.ts`). */
+export const USER_FIELDS: ReadonlyArray<Field<UserRow>> = [
+  ['id', 'id', 'value'],
+  ['email', 'email', 'value'],
+  ['display_name', 'display_name', 'value'],
+  ['plan_tier', 'plan_tier', 'value'],
+  ['plan_status', 'plan_status', 'value'],
+  ['cycle_start_at', 'cycle_start_at', 'time'],
+  ['cycle_end_at', 'cycle_end_at', 'time'],
+  ['included_seconds', 'included_seconds', 'value'],
+  ['created_at', 'created_at', 'time'],
+];
+
+export const USER_COLUMNS = USER_FIELDS.map(([name]) => name).join(', ');
 
 /** A user whose first monthly cycle starts now, with the tier's Time Bank. */
 export async function createUser(db: Queryable, u: NewUser, now: Date): Promise<UserRow> {
