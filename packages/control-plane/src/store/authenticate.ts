@@ -51,7 +51,12 @@ const nulls = (n: number) => Array.from({ length: n }, () => 'NULL').join(', ');
 const AUTHENTICATE_SQL = `WITH req AS (
      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::int[])
        AS r(user_id, bucket, window_start, read, n)),
-   u AS (SELECT ${USER_COLUMNS} FROM users WHERE id = ANY($1::text[])),
+   wants AS (
+     SELECT user_id, bool_or(read = 'live') AS live, bool_or(read = 'usage') AS usage
+     FROM req GROUP BY user_id),
+   u AS (
+     SELECT ${USER_COLUMNS}, wants.live AS wants_live, wants.usage AS wants_usage
+     FROM users JOIN wants ON wants.user_id = users.id),
    inc AS (
      SELECT req.bucket, req.window_start, sum(req.n)::int AS n FROM req JOIN u ON u.id = req.user_id
      WHERE req.bucket IS NOT NULL GROUP BY req.bucket, req.window_start),
@@ -59,21 +64,19 @@ const AUTHENTICATE_SQL = `WITH req AS (
      INSERT INTO rate_limit_counters (bucket, window_start, count)
      SELECT bucket, window_start, n FROM inc ORDER BY bucket, window_start
      ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limit_counters.count + EXCLUDED.count
-     RETURNING bucket, window_start, count),
-   live AS (
-     ${SESSION_ARRAY_SELECT}
-     WHERE s.user_id IN (SELECT user_id FROM req WHERE read = 'live') AND s.status IN ${LIVE_STATUSES_SQL}),
-   spent AS (
-     SELECT u.id AS user_id, ${consumedSumSql('$6')} AS consumed
-     FROM u LEFT JOIN sessions s
-       ON s.user_id = u.id AND s.activated_at >= u.cycle_start_at AND s.activated_at < u.cycle_end_at
-     WHERE u.id IN (SELECT user_id FROM req WHERE read = 'usage')
-     GROUP BY u.id)
+     RETURNING bucket, window_start, count)
    SELECT ${selectList(
      USER_FIELDS.map(([name, , kind]) => [name, `u.${name}`, kind] as const),
      true,
-   )}, spent.consumed, live.*, NULL::text, NULL::float8, NULL::int
-   FROM u LEFT JOIN spent ON spent.user_id = u.id LEFT JOIN live ON live.user_id = u.id
+   )},
+     CASE WHEN u.wants_usage THEN (
+       SELECT ${consumedSumSql('$6')} FROM sessions s
+       WHERE s.user_id = u.id AND s.activated_at >= u.cycle_start_at AND s.activated_at < u.cycle_end_at)
+     END,
+     live.*, NULL::text, NULL::float8, NULL::int
+   FROM u LEFT JOIN LATERAL (
+     ${SESSION_ARRAY_SELECT}
+     WHERE u.wants_live AND s.user_id = u.id AND s.status IN ${LIVE_STATUSES_SQL} LIMIT 1) live ON true
    UNION ALL
    SELECT ${nulls(BUCKET_AT)}, bucket, ${epochMsSql('window_start')}, count FROM rl`;
 
