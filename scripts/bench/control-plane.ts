@@ -23,6 +23,7 @@ import {
   hs256Config,
   migrate,
   type QueryOptions,
+  RoundTripBatcher,
   seedManifest,
   signAccessToken,
 } from '@telemy/control-plane';
@@ -58,6 +59,9 @@ interface Figure {
 interface Comparison {
   route: string;
   bare: Figure[];
+  /** The bare route after one batched `SELECT 1` round trip: the floor of a database read per request. */
+  floor: Figure[];
+  floorRatios: number[];
   api: Figure[];
   ratios: number[];
   /** Requests each authentication statement served, over all the API rounds. */
@@ -170,7 +174,7 @@ async function statementAlone(db: Db, url: string, userIds: string[]): Promise<A
     await client.connect();
     try {
       await client.query(`SET plan_cache_mode = ${mode}`);
-      const call = () => client.query({ name: 'alone', text: sql, values: params });
+      const call = () => client.query({ name: 'alone', text: sql, values: params, rowMode: 'array' });
       for (let i = 0; i < 20; i++) await call();
       const t0 = performance.now();
       for (let i = 0; i < ALONE_CALLS; i++) await call();
@@ -285,6 +289,20 @@ try {
   const bare = Fastify();
   bare.get('/active', async () => activeJson);
   bare.get('/usage', async () => usageJson);
+  // The same routes after one database round trip that does nothing, batched and sent exactly as the
+  // control plane's statement is (RoundTripBatcher, a named statement on the store's pool).
+  const roundTrip = new RoundTripBatcher<null, null>(async (items) => {
+    await db.query('SELECT 1', [], { name: 'bench_round_trip' });
+    return items.map(() => null);
+  });
+  bare.get('/active-rt', async () => {
+    await roundTrip.enqueue(null);
+    return activeJson;
+  });
+  bare.get('/usage-rt', async () => {
+    await roundTrip.enqueue(null);
+    return usageJson;
+  });
   const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' });
 
   /**
@@ -297,7 +315,16 @@ try {
     tokens?: string[],
   ): Promise<Comparison> => {
     const bareRoute = route === '/relay/active' ? '/active' : '/usage';
-    const c: Comparison = { route, bare: [], api: [], ratios: [], perStatement: 0, statementMs: 0 };
+    const c: Comparison = {
+      route,
+      bare: [],
+      floor: [],
+      floorRatios: [],
+      api: [],
+      ratios: [],
+      perStatement: 0,
+      statementMs: 0,
+    };
     let requests = 0;
     let statements = 0;
     let statementMs = 0;
@@ -312,16 +339,22 @@ try {
         statementMs += counted.counts.ms - before.ms;
         return f;
       };
+      const runFloor = () => cannon(`${bareUrl}${bareRoute}-rt`, headers, connections, tokens);
       let bareFig: Figure;
+      let floorFig: Figure;
       let apiFig: Figure;
       if (i % 2 === 0) {
         bareFig = await runBare();
+        floorFig = await runFloor();
         apiFig = await runApi();
       } else {
         apiFig = await runApi();
+        floorFig = await runFloor();
         bareFig = await runBare();
       }
       c.bare.push(bareFig);
+      c.floor.push(floorFig);
+      c.floorRatios.push(floorFig.rps / bareFig.rps);
       c.api.push(apiFig);
       c.ratios.push(apiFig.rps / bareFig.rps);
     }
@@ -391,12 +424,13 @@ try {
     const rps = (fs: Figure[]) => Math.round(med(fs.map((f) => f.rps)));
     const lat = (fs: Figure[], k: 'p50' | 'p99') => med(fs.map((f) => f[k]));
     const busy = (fs: Figure[]) => `${Math.round(med(fs.map((f) => f.busy)) * 100)} %`;
-    return `| GET ${c.route} | ${rps(c.bare)} | ${rps(c.api)} | ${lat(c.bare, 'p99')} | ${lat(c.api, 'p50')} / ${lat(c.api, 'p99')} | ${errors} | ${busy(c.bare)} / ${busy(c.api)} | ${c.perStatement.toFixed(1)} | ${c.statementMs.toFixed(2)} | **${med(c.ratios).toFixed(2)}** (${c.ratios.map((r) => r.toFixed(2)).join(', ')}) |`;
+    const ratio = (xs: number[]) => `**${med(xs).toFixed(2)}** (${xs.map((r) => r.toFixed(2)).join(', ')})`;
+    return `| GET ${c.route} | ${rps(c.bare)} | ${rps(c.floor)} | ${med(c.floorRatios).toFixed(2)} | ${rps(c.api)} | ${lat(c.bare, 'p99')} | ${lat(c.api, 'p50')} / ${lat(c.api, 'p99')} | ${errors} | ${busy(c.bare)} / ${busy(c.api)} | ${c.perStatement.toFixed(1)} | ${c.statementMs.toFixed(2)} | ${ratio(c.ratios)} |`;
   };
   const section = (r: Run) => `### ${r.title}
 
-| route | bare req/s | API req/s | bare p99 ms | API p50 / p99 ms | API errors + non-2xx | event loop busy, bare / API | requests per statement | ms per statement | ratio to bare, median (each round) |
-|---|---|---|---|---|---|---|---|---|---|
+| route | bare req/s | bare + round trip req/s | its ratio to bare | API req/s | bare p99 ms | API p50 / p99 ms | API errors + non-2xx | event loop busy, bare / API | requests per statement | ms per statement | API ratio to bare, median (each round) |
+|---|---|---|---|---|---|---|---|---|---|---|---|
 ${r.comparisons.map(row).join('\n')}
 `;
   const md = `# Control plane benchmark
@@ -408,8 +442,9 @@ Command: \`flock /tmp/telemy-bench.lock node --import tsx scripts/bench/control-
 - Store: ${pgVersion}, throwaway server on loopback (\`fsync\` and \`synchronous_commit\` off), \`pg\`
   pool of 20 (the named hot-path statement runs on the store's own pool of 2 with generic plans)
 - Load: autocannon in the same process as the servers, ${ROUNDS} rounds of (bare route ${DURATION} s,
-  control plane route ${DURATION} s) per row, the order alternating; both get the same requests
-  (the client headers and access token; the bare route ignores them); rate limits set out of reach.
+  bare route + round trip ${DURATION} s, control plane route ${DURATION} s) per row, the order
+  reversed every other round; all get the same requests (the client headers and access token; the
+  bare routes ignore them); rate limits set out of reach.
   Load average 1/5/15 min at the end: ${load}.
 - Figures are medians over the rounds; the ratio is the median of the rounds' ratios (each round's in
   brackets), which cancels the machine's drift between rounds.
@@ -418,7 +453,10 @@ Every control plane request does the full path: header checks, the access JWT (H
 already verified is not verified again, its \`exp\`/\`nbf\` are still checked), then ONE statement
 for the batch of requests that waited while the previous one ran: their users, the exact rate-limit
 counts, and the polled routes' reads (the live session joined with its relay instance and latest
-health report; the Time Bank sum). "Requests per statement" is how many requests each statement served,
+health report; the Time Bank sum). "Bare + round trip" is the bare route answering after one
+database round trip that does nothing (\`SELECT 1\`, batched and sent exactly as the control plane's
+statement is): the ceiling of this design, where each request waits for one batched round trip.
+"Requests per statement" is how many requests each statement served,
 "ms per statement" its mean wall time from send to parsed answer, and "event loop busy" the share of
 the run the one Node thread (servers and load generator) was working rather than waiting.
 
