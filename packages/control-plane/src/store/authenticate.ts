@@ -1,6 +1,6 @@
 import type { Queryable } from '../db/types.js';
-import { epochMsSql, rowFromArray, selectList } from './array-rows.js';
-import { LIVE_STATUSES_SQL, SESSION_ARRAY_SELECT, SESSION_FIELDS, type SessionRow } from './sessions.js';
+import { epochMsSql, jsonArraySql, rowFromJsonArray } from './array-rows.js';
+import { LIVE_STATUSES_SQL, SESSION_FIELDS, SESSION_JSON_SELECT, type SessionRow } from './sessions.js';
 import { consumedSumSql } from './usage.js';
 import { USER_COLUMNS, USER_FIELDS, type UserRow } from './users.js';
 
@@ -34,19 +34,10 @@ export interface AuthenticatedRequest {
 }
 
 /**
- * The columns of a result row: the user (`USER_FIELDS`), the Time Bank sum, the live session
- * (`SESSION_FIELDS`, all null when there is none or it was not asked for), then a counter's bucket,
- * window (epoch ms) and count. A row is either a user's (counter columns null) or a counter's (the
- * rest null).
- */
-const CONSUMED_AT = USER_FIELDS.length;
-const SESSION_AT = CONSUMED_AT + 1;
-const BUCKET_AT = SESSION_AT + SESSION_FIELDS.length;
-const nulls = (n: number) => Array.from({ length: n }, () => 'NULL').join(', ');
-
-/**
  * $1 user ids, $2 buckets, $3 windows, $4 reads, $5 request counts (one each per distinct request
- * of the batch), $6 now. Rows come back as arrays with timestamps as epoch ms (see `array-rows.ts`).
+ * of the batch), $6 now. Rows come back as arrays: a user's row is [user, Time Bank sum, live
+ * session, null, null, null] (user and session as JSON arrays, see `array-rows.ts`; the sum and the
+ * session null unless asked for), a counter's [null, null, null, bucket, window (epoch ms), count].
  */
 const AUTHENTICATE_SQL = `WITH req AS (
      SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::int[])
@@ -65,20 +56,17 @@ const AUTHENTICATE_SQL = `WITH req AS (
      SELECT bucket, window_start, n FROM inc ORDER BY bucket, window_start
      ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limit_counters.count + EXCLUDED.count
      RETURNING bucket, window_start, count)
-   SELECT ${selectList(
-     USER_FIELDS.map(([name, , kind]) => [name, `u.${name}`, kind] as const),
-     true,
-   )},
+   SELECT ${jsonArraySql(USER_FIELDS.map(([name, expr, kind]) => [name, `u.${expr}`, kind] as const))},
      CASE WHEN u.wants_usage THEN (
        SELECT ${consumedSumSql('$6')} FROM sessions s
        WHERE s.user_id = u.id AND s.activated_at >= u.cycle_start_at AND s.activated_at < u.cycle_end_at)
      END,
-     live.*, NULL::text, NULL::float8, NULL::int
+     live.session, NULL::text, NULL::float8, NULL::int
    FROM u LEFT JOIN LATERAL (
-     ${SESSION_ARRAY_SELECT}
+     ${SESSION_JSON_SELECT}
      WHERE u.wants_live AND s.user_id = u.id AND s.status IN ${LIVE_STATUSES_SQL} LIMIT 1) live ON true
    UNION ALL
-   SELECT ${nulls(BUCKET_AT)}, bucket, ${epochMsSql('window_start')}, count FROM rl`;
+   SELECT NULL, NULL, NULL, bucket, ${epochMsSql('window_start')}, count FROM rl`;
 
 const counterKey = (bucket: string, windowMs: number) => `${bucket}\u0000${windowMs}`;
 
@@ -127,17 +115,16 @@ export async function authenticateRequests(
   });
   const users = new Map<string, { user: UserRow; live: SessionRow | null; consumed: number | null }>();
   const totals = new Map<string, number>();
-  for (const row of res.rows) {
-    const bucket = row[BUCKET_AT] as string | null;
+  for (const [userJson, consumed, sessionJson, bucket, windowMs, count] of res.rows) {
     if (bucket !== null) {
-      totals.set(counterKey(bucket, row[BUCKET_AT + 1] as number), row[BUCKET_AT + 2] as number);
+      totals.set(counterKey(bucket as string, windowMs as number), count as number);
       continue;
     }
-    const user = rowFromArray(USER_FIELDS, row, 0);
+    const user = rowFromJsonArray(USER_FIELDS, userJson as unknown[]);
     users.set(user.id, {
       user,
-      live: row[SESSION_AT] === null ? null : rowFromArray(SESSION_FIELDS, row, SESSION_AT),
-      consumed: row[CONSUMED_AT] as number | null,
+      live: sessionJson === null ? null : rowFromJsonArray(SESSION_FIELDS, sessionJson as unknown[]),
+      consumed: consumed as number | null,
     });
   }
   const counted = (r: ClientRequest) => r.bucket !== null && users.has(r.userId);

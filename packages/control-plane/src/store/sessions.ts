@@ -1,7 +1,7 @@
 import type { RelayBonded, RelayLink, RelaySession, SessionStatus } from '@telemy/protocol';
 import type { Queryable } from '../db/types.js';
 import { ingestSrtUrl, maskIp, obsSourceUrl, telemetryWsUrl } from '../service/urls.js';
-import { type Field, selectList } from './array-rows.js';
+import { type Field, jsonArraySql, selectList } from './array-rows.js';
 
 /** A session joined with its relay instance and its latest health report. */
 export interface SessionRow {
@@ -38,7 +38,7 @@ export const LIVE_STATUSES_SQL = "('provisioning', 'active', 'grace')";
 
 /**
  * SessionRow's fields over `sessions s` joined with `relay_instances r`: `SESSION_SELECT` (rows as
- * objects) and `SESSION_ARRAY_SELECT` (the hot path's array rows) are both made from it.
+ * objects) and `SESSION_JSON_SELECT` (the hot path's JSON arrays) are both made from it.
  */
 export const SESSION_FIELDS: ReadonlyArray<Field<SessionRow>> = [
   ['id', 's.id', 'value'],
@@ -76,10 +76,10 @@ export const SESSION_FIELDS: ReadonlyArray<Field<SessionRow>> = [
 
 const SESSION_FROM = 'FROM sessions s LEFT JOIN relay_instances r ON r.id = s.relay_instance_id';
 
-export const SESSION_SELECT = `SELECT ${selectList(SESSION_FIELDS, false)} ${SESSION_FROM}`;
+export const SESSION_SELECT = `SELECT ${selectList(SESSION_FIELDS)} ${SESSION_FROM}`;
 
-/** `SESSION_SELECT` for rows read as arrays (`rowFromArray(SESSION_FIELDS, …)`). */
-export const SESSION_ARRAY_SELECT = `SELECT ${selectList(SESSION_FIELDS, true)} ${SESSION_FROM}`;
+/** The session as one `jsonArraySql` column named `session` (read with `rowFromJsonArray`). */
+export const SESSION_JSON_SELECT = `SELECT ${jsonArraySql(SESSION_FIELDS)} AS session ${SESSION_FROM}`;
 
 export async function getSession(db: Queryable, id: string): Promise<SessionRow | null> {
   return (await db.query<SessionRow>(`${SESSION_SELECT} WHERE s.id = $1`, [id])).rows[0] ?? null;
