@@ -156,10 +156,10 @@ async function statementAlone(db: Db, url: string, userIds: string[]): Promise<A
   let params: unknown[] = [];
   const capture: Db = {
     ...db,
-    query: <R>(text: string, values?: unknown[]) => {
+    query: <R>(text: string, values?: unknown[], opts?: QueryOptions) => {
       sql = text;
       params = values ?? [];
-      return db.query<R>(text, values);
+      return db.query<R>(text, values, opts);
     },
   };
   const windowStart = new Date(Math.floor(Date.now() / 60_000) * 60_000);
