@@ -59,9 +59,9 @@ interface Figure {
 interface Comparison {
   route: string;
   bare: Figure[];
-  /** The bare route after one batched `SELECT 1` round trip: the floor of a database read per request. */
-  floor: Figure[];
-  floorRatios: number[];
+  /** The bare route after one batched `SELECT 1` round trip: the ceiling of a database read per request. */
+  roundTrip: Figure[];
+  roundTripRatios: number[];
   api: Figure[];
   ratios: number[];
   /** Requests each authentication statement served, over all the API rounds. */
@@ -318,8 +318,8 @@ try {
     const c: Comparison = {
       route,
       bare: [],
-      floor: [],
-      floorRatios: [],
+      roundTrip: [],
+      roundTripRatios: [],
       api: [],
       ratios: [],
       perStatement: 0,
@@ -339,22 +339,22 @@ try {
         statementMs += counted.counts.ms - before.ms;
         return f;
       };
-      const runFloor = () => cannon(`${bareUrl}${bareRoute}-rt`, headers, connections, tokens);
+      const runRoundTrip = () => cannon(`${bareUrl}${bareRoute}-rt`, headers, connections, tokens);
       let bareFig: Figure;
-      let floorFig: Figure;
+      let roundTripFig: Figure;
       let apiFig: Figure;
       if (i % 2 === 0) {
         bareFig = await runBare();
-        floorFig = await runFloor();
+        roundTripFig = await runRoundTrip();
         apiFig = await runApi();
       } else {
         apiFig = await runApi();
-        floorFig = await runFloor();
+        roundTripFig = await runRoundTrip();
         bareFig = await runBare();
       }
       c.bare.push(bareFig);
-      c.floor.push(floorFig);
-      c.floorRatios.push(floorFig.rps / bareFig.rps);
+      c.roundTrip.push(roundTripFig);
+      c.roundTripRatios.push(roundTripFig.rps / bareFig.rps);
       c.api.push(apiFig);
       c.ratios.push(apiFig.rps / bareFig.rps);
     }
@@ -425,7 +425,7 @@ try {
     const lat = (fs: Figure[], k: 'p50' | 'p99') => med(fs.map((f) => f[k]));
     const busy = (fs: Figure[]) => `${Math.round(med(fs.map((f) => f.busy)) * 100)} %`;
     const ratio = (xs: number[]) => `**${med(xs).toFixed(2)}** (${xs.map((r) => r.toFixed(2)).join(', ')})`;
-    return `| GET ${c.route} | ${rps(c.bare)} | ${rps(c.floor)} | ${med(c.floorRatios).toFixed(2)} | ${rps(c.api)} | ${lat(c.bare, 'p99')} | ${lat(c.api, 'p50')} / ${lat(c.api, 'p99')} | ${errors} | ${busy(c.bare)} / ${busy(c.api)} | ${c.perStatement.toFixed(1)} | ${c.statementMs.toFixed(2)} | ${ratio(c.ratios)} |`;
+    return `| GET ${c.route} | ${rps(c.bare)} | ${rps(c.roundTrip)} | ${med(c.roundTripRatios).toFixed(2)} | ${rps(c.api)} | ${lat(c.bare, 'p99')} | ${lat(c.api, 'p50')} / ${lat(c.api, 'p99')} | ${errors} | ${busy(c.bare)} / ${busy(c.api)} | ${c.perStatement.toFixed(1)} | ${c.statementMs.toFixed(2)} | ${ratio(c.ratios)} |`;
   };
   const section = (r: Run) => `### ${r.title}
 
