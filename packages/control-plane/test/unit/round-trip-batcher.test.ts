@@ -37,17 +37,31 @@ function controlled() {
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('RoundTripBatcher', () => {
-  it('flushes a lone item at once, without waiting for company', async () => {
+  it('flushes a lone item at the end of its event-loop turn, without waiting for company', async () => {
     const { batcher, flushes } = controlled();
     const p = batcher.enqueue(7);
+    expect(flushes).toHaveLength(0);
+    await tick();
     expect(flushes.map((f) => f.items)).toEqual([[7]]);
     flushes[0]!.resolve(['seven']);
     expect(await p).toBe('seven');
   });
 
+  it('items enqueued in the same turn while nothing is in flight go in one flush', async () => {
+    const { batcher, flushes } = controlled();
+    const ps = [batcher.enqueue(1), batcher.enqueue(2), batcher.enqueue(3)];
+    await tick();
+    expect(flushes.map((f) => f.items)).toEqual([[1, 2, 3]]);
+    await tick();
+    expect(flushes).toHaveLength(1);
+    flushes[0]!.resolve(['a', 'b', 'c']);
+    expect(await Promise.all(ps)).toEqual(['a', 'b', 'c']);
+  });
+
   it('items arriving during a flush never join it; they go together in the next one, in order', async () => {
     const { batcher, flushes, maxRunning } = controlled();
     const first = batcher.enqueue(1);
+    await tick();
     const later = [batcher.enqueue(2), batcher.enqueue(3), batcher.enqueue(4)];
     expect(flushes.map((f) => f.items)).toEqual([[1]]);
     expect(batcher.waiting).toBe(3);
@@ -74,6 +88,7 @@ describe('RoundTripBatcher', () => {
   it('a failed flush rejects every member of its batch, and the batcher keeps working', async () => {
     const { batcher, flushes } = controlled();
     const lone = batcher.enqueue(1);
+    await tick();
     const pair = [batcher.enqueue(2), batcher.enqueue(3)];
     flushes[0]!.resolve(['one']);
     await tick();
