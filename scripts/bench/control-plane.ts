@@ -66,6 +66,9 @@ interface Comparison {
   ratios: number[];
   /** Requests each authentication statement served, over all the API rounds. */
   perStatement: number;
+  /** 10th and 90th percentile of the requests one statement served. */
+  batchP10: number;
+  batchP90: number;
   /** Mean wall time of one authentication statement (send to answer parsed), ms. */
   statementMs: number;
 }
@@ -115,14 +118,18 @@ async function cannon(
   };
 }
 
-/** Counts and times the authentication statements (which carry the polled routes' reads). */
+/**
+ * Counts and times the authentication statements (which carry the polled routes' reads), and keeps
+ * how many requests each served (the sum of its per-request counts, parameter $5).
+ */
 function countingStatements(db: Db) {
-  const counts = { auth: 0, ms: 0 };
+  const counts = { auth: 0, ms: 0, batchSizes: [] as number[] };
   const wrapped: Db = {
     ...db,
     query: async <R>(sql: string, params?: unknown[], opts?: QueryOptions) => {
       if (!sql.includes('INSERT INTO rate_limit_counters')) return db.query<R>(sql, params, opts);
       counts.auth++;
+      counts.batchSizes.push(((params ?? [])[4] as number[]).reduce((a, n) => a + n, 0));
       const t0 = performance.now();
       try {
         return await db.query<R>(sql, params, opts);
@@ -323,20 +330,25 @@ try {
       api: [],
       ratios: [],
       perStatement: 0,
+      batchP10: 0,
+      batchP90: 0,
       statementMs: 0,
     };
     let requests = 0;
     let statements = 0;
     let statementMs = 0;
+    const batchSizes: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       // The same request bytes to both: the bare route also receives (and ignores) the client headers.
       const runBare = () => cannon(`${bareUrl}${bareRoute}`, headers, connections, tokens);
       const runApi = async () => {
         const before = { ...counted.counts };
+        const firstBatch = counted.counts.batchSizes.length;
         const f = await cannon(`${cpUrl}/api/v1${route}`, headers, connections, tokens);
         requests += f.rps * DURATION;
         statements += counted.counts.auth - before.auth;
         statementMs += counted.counts.ms - before.ms;
+        batchSizes.push(...counted.counts.batchSizes.slice(firstBatch));
         return f;
       };
       const runRoundTrip = () => cannon(`${bareUrl}${bareRoute}-rt`, headers, connections, tokens);
@@ -359,6 +371,8 @@ try {
       c.ratios.push(apiFig.rps / bareFig.rps);
     }
     c.perStatement = statements > 0 ? requests / statements : 0;
+    c.batchP10 = percentile(batchSizes, 10);
+    c.batchP90 = percentile(batchSizes, 90);
     c.statementMs = statements > 0 ? statementMs / statements : 0;
     return c;
   };
@@ -425,11 +439,11 @@ try {
     const lat = (fs: Figure[], k: 'p50' | 'p99') => med(fs.map((f) => f[k]));
     const busy = (fs: Figure[]) => `${Math.round(med(fs.map((f) => f.busy)) * 100)} %`;
     const ratio = (xs: number[]) => `**${med(xs).toFixed(2)}** (${xs.map((r) => r.toFixed(2)).join(', ')})`;
-    return `| GET ${c.route} | ${rps(c.bare)} | ${rps(c.roundTrip)} | ${med(c.roundTripRatios).toFixed(2)} | ${rps(c.api)} | ${lat(c.bare, 'p99')} | ${lat(c.api, 'p50')} / ${lat(c.api, 'p99')} | ${errors} | ${busy(c.bare)} / ${busy(c.api)} | ${c.perStatement.toFixed(1)} | ${c.statementMs.toFixed(2)} | ${ratio(c.ratios)} |`;
+    return `| GET ${c.route} | ${rps(c.bare)} | ${rps(c.roundTrip)} | ${med(c.roundTripRatios).toFixed(2)} | ${rps(c.api)} | ${lat(c.bare, 'p99')} | ${lat(c.api, 'p50')} / ${lat(c.api, 'p99')} | ${errors} | ${busy(c.bare)} / ${busy(c.api)} | ${c.perStatement.toFixed(1)} (${c.batchP10}–${c.batchP90}) | ${c.statementMs.toFixed(2)} | ${ratio(c.ratios)} |`;
   };
   const section = (r: Run) => `### ${r.title}
 
-| route | bare req/s | bare + round trip req/s | its ratio to bare | API req/s | bare p99 ms | API p50 / p99 ms | API errors + non-2xx | event loop busy, bare / API | requests per statement | ms per statement | API ratio to bare, median (each round) |
+| route | bare req/s | bare + round trip req/s | its ratio to bare | API req/s | bare p99 ms | API p50 / p99 ms | API errors + non-2xx | event loop busy, bare / API | requests per statement, mean (p10–p90) | ms per statement | API ratio to bare, median (each round) |
 |---|---|---|---|---|---|---|---|---|---|---|---|
 ${r.comparisons.map(row).join('\n')}
 `;
@@ -451,13 +465,15 @@ Command: \`flock /tmp/telemy-bench.lock node --import tsx scripts/bench/control-
 
 Every control plane request does the full path: header checks, the access JWT (HS256; a token
 already verified is not verified again, its \`exp\`/\`nbf\` are still checked), then ONE statement
-for the batch of requests that waited while the previous one ran: their users, the exact rate-limit
+for the batch of requests that waited while the previous one ran (or, when none was running, that
+arrived in the same event-loop turn): their users, the exact rate-limit
 counts, and the polled routes' reads (the live session joined with its relay instance and latest
 health report; the Time Bank sum). "Bare + round trip" is the bare route answering after one
 database round trip that does nothing (\`SELECT 1\`, batched and sent exactly as the control plane's
 statement is): the ceiling of this design, where each request waits for one batched round trip.
-"Requests per statement" is how many requests each statement served,
-"ms per statement" its mean wall time from send to parsed answer, and "event loop busy" the share of
+"Requests per statement" is how many requests each statement served (the mean, and the
+10th–90th percentile of single statements: a wide spread means the polling clients split into a
+small and a large batch that alternate), "ms per statement" its mean wall time from send to parsed answer, and "event loop busy" the share of
 the run the one Node thread (servers and load generator) was working rather than waiting.
 
 ${runs.map(section).join('\n')}
