@@ -5,6 +5,7 @@ export { loadMigrations, MIGRATIONS_DIR, migrate } from './db/migrate.js';
 export { openDatabase, pgliteDataDir } from './db/open.js';
 export { createPgDb } from './db/pg.js';
 export { createPgliteDb } from './db/pglite.js';
+export { PgliteFolderInUse } from './db/pglite-lock.js';
 export { RoundTripBatcher } from './db/round-trip-batcher.js';
 export type { Db, LockResult, Queryable, QueryOptions, QueryResult } from './db/types.js';
 export { ApiError } from './errors.js';

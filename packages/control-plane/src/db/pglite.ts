@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { lockPgliteFolder } from './pglite-lock.js';
 import type { Db, LockResult, Queryable, QueryOptions, QueryResult } from './types.js';
 
 function wrap(conn: PGlite | Transaction): Queryable {
@@ -17,11 +18,22 @@ function wrap(conn: PGlite | Transaction): Queryable {
 /**
  * PGlite (PostgreSQL compiled to WASM) in a folder, or in memory when `dataDir` is omitted. It is one
  * connection: transactions are serialised by PGlite itself, and advisory locks would be re-entrant
- * within that single session, so an in-process set gives jobs their mutual exclusion.
+ * within that single session, so an in-process set gives jobs their mutual exclusion. A folder is
+ * opened by one process at a time (`pglite-lock.ts`); a second gets `PgliteFolderInUse`.
  */
 export async function createPgliteDb(dataDir?: string): Promise<Db> {
-  if (dataDir) fs.mkdirSync(dataDir, { recursive: true });
-  const pglite = await PGlite.create(dataDir ? { dataDir } : {});
+  let release = () => {};
+  if (dataDir) {
+    fs.mkdirSync(dataDir, { recursive: true });
+    release = lockPgliteFolder(dataDir);
+  }
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dataDir ? { dataDir } : {});
+  } catch (err) {
+    release();
+    throw err;
+  }
   const root = wrap(pglite);
   const held = new Set<number>();
   return {
@@ -44,7 +56,11 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
       }
     },
     async close(): Promise<void> {
-      await pglite.close();
+      try {
+        await pglite.close();
+      } finally {
+        release();
+      }
     },
   };
 }
