@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, pgliteDataDir } from '../src/db/open.js';
 import { PgliteFolderInUse } from '../src/db/pglite-lock.js';
+import { processStartTime } from '../src/processes.js';
 
 const run = promisify(execFile);
 const CLI = path.resolve(import.meta.dirname, '../../cli/bin/telemy.js');
@@ -77,9 +78,7 @@ describe('one process at a time on a PGlite folder', () => {
     const dir = pgliteDataDir({ TELEMY_HOME: home });
     fs.mkdirSync(dir, { recursive: true });
     // pid 1 is alive, but the lock names another start time than its own.
-    const init = fs.readFileSync('/proc/1/stat', 'utf8');
-    const started = Number(init.slice(init.lastIndexOf(')') + 2).split(' ')[19]);
-    fs.writeFileSync(`${dir}.lock`, `1 ${started + 1}\n`);
+    fs.writeFileSync(`${dir}.lock`, `1 ${Number(processStartTime(1)) + 1}\n`);
     const db = await openDatabase({ TELEMY_HOME: home });
     try {
       expect(fs.readFileSync(`${dir}.lock`, 'utf8')).toMatch(new RegExp(`^${process.pid} `));

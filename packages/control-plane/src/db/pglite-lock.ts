@@ -1,12 +1,14 @@
 import fs from 'node:fs';
+import { processAlive, processStartTime } from '../processes.js';
 
 /**
  * One process at a time per PGlite folder. PGlite is PostgreSQL inside one process, with no shared
  * memory between processes: a second process that opens the same folder (`telemy admin …` while
  * `telemy control-plane` or the engine's embedded cloud runs) works on its own copy. Its writes are
- * invisible to the running server, and the two overwrite each other's pages. So the folder is
- * locked with `<folder>.lock`, which holds the owner's pid and start time. A lock whose process has
- * gone (crash, kill -9) is taken over; the start time tells a reused pid from the owner.
+ * invisible to the running server, and both write the same files, which can corrupt the store. So
+ * the folder is locked with `<folder>.lock`, which holds the owner's pid and start time. A lock
+ * whose process has gone (crash, kill -9) is taken over; the start time tells a reused pid from the
+ * owner.
  */
 export class PgliteFolderInUse extends Error {
   constructor(
@@ -25,27 +27,12 @@ export class PgliteFolderInUse extends Error {
 
 interface Owner {
   pid: number;
-  /** Linux: the process start time in clock ticks after boot (`/proc/<pid>/stat`, field 22); else null. */
+  /** The owner's `processStartTime` when it took the lock (null off Linux). */
   started: string | null;
 }
 
-function startTime(pid: number): string | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
-}
-
 function running(owner: Owner): boolean {
-  try {
-    process.kill(owner.pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  return owner.started === null || startTime(owner.pid) === owner.started;
+  return processAlive(owner.pid) && (owner.started === null || processStartTime(owner.pid) === owner.started);
 }
 
 function readOwner(file: string): Owner | null {
@@ -71,14 +58,10 @@ function ageMs(file: string): number {
   }
 }
 
-/** Folders this process holds: a second open here would be a second PGlite on the same files. */
-const heldHere = new Set<string>();
-
 /** Takes the folder's lock or throws `PgliteFolderInUse`; the returned function releases it. */
 export function lockPgliteFolder(dataDir: string): () => void {
   const file = `${dataDir}.lock`;
-  if (heldHere.has(file)) throw new PgliteFolderInUse(dataDir, process.pid);
-  const me = `${process.pid} ${startTime(process.pid) ?? '-'}\n`;
+  const me = `${process.pid} ${processStartTime(process.pid) ?? '-'}\n`;
   for (let attempt = 0; ; attempt++) {
     try {
       fs.writeFileSync(file, me, { flag: 'wx', mode: 0o600 });
@@ -93,9 +76,12 @@ export function lockPgliteFolder(dataDir: string): () => void {
       fs.rmSync(file, { force: true });
     }
   }
-  heldHere.add(file);
+  // A second open in this process finds the file naming this (running) process, and is refused too.
   return () => {
-    heldHere.delete(file);
-    if (fs.existsSync(file) && fs.readFileSync(file, 'utf8') === me) fs.rmSync(file, { force: true });
+    try {
+      if (fs.readFileSync(file, 'utf8') === me) fs.rmSync(file, { force: true });
+    } catch {
+      // Already gone: nothing to release.
+    }
   };
 }

@@ -31,9 +31,10 @@ export class RoundTripBatcher<I, O> {
       this.pending.push({ item, resolve, reject });
       if (!this.inFlight && !this.scheduled) {
         this.scheduled = true;
+        // Until this runs no flush can start (none is in flight to end), so the item is still pending.
         setImmediate(() => {
           this.scheduled = false;
-          if (!this.inFlight && this.pending.length > 0) this.startFlush();
+          this.startFlush();
         });
       }
     });

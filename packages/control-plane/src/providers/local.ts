@@ -6,6 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { createLogger, type Logger, packageRoot, telemyPaths } from '@telemy/protocol';
 import { type RelayAgentConfigInput, relayConfigToEnv } from '@telemy/relay';
+import { processAlive } from '../processes.js';
 import type { RelayProviderDeps } from './registry.js';
 import type {
   ListedRelayInstance,
@@ -57,18 +58,9 @@ async function freeTcpPort(): Promise<number> {
   return port;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Guards against pid reuse: on Linux the command line must still name our instance. */
 function isOurRelay(r: StartedRelay): boolean {
-  if (!alive(r.pid)) return false;
+  if (!processAlive(r.pid)) return false;
   try {
     return fs.readFileSync(`/proc/${r.pid}/cmdline`, 'utf8').includes(r.instance_id);
   } catch {
@@ -182,9 +174,9 @@ export class LocalRelayProvider implements RelayProvider {
     if (entry && isOurRelay(entry)) {
       this.signalGroup(entry.pid, 'SIGTERM');
       const deadline = Date.now() + 5_000;
-      while (alive(entry.pid) && Date.now() < deadline) await sleep(50);
-      if (alive(entry.pid)) this.signalGroup(entry.pid, 'SIGKILL');
-      while (alive(entry.pid) && Date.now() < deadline + 2_000) await sleep(50);
+      while (processAlive(entry.pid) && Date.now() < deadline) await sleep(50);
+      if (processAlive(entry.pid)) this.signalGroup(entry.pid, 'SIGKILL');
+      while (processAlive(entry.pid) && Date.now() < deadline + 2_000) await sleep(50);
     }
     this.writeRegistry(this.readRegistry().filter((r) => r.instance_id !== instanceId));
     if (entry) this.log.info({ instance_id: instanceId, pid: entry.pid }, 'local relay deprovisioned');
