@@ -1,5 +1,8 @@
 import pg from 'pg';
-import type { Db, LockResult, Queryable, QueryOptions, QueryResult } from './types.js';
+import type { Db, LockResult, Queryable, QueryOptions, QueryResult, Subscription } from './types.js';
+
+/** `application_name` of the connections `Db.listen` holds (to tell them apart in pg_stat_activity). */
+export const LISTEN_APPLICATION_NAME = 'telemy-listen';
 
 /** `prepared`: where named statements run (see `createPgDb`); without it, on `client` itself. */
 function wrap(client: pg.Pool | pg.PoolClient, prepared?: pg.Pool): Queryable {
@@ -38,6 +41,7 @@ export function createPgDb(connectionString: string, opts: { max?: number } = {}
   pool.on('error', () => {});
   prepared.on('error', () => {});
   const root = wrap(pool, prepared);
+  const subscriptions = new Set<Subscription>();
   return {
     kind: 'pg',
     query: root.query,
@@ -71,8 +75,76 @@ export function createPgDb(connectionString: string, opts: { max?: number } = {}
         client.release();
       }
     },
+    async listen(channel, onPayload, onLost): Promise<Subscription> {
+      const sub = await listenOn(connectionString, channel, onPayload, (err) => {
+        subscriptions.delete(sub);
+        onLost(err);
+      });
+      subscriptions.add(sub);
+      return {
+        async close() {
+          subscriptions.delete(sub);
+          await sub.close();
+        },
+      };
+    },
     async close(): Promise<void> {
+      // A listening client left open would keep the process alive.
+      await Promise.all([...subscriptions].map((s) => s.close()));
+      subscriptions.clear();
       await Promise.all([pool.end(), prepared.end()]);
+    },
+  };
+}
+
+/**
+ * LISTEN on a client of its own: a pooled one would go back to the pool, and its notifications with
+ * it. `onLost` is called at most once, when the connection fails or ends other than by `close()`.
+ */
+async function listenOn(
+  connectionString: string,
+  channel: string,
+  onPayload: (payload: string) => void,
+  onLost: (err: Error) => void,
+): Promise<Subscription> {
+  const client = new pg.Client({
+    connectionString,
+    application_name: LISTEN_APPLICATION_NAME,
+    // The connection is idle but for notifications: keepalives let the OS notice a dead peer.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  });
+  /** 'setup' until LISTEN succeeded; 'done' once closed or lost (nothing is reported after it). */
+  let state: 'setup' | 'open' | 'done' = 'setup';
+  let setupError: Error | null = null;
+  const lose = (err: Error) => {
+    if (state === 'setup') setupError ??= err;
+    if (state !== 'open') return;
+    state = 'done';
+    client.end().catch(() => {});
+    onLost(err);
+  };
+  // Without an 'error' listener a lost connection would throw in the process.
+  client.on('error', (err) => lose(err));
+  client.on('end', () => lose(new Error(`the connection listening on ${channel} ended`)));
+  client.on('notification', (msg) => {
+    if (state === 'open' && msg.channel === channel) onPayload(msg.payload ?? '');
+  });
+  try {
+    await client.connect();
+    await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+    if (setupError) throw setupError;
+  } catch (err) {
+    state = 'done';
+    await client.end().catch(() => {});
+    throw err;
+  }
+  state = 'open';
+  return {
+    async close() {
+      if (state === 'done') return;
+      state = 'done';
+      await client.end().catch(() => {});
     },
   };
 }

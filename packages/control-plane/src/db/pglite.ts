@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { lockPgliteFolder } from './pglite-lock.js';
-import type { Db, LockResult, Queryable, QueryOptions, QueryResult } from './types.js';
+import type { Db, LockResult, Queryable, QueryOptions, QueryResult, Subscription } from './types.js';
 
 function wrap(conn: PGlite | Transaction): Queryable {
   return {
@@ -36,6 +36,7 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
   }
   const root = wrap(pglite);
   const held = new Set<number>();
+  const subscriptions = new Set<Subscription>();
   return {
     kind: 'pglite',
     query: root.query,
@@ -55,7 +56,31 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
         await pglite.query('SELECT pg_advisory_unlock($1)', [key]);
       }
     },
+    async listen(channel, onPayload): Promise<Subscription> {
+      // PGlite 0.5.16 puts the name into `LISTEN name` unquoted (and folds it to lower case).
+      if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`unsupported channel name: ${channel}`);
+      let open = true;
+      // Tried: the callback runs before the promise of the writing query (or transaction) resolves.
+      const unsubscribe = await pglite.listen(channel, (payload) => {
+        if (open) onPayload(payload);
+      });
+      const sub: Subscription = {
+        async close() {
+          if (!open) return;
+          open = false;
+          subscriptions.delete(sub);
+          await unsubscribe();
+        },
+      };
+      subscriptions.add(sub);
+      return sub;
+    },
     async close(): Promise<void> {
+      try {
+        await Promise.all([...subscriptions].map((s) => s.close()));
+      } catch {
+        // Closing the database ends them anyway.
+      }
       try {
         await pglite.close();
       } finally {
