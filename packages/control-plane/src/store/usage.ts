@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/types.js';
 import { newId } from '../ids.js';
 import { currentCycle, PLANS } from '../plans.js';
+import { epochMsSql } from './array-rows.js';
 import type { UserRow } from './users.js';
 
 export interface UsageSummary {
@@ -14,14 +15,30 @@ export interface UsageSummary {
 }
 
 /**
- * The seconds consumed by the joined sessions `s` (aggregate): a stopped session's final duration,
- * a running one's time since activation up to `nowParam`, plus reconciliation adjustments.
+ * What a user's sessions of one cycle have consumed, split so that it can be brought up to any
+ * later moment without reading the database again (the API caches it, `src/cache/`): `settledSeconds`
+ * is final (stopped sessions' durations plus every session's reconciliation adjustments), and each
+ * running session adds its time since activation, `runningSinceMs` (provisioning is free).
  */
-export const consumedSumSql = (nowParam: string) => `COALESCE(SUM(
-       CASE WHEN s.status = 'stopped' THEN s.duration_seconds
-            WHEN s.activated_at IS NULL THEN 0
-            ELSE GREATEST(0, FLOOR(EXTRACT(EPOCH FROM (${nowParam}::timestamptz - s.activated_at))))::int END
-       + s.reconciled_seconds), 0)::int`;
+export interface ConsumedParts {
+  settledSeconds: number;
+  runningSinceMs: number[];
+}
+
+/**
+ * `ConsumedParts` of the joined sessions `s` (aggregate) as two columns, `settled` and `running`
+ * (activation times as epoch ms); the caller restricts `s` to one user's cycle.
+ */
+export const consumedPartsSql = `COALESCE(SUM(CASE WHEN s.status = 'stopped' THEN s.duration_seconds ELSE 0 END
+       + s.reconciled_seconds), 0)::int AS settled,
+     COALESCE(array_agg(${epochMsSql('s.activated_at')}) FILTER (WHERE s.status <> 'stopped'), '{}') AS running`;
+
+/** Seconds consumed at `nowMs` (the same rule as `liveDurationSeconds`, summed). */
+export function consumedSecondsAt(parts: ConsumedParts, nowMs: number): number {
+  let total = parts.settledSeconds;
+  for (const since of parts.runningSinceMs) total += Math.max(0, Math.floor((nowMs - since) / 1000));
+  return total;
+}
 
 /** The Time Bank of `user` in `cycle`, given the seconds consumed in it. */
 export function summarizeUsage(
@@ -44,12 +61,14 @@ export function summarizeUsage(
 /** The user's Time Bank in the cycle containing `now`. */
 export async function usageSummary(db: Queryable, user: UserRow, now: Date): Promise<UsageSummary> {
   const cycle = currentCycle(user.cycle_start_at, user.cycle_end_at, now);
-  const res = await db.query<{ consumed: number }>(
-    `SELECT ${consumedSumSql('$4')} AS consumed FROM sessions s
+  const res = await db.query<{ settled: number; running: number[] }>(
+    `SELECT ${consumedPartsSql} FROM sessions s
      WHERE s.user_id = $1 AND s.activated_at >= $2 AND s.activated_at < $3`,
-    [user.id, cycle.start, cycle.end, now],
+    [user.id, cycle.start, cycle.end],
   );
-  return summarizeUsage(user, cycle, res.rows[0]?.consumed ?? 0);
+  const row = res.rows[0];
+  const parts = { settledSeconds: row?.settled ?? 0, runningSinceMs: row?.running ?? [] };
+  return summarizeUsage(user, cycle, consumedSecondsAt(parts, now.getTime()));
 }
 
 /**

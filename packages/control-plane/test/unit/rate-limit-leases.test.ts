@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { leaseSize, RateLimitLeases } from '../../src/cache/rate-limit-leases.js';
+
+const W = 1_800_000_000_000;
+
+describe('leaseSize', () => {
+  it('is a tenth of the limit, between 1 and 10', () => {
+    expect([6, 20, 30, 60, 1_000_000].map(leaseSize)).toEqual([1, 2, 3, 6, 10]);
+  });
+});
+
+describe('RateLimitLeases', () => {
+  it('holds nothing until a grant, then hands the granted positions out in order, once', () => {
+    const l = new RateLimitLeases();
+    expect(l.take('b', W, 60)).toBeNull();
+    l.grant('b', W, 3, 13);
+    expect(l.held('b', W)).toBe(3);
+    expect([l.take('b', W, 60), l.take('b', W, 60), l.take('b', W, 60), l.take('b', W, 60)]).toEqual([
+      11,
+      12,
+      13,
+      null,
+    ]);
+  });
+
+  it('a second grant is used after the first', () => {
+    const l = new RateLimitLeases();
+    l.grant('b', W, 2, 2);
+    l.grant('b', W, 2, 7);
+    expect([1, 2, 3, 4].map(() => l.take('b', W, 60))).toEqual([1, 2, 6, 7]);
+  });
+
+  it('once the counter reached the limit, refuses without the database', () => {
+    const l = new RateLimitLeases();
+    l.grant('b', W, 6, 62);
+    const positions = Array.from({ length: 8 }, () => l.take('b', W, 60));
+    expect(positions).toEqual([57, 58, 59, 60, 61, 62, 63, 63]);
+    expect(positions.filter((p) => p !== null && p <= 60)).toHaveLength(4);
+  });
+
+  it('a lease belongs to its window', () => {
+    const l = new RateLimitLeases();
+    l.grant('b', W, 5, 5);
+    expect(l.take('b', W + 60_000, 60)).toBeNull();
+    expect(l.held('b', W + 60_000)).toBe(0);
+    l.grant('b', W + 60_000, 5, 5);
+    expect(l.take('b', W + 60_000, 60)).toBe(1);
+    expect(l.take('b', W, 60)).toBeNull();
+  });
+
+  it('forgets leases of ended windows', () => {
+    const l = new RateLimitLeases();
+    l.grant('old', W, 1, 1);
+    l.grant('new', W + 60_000, 1, 1);
+    l.dropBefore(W + 60_000);
+    expect(l.size).toBe(1);
+    expect(l.take('new', W + 60_000, 60)).toBe(1);
+  });
+});
