@@ -2,9 +2,12 @@
  * Control plane figures (issue 4): GET /relay/active and GET /usage/current against PostgreSQL,
  * next to a bare fastify route returning the same JSON, at each concurrency level (one user, then
  * 100 users whose requests interleave), and the time for 100 concurrent starts of one user to settle.
- * Each comparison is several rounds of (bare, API) taken back to back, in alternating order, and
- * reports medians: on a shared machine the speed drifts by more than the difference being measured,
- * and a ratio of two runs seconds apart cancels most of that drift.
+ * The API is measured twice: with the per-process user cache (the default) and without it
+ * (`userCache: false`, every request reads the database), two instances on the same store.
+ * Each comparison is several rounds of (bare, bare + round trip, API, API without cache) taken back
+ * to back, the order rotating, and reports medians: on a shared machine the speed drifts by more
+ * than the difference being measured, and a ratio of two runs seconds apart cancels most of that
+ * drift.
  * Run: node --import tsx scripts/bench/control-plane.ts [--duration 4] [--rounds 5] [--connections 10,100]
  * Writes docs/bench/control-plane.md.
  */
@@ -19,9 +22,11 @@ import {
   createPgDb,
   createUser,
   type Db,
+  DEFAULT_RATE_LIMITS,
   FakeRelayProvider,
   hs256Config,
   migrate,
+  type Queryable,
   type QueryOptions,
   RoundTripBatcher,
   seedManifest,
@@ -31,7 +36,8 @@ import { createLogger } from '@telemy/protocol';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import pg from 'pg';
-import { authenticateRequests } from '../../packages/control-plane/src/store/authenticate.js';
+import { leaseSize } from '../../packages/control-plane/src/cache/rate-limit-leases.js';
+import { type CounterLease, readUserStates } from '../../packages/control-plane/src/store/user-states.js';
 import { startPostgres } from '../../test/support/postgres.js';
 import { machine, percentile } from './report.js';
 
@@ -43,6 +49,9 @@ const DURATION = Number(arg('--duration') ?? 4);
 const ROUNDS = Number(arg('--rounds') ?? 5);
 const LEVELS = (arg('--connections') ?? '10,100').split(',').map(Number);
 const MANY_USERS = 100;
+/** The rate limits, out of reach, and the block of counts a statement takes for such a limit (`leaseSize`). */
+const BIG = 1_000_000_000;
+const BLOCK = leaseSize(BIG);
 const NOTES_MARKER = '<!-- notes: kept across runs -->';
 
 interface Figure {
@@ -53,24 +62,41 @@ interface Figure {
   non2xx: number;
   /** Share of the run the event loop (servers and load generator alike) was busy, 0–1. */
   busy: number;
+  /**
+   * Requests sent (autocannon's `requests.sent`). Its `requests.total` counts only the answers
+   * received before the run stopped, not the requests then in flight, which the server still serves.
+   */
+  sent: number;
 }
 
-/** One route against its bare twin, round by round. */
+/** What one control plane instance's hot-path statements did (cumulative; runs take differences). */
+interface StatementCounts {
+  /** Requests each statement served (`onAuthStatement`), one entry per statement. */
+  batchSizes: number[];
+  /** Statements timed (matched by their SQL) and their summed wall time, send to answer parsed. */
+  timed: number;
+  ms: number;
+}
+
+/** One (route, variant) of a comparison, round by round. */
+interface Line {
+  figures: Figure[];
+  /** req/s over the same round's bare route. */
+  ratios: number[];
+  /** The API variants' statements over all rounds (a slice of `StatementCounts` per run). */
+  statements?: StatementCounts;
+}
+
+/** One route: the bare route, bare + round trip, and the API with and without the user cache. */
 interface Comparison {
   route: string;
-  bare: Figure[];
+  bare: Line;
   /** The bare route after one batched `SELECT 1` round trip: the ceiling of a database read per request. */
-  roundTrip: Figure[];
-  roundTripRatios: number[];
-  api: Figure[];
-  ratios: number[];
-  /** Mean requests per authentication statement, over all the API rounds. */
-  perStatement: number;
-  /** 10th and 90th percentile of the requests one statement served. */
-  batchP10: number;
-  batchP90: number;
-  /** Mean wall time of one authentication statement (send to answer parsed), ms. */
-  statementMs: number;
+  roundTrip: Line;
+  /** The control plane with its user cache (the default). */
+  api: Line;
+  /** The control plane with `userCache: false`: every request waits for the statement. */
+  apiNoCache: Line;
 }
 
 interface Run {
@@ -115,29 +141,34 @@ async function cannon(
     errors: r.errors,
     non2xx: r.non2xx,
     busy: performance.eventLoopUtilization(loop0).utilization,
+    sent: r.requests.sent,
   };
 }
 
 /**
- * Counts and times the authentication statements (which carry the polled routes' reads), and keeps
- * how many requests each served (the sum of its per-request counts, parameter $5).
+ * One control plane instance's view of the store: times its hot-path statements (`readUserStates`,
+ * the one statement that raises the rate-limit counters), and `onAuthStatement` keeps how many
+ * requests each served.
  */
 function countingStatements(db: Db) {
-  const counts = { ms: 0, batchSizes: [] as number[] };
+  const counts: StatementCounts = { batchSizes: [], timed: 0, ms: 0 };
   const wrapped: Db = {
     ...db,
     query: async <R>(sql: string, params?: unknown[], opts?: QueryOptions) => {
       if (!sql.includes('INSERT INTO rate_limit_counters')) return db.query<R>(sql, params, opts);
-      counts.batchSizes.push(((params ?? [])[4] as number[]).reduce((a, n) => a + n, 0));
       const t0 = performance.now();
       try {
         return await db.query<R>(sql, params, opts);
       } finally {
         counts.ms += performance.now() - t0;
+        counts.timed += 1;
       }
     },
   };
-  return { db: wrapped, counts };
+  const onAuthStatement = (requests: number) => {
+    counts.batchSizes.push(requests);
+  };
+  return { db: wrapped, counts, onAuthStatement };
 }
 
 /** One call's figures for the authentication statement run alone, per plan choice. */
@@ -151,29 +182,37 @@ interface AloneFigure {
 
 const ALONE_CALLS = 300;
 
+/** Requests in the batch "the statement alone" mirrors. */
+const ALONE_BATCH = 40;
+
 /**
- * The authentication statement alone, on one connection and nothing else running: a batch of 40
- * requests spread over `userIds` (each with a live-session read), prepared under a name, with
- * PostgreSQL's default plan choice and then with the generic plan forced. Mean wall time per call,
- * and how many generic and custom plans PostgreSQL used (pg_prepared_statements).
+ * The hot-path statement alone, on one connection and nothing else running, as the control plane
+ * sends it for a batch of ALONE_BATCH `/relay/active` requests spread over `userIds` that hold no
+ * leased count (limits out of reach, so a block is `BLOCK`): every user's state, and each user's
+ * counter raised by what its requests need, at least a block (1 user: one lease of 40; 40 users:
+ * 40 leases of 10). Prepared under a name, with PostgreSQL's default plan choice and then with the
+ * generic plan forced. Mean wall time per call, and how many generic and custom plans PostgreSQL
+ * used (pg_prepared_statements).
  */
-async function statementAlone(db: Db, url: string, userIds: string[]): Promise<AloneFigure[]> {
+async function statementAlone(url: string, userIds: string[]): Promise<AloneFigure[]> {
   let sql = '';
   let params: unknown[] = [];
-  const capture: Db = {
-    ...db,
-    query: <R>(text: string, values?: unknown[], opts?: QueryOptions) => {
+  const capture: Queryable = {
+    query: async <R>(text: string, values?: unknown[]) => {
       sql = text;
       params = values ?? [];
-      return db.query<R>(text, values, opts);
+      return { rows: [] as R[], rowCount: 0 };
     },
+    exec: async () => {},
   };
-  const windowStart = new Date(Math.floor(Date.now() / 60_000) * 60_000);
-  const reqs = Array.from({ length: 40 }, (_, i) => {
-    const userId = userIds[i % userIds.length]!;
-    return { userId, bucket: `active:${userId}`, windowStart, read: 'live' as const };
-  });
-  await authenticateRequests(capture, reqs, new Date());
+  const windowStartMs = Math.floor(Date.now() / 60_000) * 60_000;
+  const leases: CounterLease[] = userIds.map((userId) => ({
+    userId,
+    bucket: `active:${userId}`,
+    windowStartMs,
+    amount: Math.max(ALONE_BATCH / userIds.length, BLOCK),
+  }));
+  await readUserStates(capture, userIds, leases);
   const out: AloneFigure[] = [];
   for (const mode of ['auto', 'force_generic_plan']) {
     const client = new pg.Client({ connectionString: url });
@@ -225,16 +264,31 @@ try {
   const provider = new FakeRelayProvider();
   await seedManifest(db, provider.defaultManifest, new Date());
   const jwt = hs256Config('bench-secret-0123456789abcdef0123456789');
-  const big = 1_000_000_000;
+  const limits = { start: BIG, stop: BIG, active: BIG, usage: BIG, authToken: BIG };
+  const logger = createLogger('bench', { level: 'silent' });
+  // Two instances on the one store: with the user cache (the default) and without it.
   const counted = countingStatements(db);
   const app = await createControlPlane({
     db: counted.db,
     provider,
     jwt,
-    limits: { start: big, stop: big, active: big, usage: big, authToken: big },
-    logger: createLogger('bench', { level: 'silent' }),
+    limits,
+    logger,
+    onAuthStatement: counted.onAuthStatement,
   });
+  if (!app.cp.userCache.isEnabled) throw new Error('the user cache is off: LISTEN failed');
   const cpUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+  const countedNoCache = countingStatements(db);
+  const appNoCache = await createControlPlane({
+    db: countedNoCache.db,
+    provider,
+    jwt,
+    limits,
+    logger,
+    userCache: false,
+    onAuthStatement: countedNoCache.onAuthStatement,
+  });
+  const cpNoCacheUrl = await appNoCache.listen({ port: 0, host: '127.0.0.1' });
   const clientHeaders = { 'x-aegis-client-version': '0.0.3', 'x-aegis-client-platform': 'linux' };
 
   /** A user with an active relay session (started, provisioned, first health report received). */
@@ -282,11 +336,10 @@ try {
   const manyTokens = many.map((m) => m.authorization);
   const headers = { ...clientHeaders, authorization: solo.authorization };
   const alone = [
-    await statementAlone(db, server.url, [solo.userId]),
+    await statementAlone(server.url, [solo.userId]),
     await statementAlone(
-      db,
       server.url,
-      many.slice(0, 40).map((m) => m.userId),
+      many.slice(0, ALONE_BATCH).map((m) => m.userId),
     ),
   ];
   const activeJson = await (await fetch(`${cpUrl}/api/v1/relay/active`, { headers })).json();
@@ -312,8 +365,9 @@ try {
   const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' });
 
   /**
-   * ROUNDS rounds of (bare route, control plane route) back to back, the order alternating so that
-   * neither side always runs on a warmer or quieter machine.
+   * ROUNDS rounds of (bare route, bare + round trip, API, API without cache) back to back, the order
+   * rotating (round i starts with the i-th of the four) so that none always runs on a warmer or
+   * quieter machine.
    */
   const compare = async (
     route: '/relay/active' | '/usage/current',
@@ -321,56 +375,40 @@ try {
     tokens?: string[],
   ): Promise<Comparison> => {
     const bareRoute = route === '/relay/active' ? '/active' : '/usage';
+    const statements = (): StatementCounts => ({ batchSizes: [], timed: 0, ms: 0 });
     const c: Comparison = {
       route,
-      bare: [],
-      roundTrip: [],
-      roundTripRatios: [],
-      api: [],
-      ratios: [],
-      perStatement: 0,
-      batchP10: 0,
-      batchP90: 0,
-      statementMs: 0,
+      bare: { figures: [], ratios: [] },
+      roundTrip: { figures: [], ratios: [] },
+      api: { figures: [], ratios: [], statements: statements() },
+      apiNoCache: { figures: [], ratios: [], statements: statements() },
     };
-    let statementMs = 0;
-    /** Requests per statement, one entry per statement of the API rounds. */
-    const batchSizes: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      // The same request bytes to both: the bare route also receives (and ignores) the client headers.
-      const runBare = () => cannon(`${bareUrl}${bareRoute}`, headers, connections, tokens);
-      const runApi = async () => {
-        const msBefore = counted.counts.ms;
-        const firstBatch = counted.counts.batchSizes.length;
-        const f = await cannon(`${cpUrl}/api/v1${route}`, headers, connections, tokens);
-        statementMs += counted.counts.ms - msBefore;
-        batchSizes.push(...counted.counts.batchSizes.slice(firstBatch));
-        return f;
-      };
-      const runRoundTrip = () => cannon(`${bareUrl}${bareRoute}-rt`, headers, connections, tokens);
-      let bareFig: Figure;
-      let roundTripFig: Figure;
-      let apiFig: Figure;
-      if (i % 2 === 0) {
-        bareFig = await runBare();
-        roundTripFig = await runRoundTrip();
-        apiFig = await runApi();
-      } else {
-        apiFig = await runApi();
-        roundTripFig = await runRoundTrip();
-        bareFig = await runBare();
+    // The same request bytes to all: the bare routes also receive (and ignore) the client headers.
+    const run = async (line: Line, url: string, counts?: StatementCounts) => {
+      const first = counts?.batchSizes.length ?? 0;
+      const timed = counts?.timed ?? 0;
+      const ms = counts?.ms ?? 0;
+      const f = await cannon(url, headers, connections, tokens);
+      line.figures.push(f);
+      if (counts && line.statements) {
+        line.statements.batchSizes.push(...counts.batchSizes.slice(first));
+        line.statements.timed += counts.timed - timed;
+        line.statements.ms += counts.ms - ms;
       }
-      c.bare.push(bareFig);
-      c.roundTrip.push(roundTripFig);
-      c.roundTripRatios.push(roundTripFig.rps / bareFig.rps);
-      c.api.push(apiFig);
-      c.ratios.push(apiFig.rps / bareFig.rps);
+      return f;
+    };
+    const runners = [
+      () => run(c.bare, `${bareUrl}${bareRoute}`),
+      () => run(c.roundTrip, `${bareUrl}${bareRoute}-rt`),
+      () => run(c.api, `${cpUrl}/api/v1${route}`, counted.counts),
+      () => run(c.apiNoCache, `${cpNoCacheUrl}/api/v1${route}`, countedNoCache.counts),
+    ];
+    const lines = [c.bare, c.roundTrip, c.api, c.apiNoCache];
+    for (let i = 0; i < ROUNDS; i++) {
+      for (let k = 0; k < runners.length; k++) await runners[(i + k) % runners.length]!();
+      const bareRps = c.bare.figures[i]!.rps;
+      for (const line of lines.slice(1)) line.ratios.push(line.figures[i]!.rps / bareRps);
     }
-    const statements = batchSizes.length;
-    c.perStatement = statements > 0 ? batchSizes.reduce((a, n) => a + n, 0) / statements : 0;
-    c.batchP10 = percentile(batchSizes, 10);
-    c.batchP90 = percentile(batchSizes, 90);
-    c.statementMs = statements > 0 ? statementMs / statements : 0;
     return c;
   };
 
@@ -422,6 +460,7 @@ try {
 
   await bare.close();
   await app.close();
+  await appNoCache.close();
 
   const date = new Date().toISOString();
   const load = os
@@ -430,19 +469,47 @@ try {
     .join(' / ');
   const pgVersion = execFileSync('/usr/lib/postgresql/15/bin/postgres', ['--version']).toString().trim();
   const med = (xs: number[]) => percentile(xs, 50);
-  const row = (c: Comparison) => {
-    const errors = c.api.reduce((n, f) => n + f.errors + f.non2xx, 0);
-    const rps = (fs: Figure[]) => Math.round(med(fs.map((f) => f.rps)));
-    const lat = (fs: Figure[], k: 'p50' | 'p99') => med(fs.map((f) => f[k]));
-    const busy = (fs: Figure[]) => `${Math.round(med(fs.map((f) => f.busy)) * 100)} %`;
-    const ratio = (xs: number[]) => `**${med(xs).toFixed(2)}** (${xs.map((r) => r.toFixed(2)).join(', ')})`;
-    return `| GET ${c.route} | ${rps(c.bare)} | ${rps(c.roundTrip)} | ${med(c.roundTripRatios).toFixed(2)} | ${rps(c.api)} | ${lat(c.bare, 'p99')} | ${lat(c.api, 'p50')} / ${lat(c.api, 'p99')} | ${errors} | ${busy(c.bare)} / ${busy(c.api)} | ${c.perStatement.toFixed(1)} (${c.batchP10}–${c.batchP90}) | ${c.statementMs.toFixed(2)} | ${ratio(c.ratios)} |`;
+  const sum = (xs: number[]) => xs.reduce((a, n) => a + n, 0);
+  const line = (route: string, variant: string, l: Line, headline: boolean) => {
+    const fs = l.figures;
+    const rps = Math.round(med(fs.map((f) => f.rps)));
+    const lat = (k: 'p50' | 'p99') => med(fs.map((f) => f[k]));
+    const errors = sum(fs.map((f) => f.errors + f.non2xx));
+    const busy = `${Math.round(med(fs.map((f) => f.busy)) * 100)} %`;
+    const ratioMed = med(l.ratios).toFixed(2);
+    const ratio =
+      l.ratios.length === 0
+        ? '–'
+        : `${headline ? `**${ratioMed}**` : ratioMed} (${l.ratios.map((r) => r.toFixed(2)).join(', ')})`;
+    let perStatement = '–';
+    let statementMs = '–';
+    let share = '–';
+    const st = l.statements;
+    if (st) {
+      const n = st.batchSizes.length;
+      const served = sum(st.batchSizes);
+      perStatement =
+        n > 0
+          ? `${(served / n).toFixed(1)} (${percentile(st.batchSizes, 10)}–${percentile(st.batchSizes, 90)})`
+          : 'no statement';
+      statementMs = st.timed > 0 ? (st.ms / st.timed).toFixed(2) : '–';
+      const sent = sum(fs.map((f) => f.sent));
+      share = `${((served / sent) * 100).toFixed(1)} % (${served} of ${sent})`;
+    }
+    return `| GET ${route} | ${variant} | ${rps} | ${lat('p50')} / ${lat('p99')} | ${errors} | ${busy} | ${ratio} | ${perStatement} | ${statementMs} | ${share} |`;
   };
+  const comparisonLines = (c: Comparison) =>
+    [
+      line(c.route, 'bare', c.bare, false),
+      line(c.route, 'bare + round trip', c.roundTrip, false),
+      line(c.route, 'API, user cache on', c.api, true),
+      line(c.route, 'API, user cache off', c.apiNoCache, false),
+    ].join('\n');
   const section = (r: Run) => `### ${r.title}
 
-| route | bare req/s | bare + round trip req/s | its ratio to bare | API req/s | bare p99 ms | API p50 / p99 ms | API errors + non-2xx | event loop busy, bare / API | requests per statement, mean (p10–p90) | ms per statement | API ratio to bare, median (each round) |
-|---|---|---|---|---|---|---|---|---|---|---|---|
-${r.comparisons.map(row).join('\n')}
+| route | variant | req/s | p50 / p99 ms | errors + non-2xx | event loop busy | ratio to bare, median (each round) | requests per statement, mean (p10–p90) | ms per statement | requests that needed a statement, of those sent |
+|---|---|---|---|---|---|---|---|---|---|
+${r.comparisons.map(comparisonLines).join('\n')}
 `;
   const md = `# Control plane benchmark
 
@@ -450,34 +517,57 @@ Command: \`flock /tmp/telemy-bench.lock node --import tsx scripts/bench/control-
 
 - Date: ${date}
 - Machine: ${machine()}
-- Store: ${pgVersion}, throwaway server on loopback (\`fsync\` and \`synchronous_commit\` off), \`pg\`
-  pool of 20 (the named hot-path statement runs on the store's own pool of 2 with generic plans)
-- Load: autocannon in the same process as the servers, ${ROUNDS} rounds of (bare route ${DURATION} s,
-  bare route + round trip ${DURATION} s, control plane route ${DURATION} s) per row, the order
-  reversed every other round; all get the same requests (the client headers and access token; the
-  bare routes ignore them); rate limits set out of reach.
+- Store: ${pgVersion}, throwaway server on loopback (\`fsync\` and \`synchronous_commit\` off), one
+  \`pg\` pool of 20 shared by both control plane instances (the named hot-path statement runs on
+  the store's own pool of 2 with generic plans)
+- Load: autocannon in the same process as the servers, ${ROUNDS} rounds per row of four ${DURATION} s runs
+  back to back (bare route, bare route + round trip, control plane with its user cache, control
+  plane without it), each round starting with the next of the four; all get the same requests
+  (the client headers and access token; the bare routes ignore them); rate limits set out of reach.
   Load average 1/5/15 min at the end: ${load}.
-- Figures are medians over the rounds; the ratio is the median of the rounds' ratios (each round's in
-  brackets), which cancels the machine's drift between rounds.
+- Figures are medians over the rounds; the ratio is the median of the rounds' ratios to the same
+  round's bare route (each round's in brackets), which cancels the machine's drift between rounds.
+  The bold ratio is the control plane's as it runs by default, with the user cache.
 
 Every control plane request does the full path: header checks, the access JWT (HS256; a token
-already verified is not verified again, its \`exp\`/\`nbf\` are still checked), then ONE statement
-for the batch of requests that waited while the previous one ran (or, when none was running, that
-arrived in the same event-loop turn): their users, the exact rate-limit
-counts, and the polled routes' reads (the live session joined with its relay instance and latest
-health report; the Time Bank sum). "Bare + round trip" is the bare route answering after one
-database round trip that does nothing (\`SELECT 1\`, batched and sent exactly as the control plane's
-statement is): the ceiling of this design, where each request waits for one batched round trip.
-"Requests per statement" is how many requests each statement served (the mean, and the
-10th–90th percentile of single statements: a wide spread means the polling clients split into a
-small and a large batch that alternate), "ms per statement" its mean wall time from send to parsed answer, and "event loop busy" the share of
-the run the one Node thread (servers and load generator) was working rather than waiting.
+already verified is not verified again, its \`exp\`/\`nbf\` are still checked), then the user's
+state (the user row, the live session joined with its relay instance and latest health report,
+the Time Bank's session usage) and a rate-limit count. The counts are taken from the shared
+counter in blocks: a statement raises a counter by what its requests need and at least by a block
+(\`leaseSize\`: a tenth of the limit, 1 to 10), and the process hands the spare counts to the next
+requests of that bucket.
+"User cache on" (the default): each process keeps the users' state in memory and drops a user's
+entry when PostgreSQL notifies a change to it (LISTEN/NOTIFY). A request whose user is cached and
+whose bucket still holds a count is answered without the database. The others wait for ONE
+statement for all requests that queued while the previous one ran (or, when none was running,
+that arrived in the same event-loop turn): it reads their users' state fresh (and caches it) and
+raises their counters. "User cache off" (\`userCache: false\`): every request waits for that
+statement; only the counts still come in blocks.
+The limits here are out of reach (${BIG.toLocaleString('en-US')} a minute), so a block is ${BLOCK} counts: with the
+cache on, a cached user whose requests come one at a time needs a statement for one request in
+${BLOCK}. But a statement raises a counter by as many as wait for it when that is more than a
+block, leaving no count over: once ${BLOCK} or more requests of one user wait for each statement, all
+of that user's requests go to the database. Production limits (${DEFAULT_RATE_LIMITS.active} a minute for
+\`/relay/active\`, ${DEFAULT_RATE_LIMITS.usage} for \`/usage/current\`) give blocks of ${leaseSize(DEFAULT_RATE_LIMITS.active)} and ${leaseSize(DEFAULT_RATE_LIMITS.usage)}.
+
+"Bare + round trip" is the bare route answering after one database round trip that does nothing
+(\`SELECT 1\`, batched and sent exactly as the control plane's statement is): the ceiling of a
+design where each request waits for one batched round trip. "Requests per statement" is how many
+requests each hot-path statement served (the mean, and the 10th–90th percentile of single
+statements: a wide spread means the polling clients split into a small and a large batch that
+alternate), "ms per statement" its mean wall time from send to parsed answer, and "requests that
+needed a statement" the requests the statements served over the requests autocannon sent, over
+all rounds (sent, not answered: the requests in flight when a run stops are served but not
+answered to autocannon). "Event loop busy" is the share of the run the one Node thread (servers and load generator)
+was working rather than waiting.
 
 ${runs.map(section).join('\n')}
 ### The statement alone
 
-The authentication statement for a batch of 40 requests (the live-session read) over 1 and over 40
-users, on one connection with nothing else running, prepared under a name, ${ALONE_CALLS} calls after 20
+The hot-path statement (\`readUserStates\`) as a process sends it for a batch of ${ALONE_BATCH} requests of
+\`/relay/active\` that hold no count, with out-of-reach limits: over 1 user (its state, and its
+counter raised by ${ALONE_BATCH}) and over ${ALONE_BATCH} users (their states, and ${ALONE_BATCH} counters each raised by a block
+of ${BLOCK}). On one connection with nothing else running, prepared under a name, ${ALONE_CALLS} calls after 20
 warm-up calls; "plans" is what \`pg_prepared_statements\` counted over all of them.
 
 | users | plan_cache_mode | ms per call | plans: generic / custom |
