@@ -18,8 +18,11 @@ import Fastify, {
 import type { z } from 'zod';
 import { type JwtConfig, signAccessToken } from '../auth/jwt.js';
 import { VerifiedTokens } from '../auth/verified-tokens.js';
+import { ClientAuthenticator, type ClientAuthResult } from '../cache/client-authenticator.js';
+import { RateLimitLeases } from '../cache/rate-limit-leases.js';
+import { UserChangeFollower } from '../cache/user-change-follower.js';
+import { UserStateCache } from '../cache/user-state-cache.js';
 import { DEFAULT_RATE_LIMITS, DEFAULT_TIMERS, type LifecycleTimers, type RateLimits } from '../config.js';
-import { RoundTripBatcher } from '../db/round-trip-batcher.js';
 import type { Db } from '../db/types.js';
 import { ApiError } from '../errors.js';
 import { sha256Hex } from '../ids.js';
@@ -28,19 +31,9 @@ import type { RelayProvider } from '../providers/types.js';
 import { BackgroundTasks } from '../service/background.js';
 import type { ControlPlaneContext } from '../service/context.js';
 import { RelayService } from '../service/relay-service.js';
-import {
-  type AuthenticatedRequest,
-  authenticateRequests,
-  type ClientRequest,
-  type RouteRead,
-} from '../store/authenticate.js';
-import {
-  hitRateLimit,
-  type RateLimitDecision,
-  rateLimitDecision,
-  windowStartOf,
-} from '../store/rate-limits.js';
-import { type UserRow, useApiKey } from '../store/users.js';
+import { hitRateLimit, type RateLimitDecision, rateLimitDecision } from '../store/rate-limits.js';
+import { consumedSecondsAt } from '../store/usage.js';
+import { useApiKey } from '../store/users.js';
 import { LazyChildLogger } from './lazy-child-logger.js';
 import { buildOpenApi } from './openapi.js';
 
@@ -64,12 +57,21 @@ export interface ControlPlaneOptions {
   minClientVersion?: string;
   logger?: Logger;
   metrics?: ControlPlaneMetrics;
+  /**
+   * Answer client requests from the per-process user cache when it is current (default true). Off,
+   * every client request reads the database (the bench compares both).
+   */
+  userCache?: boolean;
+  /** Called with the number of requests each hot-path statement served (the bench's batch sizes). */
+  onAuthStatement?: (requests: number) => void;
 }
 
 export interface ControlPlaneHandle {
   ctx: ControlPlaneContext;
   service: RelayService;
   limits: RateLimits;
+  /** Enabled while the process follows the database's user changes (`UserChangeFollower`). */
+  userCache: UserStateCache;
 }
 
 export type ControlPlaneApp = FastifyInstance & { cp: ControlPlaneHandle };
@@ -131,6 +133,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   const tasks = new BackgroundTasks((err) =>
     log.error({ err: (err as Error).message }, 'background task failed'),
   );
+  const userCache = new UserStateCache(clock);
   const ctx: ControlPlaneContext = {
     db: opts.db,
     provider: opts.provider,
@@ -140,18 +143,25 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     log,
     publicUrl: opts.publicUrl ?? 'http://127.0.0.1:8080',
     tasks,
+    userChanged: (userId) => userCache.invalidate(userId),
   };
   const service = new RelayService(ctx, opts.defaultRegion);
   const serveApi = opts.serveApi ?? true;
   const jwt = opts.jwt;
   if (serveApi && !jwt) throw new Error('the control plane API needs a JWT configuration');
-  const authenticated = new WeakMap<FastifyRequest, AuthenticatedRequest>();
+  const authenticated = new WeakMap<FastifyRequest, ClientAuthResult & { nowMs: number }>();
   const tokens = jwt ? new VerifiedTokens(jwt) : null;
-  // Every client request's user lookup, rate-limit count and route read: one statement for all
-  // requests that queued while the previous one ran (the counts stay exact, see authenticateRequests).
-  const authBatcher = new RoundTripBatcher<ClientRequest, AuthenticatedRequest | null>((reqs) =>
-    authenticateRequests(opts.db, reqs, new Date(clock())),
+  // Every client request's user state and rate-limit count: from memory when the user is cached and
+  // the bucket holds a leased count, else one statement for all requests that queued meanwhile.
+  const authenticator = new ClientAuthenticator(
+    opts.db,
+    userCache,
+    new RateLimitLeases(),
+    opts.onAuthStatement,
   );
+  const follower =
+    serveApi && (opts.userCache ?? true) ? new UserChangeFollower(opts.db, userCache, log) : null;
+  await follower?.start();
   const openapi = buildOpenApi();
 
   const app = Fastify({
@@ -221,15 +231,12 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     return sendError(req, reply, 'internal_error', 500, 'internal error');
   });
 
-  /**
-   * Per client route: which per-user limit of `30-` §7 applies, and the read a polled route answers
-   * from (fetched in the authentication statement).
-   */
-  const CLIENT_ROUTES: Record<string, { limit: keyof RateLimits; read?: RouteRead }> = {
-    '/api/v1/relay/start': { limit: 'start' },
-    '/api/v1/relay/stop': { limit: 'stop' },
-    '/api/v1/relay/active': { limit: 'active', read: 'live' },
-    '/api/v1/usage/current': { limit: 'usage', read: 'usage' },
+  /** Per client route: which per-user limit of `30-` §7 applies. */
+  const CLIENT_LIMITS: Record<string, keyof RateLimits> = {
+    '/api/v1/relay/start': 'start',
+    '/api/v1/relay/stop': 'stop',
+    '/api/v1/relay/active': 'active',
+    '/api/v1/usage/current': 'usage',
   };
 
   const applyLimit = (req: FastifyRequest, reply: FastifyReply, d: RateLimitDecision) => {
@@ -248,8 +255,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
 
   /**
    * Client endpoints: the three required headers, a valid access JWT of an existing user, and the
-   * route's rate limit (the user lookup, the counter and the polled routes' read share one database
-   * round trip, batched with the other requests waiting for it).
+   * route's rate limit (`ClientAuthenticator`: from memory, or one batched database round trip).
    */
   const authClient = async (req: FastifyRequest, reply: FastifyReply) => {
     const required = ['authorization', 'x-aegis-client-version', 'x-aegis-client-platform'];
@@ -267,14 +273,12 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     const m = /^Bearer\s+(\S+)$/i.exec(header(req, 'authorization') ?? '');
     const now = clock();
     const sub = m?.[1] && tokens ? await tokens.verify(m[1], now) : null;
-    const route = CLIENT_ROUTES[req.routeOptions.url ?? ''];
-    const limitName = route?.limit;
+    const limitName = CLIENT_LIMITS[req.routeOptions.url ?? ''];
     const found = sub
-      ? await authBatcher.enqueue({
+      ? await authenticator.authenticate({
           userId: sub,
-          bucket: limitName ? `${limitName}:${sub}` : null,
-          windowStart: windowStartOf(now),
-          read: route?.read ?? null,
+          limit: limitName ? { bucket: `${limitName}:${sub}`, max: limits[limitName] } : null,
+          nowMs: now,
         })
       : null;
     if (!found) {
@@ -294,22 +298,15 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
         },
       );
     }
-    authenticated.set(req, found);
-    if (limitName && found.count !== null)
-      applyLimit(req, reply, rateLimitDecision(found.count, limits[limitName], now));
+    authenticated.set(req, { ...found, nowMs: now });
+    if (limitName && found.position !== null)
+      applyLimit(req, reply, rateLimitDecision(found.position, limits[limitName], now));
   };
 
-  const authOf = (req: FastifyRequest): AuthenticatedRequest => {
+  const authOf = (req: FastifyRequest) => {
     const a = authenticated.get(req);
     if (!a) throw new ApiError('unauthorized', 'not authenticated');
     return a;
-  };
-  const userOf = (req: FastifyRequest): UserRow => authOf(req).user;
-  /** The route read fetched with the authentication (CLIENT_ROUTES says which routes have one). */
-  const readOf = <K extends RouteRead>(req: FastifyRequest, kind: K) => {
-    const read = authOf(req).read;
-    if (read?.kind !== kind) throw new Error(`the ${kind} read is missing for ${req.routeOptions.url}`);
-    return read as Extract<NonNullable<AuthenticatedRequest['read']>, { kind: K }>;
   };
 
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -326,9 +323,10 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     return metrics.registry.metrics();
   });
   app.addHook('onClose', async () => {
+    await follower?.stop();
     await tasks.drain();
   });
-  app.decorate('cp', { ctx, service, limits } satisfies ControlPlaneHandle);
+  app.decorate('cp', { ctx, service, limits, userCache } satisfies ControlPlaneHandle);
   if (!serveApi) return app as unknown as ControlPlaneApp;
 
   app.get('/api/v1/openapi.json', async () => openapi);
@@ -362,25 +360,29 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
         field: 'idempotency-key',
       });
     const body = parseBody(RelayStartRequest, req.body);
-    const res = await service.start(userOf(req), key.toLowerCase(), body);
+    const res = await service.start(authOf(req).state.user, key.toLowerCase(), body);
     if (res.replayed) reply.header('idempotent-replayed', 'true');
     return reply.code(res.statusCode).send(res.session);
   });
 
   app.get('/api/v1/relay/active', { onRequest: authClient }, async (req, reply) => {
-    const s = service.activeView(readOf(req, 'live').session);
+    const s = service.activeView(authOf(req).state.live);
     return s ? s : reply.code(204).send();
   });
 
   app.post('/api/v1/relay/stop', { onRequest: authClient }, async (req) => {
-    return service.stop(userOf(req).id, parseBody(RelayStopRequest, req.body));
+    return service.stop(authOf(req).state.user.id, parseBody(RelayStopRequest, req.body));
   });
 
   app.get('/api/v1/relay/manifest', { onRequest: authClient }, async () => service.manifest());
 
-  app.get('/api/v1/usage/current', { onRequest: authClient }, async (req) =>
-    service.usage(userOf(req), readOf(req, 'usage')),
-  );
+  app.get('/api/v1/usage/current', { onRequest: authClient }, async (req) => {
+    const { state, nowMs } = authOf(req);
+    return service.usage(state.user, {
+      consumedSeconds: consumedSecondsAt(state.consumed, nowMs),
+      at: new Date(nowMs),
+    });
+  });
 
   app.post(
     '/api/v1/relay/health',

@@ -40,7 +40,7 @@ export async function runOutageReconciliation(ctx: ControlPlaneContext, now: Dat
   for (const { id } of candidates.rows) {
     const wrote = await ctx.db.transaction(async (tx) => {
       const s = await lockSession(tx, id);
-      if (!s?.activated_at) return false;
+      if (!s?.activated_at) return null;
       const res = await tx.query<{
         duration_seconds: number;
         reconciled_seconds: number;
@@ -52,13 +52,13 @@ export async function runOutageReconciliation(ctx: ControlPlaneContext, now: Dat
         [id],
       );
       const r = res.rows[0];
-      if (!r) return false;
+      if (!r) return null;
       const counted =
         s.status === 'stopped'
           ? r.duration_seconds
           : Math.max(0, Math.floor((now.getTime() - s.activated_at.getTime()) / 1000));
       const gap = r.max_uptime - (counted + r.reconciled_seconds);
-      if (gap <= 0) return false;
+      if (gap <= 0) return null;
       await tx.query(
         `INSERT INTO billing_adjustments (id, user_id, session_id, adjustment_seconds, reason, source, created_at)
          VALUES ($1, $2, $3, $4, 'outage_reconciliation', 'relay_health', $5)`,
@@ -69,9 +69,12 @@ export async function runOutageReconciliation(ctx: ControlPlaneContext, now: Dat
         gap,
       ]);
       await upsertUsageRecord(tx, id, now);
-      return true;
+      return s.user_id;
     });
-    if (wrote) adjustments += 1;
+    if (wrote) {
+      ctx.userChanged(wrote);
+      adjustments += 1;
+    }
   }
   return { sessions: candidates.rows.length, adjustments };
 }

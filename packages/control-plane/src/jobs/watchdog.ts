@@ -100,7 +100,10 @@ export async function runWatchdog(ctx: ControlPlaneContext, now: Date) {
         `UPDATE sessions SET status = 'grace', grace_started_at = $2, updated_at = $2 WHERE id = $1 AND status = 'active'`,
         [s.id, now],
       );
-      if (res.rowCount > 0) act('grace_entered', s.id);
+      if (res.rowCount > 0) {
+        ctx.userChanged(s.user_id);
+        act('grace_entered', s.id);
+      }
     }
   }
 

@@ -17,4 +17,10 @@ export interface ControlPlaneContext {
   /** The control plane URL relays report health to. */
   publicUrl: string;
   tasks: BackgroundTasks;
+  /**
+   * Called after this process committed a change to what the client routes read about the user
+   * (`UserState`), so that its own next read sees it. Other processes learn of it from the database's
+   * change notification, which also reaches this one, a little later.
+   */
+  userChanged: (userId: string) => void;
 }

@@ -113,10 +113,11 @@ export async function stopSession(
   const now = new Date(ctx.clock());
   const stopped = await ctx.db.transaction((tx) => stopSessionTx(tx, sessionId, reason, now, instanceState));
   if (stopped) {
-    const inst = await ctx.db.query<{ relay_instance_id: string | null }>(
-      'SELECT relay_instance_id FROM sessions WHERE id = $1',
+    const inst = await ctx.db.query<{ user_id: string; relay_instance_id: string | null }>(
+      'SELECT user_id, relay_instance_id FROM sessions WHERE id = $1',
       [sessionId],
     );
+    if (inst.rows[0]) ctx.userChanged(inst.rows[0].user_id);
     const id = inst.rows[0]?.relay_instance_id;
     if (id) ctx.tasks.run(async () => void (await deprovisionInstance(ctx, id)));
   }

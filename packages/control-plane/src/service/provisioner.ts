@@ -90,6 +90,7 @@ export async function provisionRelay(ctx: ControlPlaneContext, sessionId: string
     }
     return cur.rows[0]?.status;
   });
+  ctx.userChanged(s.user_id);
   ctx.log.info({ session: sessionId, instance: relay.instance_id }, 'relay provisioned');
   if (status === 'stopped') await deprovisionInstance(ctx, s.relay_instance_id);
 }

@@ -184,6 +184,7 @@ export class RelayService {
       if (isUniqueViolation(err, 'idempotency_records')) throw new Retry();
       throw err;
     }
+    this.ctx.userChanged(user.id);
     this.ctx.tasks.run(() => provisionRelay(this.ctx, sessionId, credential));
     const created = await getSession(db, sessionId);
     if (!created) throw new Retry();
@@ -340,7 +341,7 @@ export class RelayService {
       throw new ApiError('forbidden', 'this relay credential belongs to another instance');
     }
     const now = this.now();
-    await db.transaction(async (tx) => {
+    const userId = await db.transaction(async (tx) => {
       const s = await lockSession(tx, report.session_id);
       if (!s || s.status === 'stopped') {
         throw new ApiError('not_found', 'the session is stopped', { session_id: report.session_id });
@@ -387,6 +388,8 @@ export class RelayService {
           [s.id, now],
         );
       }
+      return s.user_id;
     });
+    this.ctx.userChanged(userId);
   }
 }
