@@ -86,8 +86,11 @@ export class ClientAuthenticator {
         if (position === null) break;
         g.positions.push(position);
       }
+      // What the waiting requests need, and a block more for the requests to come: with only
+      // `max(need, block)`, a burst as large as the block used it all up and every request of the
+      // next burst waited for the database again.
       const need = g.requests.length - g.positions.length;
-      g.amount = need > 0 ? Math.max(need, leaseSize(g.max)) : 0;
+      g.amount = need > 0 ? need + leaseSize(g.max) : 0;
     }
     const userIds = [...new Set(pending.map((i) => items[i]!.userId))];
     const leases = [...groups.values()].filter((g) => g.amount > 0);

@@ -1,13 +1,13 @@
 /**
- * Rate-limit counts taken from the shared counter in blocks. The counter of a (bucket, window) lives
- * in the database so that every replica enforces one limit (`30-` §7). Raising it once per request
- * costs every request a database round trip; instead a replica raises it by a block (`leaseSize`)
- * and hands the block's positions to its next requests. The k-th position of a window is allowed
+ * Rate-limit counts taken from the shared counter ahead of need. The counter of a (bucket, window)
+ * lives in the database so that every replica enforces one limit (`30-` §7). Raising it once per
+ * request costs every request a database round trip; instead a replica raises it by what its waiting
+ * requests need plus a block (`leaseSize`), and hands the block's positions to its next requests. The k-th position of a window is allowed
  * when k ≤ limit, exactly as one increment per request would be, so across replicas the limit still
  * holds: no position is handed out twice and the counter is never below what was handed out.
  *
  * The price, with several replicas: positions a replica holds unused are counted already, so another
- * replica may refuse up to `leaseSize - 1` requests per other replica before the limit is really
+ * replica may refuse up to `leaseSize` requests per other replica before the limit is really
  * reached, and the `X-RateLimit-Remaining` a replica reports does not see what the others hold.
  * With one replica it is exact.
  */

@@ -102,11 +102,12 @@ describe('ClientAuthenticator', () => {
     const first = auth.authenticate(limited('u1'));
     expect(first).toBeInstanceOf(Promise);
     expect(await positionOf(first)).toBe(1);
-    expect(statements).toEqual([{ userIds: ['u1'], buckets: ['active:u1'], amounts: [10] }]);
-    const fromMemory = Array.from({ length: 9 }, () => auth.authenticate(limited('u1')));
+    // The one count it needs and a block of 10 (limit 1 000 000) for the requests to come.
+    expect(statements).toEqual([{ userIds: ['u1'], buckets: ['active:u1'], amounts: [11] }]);
+    const fromMemory = Array.from({ length: 10 }, () => auth.authenticate(limited('u1')));
     expect(fromMemory.some((r) => r instanceof Promise)).toBe(false);
-    expect(fromMemory.map((r) => (r as ClientAuthResult).position)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(await positionOf(auth.authenticate(limited('u1')))).toBe(11);
+    expect(fromMemory.map((r) => (r as ClientAuthResult).position)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    expect(await positionOf(auth.authenticate(limited('u1')))).toBe(12);
     expect(statements).toHaveLength(2);
   });
 
@@ -131,10 +132,10 @@ describe('ClientAuthenticator', () => {
     const queued = Array.from({ length: 14 }, (_, i) => auth.authenticate(limited(i % 2 ? 'u2' : 'u1')));
     release();
     const positions = await Promise.all([first, ...queued].map(positionOf));
-    // u1 (first, then every other one): 1–8 from the first statement's lease of 10; u2: 1–7 from one
-    // lease of 10 in the second statement.
+    // u1 (first, then every other one): 1–8 from the first statement's lease of 1 + 10; u2: 1–7 from
+    // a lease of 7 + 10 in the second statement.
     expect(positions).toEqual([1, 2, 1, 3, 2, 4, 3, 5, 4, 6, 5, 7, 6, 8, 7]);
-    expect(statements.map((s) => s.amounts)).toEqual([[10], [10]]);
+    expect(statements.map((s) => s.amounts)).toEqual([[11], [17]]);
     expect(statements[1]!.buckets).toEqual(['active:u2']);
   });
 
@@ -159,16 +160,16 @@ describe('ClientAuthenticator', () => {
     const positions: Array<number | null | undefined> = [];
     for (let i = 0; i < 9; i++) positions.push(await positionOf(auth.authenticate(limited('u1', 6))));
     expect(positions).toEqual([1, 2, 3, 4, 5, 6, 7, 7, 7]);
-    // leaseSize(6) is 1: one statement per count up to the limit, none after it.
-    expect(statements).toHaveLength(6);
+    // leaseSize(6) is 1: each statement leases the count needed and one more; none after the limit.
+    expect(statements.map((s) => s.amounts)).toEqual([[2], [2], [2]]);
     expect(await positionOf(auth.authenticate(limited('u1', 6, NOW + 60_000)))).toBe(1);
-    expect(statements).toHaveLength(7);
+    expect(statements).toHaveLength(4);
   });
 
   it('with the cache disabled every request reads the database, and leased counts still apply', async () => {
     const { auth, cache, statements, limited } = setup();
     cache.disable();
     for (let i = 0; i < 3; i++) await auth.authenticate(limited('u1'));
-    expect(statements.map((s) => s.amounts)).toEqual([[10], [], []]);
+    expect(statements.map((s) => s.amounts)).toEqual([[11], [], []]);
   });
 });
