@@ -189,8 +189,8 @@ const ALONE_BATCH = 40;
  * The hot-path statement alone, on one connection and nothing else running, as the control plane
  * sends it for a batch of ALONE_BATCH `/relay/active` requests spread over `userIds` that hold no
  * leased count (limits out of reach, so a block is `BLOCK`): every user's state, and each user's
- * counter raised by what its requests need, at least a block (1 user: one lease of 40; 40 users:
- * 40 leases of 10). Prepared under a name, with PostgreSQL's default plan choice and then with the
+ * counter raised by what its requests need and a block (1 user: one lease of 50; 40 users: 40 leases
+ * of 11). Prepared under a name, with PostgreSQL's default plan choice and then with the
  * generic plan forced. Mean wall time per call, and how many generic and custom plans PostgreSQL
  * used (pg_prepared_statements).
  */
@@ -210,7 +210,7 @@ async function statementAlone(url: string, userIds: string[]): Promise<AloneFigu
     userId,
     bucket: `active:${userId}`,
     windowStartMs,
-    amount: Math.max(ALONE_BATCH / userIds.length, BLOCK),
+    amount: ALONE_BATCH / userIds.length + BLOCK,
   }));
   await readUserStates(capture, userIds, leases);
   const out: AloneFigure[] = [];
@@ -533,7 +533,7 @@ Every control plane request does the full path: header checks, the access JWT (H
 already verified is not verified again, its \`exp\`/\`nbf\` are still checked), then the user's
 state (the user row, the live session joined with its relay instance and latest health report,
 the Time Bank's session usage) and a rate-limit count. The counts are taken from the shared
-counter in blocks: a statement raises a counter by what its requests need and at least by a block
+counter ahead of need: a statement raises a counter by what its requests need and a block more
 (\`leaseSize\`: a tenth of the limit, 1 to 10), and the process hands the spare counts to the next
 requests of that bucket.
 "User cache on" (the default): each process keeps the users' state in memory and drops a user's
@@ -542,12 +542,11 @@ whose bucket still holds a count is answered without the database. The others wa
 statement for all requests that queued while the previous one ran (or, when none was running,
 that arrived in the same event-loop turn): it reads their users' state fresh (and caches it) and
 raises their counters. "User cache off" (\`userCache: false\`): every request waits for that
-statement; only the counts still come in blocks.
+statement; only the counts still come ahead of need.
 The limits here are out of reach (${BIG.toLocaleString('en-US')} a minute), so a block is ${BLOCK} counts: with the
 cache on, a cached user whose requests come one at a time needs a statement for one request in
-${BLOCK}. But a statement raises a counter by as many as wait for it when that is more than a
-block, leaving no count over: once ${BLOCK} or more requests of one user wait for each statement, all
-of that user's requests go to the database. Production limits (${DEFAULT_RATE_LIMITS.active} a minute for
+${BLOCK + 1}; when k requests of one user wait for a statement together, the next ${BLOCK} are answered from
+memory. Production limits (${DEFAULT_RATE_LIMITS.active} a minute for
 \`/relay/active\`, ${DEFAULT_RATE_LIMITS.usage} for \`/usage/current\`) give blocks of ${leaseSize(DEFAULT_RATE_LIMITS.active)} and ${leaseSize(DEFAULT_RATE_LIMITS.usage)}.
 
 "Bare + round trip" is the bare route answering after one database round trip that does nothing
@@ -566,8 +565,8 @@ ${runs.map(section).join('\n')}
 
 The hot-path statement (\`readUserStates\`) as a process sends it for a batch of ${ALONE_BATCH} requests of
 \`/relay/active\` that hold no count, with out-of-reach limits: over 1 user (its state, and its
-counter raised by ${ALONE_BATCH}) and over ${ALONE_BATCH} users (their states, and ${ALONE_BATCH} counters each raised by a block
-of ${BLOCK}). On one connection with nothing else running, prepared under a name, ${ALONE_CALLS} calls after 20
+counter raised by ${ALONE_BATCH} + ${BLOCK}) and over ${ALONE_BATCH} users (their states, and ${ALONE_BATCH} counters each raised by
+1 + ${BLOCK}). On one connection with nothing else running, prepared under a name, ${ALONE_CALLS} calls after 20
 warm-up calls; "plans" is what \`pg_prepared_statements\` counted over all of them.
 
 | users | plan_cache_mode | ms per call | plans: generic / custom |
