@@ -36,7 +36,7 @@ import { createLogger } from '@telemy/protocol';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import pg from 'pg';
-import { leaseSize } from '../../packages/control-plane/src/cache/rate-limit-leases.js';
+import { leaseBlock, maxLeaseBlock } from '../../packages/control-plane/src/cache/rate-limit-leases.js';
 import { type CounterLease, readUserStates } from '../../packages/control-plane/src/store/user-states.js';
 import { startPostgres } from '../../test/support/postgres.js';
 import { machine, percentile } from './report.js';
@@ -49,9 +49,9 @@ const DURATION = Number(arg('--duration') ?? 4);
 const ROUNDS = Number(arg('--rounds') ?? 5);
 const LEVELS = (arg('--connections') ?? '10,100').split(',').map(Number);
 const MANY_USERS = 100;
-/** The rate limits, out of reach, and the block of counts a statement takes for such a limit (`leaseSize`). */
+/** The rate limits, out of reach, and the first block of counts a statement takes in a window (`leaseBlock`). */
 const BIG = 1_000_000_000;
-const BLOCK = leaseSize(BIG);
+const BLOCK = leaseBlock(BIG, 0);
 const NOTES_MARKER = '<!-- notes: kept across runs -->';
 
 interface Figure {
@@ -188,7 +188,7 @@ const ALONE_BATCH = 40;
 /**
  * The hot-path statement alone, on one connection and nothing else running, as the control plane
  * sends it for a batch of ALONE_BATCH `/relay/active` requests spread over `userIds` that hold no
- * leased count (limits out of reach, so a block is `BLOCK`): every user's state, and each user's
+ * leased count (a window's first statement, so the block is `BLOCK`): every user's state, and each user's
  * counter raised by what its requests need and a block (1 user: one lease of 50; 40 users: 40 leases
  * of 11). Prepared under a name, with PostgreSQL's default plan choice and then with the
  * generic plan forced. Mean wall time per call, and how many generic and custom plans PostgreSQL
@@ -534,8 +534,9 @@ already verified is not verified again, its \`exp\`/\`nbf\` are still checked), 
 state (the user row, the live session joined with its relay instance and latest health report,
 the Time Bank's session usage) and a rate-limit count. The counts are taken from the shared
 counter ahead of need: a statement raises a counter by what its requests need and a block more
-(\`leaseSize\`: a tenth of the limit, 1 to 10), and the process hands the spare counts to the next
-requests of that bucket.
+(\`leaseBlock\`: 10, or what the process already took in the minute when that is more, never more
+than a tenth of the limit), and the process hands the spare counts to the next requests of that
+bucket.
 "User cache on" (the default): each process keeps the users' state in memory and drops a user's
 entry when PostgreSQL notifies a change to it (LISTEN/NOTIFY). A request whose user is cached and
 whose bucket still holds a count is answered without the database. The others wait for ONE
@@ -543,11 +544,13 @@ statement for all requests that queued while the previous one ran (or, when none
 that arrived in the same event-loop turn): it reads their users' state fresh (and caches it) and
 raises their counters. "User cache off" (\`userCache: false\`): every request waits for that
 statement; only the counts still come ahead of need.
-The limits here are out of reach (${BIG.toLocaleString('en-US')} a minute), so a block is ${BLOCK} counts: with the
-cache on, a cached user whose requests come one at a time needs a statement for one request in
-${BLOCK + 1}; when k requests of one user wait for a statement together, the next ${BLOCK} are answered from
-memory. Production limits (${DEFAULT_RATE_LIMITS.active} a minute for
-\`/relay/active\`, ${DEFAULT_RATE_LIMITS.usage} for \`/usage/current\`) give blocks of ${leaseSize(DEFAULT_RATE_LIMITS.active)} and ${leaseSize(DEFAULT_RATE_LIMITS.usage)}.
+The limits here are out of reach (${BIG.toLocaleString('en-US')} a minute): the blocks start at ${BLOCK} and
+double with use up to ${maxLeaseBlock(BIG).toLocaleString('en-US')}, so after the first few statements of a minute the counts
+cost no statement, and with the cache on almost every request is answered from memory. That is
+not what production limits give: ${DEFAULT_RATE_LIMITS.active} a minute for \`/relay/active\` and ${DEFAULT_RATE_LIMITS.usage} for
+\`/usage/current\` cap the blocks at ${maxLeaseBlock(DEFAULT_RATE_LIMITS.active)} and ${maxLeaseBlock(DEFAULT_RATE_LIMITS.usage)}, so a polling engine needs a statement at least every
+${maxLeaseBlock(DEFAULT_RATE_LIMITS.active) + 1}th and ${maxLeaseBlock(DEFAULT_RATE_LIMITS.usage) + 1}th request (and after every change of its user); the "user cache off" line is the
+other bound, a statement for every request.
 
 "Bare + round trip" is the bare route answering after one database round trip that does nothing
 (\`SELECT 1\`, batched and sent exactly as the control plane's statement is): the ceiling of a

@@ -15,6 +15,8 @@ export interface ControlPlaneMetrics {
   idempotencyReplays: Counter;
   rateLimited: Counter<'route'>;
   watchdogActions: Counter<'action'>;
+  clientAuth: Counter<'source'>;
+  userCacheEnabled: Gauge;
 }
 
 export function createMetrics(db?: Db, registry: Registry = new Registry()): ControlPlaneMetrics {
@@ -89,6 +91,17 @@ export function createMetrics(db?: Db, registry: Registry = new Registry()): Con
       name: 'aegis_watchdog_actions_total',
       help: 'Corrective actions taken by the watchdog job.',
       labelNames: ['action'],
+      registers,
+    }),
+    clientAuth: new Counter({
+      name: 'aegis_client_auth_total',
+      help: 'Client requests authenticated from the per-process user cache (memory) or by the hot-path statement (database).',
+      labelNames: ['source'],
+      registers,
+    }),
+    userCacheEnabled: new Gauge({
+      name: 'aegis_user_cache_enabled',
+      help: '1 while this process follows user changes and serves client requests from its user cache.',
       registers,
     }),
   };

@@ -9,6 +9,7 @@ import { startPostgres, type ThrowawayPostgres } from '../../../test/support/pos
 import { registerAdmin } from '../../cli/src/commands/admin.js';
 import { registerControlPlane } from '../../cli/src/commands/control-plane.js';
 import { hs256Config, verifyAccessToken } from '../src/auth/jwt.js';
+import { maxLeaseBlock } from '../src/cache/rate-limit-leases.js';
 import { createPgDb } from '../src/db/pg.js';
 import { CLIENT_HEADERS, JWT_SECRET, START_BODY } from './harness.js';
 
@@ -214,7 +215,7 @@ describe('two server processes and the CLI on one PostgreSQL', () => {
     expect(((await active.json()) as { session_id: string }).session_id).toBe(ok[0]?.body.session_id);
   });
 
-  it('the start limit holds across the two processes', async () => {
+  it('the active limit holds across the two processes', async () => {
     const [a, b] = servers;
     const userId = await cli('admin', 'user', 'create', '--email', 'limited@example.test');
     const token = await cli('admin', 'token', '--user', userId);
@@ -224,12 +225,14 @@ describe('two server processes and the CLI on one PostgreSQL', () => {
       const r = await fetch(`${(i % 2 === 0 ? a : b)!.url}/api/v1/relay/active`, { headers });
       codes.push(r.status);
     }
-    // 60 per minute per user across both replicas (unless the minute turned over meanwhile).
+    // 60 per minute per user across both replicas (unless the minute turned over meanwhile); counts
+    // one replica holds unused (at most a block) may be refused on the other before the 60th.
     expect(codes.filter((c) => c === 429).length).toBeGreaterThanOrEqual(1);
-    expect(codes.slice(0, 60).every((c) => c === 204)).toBe(true);
+    expect(codes.filter((c) => c === 204).length).toBeLessThanOrEqual(60);
+    expect(codes.slice(0, 60 - maxLeaseBlock(60)).every((c) => c === 204)).toBe(true);
   });
 
-  it('100 concurrent GET /relay/active of one user split across the two processes → exactly 60 pass, 40 get 429', async () => {
+  it('100 concurrent GET /relay/active of one user split across the two processes → at most 60 pass, each count once, the rest 429', async () => {
     const [a, b] = servers;
     const userId = await cli('admin', 'user', 'create', '--email', 'burst@example.test');
     const token = await cli('admin', 'token', '--user', userId);
@@ -245,13 +248,13 @@ describe('two server processes and the CLI on one PostgreSQL', () => {
         })),
       ),
     );
-    expect(results.filter((r) => r.status === 204)).toHaveLength(60);
-    expect(results.filter((r) => r.status === 429)).toHaveLength(40);
-    const remaining = results
-      .filter((r) => r.status === 204)
-      .map((r) => Number(r.remaining))
-      .sort((x, y) => x - y);
-    expect(remaining).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    const passed = results.filter((r) => r.status === 204).length;
+    expect(passed).toBeLessThanOrEqual(60);
+    expect(passed).toBeGreaterThanOrEqual(60 - maxLeaseBlock(60));
+    expect(results.filter((r) => r.status === 429)).toHaveLength(100 - passed);
+    const remaining = results.filter((r) => r.status === 204).map((r) => Number(r.remaining));
+    expect(new Set(remaining).size).toBe(passed);
+    expect(Math.min(...remaining)).toBeGreaterThanOrEqual(0);
     expect(results.filter((r) => r.status === 429).every((r) => r.remaining === '0')).toBe(true);
   });
 

@@ -21,6 +21,7 @@ describe.each(BACKENDS)('the per-process user cache on %s', (kind) => {
   let b: ControlPlaneApp;
   let dbB: Db;
   let statementsB = 0;
+  let requestsByStatementsB = 0;
   beforeAll(async () => {
     backend = await openBackend(kind);
     h = await makeHarness(backend.db, { limits: { active: 1_000_000, usage: 1_000_000 } });
@@ -32,7 +33,10 @@ describe.each(BACKENDS)('the per-process user cache on %s', (kind) => {
       clock: h.now,
       limits: { active: 1_000_000, usage: 1_000_000 },
       logger: createLogger('t', { level: 'silent' }),
-      onAuthStatement: () => statementsB++,
+      onAuthStatement: (n) => {
+        statementsB++;
+        requestsByStatementsB += n;
+      },
     });
   });
   afterAll(async () => {
@@ -55,6 +59,12 @@ describe.each(BACKENDS)('the per-process user cache on %s', (kind) => {
     // may arrive after the first read and drop it once more: at most 4. Without the cache: 30.
     expect(statementsB - before).toBeGreaterThanOrEqual(3);
     expect(statementsB - before).toBeLessThanOrEqual(4);
+    const metrics = (await b.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/^aegis_user_cache_enabled 1$/m);
+    const served = (source: string) =>
+      Number(new RegExp(`^aegis_client_auth_total\\{source="${source}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
+    expect(served('memory')).toBeGreaterThanOrEqual(26);
+    expect(served('database')).toBe(requestsByStatementsB);
   });
 
   it("another replica's start, health and stop reach this replica's polls", async () => {

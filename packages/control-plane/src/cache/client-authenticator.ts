@@ -2,7 +2,7 @@ import { RoundTripBatcher } from '../db/round-trip-batcher.js';
 import type { Queryable } from '../db/types.js';
 import { windowStartOf } from '../store/rate-limits.js';
 import { type CounterLease, counterKey, readUserStates } from '../store/user-states.js';
-import { leaseSize, type RateLimitLeases } from './rate-limit-leases.js';
+import { leaseBlock, type RateLimitLeases } from './rate-limit-leases.js';
 import type { UserState, UserStateCache } from './user-state-cache.js';
 
 /** A client request whose access token named `userId`, counted in `limit.bucket` when it has one. */
@@ -33,15 +33,21 @@ export class ClientAuthenticator {
     private readonly db: Queryable,
     private readonly cache: UserStateCache,
     private readonly leases: RateLimitLeases,
-    /** Called with each statement's number of requests (the bench's batch sizes). */
-    private readonly onStatement: (requests: number) => void = () => {},
+    /**
+     * Told how requests were served: `memory` with a count of requests answered without the
+     * database, `database` once per statement with the number of requests it served.
+     */
+    private readonly observe: (source: 'memory' | 'database', requests: number) => void = () => {},
   ) {
     this.batcher = new RoundTripBatcher((items) => this.flush(items));
   }
 
   /** The result, synchronously when nothing has to be read, else a promise of it. */
   authenticate(req: ClientAuthRequest): ClientAuthResult | null | Promise<ClientAuthResult | null> {
-    return this.fromMemory(req) ?? this.batcher.enqueue(req);
+    const known = this.fromMemory(req);
+    if (!known) return this.batcher.enqueue(req);
+    this.observe('memory', 1);
+    return known;
   }
 
   private fromMemory(req: ClientAuthRequest): ClientAuthResult | undefined {
@@ -55,6 +61,7 @@ export class ClientAuthenticator {
   private async flush(items: readonly ClientAuthRequest[]): Promise<Array<ClientAuthResult | null>> {
     const results: Array<ClientAuthResult | null | undefined> = items.map((r) => this.fromMemory(r));
     const pending = results.flatMap((r, i) => (r === undefined ? [i] : []));
+    if (pending.length < items.length) this.observe('memory', items.length - pending.length);
     if (pending.length === 0) return results as Array<ClientAuthResult | null>;
 
     const groups = new Map<string, CounterLease & { max: number; requests: number[]; positions: number[] }>();
@@ -90,12 +97,12 @@ export class ClientAuthenticator {
       // `max(need, block)`, a burst as large as the block used it all up and every request of the
       // next burst waited for the database again.
       const need = g.requests.length - g.positions.length;
-      g.amount = need > 0 ? need + leaseSize(g.max) : 0;
+      g.amount = need > 0 ? need + leaseBlock(g.max, this.leases.taken(g.bucket, g.windowStartMs)) : 0;
     }
     const userIds = [...new Set(pending.map((i) => items[i]!.userId))];
     const leases = [...groups.values()].filter((g) => g.amount > 0);
 
-    this.onStatement(pending.length);
+    this.observe('database', pending.length);
     const ticket = this.cache.beginRead();
     let read: Awaited<ReturnType<typeof readUserStates>>;
     try {

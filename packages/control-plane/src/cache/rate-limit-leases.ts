@@ -2,19 +2,30 @@
  * Rate-limit counts taken from the shared counter ahead of need. The counter of a (bucket, window)
  * lives in the database so that every replica enforces one limit (`30-` §7). Raising it once per
  * request costs every request a database round trip; instead a replica raises it by what its waiting
- * requests need plus a block (`leaseSize`), and hands the block's positions to its next requests. The k-th position of a window is allowed
- * when k ≤ limit, exactly as one increment per request would be, so across replicas the limit still
- * holds: no position is handed out twice and the counter is never below what was handed out.
+ * requests need plus a block (`leaseBlock`), and hands the spare positions to its next requests. The
+ * k-th position of a window is allowed when k ≤ limit, exactly as one increment per request would be,
+ * so across replicas the limit still holds: no position is handed out twice and the counter is never
+ * below what was handed out.
  *
  * The price, with several replicas: positions a replica holds unused are counted already, so another
- * replica may refuse up to `leaseSize` requests per other replica before the limit is really
- * reached, and the `X-RateLimit-Remaining` a replica reports does not see what the others hold.
- * With one replica it is exact.
+ * replica may refuse up to a block (at most a tenth of the limit) per other replica before the limit
+ * is really reached, and the `X-RateLimit-Remaining` a replica reports does not see what the others
+ * hold. With one replica it is exact.
  */
 
-/** The block size for a limit: a tenth of it, at least 1 and at most 10. */
-export function leaseSize(limit: number): number {
-  return Math.max(1, Math.min(10, Math.floor(limit / 10)));
+/** The largest block: a replica never holds more than a tenth of the limit unused (at least 1). */
+export function maxLeaseBlock(limit: number): number {
+  return Math.max(1, Math.floor(limit / 10));
+}
+
+/**
+ * The spare counts to take with the next statement, given how many this replica already took in the
+ * window: 10, or as many as it took so far when that is more (a busy bucket's blocks double, so it
+ * needs a statement for its counts only every so often), never more than `maxLeaseBlock`. With the
+ * default limits that is 6 for `/relay/active` (60 a minute) and 3 for `/usage/current` (30).
+ */
+export function leaseBlock(limit: number, takenThisWindow: number): number {
+  return Math.min(maxLeaseBlock(limit), Math.max(10, takenThisWindow));
 }
 
 interface Lease {
@@ -23,6 +34,8 @@ interface Lease {
   ranges: Array<[number, number]>;
   /** The highest count the database returned this window: once it reaches the limit, the window is used up. */
   highest: number;
+  /** Positions granted to this replica this window. */
+  taken: number;
 }
 
 export class RateLimitLeases {
@@ -46,6 +59,12 @@ export class RateLimitLeases {
     return lease.highest >= limit ? lease.highest + 1 : null;
   }
 
+  /** Positions granted to this replica in the bucket's window so far (used or not). */
+  taken(bucket: string, windowStartMs: number): number {
+    const lease = this.leases.get(bucket);
+    return lease && lease.windowStartMs === windowStartMs ? lease.taken : 0;
+  }
+
   /** Positions this replica holds in the bucket's window. */
   held(bucket: string, windowStartMs: number): number {
     const lease = this.leases.get(bucket);
@@ -57,11 +76,12 @@ export class RateLimitLeases {
   grant(bucket: string, windowStartMs: number, amount: number, total: number): void {
     let lease = this.leases.get(bucket);
     if (!lease || lease.windowStartMs !== windowStartMs) {
-      lease = { windowStartMs, ranges: [], highest: 0 };
+      lease = { windowStartMs, ranges: [], highest: 0, taken: 0 };
       this.leases.delete(bucket);
       this.leases.set(bucket, lease);
     }
     lease.ranges.push([total - amount + 1, total]);
+    lease.taken += amount;
     lease.highest = Math.max(lease.highest, total);
   }
 

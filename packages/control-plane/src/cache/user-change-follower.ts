@@ -23,6 +23,8 @@ export class UserChangeFollower {
     private readonly db: Db,
     private readonly cache: UserStateCache,
     private readonly log: Logger,
+    /** Told when the cache is turned on (subscribed) and off. */
+    private readonly onSwitch: (on: boolean) => void = () => {},
   ) {}
 
   /** Resolves once the first attempt to subscribe has ended (the cache is enabled if it worked). */
@@ -34,9 +36,11 @@ export class UserChangeFollower {
     this.stopped = true;
     if (this.retry) clearTimeout(this.retry);
     this.cache.disable();
+    this.onSwitch(false);
     const sub = this.subscription;
     this.subscription = null;
-    await sub?.close();
+    // Closing after the database was closed (or lost) has nothing left to undo.
+    await sub?.close().catch(() => {});
   }
 
   private async subscribe(): Promise<void> {
@@ -65,12 +69,14 @@ export class UserChangeFollower {
     this.subscription = sub;
     this.failures = 0;
     this.cache.enable();
+    this.onSwitch(true);
   }
 
   private lost(sub: Subscription, err: Error): void {
     if (this.subscription !== sub) return;
     this.subscription = null;
     this.cache.disable();
+    this.onSwitch(false);
     this.log.warn(
       { err: err.message },
       'lost the user-change subscription; the user cache is off until it is back',

@@ -153,14 +153,17 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   const tokens = jwt ? new VerifiedTokens(jwt) : null;
   // Every client request's user state and rate-limit count: from memory when the user is cached and
   // the bucket holds a leased count, else one statement for all requests that queued meanwhile.
-  const authenticator = new ClientAuthenticator(
-    opts.db,
-    userCache,
-    new RateLimitLeases(),
-    opts.onAuthStatement,
-  );
+  const fromMemory = metrics.clientAuth.labels('memory');
+  const fromDatabase = metrics.clientAuth.labels('database');
+  const authenticator = new ClientAuthenticator(opts.db, userCache, new RateLimitLeases(), (source, n) => {
+    if (source === 'memory') return fromMemory.inc(n);
+    fromDatabase.inc(n);
+    opts.onAuthStatement?.(n);
+  });
   const follower =
-    serveApi && (opts.userCache ?? true) ? new UserChangeFollower(opts.db, userCache, log) : null;
+    serveApi && (opts.userCache ?? true)
+      ? new UserChangeFollower(opts.db, userCache, log, (on) => metrics.userCacheEnabled.set(on ? 1 : 0))
+      : null;
   await follower?.start();
   const openapi = buildOpenApi();
 

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { leaseSize, RateLimitLeases } from '../../src/cache/rate-limit-leases.js';
+import { leaseBlock, maxLeaseBlock, RateLimitLeases } from '../../src/cache/rate-limit-leases.js';
 
 const W = 1_800_000_000_000;
 
-describe('leaseSize', () => {
-  it('is a tenth of the limit, between 1 and 10', () => {
-    expect([6, 20, 30, 60, 1_000_000].map(leaseSize)).toEqual([1, 2, 3, 6, 10]);
+describe('leaseBlock', () => {
+  it('starts at 10 and grows with what was taken, never past a tenth of the limit (at least 1)', () => {
+    expect([6, 20, 30, 60, 1_000_000].map((limit) => leaseBlock(limit, 0))).toEqual([1, 2, 3, 6, 10]);
+    expect([6, 20, 30, 60, 1_000_000].map((limit) => leaseBlock(limit, 500))).toEqual([1, 2, 3, 6, 500]);
+    expect(leaseBlock(1_000_000, 200_000)).toBe(maxLeaseBlock(1_000_000));
+    expect(maxLeaseBlock(1_000_000)).toBe(100_000);
   });
 });
 
@@ -15,6 +18,7 @@ describe('RateLimitLeases', () => {
     expect(l.take('b', W, 60)).toBeNull();
     l.grant('b', W, 3, 13);
     expect(l.held('b', W)).toBe(3);
+    expect(l.taken('b', W)).toBe(3);
     expect([l.take('b', W, 60), l.take('b', W, 60), l.take('b', W, 60), l.take('b', W, 60)]).toEqual([
       11,
       12,
@@ -28,6 +32,7 @@ describe('RateLimitLeases', () => {
     l.grant('b', W, 2, 2);
     l.grant('b', W, 2, 7);
     expect([1, 2, 3, 4].map(() => l.take('b', W, 60))).toEqual([1, 2, 6, 7]);
+    expect([l.held('b', W), l.taken('b', W), l.taken('b', W + 60_000)]).toEqual([0, 4, 0]);
   });
 
   it('once the counter reached the limit, refuses without the database', () => {
