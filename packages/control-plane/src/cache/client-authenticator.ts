@@ -85,8 +85,8 @@ export class ClientAuthenticator {
       }
       g.requests.push(i);
     }
-    // Positions already held are taken now: requests answered from memory while the statement runs
-    // would take them otherwise.
+    // Positions still held (a user whose entry was dropped keeps its counts) go to these requests
+    // first, in order; only the rest is leased.
     for (const g of groups.values()) {
       while (g.positions.length < g.requests.length) {
         const position = this.leases.take(g.bucket, g.windowStartMs, g.max);
