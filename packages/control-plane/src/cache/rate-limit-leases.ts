@@ -13,16 +13,20 @@
  * hold. With one replica it is exact.
  */
 
-/** The largest block: a replica never holds more than a tenth of the limit unused (at least 1). */
+/**
+ * The largest block: a replica never holds more than a tenth of the limit unused. Under 10 that is
+ * none: such a limit (`start`, 6 a minute) is counted exactly across replicas, one count per request.
+ */
 export function maxLeaseBlock(limit: number): number {
-  return Math.max(1, Math.floor(limit / 10));
+  return Math.floor(limit / 10);
 }
 
 /**
  * The spare counts to take with the next statement, given how many this replica already took in the
  * window: 10, or as many as it took so far when that is more (a busy bucket's blocks double, so it
  * needs a statement for its counts only every so often), never more than `maxLeaseBlock`. With the
- * default limits that is 6 for `/relay/active` (60 a minute) and 3 for `/usage/current` (30).
+ * default limits that is 6 for `/relay/active` (60 a minute), 3 for `/usage/current` (30), 2 for
+ * `/relay/stop` (20) and none for `/relay/start` (6).
  */
 export function leaseBlock(limit: number, takenThisWindow: number): number {
   return Math.min(maxLeaseBlock(limit), Math.max(10, takenThisWindow));

@@ -161,10 +161,10 @@ describe('ClientAuthenticator', () => {
     const positions: Array<number | null | undefined> = [];
     for (let i = 0; i < 9; i++) positions.push(await positionOf(auth.authenticate(limited('u1', 6))));
     expect(positions).toEqual([1, 2, 3, 4, 5, 6, 7, 7, 7]);
-    // The block for limit 6 is 1: each statement leases the count needed and one more; none after the limit.
-    expect(statements.map((s) => s.amounts)).toEqual([[2], [2], [2]]);
+    // A limit under 10 is counted exactly: one count per statement, none after the limit.
+    expect(statements.map((s) => s.amounts)).toEqual([[1], [1], [1], [1], [1], [1]]);
     expect(await positionOf(auth.authenticate(limited('u1', 6, NOW + 60_000)))).toBe(1);
-    expect(statements).toHaveLength(4);
+    expect(statements).toHaveLength(7);
   });
 
   it('with the cache disabled every request reads the database, and leased counts still apply', async () => {

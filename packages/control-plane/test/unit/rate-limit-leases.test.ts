@@ -4,9 +4,9 @@ import { leaseBlock, maxLeaseBlock, RateLimitLeases } from '../../src/cache/rate
 const W = 1_800_000_000_000;
 
 describe('leaseBlock', () => {
-  it('starts at 10 and grows with what was taken, never past a tenth of the limit (at least 1)', () => {
-    expect([6, 20, 30, 60, 1_000_000].map((limit) => leaseBlock(limit, 0))).toEqual([1, 2, 3, 6, 10]);
-    expect([6, 20, 30, 60, 1_000_000].map((limit) => leaseBlock(limit, 500))).toEqual([1, 2, 3, 6, 500]);
+  it('starts at 10 and grows with what was taken, never past a tenth of the limit', () => {
+    expect([6, 20, 30, 60, 1_000_000].map((limit) => leaseBlock(limit, 0))).toEqual([0, 2, 3, 6, 10]);
+    expect([6, 20, 30, 60, 1_000_000].map((limit) => leaseBlock(limit, 500))).toEqual([0, 2, 3, 6, 500]);
     expect(leaseBlock(1_000_000, 200_000)).toBe(maxLeaseBlock(1_000_000));
     expect(maxLeaseBlock(1_000_000)).toBe(100_000);
   });
