@@ -267,27 +267,22 @@ try {
   const limits = { start: BIG, stop: BIG, active: BIG, usage: BIG, authToken: BIG };
   const logger = createLogger('bench', { level: 'silent' });
   // Two instances on the one store: with the user cache (the default) and without it.
+  const instance = (counts: ReturnType<typeof countingStatements>, userCache: boolean) =>
+    createControlPlane({
+      db: counts.db,
+      provider,
+      jwt,
+      limits,
+      logger,
+      userCache,
+      onAuthStatement: counts.onAuthStatement,
+    });
   const counted = countingStatements(db);
-  const app = await createControlPlane({
-    db: counted.db,
-    provider,
-    jwt,
-    limits,
-    logger,
-    onAuthStatement: counted.onAuthStatement,
-  });
+  const app = await instance(counted, true);
   if (!app.cp.userCache.isEnabled) throw new Error('the user cache is off: LISTEN failed');
   const cpUrl = await app.listen({ port: 0, host: '127.0.0.1' });
   const countedNoCache = countingStatements(db);
-  const appNoCache = await createControlPlane({
-    db: countedNoCache.db,
-    provider,
-    jwt,
-    limits,
-    logger,
-    userCache: false,
-    onAuthStatement: countedNoCache.onAuthStatement,
-  });
+  const appNoCache = await instance(countedNoCache, false);
   const cpNoCacheUrl = await appNoCache.listen({ port: 0, host: '127.0.0.1' });
   const clientHeaders = { 'x-aegis-client-version': '0.0.3', 'x-aegis-client-platform': 'linux' };
 

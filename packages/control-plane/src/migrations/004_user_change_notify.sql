@@ -52,30 +52,17 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER users_notify_user_changed
-  AFTER INSERT OR UPDATE OR DELETE ON users
-  FOR EACH ROW EXECUTE FUNCTION telemy_notify_user_changed();
-CREATE TRIGGER users_notify_user_changed_truncate
-  AFTER TRUNCATE ON users
-  FOR EACH STATEMENT EXECUTE FUNCTION telemy_notify_user_changed();
-
-CREATE TRIGGER sessions_notify_user_changed
-  AFTER INSERT OR UPDATE OR DELETE ON sessions
-  FOR EACH ROW EXECUTE FUNCTION telemy_notify_user_changed();
-CREATE TRIGGER sessions_notify_user_changed_truncate
-  AFTER TRUNCATE ON sessions
-  FOR EACH STATEMENT EXECUTE FUNCTION telemy_notify_user_changed();
-
-CREATE TRIGGER relay_instances_notify_user_changed
-  AFTER INSERT OR UPDATE OR DELETE ON relay_instances
-  FOR EACH ROW EXECUTE FUNCTION telemy_notify_user_changed();
-CREATE TRIGGER relay_instances_notify_user_changed_truncate
-  AFTER TRUNCATE ON relay_instances
-  FOR EACH STATEMENT EXECUTE FUNCTION telemy_notify_user_changed();
-
-CREATE TRIGGER relay_health_events_notify_user_changed
-  AFTER INSERT OR UPDATE OR DELETE ON relay_health_events
-  FOR EACH ROW EXECUTE FUNCTION telemy_notify_user_changed();
-CREATE TRIGGER relay_health_events_notify_user_changed_truncate
-  AFTER TRUNCATE ON relay_health_events
-  FOR EACH STATEMENT EXECUTE FUNCTION telemy_notify_user_changed();
+-- On each of those tables: every row change, and a TRUNCATE (`*`).
+DO $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['users', 'sessions', 'relay_instances', 'relay_health_events'] LOOP
+    EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE ON %I
+                    FOR EACH ROW EXECUTE FUNCTION telemy_notify_user_changed()', t || '_notify_user_changed', t);
+    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %I
+                    FOR EACH STATEMENT EXECUTE FUNCTION telemy_notify_user_changed()',
+                   t || '_notify_user_changed_truncate', t);
+  END LOOP;
+END
+$$;
