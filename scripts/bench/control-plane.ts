@@ -73,8 +73,7 @@ interface Figure {
 interface StatementCounts {
   /** Requests each statement served (`onAuthStatement`), one entry per statement. */
   batchSizes: number[];
-  /** Statements timed (matched by their SQL) and their summed wall time, send to answer parsed. */
-  timed: number;
+  /** The statements' summed wall time, send to answer parsed (each statement is also one batch size). */
   ms: number;
 }
 
@@ -151,7 +150,7 @@ async function cannon(
  * requests each served.
  */
 function countingStatements(db: Db) {
-  const counts: StatementCounts = { batchSizes: [], timed: 0, ms: 0 };
+  const counts: StatementCounts = { batchSizes: [], ms: 0 };
   const wrapped: Db = {
     ...db,
     query: async <R>(sql: string, params?: unknown[], opts?: QueryOptions) => {
@@ -161,7 +160,6 @@ function countingStatements(db: Db) {
         return await db.query<R>(sql, params, opts);
       } finally {
         counts.ms += performance.now() - t0;
-        counts.timed += 1;
       }
     },
   };
@@ -370,7 +368,7 @@ try {
     tokens?: string[],
   ): Promise<Comparison> => {
     const bareRoute = route === '/relay/active' ? '/active' : '/usage';
-    const statements = (): StatementCounts => ({ batchSizes: [], timed: 0, ms: 0 });
+    const statements = (): StatementCounts => ({ batchSizes: [], ms: 0 });
     const c: Comparison = {
       route,
       bare: { figures: [], ratios: [] },
@@ -381,13 +379,11 @@ try {
     // The same request bytes to all: the bare routes also receive (and ignore) the client headers.
     const run = async (line: Line, url: string, counts?: StatementCounts) => {
       const first = counts?.batchSizes.length ?? 0;
-      const timed = counts?.timed ?? 0;
       const ms = counts?.ms ?? 0;
       const f = await cannon(url, headers, connections, tokens);
       line.figures.push(f);
       if (counts && line.statements) {
         line.statements.batchSizes.push(...counts.batchSizes.slice(first));
-        line.statements.timed += counts.timed - timed;
         line.statements.ms += counts.ms - ms;
       }
       return f;
@@ -487,7 +483,7 @@ try {
         n > 0
           ? `${(served / n).toFixed(1)} (${percentile(st.batchSizes, 10)}–${percentile(st.batchSizes, 90)})`
           : 'no statement';
-      statementMs = st.timed > 0 ? (st.ms / st.timed).toFixed(2) : '–';
+      statementMs = n > 0 ? (st.ms / n).toFixed(2) : '–';
       const sent = sum(fs.map((f) => f.sent));
       share = `${((served / sent) * 100).toFixed(1)} % (${served} of ${sent})`;
     }

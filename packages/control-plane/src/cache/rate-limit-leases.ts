@@ -69,13 +69,6 @@ export class RateLimitLeases {
     return lease && lease.windowStartMs === windowStartMs ? lease.taken : 0;
   }
 
-  /** Positions this replica holds in the bucket's window. */
-  held(bucket: string, windowStartMs: number): number {
-    const lease = this.leases.get(bucket);
-    if (!lease || lease.windowStartMs !== windowStartMs) return 0;
-    return lease.ranges.reduce((n, [first, last]) => n + last - first + 1, 0);
-  }
-
   /** The counter was raised by `amount` to `total`: positions `total - amount + 1` … `total` are ours. */
   grant(bucket: string, windowStartMs: number, amount: number, total: number): void {
     let lease = this.leases.get(bucket);
@@ -93,9 +86,5 @@ export class RateLimitLeases {
   dropBefore(windowStartMs: number): void {
     for (const [bucket, lease] of this.leases)
       if (lease.windowStartMs < windowStartMs) this.leases.delete(bucket);
-  }
-
-  get size(): number {
-    return this.leases.size;
   }
 }

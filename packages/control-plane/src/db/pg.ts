@@ -76,22 +76,15 @@ export function createPgDb(connectionString: string, opts: { max?: number } = {}
       }
     },
     async listen(channel, onPayload, onLost): Promise<Subscription> {
-      const sub = await listenOn(connectionString, channel, onPayload, (err) => {
-        subscriptions.delete(sub);
-        onLost(err);
-      });
+      const sub = await listenOn(connectionString, channel, onPayload, onLost, () =>
+        subscriptions.delete(sub),
+      );
       subscriptions.add(sub);
-      return {
-        async close() {
-          subscriptions.delete(sub);
-          await sub.close();
-        },
-      };
+      return sub;
     },
     async close(): Promise<void> {
       // A listening client left open would keep the process alive.
       await Promise.all([...subscriptions].map((s) => s.close()));
-      subscriptions.clear();
       await Promise.all([pool.end(), prepared.end()]);
     },
   };
@@ -99,13 +92,15 @@ export function createPgDb(connectionString: string, opts: { max?: number } = {}
 
 /**
  * LISTEN on a client of its own: a pooled one would go back to the pool, and its notifications with
- * it. `onLost` is called at most once, when the connection fails or ends other than by `close()`.
+ * it. `onLost` is called at most once, when the connection fails or ends other than by `close()`;
+ * `ended` once the subscription ends either way.
  */
 async function listenOn(
   connectionString: string,
   channel: string,
   onPayload: (payload: string) => void,
   onLost: (err: Error) => void,
+  ended: () => void,
 ): Promise<Subscription> {
   const client = new pg.Client({
     connectionString,
@@ -122,6 +117,7 @@ async function listenOn(
     if (state !== 'open') return;
     state = 'done';
     client.end().catch(() => {});
+    ended();
     onLost(err);
   };
   // Without an 'error' listener a lost connection would throw in the process.
@@ -144,6 +140,7 @@ async function listenOn(
     async close() {
       if (state === 'done') return;
       state = 'done';
+      ended();
       await client.end().catch(() => {});
     },
   };

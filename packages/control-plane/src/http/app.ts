@@ -149,7 +149,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   const serveApi = opts.serveApi ?? true;
   const jwt = opts.jwt;
   if (serveApi && !jwt) throw new Error('the control plane API needs a JWT configuration');
-  const authenticated = new WeakMap<FastifyRequest, ClientAuthResult & { nowMs: number }>();
+  const authenticated = new WeakMap<FastifyRequest, ClientAuthResult>();
   const tokens = jwt ? new VerifiedTokens(jwt) : null;
   // Every client request's user state and rate-limit count: from memory when the user is cached and
   // the bucket holds a leased count, else one statement for all requests that queued meanwhile.
@@ -301,7 +301,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
         },
       );
     }
-    authenticated.set(req, { ...found, nowMs: now });
+    authenticated.set(req, found);
     if (limitName && found.position !== null)
       applyLimit(req, reply, rateLimitDecision(found.position, limits[limitName], now));
   };
@@ -380,7 +380,8 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   app.get('/api/v1/relay/manifest', { onRequest: authClient }, async () => service.manifest());
 
   app.get('/api/v1/usage/current', { onRequest: authClient }, async (req) => {
-    const { state, nowMs } = authOf(req);
+    const { state } = authOf(req);
+    const nowMs = clock();
     return service.usage(state.user, {
       consumedSeconds: consumedSecondsAt(state.consumed, nowMs),
       at: new Date(nowMs),

@@ -94,8 +94,9 @@ export async function getLiveSession(db: Queryable, userId: string): Promise<Ses
   return res.rows[0] ?? null;
 }
 
-const secondsBetween = (from: Date, toMs: number): number =>
-  Math.max(0, Math.floor((toMs - from.getTime()) / 1000));
+/** Whole seconds from `fromMs` to `toMs`, never negative. */
+export const secondsBetween = (fromMs: number, toMs: number): number =>
+  Math.max(0, Math.floor((toMs - fromMs) / 1000));
 
 /** Billable seconds so far: from activation (provisioning is free) to now, or final once stopped. */
 export function liveDurationSeconds(
@@ -103,7 +104,7 @@ export function liveDurationSeconds(
   nowMs: number,
 ): number {
   if (s.status === 'stopped') return s.duration_seconds;
-  return s.activated_at ? secondsBetween(s.activated_at, nowMs) : 0;
+  return s.activated_at ? secondsBetween(s.activated_at.getTime(), nowMs) : 0;
 }
 
 /** The API representation (`30-` §3) at `nowMs`, with live timers and masked link addresses. */
@@ -112,7 +113,7 @@ export function toApiSession(s: SessionRow, nowMs: number): RelaySession {
   const duration = liveDurationSeconds(s, nowMs);
   const graceRemaining =
     s.status === 'grace' && s.grace_started_at
-      ? Math.max(0, s.grace_window_seconds - secondsBetween(s.grace_started_at, nowMs))
+      ? Math.max(0, s.grace_window_seconds - secondsBetween(s.grace_started_at.getTime(), nowMs))
       : null;
   const links = (s.last_health?.links ?? []).map((l) => ({ ...l, source_ip: maskIp(l.source_ip) }));
   return {

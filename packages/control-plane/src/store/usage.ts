@@ -2,6 +2,7 @@ import type { Queryable } from '../db/types.js';
 import { newId } from '../ids.js';
 import { currentCycle, PLANS } from '../plans.js';
 import { epochMsSql } from './array-rows.js';
+import { secondsBetween } from './sessions.js';
 import type { UserRow } from './users.js';
 
 export interface UsageSummary {
@@ -36,7 +37,7 @@ export const consumedPartsSql = `COALESCE(SUM(CASE WHEN s.status = 'stopped' THE
 /** Seconds consumed at `nowMs` (the same rule as `liveDurationSeconds`, summed). */
 export function consumedSecondsAt(parts: ConsumedParts, nowMs: number): number {
   let total = parts.settledSeconds;
-  for (const since of parts.runningSinceMs) total += Math.max(0, Math.floor((nowMs - since) / 1000));
+  for (const since of parts.runningSinceMs) total += secondsBetween(since, nowMs);
   return total;
 }
 
