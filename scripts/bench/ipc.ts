@@ -141,12 +141,12 @@ async function runBench(samples: number): Promise<void> {
       const id = `${name}-${i}`;
       phase.sentAt.set(id, wallNow());
       const r = await server.switchScene({
-        request_id: id,
-        scene_name: 'BRB',
+        requestId: id,
+        scene: 'BRB',
         reason: 'auto_failover',
-        deadline_ms: 550,
+        deadlineMs: 550,
       });
-      if (!r.ok) throw new Error(`switch ${id} failed: ${r.error}`);
+      if (!r.ok) throw new Error(`switch ${id} failed: ${r.error?.message}`);
       // A short gap so switches land at varied points of the flood's write cycle.
       await new Promise((r) => setTimeout(r, i % 4 === 0 ? 1 : 0));
     }

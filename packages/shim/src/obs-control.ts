@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Logger } from '@telemy/protocol';
+import { confirmedSwitch, type Logger, type SceneSwitchPort, type SwitchError } from '@telemy/protocol';
 import OBSWebSocket from 'obs-websocket-js';
 
 export interface ObsTarget {
@@ -17,9 +17,6 @@ type ObsControlEvents = {
   connected: [];
   disconnected: [];
 };
-
-/** How long after a successful request a missing `CurrentProgramSceneChanged` is checked by read-back. */
-const CONFIRM_BY_EVENT_MS = 100;
 
 /**
  * The shim's own obs-websocket session: keeps reconnecting, tracks the scene list and the program
@@ -75,47 +72,30 @@ export class ObsControl extends EventEmitter<ObsControlEvents> {
   }
 
   /**
-   * Puts `scene` on program and confirms it (event, else read-back) before `deadlineAt`.
-   * Resolves with an error text instead of throwing.
+   * Puts `scene` on program and confirms it before `deadlineAt` (epoch ms), with the same confirmed
+   * switch as the engine's direct path. Resolves with the error instead of throwing.
    */
-  async switchScene(scene: string, deadlineAt: number, now: () => number = Date.now): Promise<string | null> {
-    if (!this.identified) return 'obs_not_connected';
-    let onChange: ((e: { sceneName: string }) => void) | null = null;
-    const confirmed = new Promise<void>((resolve) => {
-      onChange = (e) => {
-        if (e.sceneName === scene) resolve();
-      };
-      this.obs.on('CurrentProgramSceneChanged', onChange);
-    });
-    let deadlineTimer: NodeJS.Timeout | null = null;
-    const deadline = new Promise<string>((resolve) => {
-      deadlineTimer = setTimeout(() => resolve('deadline_exceeded'), Math.max(0, deadlineAt - now()));
-    });
-    const attempt = async (): Promise<string | null> => {
-      try {
-        await this.obs.call('SetCurrentProgramScene', { sceneName: scene });
-      } catch (err) {
-        return `obs_rejected: ${(err as Error).message}`.slice(0, 200);
-      }
-      const byEvent = await Promise.race([
-        confirmed.then(() => true),
-        new Promise<boolean>((r) => setTimeout(() => r(false), CONFIRM_BY_EVENT_MS)),
-      ]);
-      if (byEvent) return null;
-      const readBack = await this.obs.call('GetCurrentProgramScene');
-      return readBack.currentProgramSceneName === scene
-        ? null
-        : `not_confirmed: program scene is ${readBack.currentProgramSceneName}`;
-    };
-    try {
-      return await Promise.race([attempt(), deadline]);
-    } catch (err) {
-      return `obs_error: ${(err as Error).message}`.slice(0, 200);
-    } finally {
-      if (deadlineTimer) clearTimeout(deadlineTimer);
-      if (onChange) this.obs.off('CurrentProgramSceneChanged', onChange);
-    }
+  async switchScene(
+    scene: string,
+    deadlineAt: number,
+    now: () => number = Date.now,
+  ): Promise<SwitchError | null> {
+    const r = await confirmedSwitch(this.port, scene, deadlineAt - now());
+    return r.error;
   }
+
+  private readonly port: SceneSwitchPort = {
+    identified: () => this.identified,
+    setProgramScene: async (scene) => {
+      await this.obs.call('SetCurrentProgramScene', { sceneName: scene });
+    },
+    programScene: async () => (await this.obs.call('GetCurrentProgramScene')).currentProgramSceneName ?? null,
+    onSceneChanged: (listener) => {
+      const handler = (e: { sceneName: string }) => listener(e.sceneName);
+      this.obs.on('CurrentProgramSceneChanged', handler);
+      return () => this.obs.off('CurrentProgramSceneChanged', handler);
+    },
+  };
 
   private async connect(): Promise<void> {
     if (!this.running) return;

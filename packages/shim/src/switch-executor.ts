@@ -1,7 +1,7 @@
-import type { SceneSwitchResultPayload, SwitchScenePayload } from '@telemy/protocol';
+import type { SceneSwitchResultPayload, SwitchError, SwitchScenePayload } from '@telemy/protocol';
 
-/** Executes one switch: resolves with null on success or an error text; must not throw. */
-export type ExecuteSwitch = (scene: string, deadlineAt: number) => Promise<string | null>;
+/** Executes one switch before `deadlineAt` (epoch ms): resolves with null on success or the error; must not throw. */
+export type ExecuteSwitch = (scene: string, deadlineAt: number) => Promise<SwitchError | null>;
 
 /**
  * Runs `switch_scene` requests strictly in arrival order, one at a time. Each deadline counts from
@@ -21,9 +21,19 @@ export class SwitchExecutor {
     const arrivedAt = this.now();
     const deadlineAt = arrivedAt + req.deadline_ms;
     this.tail = this.tail.then(async () => {
-      const error =
-        this.now() >= deadlineAt ? 'deadline_exceeded' : await this.execute(req.scene_name, deadlineAt);
-      this.reply({ request_id: req.request_id, ok: error === null, error }, this.now() - arrivedAt);
+      const error: SwitchError | null =
+        this.now() >= deadlineAt
+          ? { code: 'deadline_exceeded', message: `waited ${req.deadline_ms} ms behind earlier switches` }
+          : await this.execute(req.scene_name, deadlineAt);
+      this.reply(
+        {
+          request_id: req.request_id,
+          ok: error === null,
+          error: error?.message ?? null,
+          error_code: error?.code ?? null,
+        },
+        this.now() - arrivedAt,
+      );
     });
   }
 

@@ -105,7 +105,7 @@ describe('ShimIpcClient', () => {
     expect(events).toEqual(['connected']);
     const status = await waitFor(() => messages.find((m) => m.type === 'status_snapshot'), 2000, 'status');
     expect(status.type === 'status_snapshot' && status.payload.bitrate_kbps).toBe(4321);
-    await waitFor(() => server.ready, 2000, 'engine ready');
+    await waitFor(() => server.ready(), 2000, 'engine ready');
     await waitFor(() => c.lastRoundtripMs !== null, 1000, 'round trip');
     expect(c.lastRoundtripMs).toBeLessThan(100);
   });
@@ -120,7 +120,7 @@ describe('ShimIpcClient', () => {
     const { c, messages, events } = client(p.dir);
     const started = Date.now();
     c.start();
-    await waitFor(() => c.connected && server.ready, 3000, 'connected');
+    await waitFor(() => c.connected && server.ready(), 3000, 'connected');
     p.freeze();
     const frozenAt = Date.now();
     bitrate = 2;
@@ -136,7 +136,7 @@ describe('ShimIpcClient', () => {
       'status after reconnect',
     );
     expect(fresh.type === 'status_snapshot' && fresh.payload.bitrate_kbps).toBe(2);
-    await waitFor(() => server.ready, 2000, 'engine ready again');
+    await waitFor(() => server.ready(), 2000, 'engine ready again');
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
@@ -144,7 +144,7 @@ describe('ShimIpcClient', () => {
     const { server, dir } = await engine();
     const first = client(dir);
     first.c.start();
-    await waitFor(() => first.c.connected && server.ready, 3000, 'first connected');
+    await waitFor(() => first.c.connected && server.ready(), 3000, 'first connected');
     const second = client(dir);
     second.c.start();
     await waitFor(() => second.events.some((e) => e.startsWith('notice')), 3000, 'refusal notice');
@@ -153,7 +153,7 @@ describe('ShimIpcClient', () => {
     second.c.stop();
     await new Promise((r) => setTimeout(r, 250));
     expect(first.c.connected).toBe(true);
-    expect(server.ready).toBe(true);
+    expect(server.ready()).toBe(true);
     expect(first.events).toEqual(['connected']);
   });
 
@@ -170,8 +170,8 @@ describe('ShimIpcClient', () => {
     const { server, dir } = await engine();
     const { c, messages } = client(dir);
     c.start();
-    await waitFor(() => c.connected && server.ready, 3000, 'connected');
-    void server.switchScene({ request_id: 'x1', scene_name: 'BRB', reason: 'manual', deadline_ms: 200 });
+    await waitFor(() => c.connected && server.ready(), 3000, 'connected');
+    void server.switchScene({ requestId: 'x1', scene: 'BRB', reason: 'manual', deadlineMs: 200 });
     const sw = await waitFor(() => messages.find((m) => m.type === 'switch_scene'), 2000, 'switch');
     expect(sw.type === 'switch_scene' && sw.payload).toMatchObject({ request_id: 'x1', scene_name: 'BRB' });
     expect(path.basename(ipcEndpoints(dir).evt)).toBe('aegis_evt_v1.sock');

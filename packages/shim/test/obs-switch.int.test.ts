@@ -4,13 +4,7 @@ import path from 'node:path';
 import { createLogger, type SceneListPayload } from '@telemy/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ObsHandle, startObs } from '../../../test/support/obs-harness.js';
-import {
-  EngineMetrics,
-  IpcSceneSwitcher,
-  IpcServer,
-  snapshot,
-  waitFor,
-} from '../../engine/test/ipc/helpers.js';
+import { EngineMetrics, IpcServer, snapshot, waitFor } from '../../engine/test/ipc/helpers.js';
 import { runShim, type ShimHandle } from '../src/index.js';
 
 const OBS_PORT = 46001;
@@ -61,7 +55,7 @@ beforeAll(async () => {
   await server.start();
   ipcDir = dir;
   shim = await startShim();
-  await waitFor(() => server.ready, 20_000, 'ipc ready');
+  await waitFor(() => server.ready(), 20_000, 'ipc ready');
 });
 
 afterAll(async () => {
@@ -81,7 +75,7 @@ describe('shim ⇄ real OBS', () => {
   });
 
   it('executes an engine switch in OBS and acknowledges it', async () => {
-    const switcher = new IpcSceneSwitcher(server);
+    const switcher = server;
     expect(switcher.ready()).toBe(true);
     const r = await switcher.switchScene({
       requestId: 'e2e-1',
@@ -103,7 +97,7 @@ describe('shim ⇄ real OBS', () => {
     shim.on('switch', (r) => executed.push(r.request_id));
     const onChange = ({ sceneName }: { sceneName: string }) => seen.push(sceneName);
     client.on('CurrentProgramSceneChanged', onChange);
-    const switcher = new IpcSceneSwitcher(server);
+    const switcher = server;
     const results = await Promise.all(
       ['Live', 'Low', 'BRB', 'Live'].map((scene, i) =>
         switcher.switchScene({ requestId: `seq-${i}`, scene, reason: 'manual', deadlineMs: 2000 }),
@@ -121,21 +115,25 @@ describe('shim ⇄ real OBS', () => {
   });
 
   it('answers ok:false with the reason when OBS rejects the switch', async () => {
-    const r = await new IpcSceneSwitcher(server).switchScene({
+    const r = await server.switchScene({
       requestId: 'bad-1',
       scene: 'No Such Scene',
       reason: 'chat_command',
       deadlineMs: 550,
     });
     expect(r.ok).toBe(false);
-    expect(r.error).toMatch(/^obs_rejected: /);
+    // The same code the engine's direct path reports (test/e2e/streamer-day.test.ts checks that one).
+    expect(r.error).toMatchObject({
+      code: 'scene_missing',
+      message: 'OBS has no scene named "No Such Scene"',
+    });
     expect(await obs.currentScene()).toBe('Live');
   });
 
   it('with the shim gone the scene path is not ready and nothing reaches OBS', async () => {
     await shim.stop();
-    await waitFor(() => !server.ready, 3000, 'not ready');
-    const switcher = new IpcSceneSwitcher(server);
+    await waitFor(() => !server.ready(), 3000, 'not ready');
+    const switcher = server;
     expect(switcher.ready()).toBe(false);
     expect(
       await switcher.switchScene({
@@ -144,13 +142,13 @@ describe('shim ⇄ real OBS', () => {
         reason: 'auto_failover',
         deadlineMs: 550,
       }),
-    ).toMatchObject({ ok: false, error: 'ipc_not_ready' });
+    ).toMatchObject({ ok: false, error: { code: 'scene_path_down' } });
     expect(await obs.currentScene()).toBe('Live');
   });
 
   it('tells the engine when OBS exits (obs_shutdown_notice)', async () => {
     shim = await startShim();
-    await waitFor(() => server.ready, 20_000, 'ipc ready again');
+    await waitFor(() => server.ready(), 20_000, 'ipc ready again');
     // SIGINT to OBS itself (not its Xvfb) makes it quit the way a user closing it does.
     process.kill(obs.pid, 'SIGINT');
     await waitFor(() => shutdowns.length > 0, 10_000, 'shutdown notice');

@@ -20,9 +20,11 @@ import {
   type SceneListPayload,
   type SettingKey,
   type StatusSnapshotPayload,
-  type SwitchReason,
+  type SwitchError,
+  switchErrorText,
 } from '@telemy/protocol';
 import type { EngineMetrics } from '../export/metrics.js';
+import type { SceneSwitcher, SwitchRequest, SwitchResult } from '../scenes/scene-switcher.js';
 
 export const IPC_ENGINE_PING_TIMEOUT_MS = 3500;
 export const IPC_SNAPSHOT_INTERVAL_MS = 1000;
@@ -50,19 +52,6 @@ export interface IpcServerOptions {
   lowNormalCapacity?: number;
 }
 
-export interface IpcSwitchRequest {
-  request_id: string;
-  scene_name: string;
-  reason: SwitchReason;
-  deadline_ms: number;
-}
-
-export interface IpcSwitchResult {
-  ok: boolean;
-  error: string | null;
-  latency_ms: number;
-}
-
 export type IpcAlertKind =
   | 'critical_deadline_missed'
   | 'protocol_error_storm'
@@ -87,7 +76,7 @@ interface Session {
 interface PendingSwitch {
   sentAt: number;
   timer: NodeJS.Timeout;
-  resolve: (r: IpcSwitchResult) => void;
+  resolve: (r: SwitchResult) => void;
 }
 
 /**
@@ -95,7 +84,7 @@ interface PendingSwitch {
  * time, answers the handshake and pings, pushes status snapshots, sends `switch_scene` and matches
  * the shim's results. Bad input, storms and dead peers end the session, never the engine.
  */
-export class IpcServer extends EventEmitter<IpcServerEvents> {
+export class IpcServer extends EventEmitter<IpcServerEvents> implements SceneSwitcher {
   readonly endpoints: IpcEndpoints;
   private readonly log: Logger;
   private readonly now: () => number;
@@ -120,7 +109,8 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
     this.pingTimeoutMs = opts.pingTimeoutMs ?? IPC_ENGINE_PING_TIMEOUT_MS;
   }
 
-  get ready(): boolean {
+  /** `ipc_ready`: the scene path through the shim can take a switch. */
+  ready(): boolean {
     return this.isReady;
   }
 
@@ -155,31 +145,43 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
     return this.send(makeMessage('shutdown_request', { reason }));
   }
 
-  /** Sends `switch_scene` and resolves with the shim's result, or `timeout` after the deadline. */
-  switchScene(req: IpcSwitchRequest): Promise<IpcSwitchResult> {
+  /** Sends `switch_scene` and resolves with the shim's result, or `deadline_exceeded` after the deadline. */
+  switchScene(req: SwitchRequest): Promise<SwitchResult> {
+    const failed = (error: SwitchError, latencyMs = 0): SwitchResult => ({ ok: false, error, latencyMs });
     if (!this.isReady || !this.session?.evt) {
-      return Promise.resolve({ ok: false, error: 'ipc_not_ready', latency_ms: 0 });
+      return Promise.resolve(failed({ code: 'scene_path_down', message: 'the shim link is not ready' }));
     }
-    if (this.pending.has(req.request_id)) {
-      return Promise.resolve({ ok: false, error: 'duplicate_request_id', latency_ms: 0 });
+    if (this.pending.has(req.requestId)) {
+      return Promise.resolve(
+        failed({ code: 'obs_rejected', message: `request id ${req.requestId} is already pending` }),
+      );
     }
     const sentAt = this.now();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.pending.delete(req.request_id);
+        this.pending.delete(req.requestId);
         this.opts.metrics.ipcTimeoutsTotal.inc({ lane: 'critical' });
         this.opts.metrics.sceneSwitchIpcPathSeconds.observe(
           { result: 'timeout' },
           (this.now() - sentAt) / 1000,
         );
-        this.log.warn(
-          { request_id: req.request_id, scene: req.scene_name },
-          'scene switch got no result in time',
+        this.log.warn({ request_id: req.requestId, scene: req.scene }, 'scene switch got no result in time');
+        resolve(
+          failed(
+            { code: 'deadline_exceeded', message: `the shim did not answer within ${req.deadlineMs} ms` },
+            this.now() - sentAt,
+          ),
         );
-        resolve({ ok: false, error: 'timeout', latency_ms: this.now() - sentAt });
-      }, req.deadline_ms + RESULT_GRACE_MS);
-      this.pending.set(req.request_id, { sentAt, timer, resolve });
-      this.send(makeMessage('switch_scene', req));
+      }, req.deadlineMs + RESULT_GRACE_MS);
+      this.pending.set(req.requestId, { sentAt, timer, resolve });
+      this.send(
+        makeMessage('switch_scene', {
+          request_id: req.requestId,
+          scene_name: req.scene,
+          reason: req.reason,
+          deadline_ms: req.deadlineMs,
+        }),
+      );
     });
   }
 
@@ -300,7 +302,7 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
         this.pushStatus();
         return;
       case 'scene_switch_result':
-        this.onSwitchResult(m.payload.request_id, m.payload.ok, m.payload.error);
+        this.onSwitchResult(m.payload);
         return;
       case 'obs_shutdown_notice':
         this.log.info({ reason: m.payload.reason }, 'OBS is shutting down');
@@ -365,7 +367,8 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
     this.endSession('version mismatch', true);
   }
 
-  private onSwitchResult(requestId: string, ok: boolean, error: string | null): void {
+  private onSwitchResult(r: PayloadOf<'scene_switch_result'>): void {
+    const { request_id: requestId, ok } = r;
     const p = this.pending.get(requestId);
     if (!p) {
       this.log.warn({ request_id: requestId }, 'scene_switch_result for an unknown or expired request');
@@ -376,8 +379,11 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
     const latency = this.now() - p.sentAt;
     this.opts.metrics.ipcRoundtripSeconds.observe({ lane: 'critical' }, latency / 1000);
     this.opts.metrics.sceneSwitchIpcPathSeconds.observe({ result: ok ? 'ok' : 'failed' }, latency / 1000);
+    // A shim that predates error codes sends only the text: it counts as not confirmed.
+    const code = r.error_code ?? 'not_confirmed';
+    const error: SwitchError | null = ok ? null : { code, message: r.error ?? switchErrorText(code) };
     this.log.info({ request_id: requestId, ok, error, latency_ms: latency }, 'scene switch result');
-    p.resolve({ ok, error, latency_ms: latency });
+    p.resolve({ ok, error, latencyMs: latency });
   }
 
   private onProtocolError(session: Session, e: Extract<FrameResult, { ok: false }>): void {
@@ -463,7 +469,11 @@ export class IpcServer extends EventEmitter<IpcServerEvents> {
     }
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
-      p.resolve({ ok: false, error: 'ipc_disconnected', latency_ms: this.now() - p.sentAt });
+      p.resolve({
+        ok: false,
+        error: { code: 'scene_path_down', message: `the shim link closed: ${reason}` },
+        latencyMs: this.now() - p.sentAt,
+      });
       this.pending.delete(id);
     }
     this.log.info({ reason }, 'IPC session closed');

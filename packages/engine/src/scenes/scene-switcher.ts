@@ -1,8 +1,6 @@
-/**
- * Why a scene switch was requested. The failover engine uses `auto_failover` (towards BRB/LOW/
- * OFFLINE) and `auto_recover` (towards LIVE); explicit commands use `chat_command` or `manual`.
- */
-export type SwitchReason = 'auto_failover' | 'auto_recover' | 'chat_command' | 'manual';
+import type { SwitchError, SwitchReason } from '@telemy/protocol';
+
+export type { SwitchReason };
 
 export interface SwitchRequest {
   /** Unique per switch; carried into logs, events, IPC and the result. */
@@ -15,8 +13,8 @@ export interface SwitchRequest {
 
 export interface SwitchResult {
   ok: boolean;
-  /** One line, no secrets; null when ok. */
-  error: string | null;
+  /** Why it failed (a code both switch paths share, and one line); null when ok. */
+  error: SwitchError | null;
   /** From the request to OBS confirming the new program scene (or to the failure). */
   latencyMs: number;
 }

@@ -12,11 +12,11 @@ import {
 } from '@telemy/protocol';
 import { snapshot } from '../../../protocol/test/ipc/fixtures.js';
 import { EngineMetrics } from '../../src/export/metrics.js';
-import { IpcSceneSwitcher, IpcServer, type IpcServerOptions } from '../../src/ipc/index.js';
+import { IpcServer, type IpcServerOptions } from '../../src/ipc/index.js';
 
 // Re-exported for the shim's tests, which drive a real engine-side IpcServer without pulling in the
 // whole engine package (its index also loads every other subsystem).
-export { EngineMetrics, IpcSceneSwitcher, IpcServer, snapshot };
+export { EngineMetrics, IpcServer, snapshot };
 
 export const silentLogger = createLogger('test', { level: 'silent' });
 

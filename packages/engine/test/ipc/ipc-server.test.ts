@@ -1,7 +1,7 @@
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { connectIpcChannel, encodeFrame, FramedSocket, ipcEndpoints, makeMessage } from '@telemy/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { IpcSceneSwitcher, type IpcServer } from '../../src/ipc/index.js';
+import type { IpcServer } from '../../src/ipc/index.js';
 import { rawClient, retry, snapshot, startServer, tempIpcDir, waitFor } from './helpers.js';
 
 const servers: IpcServer[] = [];
@@ -61,13 +61,13 @@ describe('IpcServer', () => {
       capabilities: ['state_machine', 'chatbridge', 'dashboard'],
     });
     expect(ack.priority).toBe('high');
-    expect(s.ready).toBe(false);
+    expect(s.ready()).toBe(false);
     c.ping('abc');
     expect((await c.next('pong')).payload.nonce).toBe('abc');
-    await waitFor(() => s.ready, 1000, 'ready');
+    await waitFor(() => s.ready(), 1000, 'ready');
     expect(readiness).toEqual([true]);
     c.close();
-    await waitFor(() => !s.ready, 1000, 'not ready');
+    await waitFor(() => !s.ready(), 1000, 'not ready');
     expect(readiness).toEqual([true, false]);
   });
 
@@ -121,7 +121,7 @@ describe('IpcServer', () => {
     const mark = c.received.length;
     c.ping(2);
     await c.next('pong', mark);
-    expect(s.ready).toBe(true);
+    expect(s.ready()).toBe(true);
   });
 
   it('version mismatch: user notice + protocol_error(version_mismatch), session closed, engine keeps serving', async () => {
@@ -142,7 +142,7 @@ describe('IpcServer', () => {
     await waitFor(() => c2.closed, 2000, 'close');
     expect(alerts).toEqual(['version_mismatch', 'version_mismatch']);
     const c3 = await readyClient(dir);
-    expect(s.ready).toBe(true);
+    expect(s.ready()).toBe(true);
     c3.close();
   });
 
@@ -159,7 +159,7 @@ describe('IpcServer', () => {
     const mark = first.received.length;
     first.ping(9);
     await first.next('pong', mark);
-    expect(s.ready).toBe(true);
+    expect(s.ready()).toBe(true);
   });
 
   it('resets the session after more than 5 protocol errors in 10 s, without crashing', async () => {
@@ -171,9 +171,9 @@ describe('IpcServer', () => {
     await waitFor(() => c.closed, 2000, 'reset');
     expect(alerts).toEqual(['protocol_error_storm']);
     expect(c.received.filter((m) => m.type === 'protocol_error')).toHaveLength(6);
-    expect(s.ready).toBe(false);
+    expect(s.ready()).toBe(false);
     await readyClient(dir);
-    expect(s.ready).toBe(true);
+    expect(s.ready()).toBe(true);
   });
 
   it('closes a session that stops pinging and recreates its endpoints', async () => {
@@ -181,23 +181,23 @@ describe('IpcServer', () => {
     const alerts: string[] = [];
     s.on('alert', (a) => alerts.push(a.kind));
     const c = await readyClient(dir);
-    expect(s.ready).toBe(true);
+    expect(s.ready()).toBe(true);
     await waitFor(() => c.closed, 2000, 'session closed');
-    expect(s.ready).toBe(false);
+    expect(s.ready()).toBe(false);
     expect(alerts).toEqual(['heartbeat_lost']);
     await retry(() => readyClient(dir));
-    expect(s.ready).toBe(true);
+    expect(s.ready()).toBe(true);
     const reconnects = await metrics.registry.getSingleMetric('telemy_ipc_reconnects_total')?.get();
     expect(reconnects?.values[0]?.value).toBe(1);
   });
 
   it('switchScene resolves with the shim result, a timeout, or a disconnect; not ready → refused', async () => {
     const { server: s, dir, metrics } = await server();
-    const switcher = new IpcSceneSwitcher(s);
+    const switcher = s;
     expect(switcher.ready()).toBe(false);
     expect(
       await switcher.switchScene({ requestId: 'r0', scene: 'BRB', reason: 'auto_failover', deadlineMs: 550 }),
-    ).toEqual({ ok: false, error: 'ipc_not_ready', latencyMs: 0 });
+    ).toEqual({ ok: false, error: { code: 'scene_path_down', message: expect.any(String) }, latencyMs: 0 });
 
     const c = await readyClient(dir);
     expect(switcher.ready()).toBe(true);
@@ -208,6 +208,7 @@ describe('IpcServer', () => {
             request_id: m.payload.request_id,
             ok: m.payload.scene_name === 'BRB',
             error: m.payload.scene_name === 'BRB' ? null : 'no such scene',
+            error_code: m.payload.scene_name === 'BRB' ? null : 'scene_missing',
           }),
         );
       }
@@ -229,7 +230,7 @@ describe('IpcServer', () => {
       await switcher.switchScene({ requestId: 'r2', scene: 'Nope', reason: 'manual', deadlineMs: 550 }),
     ).toMatchObject({
       ok: false,
-      error: 'no such scene',
+      error: { code: 'scene_missing', message: 'no such scene' },
     });
     const started = Date.now();
     const late = await switcher.switchScene({
@@ -238,7 +239,7 @@ describe('IpcServer', () => {
       reason: 'manual',
       deadlineMs: 150,
     });
-    expect(late).toMatchObject({ ok: false, error: 'timeout' });
+    expect(late).toMatchObject({ ok: false, error: { code: 'deadline_exceeded' } });
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
     const pending = switcher.switchScene({
       requestId: 'r4',
@@ -247,7 +248,7 @@ describe('IpcServer', () => {
       deadlineMs: 5000,
     });
     c.close();
-    expect(await pending).toMatchObject({ ok: false, error: 'ipc_disconnected' });
+    expect(await pending).toMatchObject({ ok: false, error: { code: 'scene_path_down' } });
     const path = await metrics.registry.getSingleMetric('telemy_scene_switch_ipc_path_seconds')?.get();
     const counts = Object.fromEntries(
       (path?.values ?? [])
@@ -265,12 +266,7 @@ describe('IpcServer', () => {
     for (let i = 0; i < 20_000; i++) {
       s.send(makeMessage('user_notice', { level: 'info', message: `flood ${i} ${'x'.repeat(100)}` }, 'low'));
     }
-    void s.switchScene({
-      request_id: 'urgent',
-      scene_name: 'BRB',
-      reason: 'auto_failover',
-      deadline_ms: 5000,
-    });
+    void s.switchScene({ requestId: 'urgent', scene: 'BRB', reason: 'auto_failover', deadlineMs: 5000 });
     const mark = c.received.length;
     c.evt.socket.resume();
     const sw = await c.next('switch_scene', mark);
@@ -292,14 +288,14 @@ describe('IpcServer', () => {
       s.send(makeMessage('user_notice', { level: 'info', message: 'x'.repeat(50_000) }, 'low'));
     }
     const result = s.switchScene({
-      request_id: 'stuck',
-      scene_name: 'BRB',
+      requestId: 'stuck',
+      scene: 'BRB',
       reason: 'auto_failover',
-      deadline_ms: 60,
+      deadlineMs: 60,
     });
     await waitFor(() => alerts.includes('critical_deadline_missed'), 2000, 'deadline alert');
-    expect(await result).toMatchObject({ ok: false, error: 'timeout' });
-    expect(s.ready).toBe(true);
+    expect(await result).toMatchObject({ ok: false, error: { code: 'deadline_exceeded' } });
+    expect(s.ready()).toBe(true);
   });
 
   it('resets a connection whose frame stays incomplete past the read timeout, and keeps serving', async () => {
@@ -309,8 +305,8 @@ describe('IpcServer', () => {
     header.writeUInt32LE(100, 0);
     c.cmd.socket.write(Buffer.concat([header, Buffer.alloc(10)]));
     await waitFor(() => c.closed, 2000, 'reset');
-    expect(s.ready).toBe(false);
+    expect(s.ready()).toBe(false);
     await readyClient(dir);
-    expect(s.ready).toBe(true);
+    expect(s.ready()).toBe(true);
   });
 });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { AUTOMATION_FLAGS, SWITCH_ERROR_CODES } from '../automation.js';
 
 /** IPC v1 message contract (`20-ipc-v1.md` §2–§3): envelope plus one payload schema per message type. */
 
@@ -18,13 +19,7 @@ export const PROTOCOL_ERROR_CODES = [
 ] as const;
 export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
 
-export const SETTING_KEYS = [
-  'auto_scene_switch',
-  'low_quality_fallback',
-  'manual_override',
-  'chat_bot',
-  'alerts',
-] as const;
+export const SETTING_KEYS = AUTOMATION_FLAGS;
 export type SettingKey = (typeof SETTING_KEYS)[number];
 
 export const ENGINE_STATES = [
@@ -57,6 +52,8 @@ export const sceneSwitchResultPayloadSchema = z.object({
   request_id: z.string(),
   ok: z.boolean(),
   error: z.string().nullable(),
+  /** Why it failed, as a code both switch paths share; absent from senders that predate it. */
+  error_code: z.enum(SWITCH_ERROR_CODES).nullable().optional(),
 });
 export const obsShutdownNoticePayloadSchema = z.object({ reason: z.enum(['obs_module_unload', 'obs_exit']) });
 export const setModeRequestPayloadSchema = z.object({ mode: z.enum(['studio', 'irl']) });
