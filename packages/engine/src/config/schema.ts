@@ -1,5 +1,6 @@
 import {
   FAILOVER_BOUNDS,
+  FALLBACK_ROLES,
   OTLP_INTERVAL_BOUNDS,
   SETTINGS_SOURCE_TYPES,
   SOURCE_PRIORITY_BOUNDS,
@@ -47,6 +48,15 @@ const scenes = z
     brb: name.default('BRB'),
     offline: name.default('OFFLINE'),
     managed_extra: z.array(name).max(64).default([]),
+    /**
+     * Roles tried, in order, when the BRB scene does not exist in OBS (renamed or deleted): a
+     * failover then still takes the feed off air instead of leaving a dead picture up.
+     */
+    fallback: z
+      .array(z.enum(FALLBACK_ROLES))
+      .max(FALLBACK_ROLES.length)
+      .refine((l) => new Set(l).size === l.length, 'must not list a role twice')
+      .default(['OFFLINE', 'LOW']),
   })
   .strict();
 
@@ -62,6 +72,7 @@ export const failoverSchema = z
     low_after_ms: bounded('low_after_ms').default(1500),
     recover_after_ms: bounded('recover_after_ms').default(1500),
     offline_timeout_s: bounded('offline_timeout_s').default(0),
+    offline_hold_s: bounded('offline_hold_s').default(3),
     switch_deadline_ms: bounded('switch_deadline_ms').default(550),
   })
   .strict()
@@ -89,6 +100,8 @@ export const automationSchema = z
     auto_scene_switch: z.boolean().default(true),
     low_quality_fallback: z.boolean().default(true),
     manual_override: z.boolean().default(false),
+    /** No automatic switch while OBS is not streaming: before going live the scene is the streamer's. */
+    only_while_streaming: z.boolean().default(true),
     /** Unset means "on when a chat platform is configured" (resolved by `effectiveChatBot`). */
     chat_bot: z.boolean().optional(),
     alerts: z.boolean().default(true),

@@ -25,6 +25,8 @@ low = "LOW"
 brb = "BRB"
 offline = "OFFLINE"
 managed_extra = []
+# When the BRB scene does not exist in OBS, the first of these roles whose scene exists goes on air.
+fallback = ["OFFLINE", "LOW"]
 
 [failover]
 # Feed thresholds (0 disables a trigger) and timings; bounds are checked by \`telemy config validate\`.
@@ -36,14 +38,18 @@ offline_rtt_ms = 0
 offline_after_ms = 500
 low_after_ms = 1500
 recover_after_ms = 1500
-# Stop the stream after this many seconds offline while streaming (0 = never).
+# Stop the stream after this many seconds offline while streaming (0 = never); the clock starts
+# again at every stream start. OFFLINE is on air for offline_hold_s before the stream is stopped.
 offline_timeout_s = 0
+offline_hold_s = 3
 switch_deadline_ms = 550
 
 [automation]
 auto_scene_switch = true
 low_quality_fallback = true
 manual_override = false
+# No automatic switch while OBS is not streaming (before going live the scene is yours).
+only_while_streaming = true
 alerts = true
 # chat_bot defaults to on when a chat platform is configured.
 
@@ -53,6 +59,7 @@ alerts = true
 # type = "srt_live_transmit"   # obs_output | srt_live_transmit | sls | belabox | mediamtx | nginx_rtmp | obs_media_source | relay
 # priority = 10
 # stats_file = "/tmp/srt-stats.json"
+# input = "Phone"   # the OBS media source that plays this feed: LIVE waits until it shows the picture
 
 [cloud]
 # embedded: the control plane runs inside Telemy with local relays; remote: a hosted control plane.

@@ -73,10 +73,12 @@ export interface StreamSnapshot {
 }
 
 export interface MetricsSnapshot {
-  /** Epoch ms of the sample. */
+  /** Epoch ms when the sample was asked for (counters describe OBS as of then). */
   at: number;
   seq: number;
   obsConnected: boolean;
+  /** OBS is connected but did not answer this round's request (busy or slow): no data, no verdict. */
+  statsError: string | null;
   stream: StreamSnapshot | null;
   recording: { active: boolean; paused: boolean; durationMs: number | null } | null;
   obs: ObsStatsSnapshot | null;
@@ -155,11 +157,13 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     if (this.ticking) return this.snapshot();
     this.ticking = true;
     try {
-      const [obs, system] = await Promise.all([this.sampleObs(), this.sampleSystem()]);
-      const snap: MetricsSnapshot = obs
-        ? { ...obs, seq: ++this.seq, system }
-        : this.emptySnapshot(this.now(), false, system);
-      if (!obs) this.forgetObs();
+      const asked = this.now();
+      const [obs, system] = await Promise.all([this.sampleObs(asked), this.sampleSystem()]);
+      const snap: MetricsSnapshot =
+        'error' in obs
+          ? { ...this.emptySnapshot(asked, this.options.link.connected, system), statsError: obs.error }
+          : { ...obs, seq: ++this.seq, system };
+      if ('error' in obs) this.forgetObs();
       this.last = snap;
       this.emit('sample', this.snapshot());
       return snap;
@@ -176,6 +180,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       at,
       seq: ++this.seq,
       obsConnected,
+      statsError: null,
       stream: null,
       recording: null,
       obs: null,
@@ -195,9 +200,12 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     }
   }
 
-  private async sampleObs(): Promise<Omit<MetricsSnapshot, 'seq' | 'system'> | null> {
+  /** One batch; `at` is when it was asked for, so a slow answer does not distort the rates. */
+  private async sampleObs(
+    at: number,
+  ): Promise<Omit<MetricsSnapshot, 'seq' | 'system'> | { error: string | null }> {
     const link = this.options.link;
-    if (!link.connected) return null;
+    if (!link.connected) return { error: null };
     if (this.knownOutputs.length === 0) this.knownOutputs = link.state().outputs;
     const polled = this.knownOutputs.filter((o) => !this.config.get(o.name)?.hidden);
     const requests: RequestBatchRequest[] = [
@@ -214,13 +222,9 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       res = await link.callBatch(requests);
     } catch (err) {
       // Connection trouble is the link's to report; the hub just has no OBS data this tick.
-      this.options.logger.debug(
-        { err: err instanceof Error ? err.message : String(err) },
-        'metrics batch failed',
-      );
-      return null;
+      this.options.logger.debug({ err }, 'metrics batch failed');
+      return { error: err instanceof Error ? err.message : String(err) };
     }
-    const at = this.now();
     this.lastError = null;
     const ok = (i: number): Record<string, unknown> | null => {
       const r = res[i];
@@ -288,7 +292,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
 
     this.exportObsStats(obs);
     this.exportOutputs(outputs);
-    return { at, obsConnected: true, stream, recording, obs, outputs };
+    return { at, obsConnected: true, statsError: null, stream, recording, obs, outputs };
   }
 
   private readStats(at: number, raw: Record<string, unknown> | null): ObsStatsSnapshot | null {

@@ -49,20 +49,28 @@ export function staleAfterMs(t: FeedThresholds, sourcePeriodMs: number | null): 
   return t.offline_after_ms + period;
 }
 
+/**
+ * Classifies `sample` as of `lookedAt`: the last time the engine looked at the source (a poll that
+ * answered, a read of the stats file), not the wall clock. A slow answer or an engine that did not
+ * look (busy, stalled) ages nothing; only a look that found nothing new does.
+ */
 export function classifyFeed(
   sample: FeedSample | null,
   t: FeedThresholds,
   history: FeedHistory,
-  now: number,
+  lookedAt: number,
   sourcePeriodMs: number | null = null,
 ): Classification {
   if (sample === null) return { health: 'unknown', reason: 'no sample yet', history };
+  if (sample.unknown)
+    return { health: 'unknown', reason: sample.reason ?? 'no reading', history: EMPTY_HISTORY };
+  const now = Math.max(lookedAt, sample.at);
   const age = now - sample.at;
   // A dead publisher stops producing stats rather than reporting zero.
   if (age > staleAfterMs(t, sourcePeriodMs)) {
     return {
       health: 'offline',
-      reason: `stats stale (${(age / 1000).toFixed(1)} s old)`,
+      reason: `no data from ${sample.source} for ${(age / 1000).toFixed(1)} s`,
       history: EMPTY_HISTORY,
       since: sample.at,
     };

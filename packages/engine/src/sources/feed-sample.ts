@@ -9,8 +9,10 @@ export interface FeedSample {
   bitrate_kbps: number | null;
   rtt_ms: number | null;
   loss_pct: number | null;
-  /** Why the source counts as offline, or a note about the reading. */
+  /** Why the source counts as offline or unknown, or a note about the reading. */
   reason?: string;
+  /** The source could not tell this time (OBS not streaming or not answering): no evidence either way. */
+  unknown?: true;
   /** Fields the payload lacked or had with the wrong type (logged once per source and field). */
   missing?: string[];
 }
@@ -28,9 +30,23 @@ export type ParseOutcome =
       missing: string[];
       reason?: string;
     }
-  | { kind: 'offline'; reason: string };
+  | { kind: 'offline'; reason: string }
+  /** Nothing can be said about the feed this time; it holds the scene, it never switches one. */
+  | { kind: 'unknown'; reason: string };
 
 export function toSample(outcome: ParseOutcome, source: string, at: number): FeedSample {
+  if (outcome.kind === 'unknown') {
+    return {
+      source,
+      at,
+      connected: false,
+      bitrate_kbps: null,
+      rtt_ms: null,
+      loss_pct: null,
+      reason: outcome.reason,
+      unknown: true,
+    };
+  }
   if (outcome.kind === 'offline') {
     return {
       source,

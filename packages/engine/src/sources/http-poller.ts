@@ -43,6 +43,8 @@ export class HttpStatsPoller {
 
   private async fetchOnce(): Promise<FeedSample> {
     const timeoutMs = this.o.timeoutMs ?? this.o.intervalMs;
+    // The answer describes the feed as of the request: a slow server does not age it.
+    const at = this.now();
     let outcome: ParseOutcome;
     try {
       const res = await fetch(this.o.url, { signal: AbortSignal.timeout(timeoutMs) });
@@ -53,7 +55,6 @@ export class HttpStatsPoller {
     } catch (err) {
       outcome = { kind: 'offline', reason: describeFetchError(err, timeoutMs) };
     }
-    const at = this.now();
     if (outcome.kind === 'sample' && outcome.bytes_total !== undefined) {
       const prev = this.prevBytes;
       this.prevBytes = { bytes: outcome.bytes_total, at };

@@ -199,9 +199,14 @@ export interface ObsOutputReading {
   congestion: number | null;
 }
 
+/**
+ * OBS's own stream output. Not streaming is no feed failure (there is nothing on air to protect),
+ * and the first reading of a run has no rate yet: both are unknown, never offline or healthy.
+ */
 export function parseObsOutput(r: ObsOutputReading): ParseOutcome {
-  if (!r.active) return { kind: 'offline', reason: 'OBS output not active' };
+  if (!r.active) return { kind: 'unknown', reason: 'OBS is not streaming' };
   if (r.reconnecting) return { kind: 'offline', reason: 'OBS output reconnecting' };
+  if (r.bitrate_kbps === null) return { kind: 'unknown', reason: 'measuring the OBS output bitrate' };
   const congested = r.congestion !== null && r.congestion >= 0.5;
   return {
     kind: 'sample',
@@ -209,7 +214,7 @@ export function parseObsOutput(r: ObsOutputReading): ParseOutcome {
     bitrate_kbps: r.bitrate_kbps,
     rtt_ms: null,
     loss_pct: null,
-    missing: r.bitrate_kbps === null ? ['bitrate_kbps'] : [],
+    missing: [],
     ...(congested ? { reason: `congestion ${Math.round((r.congestion ?? 0) * 100)} %` } : {}),
   };
 }

@@ -6,11 +6,12 @@ export const RELAY_TELEMETRY_CONNECT_MS = 5_000;
 
 /**
  * The `relay` source's reading, from CloudLink's snapshot. Until telemetry has connected for the
- * current session it gives no reading for `connectMs` after the engine started and again after a
+ * current session it reads unknown for `connectMs` after the engine started and again after a
  * session appeared (the engine restarted mid-stream and is still finding its session, or the relay is
- * booting): the feed stays unknown and the scene holds, instead of a BRB flash while the socket
- * reconnects. Once telemetry has been up for the session, losing it is offline at once, and so is a
- * relay that does not connect within the window, or no session at all once the first window is over.
+ * booting): the scene holds, instead of a BRB flash while the socket reconnects. Once telemetry has
+ * been up for the session, losing it is offline at once, and so is a relay that does not connect
+ * within the window, or no session at all once the first window is over. A connected relay that has
+ * not reported its ingest yet is unknown too: LIVE needs the phone's feed reported, not just a socket.
  */
 export class RelayFeedReader {
   private waiting: { sessionId: string | null; since: number } | null = null;
@@ -18,7 +19,7 @@ export class RelayFeedReader {
 
   constructor(private readonly connectMs = RELAY_TELEMETRY_CONNECT_MS) {}
 
-  read(snap: CloudLinkSnapshot | undefined, now: number): ParseOutcome | null {
+  read(snap: CloudLinkSnapshot | undefined, now: number): ParseOutcome {
     const t = snap?.telemetry;
     const sessionId = snap?.session?.session_id ?? null;
     if (t?.connected) {
@@ -29,10 +30,13 @@ export class RelayFeedReader {
       if (!this.waiting || (sessionId !== null && this.waiting.sessionId !== sessionId)) {
         this.waiting = { sessionId, since: now };
       }
-      if (now - this.waiting.since < this.connectMs) return null;
+      if (now - this.waiting.since < this.connectMs)
+        return { kind: 'unknown', reason: 'waiting for the relay telemetry to connect' };
     }
     if (!t?.connected) return { kind: 'offline', reason: 'relay telemetry not connected' };
     if (t.ingest_active === false) return { kind: 'offline', reason: 'relay ingest inactive' };
+    if (t.ingest_active !== true)
+      return { kind: 'unknown', reason: 'waiting for the relay to report the ingest' };
     return {
       kind: 'sample',
       connected: true,

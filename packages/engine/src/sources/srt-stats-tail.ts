@@ -10,6 +10,8 @@ export interface SrtStatsTailOptions {
   file: string;
   intervalMs: number;
   onSample: (sample: FeedSample) => void;
+  /** A read found nothing new: the engine looked at `at` (what ages the last sample; see FeedMonitor). */
+  onLooked?: (at: number) => void;
   now?: () => number;
 }
 
@@ -46,15 +48,15 @@ export class SrtStatsFileTail {
   }
 
   private async readNew(): Promise<void> {
+    // The file is as it was when the read began: that is when the engine looked.
+    const at = this.now();
     let size: number;
     try {
       size = (await stat(this.o.file)).size;
     } catch {
       this.offset = 0;
       this.partial = '';
-      this.o.onSample(
-        toSample({ kind: 'offline', reason: 'stats file not found' }, this.o.source, this.now()),
-      );
+      this.o.onSample(toSample({ kind: 'offline', reason: 'stats file not found' }, this.o.source, at));
       return;
     }
     // Truncated or recreated (srt-live-transmit restarted): start over.
@@ -62,7 +64,10 @@ export class SrtStatsFileTail {
       this.offset = 0;
       this.partial = '';
     }
-    if (size === this.offset) return;
+    if (size === this.offset) {
+      this.o.onLooked?.(at);
+      return;
+    }
     const start = Math.max(this.offset, size - MAX_READ);
     const fh = await open(this.o.file, 'r');
     let text: string;
@@ -84,6 +89,7 @@ export class SrtStatsFileTail {
     // lines counting 0 packets; when the read holds a line with data, that one describes the feed.
     const flowing = outcomes.findLast((o) => o.kind === 'sample' && (o.bitrate_kbps ?? 0) > 0);
     const newest = flowing ?? outcomes.at(-1);
-    if (newest !== undefined) this.o.onSample(toSample(newest, this.o.source, this.now()));
+    if (newest !== undefined) this.o.onSample(toSample(newest, this.o.source, at));
+    else this.o.onLooked?.(at);
   }
 }

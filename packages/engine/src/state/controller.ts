@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '@telemy/protocol';
+import type { Logger, SwitchError } from '@telemy/protocol';
 import type { RelaySignal, RelaySignalSink } from '../cloudlink/relay-signals.js';
 import type { EngineMetrics } from '../export/metrics.js';
 import type { SceneSwitcher, SwitchResult } from '../scenes/scene-switcher.js';
@@ -16,6 +16,7 @@ import {
   type EngineInput,
   type EngineState,
   type FeedObservation,
+  type Refusal,
   type SwitchAction,
 } from './engine.js';
 import { type DraftEvent, type EngineEvent, EventHistory } from './events.js';
@@ -37,7 +38,7 @@ export interface FailoverControllerOptions {
   /** Produces the current local feed classification on every tick (staleness needs no new sample). */
   feedMonitor?: { observe(now: number): FeedObservation };
   /** Carries out the `offline_timeout_s` auto-stop (obs-websocket `StopStream`). */
-  stopStream?: (reason: string) => Promise<void>;
+  stopStream?: () => Promise<void>;
   /** Drops and re-opens the scene path after a protocol-error storm. */
   resetScenePath?: (reason: string) => void;
   /** Every new history entry (for DockState pushes, chat announcements). */
@@ -50,7 +51,10 @@ export interface CommandResult {
   ok: boolean;
   request_id: string | null;
   scene: string | null;
-  error: string | null;
+  /** A guard refused the command before anything was sent to OBS. */
+  refusal: Refusal | null;
+  /** The switch was sent and failed. */
+  error: SwitchError | null;
   already_on_air: boolean;
   /** Request to OBS confirmation; null when nothing was switched. */
   latency_ms: number | null;
@@ -75,6 +79,8 @@ export class FailoverController implements RelaySignalSink {
   private wakeTimer: NodeJS.Timeout | null = null;
   private degradedAccountedAt: number | null = null;
   private last: Decision | null = null;
+  /** The last switch failure listed (`scene:code`), so a retried failure is one entry, not one per try. */
+  private lastFailure: string | null = null;
 
   constructor(private readonly o: FailoverControllerOptions) {
     this.now = o.now ?? Date.now;
@@ -141,6 +147,24 @@ export class FailoverController implements RelaySignalSink {
     this.dispatch({ kind: 'program_scene', scene });
   }
 
+  /** OBS's scene list (null while OBS is unreachable): missing role scenes are found against it. */
+  sceneList(scenes: string[] | null): void {
+    this.dispatch({ kind: 'scene_list', scenes });
+  }
+
+  /**
+   * Something that happened outside the state machine but belongs in the event log (OBS connected,
+   * the stream started): recorded like the engine's own events.
+   */
+  note(
+    level: 'info' | 'warn' | 'error',
+    kind: string,
+    text: string,
+    data: Record<string, unknown> = {},
+  ): void {
+    this.record(this.now(), { level, kind, text, data });
+  }
+
   /** The switcher's readiness is also checked on every evaluation; call this to react at once. */
   scenePathChanged(): void {
     this.dispatch({ kind: 'tick' });
@@ -155,7 +179,7 @@ export class FailoverController implements RelaySignalSink {
   }
 
   streamStatus(active: boolean): void {
-    if (active !== this.st.streamActive) this.dispatch({ kind: 'stream_status', active });
+    if (active !== this.st.stream.active) this.dispatch({ kind: 'stream_status', active });
   }
 
   /** `POST /api/settings`: changes any of the automation flags; returns the flags now in force. */
@@ -180,7 +204,8 @@ export class FailoverController implements RelaySignalSink {
         ok: outcome.ok,
         request_id: null,
         scene: outcome.scene,
-        error: outcome.error,
+        refusal: outcome.refusal,
+        error: null,
         already_on_air: outcome.alreadyOnAir,
         latency_ms: null,
       };
@@ -191,6 +216,7 @@ export class FailoverController implements RelaySignalSink {
       ok: result.ok,
       request_id: id,
       scene: outcome.scene,
+      refusal: null,
       error: result.error,
       already_on_air: false,
       latency_ms: result.latencyMs,
@@ -252,9 +278,10 @@ export class FailoverController implements RelaySignalSink {
   }
 
   private record(t: number, draft: DraftEvent): void {
+    const fields = { kind: draft.kind, request_id: draft.request_id ?? undefined, ...draft.data };
+    this.log[draft.level](fields, draft.text);
+    if (draft.quiet) return;
     const e = this.history.push(t, draft);
-    const fields = { kind: e.kind, request_id: e.request_id ?? undefined, ...e.data };
-    this.log[e.level](fields, e.text);
     this.guarded('onEvent', () => this.o.onEvent?.(e));
   }
 
@@ -281,7 +308,8 @@ export class FailoverController implements RelaySignalSink {
           deadlineMs: a.deadlineMs,
         });
       } catch (err) {
-        result = { ok: false, error: err instanceof Error ? err.message : String(err), latencyMs: 0 };
+        const message = err instanceof Error ? err.message : String(err);
+        result = { ok: false, error: { code: 'obs_rejected', message }, latencyMs: 0 };
       }
       this.finish(a, result);
     };
@@ -296,12 +324,16 @@ export class FailoverController implements RelaySignalSink {
     if (result.ok)
       this.o.metrics.failoverDetectionToSwitchSeconds.observe({ reason: a.reason }, detectionMs / 1000);
     this.diag.switchDone(t, result.ok, detectionMs);
+    // One event per switch; the same failure retried is logged, not listed again.
+    const failure = result.error ? `${a.scene}:${result.error.code}` : null;
+    const repeated = failure !== null && failure === this.lastFailure;
+    this.lastFailure = failure;
     this.record(t, {
       level: result.ok ? 'info' : 'warn',
       kind: 'switch_result',
       text: result.ok
-        ? `switched to ${a.scene} in ${Math.round(result.latencyMs)} ms (${a.rule})`
-        : `switch to ${a.scene} failed: ${result.error ?? 'unknown error'}`,
+        ? `${a.scene} on air in ${Math.round(result.latencyMs)} ms — ${a.why}`
+        : `could not put ${a.scene} on air: ${result.error?.message ?? 'unknown error'}`,
       request_id: a.requestId,
       data: {
         scene: a.scene,
@@ -310,10 +342,12 @@ export class FailoverController implements RelaySignalSink {
         reason: a.reason,
         why: a.why,
         result: outcome,
-        error: result.error,
+        error: result.error?.message ?? null,
+        error_code: result.error?.code ?? null,
         latency_ms: result.latencyMs,
         detection_to_switch_ms: detectionMs,
       },
+      ...(repeated ? { quiet: true } : {}),
     });
     this.dispatch({ kind: 'switch_result', requestId: a.requestId, ok: result.ok, error: result.error });
     const waiter = this.waiters.get(a.requestId);
@@ -339,12 +373,21 @@ export class FailoverController implements RelaySignalSink {
   private stopStream(reason: string): void {
     const stop = this.o.stopStream;
     if (!stop) return;
-    stop(reason).catch((err: unknown) =>
-      this.record(this.now(), {
-        level: 'error',
-        kind: 'stop_stream_failed',
-        text: `could not stop the stream: ${err instanceof Error ? err.message : String(err)}`,
-      }),
+    stop().then(
+      () =>
+        this.record(this.now(), {
+          level: 'warn',
+          kind: 'stream_stopped_by_telemy',
+          text: `Telemy stopped the stream: ${reason}`,
+          data: { reason },
+        }),
+      (err: unknown) =>
+        this.record(this.now(), {
+          level: 'error',
+          kind: 'stop_stream_failed',
+          text: `could not stop the stream: ${err instanceof Error ? err.message : String(err)}`,
+          data: { reason },
+        }),
     );
   }
 

@@ -1,3 +1,5 @@
+import type { Guard, SceneRole, SwitchError, SwitchErrorCode } from '@telemy/protocol';
+import { type BackoffPolicy, backoffDelay } from '../cloudlink/backoff.js';
 import type { RelaySignal } from '../cloudlink/relay-signals.js';
 import type { SwitchReason } from '../scenes/scene-switcher.js';
 import type { FeedClass } from '../sources/feed-class.js';
@@ -13,24 +15,38 @@ import {
 } from './params.js';
 
 /**
- * The failover decision function of `10-state-machine.md`: `decide(state, input, now)` is pure
- * (no clock, no I/O, no randomness); every input is evaluated when it arrives.
+ * The failover decision function of `docs/ARCHITECTURE.md` ("The failover state machine"):
+ * `decide(state, input, now)` is pure (no clock, no I/O, no randomness); every input is evaluated
+ * when it arrives.
+ *
+ * Automation works in two steps. First the feed warrants an intent (`warranted`): BRB once it has
+ * been offline for `offline_after_ms`, LOW once low for `low_after_ms`, LIVE once normal for
+ * `recover_after_ms` and, when an OBS media source plays the feed, once that source shows new
+ * frames. A change of that intent is a new automatic target. Then the target is put on air when it
+ * is armed, still warranted by the feed at this evaluation, and no guard holds it. That split is
+ * what keeps the streamer in charge:
+ * - an explicit command disarms the target: it stands until the feed changes after it;
+ * - a settings change never switches by itself: it is not an evaluation of the feed;
+ * - a failed switch is retried with backoff, and a role scene missing in OBS is one event, with the
+ *   `[scenes] fallback` roles standing in for BRB.
  */
 
-export type SceneIntent = 'LIVE' | 'LOW' | 'BRB' | 'OFFLINE' | 'HOLD';
-export type ActiveIntent = Exclude<SceneIntent, 'HOLD'>;
-/** The five rules of §3, in priority order. */
+export type SceneIntent = SceneRole | 'HOLD';
+export type ActiveIntent = SceneRole;
+/** The five rules, in priority order. */
 export type RuleId = 'command' | 'local_failover' | 'cloud_signal' | 'recovery' | 'hold';
-export type Guard =
-  | 'fatal'
-  | 'scene_path'
-  | 'degraded'
-  | 'manual_override'
-  | 'auto_scene_switch'
-  | 'program_scene_unknown'
-  | 'unmanaged_scene'
-  | 'no_scene';
+export type { Guard };
 export type CommandOrigin = 'dock' | 'cli' | 'api' | 'chat';
+
+/** The OBS media source that plays the feed, as the sources layer last saw it. */
+export interface PictureObservation {
+  /** The OBS input's name. */
+  input: string;
+  /** It shows new frames of the live feed (not buffering, black or a frozen frame). */
+  playing: boolean;
+  /** A few words on what it shows, for the status line. */
+  detail: string;
+}
 
 /** The live feed as the sources layer classified it (after the priority list picked a source). */
 export interface FeedObservation {
@@ -39,6 +55,8 @@ export interface FeedObservation {
   reason: string | null;
   /** When the source knows its condition began (e.g. the last stats line before it went stale). */
   since?: number | null;
+  /** Set when Telemy knows which OBS media source plays this feed: LIVE waits until it plays. */
+  picture?: PictureObservation | null;
 }
 
 export type EngineInput =
@@ -47,6 +65,8 @@ export type EngineInput =
   | { kind: 'relay'; signal: RelaySignal }
   /** OBS's current program scene (event or read-back); null while OBS is unreachable. */
   | { kind: 'program_scene'; scene: string | null }
+  /** OBS's scene list; null while OBS is unreachable. */
+  | { kind: 'scene_list'; scenes: string[] | null }
   /** The path that executes switches: the IPC link to the shim, or the direct obs-websocket session. */
   | { kind: 'scene_path'; ready: boolean; via: 'ipc' | 'obs' }
   | { kind: 'protocol_error_storm'; detail: string }
@@ -61,7 +81,7 @@ export type EngineInput =
       /** Given by callers that need idempotency (chat); generated otherwise. */
       requestId?: string;
     }
-  | { kind: 'switch_result'; requestId: string; ok: boolean; error: string | null };
+  | { kind: 'switch_result'; requestId: string; ok: boolean; error: SwitchError | null };
 
 export interface SwitchAction {
   type: 'switch';
@@ -71,7 +91,7 @@ export interface SwitchAction {
   intent: ActiveIntent | null;
   rule: RuleId;
   reason: SwitchReason;
-  /** Why, in a few words (e.g. "feed offline: stats stale 1.2 s"). */
+  /** Why, in a few words (e.g. "stats stale (1.2 s old)"). */
   why: string;
   /** When the condition that fired the rule was detected (engine clock, ms). */
   detectedAt: number;
@@ -86,12 +106,17 @@ export type EngineAction =
   /** Protocol-error storm: drop and re-establish the scene path instead of crashing. */
   | { type: 'reset_scene_path'; reason: string };
 
+/** Why a command was refused: a guard, and the sentence every surface shows for it. */
+export interface Refusal {
+  guard: Guard;
+  text: string;
+}
+
 export interface CommandOutcome {
   ok: boolean;
   requestId: string | null;
   scene: string | null;
-  /** Why it was refused, or null. */
-  error: string | null;
+  refusal: Refusal | null;
   /** True when the scene was already on air: nothing to switch. */
   alreadyOnAir: boolean;
 }
@@ -107,6 +132,14 @@ export interface Decision {
   wakeAt: number | null;
   /** Set for `command` inputs only. */
   command: CommandOutcome | null;
+}
+
+export interface Target {
+  intent: ActiveIntent;
+  rule: RuleId;
+  /** Why the feed warrants it, as of the latest evaluation. */
+  why: string;
+  detectedAt: number;
 }
 
 export interface EngineState {
@@ -127,18 +160,26 @@ export interface EngineState {
   scenePathReady: boolean;
   scenePathEverReady: boolean;
   programScene: string | null;
-  streamActive: boolean;
+  /** OBS's scene list, or null while it is not known (then every scene is assumed to exist). */
+  obsScenes: string[] | null;
+  /** OBS's stream output, and since when it has been active (engine clock). */
+  stream: { active: boolean; since: number | null };
   local: FeedObservation;
   cloud: { health: FeedClass; reason: string | null };
   /** The current run of the effective feed class: how long it has lasted drives hysteresis. */
   run: { health: FeedClass; since: number };
   /** When the last `feed` input arrived. */
   lastFeedAt: number | null;
-  /** What automation concluded the scene should be (null before the first conclusion). */
-  target: { intent: ActiveIntent; rule: RuleId; why: string; detectedAt: number } | null;
-  /** The target still has to be asserted (new, or blocked/failed earlier). */
+  /** What the feed last warranted (null before the first conclusion). */
+  target: Target | null;
+  /** The target still has to be put on air (new, or held by a guard, or failed). */
   armed: boolean;
-  stopIssued: boolean;
+  /** When the last explicit command was accepted: automation holds until the feed changes after it. */
+  commandAt: number | null;
+  /** The `offline_timeout_s` stop: since when OFFLINE has been on air, and whether StopStream went out. */
+  autoStop: { onAirSince: number; issued: boolean } | null;
+  /** Automatic switches to `scene` that failed: the next attempt waits until `nextAt`. */
+  retry: { scene: string; failures: number; nextAt: number; code: SwitchErrorCode } | null;
   inFlight: { requestId: string; scene: string; automatic: boolean } | null;
   /**
    * A scene our switch put on air whose OBS report has not arrived yet. Until it does, that scene
@@ -147,6 +188,8 @@ export interface EngineState {
   unreported: string | null;
   /** The last guard reported, so a blocked intent is logged once, not on every tick. */
   lastGuard: string | null;
+  /** Role scenes reported missing in OBS: each is one event until OBS has it again. */
+  reportedMissing: string[];
   idPrefix: string;
   seq: number;
 }
@@ -164,7 +207,7 @@ export function createEngineState(init: EngineInit): EngineState {
   return {
     params: resolveFailoverParams(init.params),
     flags: { ...init.flags },
-    scenes: { ...init.scenes, managed_extra: [...init.scenes.managed_extra] },
+    scenes: copyRoles(init.scenes),
     irl: 'STUDIO',
     degraded: null,
     fatal: null,
@@ -173,20 +216,28 @@ export function createEngineState(init: EngineInit): EngineState {
     scenePathReady: false,
     scenePathEverReady: false,
     programScene: null,
-    streamActive: false,
+    obsScenes: null,
+    stream: { active: false, since: null },
     local: { health: 'unknown', source: null, reason: null },
     cloud: { health: 'unknown', reason: null },
     run: { health: 'unknown', since: init.now },
     lastFeedAt: null,
     target: null,
     armed: false,
-    stopIssued: false,
+    commandAt: null,
+    autoStop: null,
+    retry: null,
     inFlight: null,
     unreported: null,
     lastGuard: null,
+    reportedMissing: [],
     idPrefix: init.idPrefix,
     seq: 0,
   };
+}
+
+function copyRoles(r: SceneRoles): SceneRoles {
+  return { ...r, managed_extra: [...r.managed_extra], fallback: [...r.fallback] };
 }
 
 /** The top-level mode as the outside world sees it. */
@@ -206,12 +257,56 @@ export function intentOfScene(scene: string, roles: SceneRoles): ActiveIntent | 
   return intents.find((i) => scene !== '' && sceneFor(i, roles) === scene) ?? null;
 }
 
-/** Automatic switching would act now: flags allow it, the scene path is up, a managed scene is on air. */
-export function automationArmed(s: EngineState): boolean {
-  return firstAutoGuard(s) === null;
+/** The scene actually on air for automation's purposes: what we are switching to, or OBS's report. */
+export function sceneOnAir(s: EngineState): string | null {
+  return s.inFlight?.scene ?? s.unreported ?? s.programScene;
+}
+
+/** The first guard holding automatic switches, or null when automation would act now. */
+export function firstAutoGuard(s: EngineState): Guard | null {
+  if (s.fatal !== null) return 'fatal';
+  if (!s.scenePathReady) return 'scene_path';
+  if (s.degraded !== null) return 'degraded';
+  if (s.flags.manual_override) return 'manual_override';
+  if (!s.flags.auto_scene_switch) return 'auto_scene_switch';
+  if (s.flags.only_while_streaming && !s.stream.active) return 'not_streaming';
+  if (s.programScene === null) return 'program_scene_unknown';
+  if (!managedScenes(s.scenes).includes(s.programScene)) return 'unmanaged_scene';
+  return null;
+}
+
+/**
+ * Role scenes OBS does not have (when its scene list is known). BRB is listed only when no fallback
+ * role can stand in for it; `standIn` names the scene that would.
+ */
+export function missingRoleScenes(
+  s: EngineState,
+): Array<{ role: ActiveIntent; scene: string; standIn: string | null }> {
+  if (s.obsScenes === null) return [];
+  const out: Array<{ role: ActiveIntent; scene: string; standIn: string | null }> = [];
+  for (const role of ['LIVE', 'LOW', 'BRB', 'OFFLINE'] as const) {
+    const scene = sceneFor(role, s.scenes);
+    if (scene === '' || s.obsScenes.includes(scene)) continue;
+    const pick = pickScene(s, role);
+    out.push({ role, scene, standIn: pick.scene });
+  }
+  return out;
 }
 
 const RANK: Record<FeedClass, number> = { unknown: 0, normal: 1, low: 2, offline: 3 };
+
+/** A failed automatic switch is retried after 0.5 s, 1 s, 2 s … up to 10 s, never in a tight loop. */
+export const SWITCH_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 10_000 };
+
+/**
+ * A gap between two feed evaluations longer than this means the engine itself was stalled (a
+ * blocked event loop, a suspended machine): a sample that was fresh before the gap may look stale
+ * after it for no fault of the feed. The stale window (`offline_after_ms` + one sample interval),
+ * and never less than one and a half ticks so the ordinary tick jitter does not count.
+ */
+export function stallWindowMs(p: ResolvedFailoverParams): number {
+  return Math.max(p.offline_after_ms + p.sample_interval_ms, 1.5 * p.sample_interval_ms);
+}
 
 class Evaluation {
   readonly actions: EngineAction[] = [];
@@ -230,9 +325,16 @@ class Evaluation {
     kind: string,
     text: string,
     data: Record<string, unknown> = {},
-    requestId?: string,
+    opts: { requestId?: string; quiet?: boolean } = {},
   ) {
-    this.events.push({ level, kind, text, data, request_id: requestId ?? null });
+    this.events.push({
+      level,
+      kind,
+      text,
+      data,
+      request_id: opts.requestId ?? null,
+      ...(opts.quiet ? { quiet: true } : {}),
+    });
   }
 
   notice(level: 'info' | 'warn' | 'error', text: string) {
@@ -264,7 +366,14 @@ class Evaluation {
       this.illegal(from, to, trigger, res.reason);
       return false;
     }
+    const judgedBefore = irlFeedRelevant(s);
     s.irl = to;
+    // Going IRL (or back) changes which feed automation judges: its decision starts afresh, so the
+    // relay's first healthy report is a change of the feed even after a command.
+    if (irlFeedRelevant(s) !== judgedBefore) {
+      s.target = null;
+      s.armed = false;
+    }
     if (currentMode(s) === to) this.emitMode(from, to, trigger);
     else
       this.event('info', 'irl_transition', `IRL ${from} → ${to} (${trigger}) while ${currentMode(s)}`, {
@@ -340,87 +449,114 @@ class Evaluation {
   }
 }
 
-function firstAutoGuard(s: EngineState): Guard | null {
-  if (s.fatal !== null) return 'fatal';
-  if (!s.scenePathReady) return 'scene_path';
-  if (s.degraded !== null) return 'degraded';
-  if (s.flags.manual_override) return 'manual_override';
-  if (!s.flags.auto_scene_switch) return 'auto_scene_switch';
-  if (s.programScene === null) return 'program_scene_unknown';
-  if (!managedScenes(s.scenes).includes(s.programScene)) return 'unmanaged_scene';
-  return null;
-}
-
 function lowUsable(s: EngineState): boolean {
   return s.flags.low_quality_fallback && s.scenes.low !== '';
 }
 
-/** The feed automation acts on: the worse of the local feed and (in IRL modes) the relay's view. */
-function effectiveFeed(s: EngineState): { health: FeedClass; by: 'local' | 'cloud'; reason: string } {
-  const cloudRelevant = s.irl === 'IRL_ACTIVE' || s.irl === 'IRL_GRACE';
-  const cloud = cloudRelevant ? s.cloud : { health: 'unknown' as FeedClass, reason: null };
-  // A local hard failure beats a healthy cloud signal; otherwise the worse signal wins.
-  const useCloud = RANK[cloud.health] > RANK[s.local.health];
-  let health = useCloud ? cloud.health : s.local.health;
-  const by = useCloud ? 'cloud' : 'local';
-  const reason = (useCloud ? cloud.reason : s.local.reason) ?? `feed ${health}`;
-  if (health === 'low' && !lowUsable(s)) health = 'normal';
-  return { health, by, reason };
+function irlFeedRelevant(s: EngineState): boolean {
+  return s.irl === 'IRL_CONNECTING' || s.irl === 'IRL_ACTIVE' || s.irl === 'IRL_GRACE';
 }
 
-function sustainedMs(s: EngineState, now: number): number {
-  return now - s.run.since;
+export interface EffectiveFeed {
+  health: FeedClass;
+  by: 'local' | 'cloud';
+  reason: string;
 }
 
-function needMs(s: EngineState, health: FeedClass, by: 'local' | 'cloud'): number | null {
+/**
+ * The feed automation acts on: the worse of the local feed and, in IRL modes, the relay's view. In
+ * IRL the phone's picture reaches OBS through the relay, so a relay that has not reported the
+ * ingest yet is not a healthy feed, whatever the local sources say.
+ */
+export function effectiveFeed(s: EngineState): EffectiveFeed {
+  const local = s.local;
+  let eff: EffectiveFeed = {
+    health: local.health,
+    by: 'local',
+    reason: local.reason ?? `feed ${local.health}`,
+  };
+  if (irlFeedRelevant(s)) {
+    const cloud = s.cloud;
+    if (RANK[cloud.health] > RANK[local.health]) {
+      eff = { health: cloud.health, by: 'cloud', reason: cloud.reason ?? `relay feed ${cloud.health}` };
+    } else if (cloud.health === 'unknown' && local.health === 'normal') {
+      eff = { health: 'unknown', by: 'cloud', reason: "waiting for the relay to report the phone's feed" };
+    }
+  }
+  if (eff.health === 'low' && !lowUsable(s)) eff = { ...eff, health: 'normal' };
+  return eff;
+}
+
+function needMs(s: EngineState, eff: EffectiveFeed): number | null {
   const p = s.params;
+  if (eff.health === 'unknown') return null;
   // A relay push ("ingest stalled") is already a debounced fact: act on it at once.
-  if (health === 'offline' && by === 'cloud') return 0;
+  if (eff.health === 'offline') return eff.by === 'cloud' ? 0 : p.offline_after_ms;
   const fromBad = s.target?.intent === 'BRB' || s.target?.intent === 'OFFLINE';
-  if (health === 'offline') return p.offline_after_ms;
-  if (health === 'low') return fromBad ? Math.max(p.low_after_ms, p.recover_after_ms) : p.low_after_ms;
-  if (health === 'normal') return p.recover_after_ms;
-  return null;
+  if (eff.health === 'low') return fromBad ? Math.max(p.low_after_ms, p.recover_after_ms) : p.low_after_ms;
+  return p.recover_after_ms;
 }
 
-/** Rules 2-4: what the feed warrants now, or null when it warrants no change (rule 5). */
-function automaticTarget(ev: Evaluation): EngineState['target'] {
-  const s = ev.s;
+/**
+ * When the `offline_timeout_s` stop is due: the feed offline for that long while streaming, counted
+ * from the stream's start at the earliest, so a stream just (re)started is never stopped at once.
+ */
+export function offlineTimeoutAt(s: EngineState): number | null {
+  const timeout = s.params.offline_timeout_s * 1000;
+  if (timeout <= 0 || !s.stream.active || s.stream.since === null) return null;
+  if (effectiveFeed(s).health !== 'offline') return null;
+  return Math.max(s.run.since, s.stream.since) + timeout;
+}
+
+/** What the feed warrants now (rules 2–4), or null while it warrants nothing yet (rule 5: HOLD). */
+export function warranted(s: EngineState, now: number): Target | null {
   const eff = effectiveFeed(s);
-  const need = needMs(s, eff.health, eff.by);
-  if (need === null || sustainedMs(s, ev.now) < need) return null;
-  const current = s.target?.intent;
+  const need = needMs(s, eff);
+  if (need === null || now - s.run.since < need) return null;
+  const rule: RuleId = eff.by === 'local' ? 'local_failover' : 'cloud_signal';
   if (eff.health === 'offline') {
-    const timeout = s.params.offline_timeout_s * 1000;
-    if (timeout > 0 && s.streamActive && !s.stopIssued && ev.now - s.run.since >= timeout) {
+    const stopAt = offlineTimeoutAt(s);
+    if (stopAt !== null && now >= stopAt) {
       return {
         intent: 'OFFLINE',
-        rule: eff.by === 'local' ? 'local_failover' : 'cloud_signal',
-        why: `offline for ${s.params.offline_timeout_s} s: stopping the stream`,
-        detectedAt: ev.now,
+        rule,
+        why: `feed offline for ${s.params.offline_timeout_s} s while streaming (${eff.reason})`,
+        detectedAt: now,
       };
     }
-    if (current === 'BRB' || current === 'OFFLINE') return null;
-    return {
-      intent: 'BRB',
-      rule: eff.by === 'local' ? 'local_failover' : 'cloud_signal',
-      why: eff.reason,
-      detectedAt: ev.now,
-    };
+    return { intent: 'BRB', rule, why: eff.reason, detectedAt: now };
   }
   if (eff.health === 'low') {
-    if (current === 'LOW') return null;
-    const recovering = current === 'BRB' || current === 'OFFLINE';
-    const rule: RuleId = recovering ? 'recovery' : eff.by === 'local' ? 'local_failover' : 'cloud_signal';
-    return { intent: 'LOW', rule, why: eff.reason, detectedAt: ev.now };
+    const recovering = s.target?.intent === 'BRB' || s.target?.intent === 'OFFLINE';
+    return { intent: 'LOW', rule: recovering ? 'recovery' : rule, why: eff.reason, detectedAt: now };
   }
-  if (current === 'LIVE') return null;
+  const picture = s.local.picture;
+  if (picture && !picture.playing) return null;
+  const held = `feed normal for ${((now - s.run.since) / 1000).toFixed(1)} s`;
   return {
     intent: 'LIVE',
     rule: 'recovery',
-    why: `feed normal for ${sustainedMs(s, ev.now)} ms`,
-    detectedAt: ev.now,
+    why: picture ? `${held}, ${picture.input} shows the picture` : held,
+    detectedAt: now,
   };
+}
+
+/**
+ * The scene that carries `intent` in OBS: its role scene, or for BRB the first `[scenes] fallback`
+ * role whose scene exists. `scene` is null when nothing can carry it; `missing` names the role scene
+ * OBS lacks.
+ */
+function pickScene(s: EngineState, intent: ActiveIntent): { scene: string | null; missing: string | null } {
+  const scene = sceneFor(intent, s.scenes);
+  if (s.obsScenes === null || s.obsScenes.includes(scene)) return { scene, missing: null };
+  if (intent === 'BRB') {
+    for (const role of s.scenes.fallback) {
+      if (role === 'BRB') continue;
+      const alt = sceneFor(role, s.scenes);
+      if (alt !== '' && s.obsScenes.includes(alt)) return { scene: alt, missing: scene };
+    }
+  }
+  return { scene: null, missing: scene };
 }
 
 function applyRelaySignal(ev: Evaluation, sig: RelaySignal) {
@@ -535,12 +671,13 @@ function switchAction(
   };
   ev.actions.push(action);
   ev.s.inFlight = { requestId, scene, automatic: rule !== 'command' };
+  // The event log gets one entry per switch, when OBS has answered; the request goes to the log only.
   ev.event(
     'info',
     'switch_requested',
     `switch to ${scene} (${intent ?? 'scene'}, ${rule}: ${why})`,
     { scene, intent, rule, reason, why },
-    requestId,
+    { requestId, quiet: true },
   );
   return action;
 }
@@ -550,61 +687,119 @@ function runCommand(ev: Evaluation, input: Extract<EngineInput, { kind: 'command
   const c = input.command;
   const scene = 'intent' in c ? sceneFor(c.intent, s.scenes) : c.scene;
   const intent: ActiveIntent | null = 'intent' in c ? c.intent : intentOfScene(scene, s.scenes);
-  const refuse = (error: string, guard: Guard) => {
-    ev.command = { ok: false, requestId: null, scene: scene || null, error, alreadyOnAir: false };
-    ev.event('warn', 'guard_rejected', `command refused: ${error}`, { guard, origin: input.origin, scene });
+  const refuse = (guard: Guard, text: string) => {
+    ev.command = {
+      ok: false,
+      requestId: null,
+      scene: scene || null,
+      refusal: { guard, text },
+      alreadyOnAir: false,
+    };
+    ev.event('warn', 'guard_rejected', `${input.origin} command refused: ${text}`, {
+      guard,
+      origin: input.origin,
+      scene,
+    });
   };
   ev.intent = intent ?? 'HOLD';
   ev.rule = 'command';
-  if (scene === '') return refuse('no LOW scene is configured', 'no_scene');
-  if (s.fatal !== null) return refuse(`engine is FATAL: ${s.fatal}`, 'fatal');
-  if (!s.scenePathReady) return refuse('the scene path (OBS/IPC) is not ready', 'scene_path');
+  if (scene === '') return refuse('no_scene', 'no LOW scene is configured');
+  if (s.fatal !== null) return refuse('fatal', `the engine stopped automation: ${s.fatal}`);
+  if (!s.scenePathReady) return refuse('scene_path', 'the scene path to OBS is not ready');
+  if (s.obsScenes !== null && !s.obsScenes.includes(scene))
+    return refuse('scene_missing', `OBS has no scene named "${scene}"`);
   if (s.inFlight === null && s.programScene === scene) {
-    ev.command = { ok: true, requestId: null, scene, error: null, alreadyOnAir: true };
+    ev.command = { ok: true, requestId: null, scene, refusal: null, alreadyOnAir: true };
     return;
   }
   const requestId = input.requestId ?? ev.nextRequestId();
   const reason: SwitchReason = input.origin === 'chat' ? 'chat_command' : 'manual';
-  // The operator's choice stands until the feed changes again.
+  // The operator's choice stands until the feed changes after it; a pending auto-stop is called off.
   s.armed = false;
+  s.commandAt = ev.now;
+  s.autoStop = null;
+  s.retry = null;
   switchAction(ev, intent, scene, 'command', reason, `${input.origin} command`, ev.now, requestId);
-  ev.command = { ok: true, requestId, scene, error: null, alreadyOnAir: false };
+  ev.command = { ok: true, requestId, scene, refusal: null, alreadyOnAir: false };
 }
 
-function runAutomation(ev: Evaluation) {
+/** Inputs that are an evaluation of the feed and OBS: only these may put a scene on air by automation. */
+function evaluatesFeed(input: EngineInput): boolean {
+  switch (input.kind) {
+    case 'tick':
+    case 'feed':
+    case 'relay':
+    case 'program_scene':
+    case 'scene_list':
+    case 'scene_path':
+    case 'stream_status':
+      return true;
+    // Settings never switch by themselves; a failed switch is retried by a later evaluation, not
+    // from its own result (no tight loop); commands and mode faults are handled on their own.
+    default:
+      return false;
+  }
+}
+
+function reportMissing(ev: Evaluation, intent: ActiveIntent, missing: string, standIn: string | null) {
   const s = ev.s;
-  const next = automaticTarget(ev);
-  if (next !== null) {
-    s.target = next;
-    s.armed = true;
+  if (s.reportedMissing.includes(missing)) return;
+  s.reportedMissing.push(missing);
+  const text = standIn
+    ? `scene '${missing}' does not exist in OBS: '${standIn}' goes on air instead of ${intent}`
+    : `scene '${missing}' does not exist in OBS: automation cannot put ${intent} on air`;
+  ev.event('warn', 'scene_missing', text, { scene: missing, intent, stand_in: standIn });
+}
+
+function runAutomation(ev: Evaluation, input: EngineInput) {
+  const s = ev.s;
+  const want = warranted(s, ev.now);
+  if (want !== null && want.intent !== s.target?.intent) {
+    s.target = want;
+    // A command stands until the feed changes after it: a run that began before it re-arms nothing.
+    s.armed = s.commandAt === null || s.run.since > s.commandAt;
+    s.retry = null;
     s.lastGuard = null;
-    ev.event('info', 'intent', `intent ${next.intent} by ${next.rule}: ${next.why}`, {
-      intent: next.intent,
-      rule: next.rule,
-      reason: next.why,
-    });
-    if (next.intent === 'OFFLINE') {
-      s.stopIssued = true;
-      ev.actions.push({ type: 'stop_stream', reason: next.why });
-      ev.notice('warn', `Feed offline for ${s.params.offline_timeout_s} s: stopping the stream`);
-    }
+    if (want.intent !== 'OFFLINE') s.autoStop = null;
+    ev.event(
+      'info',
+      'intent',
+      `intent ${want.intent} by ${want.rule}: ${want.why}`,
+      { intent: want.intent, rule: want.rule, reason: want.why },
+      { quiet: true },
+    );
+  } else if (want !== null && s.target !== null) {
+    s.target.why = want.why;
   }
   const t = s.target;
-  if (!s.armed || t === null) return;
-  ev.intent = t.intent;
-  ev.rule = t.rule;
-  const scene = sceneFor(t.intent, s.scenes);
-  const onAir = s.inFlight?.scene ?? s.unreported ?? s.programScene;
-  if (onAir === scene) {
-    s.armed = false;
+  if (t === null) return;
+  // The evaluation's intent is HOLD unless a rule fires now: a new target, or a switch sent for one.
+  const fires = () => {
+    ev.intent = t.intent;
+    ev.rule = t.rule;
+  };
+  if (t === want) fires();
+  if (!evaluatesFeed(input) || want?.intent !== t.intent) return;
+  const pick = pickScene(s, t.intent);
+  if (pick.missing !== null) reportMissing(ev, t.intent, pick.missing, pick.scene);
+  if (pick.scene === null) {
+    // Without an OFFLINE scene the failover scene stays on air and the hold counts all the same;
+    // a command in force (disarmed target) calls the stop off.
+    if (t.intent === 'OFFLINE' && s.armed) stopAfterHold(ev, t);
     return;
   }
+  if (sceneOnAir(s) === pick.scene) {
+    s.armed = false;
+    if (t.intent === 'OFFLINE') stopAfterHold(ev, t);
+    return;
+  }
+  if (!s.armed) return;
   const guard = firstAutoGuard(s);
   if (guard !== null) {
     const key = `${guard}:${t.intent}`;
     if (s.lastGuard !== key) {
       s.lastGuard = key;
-      ev.event('info', 'guard_rejected', `automatic ${t.intent} held: ${guard}`, {
+      ev.event('info', 'guard_rejected', `automatic ${t.intent} held: ${guard.replaceAll('_', ' ')}`, {
         guard,
         intent: t.intent,
         rule: t.rule,
@@ -612,13 +807,48 @@ function runAutomation(ev: Evaluation) {
     }
     return;
   }
+  if (s.retry !== null && s.retry.scene === pick.scene && ev.now < s.retry.nextAt) return;
   // A target a guard held (automation off, override, unmanaged scene) is acted on only now: the
   // detection-to-switch figure starts when automation was allowed to act, not during the hold.
   const detectedAt = s.lastGuard !== null ? ev.now : t.detectedAt;
   s.armed = false;
   s.lastGuard = null;
   const reason: SwitchReason = t.rule === 'recovery' ? 'auto_recover' : 'auto_failover';
-  switchAction(ev, t.intent, scene, t.rule, reason, t.why, detectedAt, ev.nextRequestId());
+  const why = pick.missing ? `${t.why}; '${pick.missing}' missing in OBS` : t.why;
+  fires();
+  switchAction(ev, t.intent, pick.scene, t.rule, reason, why, detectedAt, ev.nextRequestId());
+}
+
+/** `offline_timeout_s`: once OFFLINE has been on air for `offline_hold_s`, the stream is stopped. */
+function stopAfterHold(ev: Evaluation, t: Target) {
+  const s = ev.s;
+  if (!s.stream.active || s.autoStop?.issued) return;
+  if (firstAutoGuard(s) !== null) return;
+  s.autoStop ??= { onAirSince: ev.now, issued: false };
+  if (ev.now - s.autoStop.onAirSince < s.params.offline_hold_s * 1000) return;
+  s.autoStop.issued = true;
+  const reason = `feed offline for ${s.params.offline_timeout_s} s while streaming`;
+  ev.actions.push({ type: 'stop_stream', reason });
+  ev.event('warn', 'stream_stop_requested', `Telemy is stopping the stream: ${reason}`, {
+    reason,
+    why: t.why,
+  });
+  ev.notice('warn', `Telemy is stopping the stream: ${reason}`);
+}
+
+/**
+ * A feed observation after the engine's own stall says nothing about the feed: every sample looks
+ * old because the engine did not look. It counts as unknown; fresh samples decide again.
+ */
+function stallFree(s: EngineState, feed: FeedObservation, now: number): FeedObservation {
+  const gap = s.lastFeedAt === null ? 0 : now - s.lastFeedAt;
+  if (gap <= stallWindowMs(s.params)) return feed;
+  return {
+    health: 'unknown',
+    source: feed.source,
+    reason: `the engine was unresponsive for ${(gap / 1000).toFixed(1)} s; waiting for fresh samples`,
+    picture: feed.picture ?? null,
+  };
 }
 
 function applyInput(ev: Evaluation, input: EngineInput) {
@@ -627,9 +857,16 @@ function applyInput(ev: Evaluation, input: EngineInput) {
     case 'tick':
     case 'command':
       return;
-    case 'feed':
-      s.local = { ...input.feed };
+    case 'feed': {
+      const feed = stallFree(s, input.feed, ev.now);
+      if (feed !== input.feed) {
+        ev.event('warn', 'engine_stalled', `${feed.reason}: no switch is decided from the gap`, {
+          gap_ms: ev.now - (s.lastFeedAt ?? ev.now),
+        });
+      }
+      s.local = { ...feed };
       return;
+    }
     case 'relay':
       applyRelaySignal(ev, input.signal);
       return;
@@ -637,6 +874,14 @@ function applyInput(ev: Evaluation, input: EngineInput) {
       s.programScene = input.scene;
       s.unreported = null;
       if (input.scene !== null && s.scenePathReady && s.degraded) s.degraded.probeOk = true;
+      return;
+    case 'scene_list':
+      s.obsScenes = input.scenes === null ? null : [...input.scenes];
+      if (input.scenes !== null) {
+        const have = input.scenes;
+        s.reportedMissing = s.reportedMissing.filter((scene) => !have.includes(scene));
+        if (s.retry?.code === 'scene_missing') s.retry = null;
+      }
       return;
     case 'scene_path':
       if (input.ready === s.scenePathReady) return;
@@ -658,16 +903,13 @@ function applyInput(ev: Evaluation, input: EngineInput) {
       ev.enterFatal(input.reason);
       return;
     case 'stream_status':
-      s.streamActive = input.active;
-      if (input.active) s.stopIssued = false;
+      if (input.active === s.stream.active) return;
+      s.stream = { active: input.active, since: input.active ? ev.now : null };
+      s.autoStop = null;
       return;
     case 'flags': {
       const before = s.flags;
       s.flags = { ...before, ...input.flags };
-      const handedBack =
-        (before.manual_override && !s.flags.manual_override) ||
-        (!before.auto_scene_switch && s.flags.auto_scene_switch);
-      if (handedBack && s.target !== null) s.armed = true;
       for (const [k, v] of Object.entries(input.flags)) {
         if (before[k as keyof AutomationFlags] !== v)
           ev.event('info', 'setting_changed', `${k} = ${v}`, { key: k, value: v });
@@ -676,8 +918,7 @@ function applyInput(ev: Evaluation, input: EngineInput) {
     }
     case 'config':
       if (input.params) s.params = resolveFailoverParams(input.params);
-      if (input.scenes) s.scenes = { ...input.scenes, managed_extra: [...input.scenes.managed_extra] };
-      s.armed = s.target !== null;
+      if (input.scenes) s.scenes = copyRoles(input.scenes);
       return;
     case 'switch_result': {
       const f = s.inFlight;
@@ -685,8 +926,20 @@ function applyInput(ev: Evaluation, input: EngineInput) {
       s.inFlight = null;
       // The program scene is only ever taken from OBS's own reports (a late result must not
       // overwrite a newer scene change by the operator).
-      if (!input.ok && f.automatic) s.armed = true;
-      if (input.ok) s.unreported = s.programScene === f.scene ? null : f.scene;
+      if (input.ok) {
+        s.unreported = s.programScene === f.scene ? null : f.scene;
+        if (f.automatic) s.retry = null;
+        return;
+      }
+      const code = input.error?.code ?? 'not_confirmed';
+      if (code === 'scene_missing' && s.obsScenes !== null)
+        s.obsScenes = s.obsScenes.filter((scene) => scene !== f.scene);
+      if (!f.automatic) return;
+      s.armed = true;
+      const failures = s.retry?.scene === f.scene ? s.retry.failures + 1 : 1;
+      // No jitter: one engine retrying one OBS has nobody to spread out from.
+      const delay = backoffDelay(SWITCH_RETRY, failures - 1, () => 1);
+      s.retry = { scene: f.scene, failures, nextAt: ev.now + delay, code };
       return;
     }
   }
@@ -695,11 +948,12 @@ function applyInput(ev: Evaluation, input: EngineInput) {
 function wakeAt(s: EngineState, now: number): number | null {
   const at: number[] = [];
   const eff = effectiveFeed(s);
-  const need = needMs(s, eff.health, eff.by);
+  const need = needMs(s, eff);
   if (need !== null) at.push(s.run.since + need);
-  if (eff.health === 'offline' && s.params.offline_timeout_s > 0 && s.streamActive && !s.stopIssued) {
-    at.push(s.run.since + s.params.offline_timeout_s * 1000);
-  }
+  const stopAt = offlineTimeoutAt(s);
+  if (stopAt !== null) at.push(stopAt);
+  if (s.autoStop && !s.autoStop.issued) at.push(s.autoStop.onAirSince + s.params.offline_hold_s * 1000);
+  if (s.retry !== null) at.push(s.retry.nextAt);
   if (s.relay.graceUntil !== null) at.push(s.relay.graceUntil);
   if (s.relay.downSince !== null) at.push(s.relay.downSince + s.params.mode_debounce_ms);
   if (s.degraded?.healthySince != null) at.push(s.degraded.healthySince + s.params.mode_debounce_ms);
@@ -714,8 +968,8 @@ function wakeAt(s: EngineState, now: number): number | null {
  * source reporting every 100 ms does not. Relay pushes start their run when they arrive.
  */
 function runStart(s: EngineState, input: EngineInput, by: 'local' | 'cloud', now: number): number {
-  if (input.kind !== 'feed' || by !== 'local') return now;
-  if (input.feed.since != null) return Math.min(now, input.feed.since);
+  if (input.kind !== 'feed' || by !== 'local' || s.local.health === 'unknown') return now;
+  if (s.local.since != null) return Math.min(now, s.local.since);
   const gap = s.lastFeedAt === null ? s.params.sample_interval_ms : now - s.lastFeedAt;
   return now - Math.min(gap, s.params.sample_interval_ms);
 }
@@ -730,8 +984,7 @@ export function decide(state: EngineState, input: EngineInput, now: number): Dec
   if (eff.health !== s.run.health) s.run = { health: eff.health, since: runStart(s, input, eff.by, now) };
   if (input.kind === 'feed') s.lastFeedAt = now;
   if (input.kind === 'command') runCommand(ev, input);
-  // A failed switch is retried at the next evaluation, not from its own result: no tight retry loop.
-  else if (s.fatal === null && input.kind !== 'switch_result') runAutomation(ev);
+  else if (s.fatal === null) runAutomation(ev, input);
   return {
     state: s,
     intent: ev.intent,

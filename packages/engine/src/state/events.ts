@@ -17,10 +17,14 @@ export interface EngineEvent {
   data: Record<string, unknown>;
 }
 
-/** An event as `decide()` emits it; the controller stamps the id and time. */
+/**
+ * An event as `decide()` emits it; the controller stamps the id and time. A `quiet` event goes to
+ * the structured log only, not to the event history the dock shows (a switch is one entry there).
+ */
 export type DraftEvent = Omit<EngineEvent, 'id' | 'at_ms' | 'request_id' | 'data'> & {
   request_id?: string | null;
   data?: Record<string, unknown>;
+  quiet?: boolean;
 };
 
 export const EVENT_HISTORY_SIZE = 200;

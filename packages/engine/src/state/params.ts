@@ -1,4 +1,4 @@
-import { FAILOVER_BOUNDS as CONFIG_FAILOVER_BOUNDS } from '@telemy/protocol';
+import { FAILOVER_BOUNDS as CONFIG_FAILOVER_BOUNDS, type FallbackRole } from '@telemy/protocol';
 import { defaultConfig } from '../config/schema.js';
 
 /**
@@ -17,6 +17,7 @@ export interface FailoverParams {
   low_after_ms: number;
   recover_after_ms: number;
   offline_timeout_s: number;
+  offline_hold_s: number;
   switch_deadline_ms: number;
   grace_window_s?: number;
   mode_debounce_ms?: number;
@@ -29,6 +30,7 @@ export interface AutomationFlags {
   auto_scene_switch: boolean;
   low_quality_fallback: boolean;
   manual_override: boolean;
+  only_while_streaming: boolean;
   chat_bot?: boolean;
   alerts: boolean;
 }
@@ -40,6 +42,8 @@ export interface SceneRoles {
   brb: string;
   offline: string;
   managed_extra: string[];
+  /** Roles put on air instead of BRB when OBS has no BRB scene, first existing one wins. */
+  fallback: FallbackRole[];
 }
 
 const CONFIG_DEFAULTS = defaultConfig();

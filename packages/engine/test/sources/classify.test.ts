@@ -50,7 +50,21 @@ describe('classifyFeed', () => {
   it('stale stats are offline once older than offline_after_ms plus one interval', () => {
     expect(classifyFeed(s({ at: NOW - 1000 }), T, EMPTY_HISTORY, NOW).health).toBe('normal');
     const stale = classifyFeed(s({ at: NOW - 1001 }), T, EMPTY_HISTORY, NOW);
-    expect(stale).toMatchObject({ health: 'offline', reason: expect.stringMatching(/stale/) });
+    expect(stale).toMatchObject({
+      health: 'offline',
+      reason: 'no data from srt for 1.0 s',
+      since: NOW - 1001,
+    });
+  });
+
+  it('a reading the source could not give is unknown, never offline', () => {
+    const c = classifyFeed(
+      s({ unknown: true, connected: false, reason: 'OBS is not streaming' }),
+      T,
+      EMPTY_HISTORY,
+      NOW,
+    );
+    expect(c).toMatchObject({ health: 'unknown', reason: 'OBS is not streaming' });
   });
 
   it("a source faster than the engine's sampling is stale after one of its own periods", () => {
@@ -70,8 +84,12 @@ describe('classifyFeed', () => {
     for (let i = 0; i < 20; i++) m.ingest(s({ at: NOW + i * 100 }));
     expect(m.periodOf('srt')).toBeCloseTo(100, 5);
     expect(m.staleAfterMs('srt')).toBeCloseTo(600, 5);
-    expect(m.observe(NOW + 19 * 100 + 550).health).toBe('normal');
-    expect(m.observe(NOW + 19 * 100 + 650).health).toBe('offline');
+    // Staleness counts from the engine's looks at the source, not from the wall clock.
+    expect(m.observe(NOW + 19 * 100 + 5000).health).toBe('normal');
+    m.looked('srt', NOW + 19 * 100 + 550);
+    expect(m.observe(NOW + 19 * 100 + 560).health).toBe('normal');
+    m.looked('srt', NOW + 19 * 100 + 650);
+    expect(m.observe(NOW + 19 * 100 + 660).health).toBe('offline');
   });
 
   it('connected but 0 kb/s becomes offline once it lasted offline_after_ms (offline threshold disabled)', () => {
@@ -143,11 +161,29 @@ describe('FeedMonitor', () => {
     m.ingest(s({ missing: ['link.rtt'], rtt_ms: null }));
     m.ingest(s({ missing: ['link.rtt'], rtt_ms: null, at: NOW + 500 }));
     expect(m.observe(NOW + 500)).toMatchObject({ health: 'normal', source: 'srt', bitrate_kbps: 2500 });
-    expect(m.observe(NOW + 2000)).toMatchObject({
-      health: 'offline',
-      reason: expect.stringMatching(/stale/),
-    });
+    m.looked('srt', NOW + 2000);
+    expect(m.observe(NOW + 2000)).toMatchObject({ health: 'offline', reason: 'no data from srt for 1.5 s' });
+    expect(m.sources()).toEqual([
+      expect.objectContaining({
+        name: 'srt',
+        classification: expect.objectContaining({ health: 'offline' }),
+      }),
+    ]);
     expect(lines.filter((l) => l.field === 'link.rtt')).toHaveLength(1);
     expect(await metrics.registry.metrics()).toContain('telemy_feed_bitrate_kbps{source="srt"} 2500');
+  });
+
+  it('a slow answer or an engine that did not look ages nothing; a stuck poll is unknown', () => {
+    const m = new FeedMonitor([{ name: 'srt', priority: 1 }], T, {
+      logger: createLogger('t', { level: 'silent' }),
+    });
+    m.ingest(s({ at: NOW }));
+    // Nobody looked for 3 s (the engine was busy): still the last verdict, not "stale".
+    expect(m.observe(NOW + 3000).health).toBe('normal');
+    // Nobody looked for longer than NOT_LOOKED_AT_MS: the poll itself is stuck.
+    expect(m.observe(NOW + 5001)).toMatchObject({
+      health: 'unknown',
+      reason: expect.stringMatching(/not answered/),
+    });
   });
 });

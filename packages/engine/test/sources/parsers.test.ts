@@ -184,7 +184,7 @@ describe('OBS sources', () => {
     });
   });
 
-  it('stream output: inactive or reconnecting is offline; congestion is noted', () => {
+  it('stream output: not streaming or no rate yet is unknown, reconnecting is offline; congestion is noted', () => {
     expect(
       parseObsOutput({ active: true, bitrate_kbps: 2500, reconnecting: false, congestion: 0.1 }),
     ).toMatchObject({
@@ -192,9 +192,12 @@ describe('OBS sources', () => {
       bitrate_kbps: 2500,
       missing: [],
     });
+    expect(parseObsOutput({ active: false, bitrate_kbps: 0, reconnecting: false, congestion: null })).toEqual(
+      { kind: 'unknown', reason: 'OBS is not streaming' },
+    );
     expect(
-      parseObsOutput({ active: false, bitrate_kbps: 0, reconnecting: false, congestion: null }),
-    ).toMatchObject({ kind: 'offline' });
+      parseObsOutput({ active: true, bitrate_kbps: null, reconnecting: false, congestion: null }),
+    ).toEqual({ kind: 'unknown', reason: 'measuring the OBS output bitrate' });
     expect(
       parseObsOutput({ active: true, bitrate_kbps: 0, reconnecting: true, congestion: null }),
     ).toMatchObject({

@@ -12,19 +12,24 @@ function snap(sessionId: string | null, connected: boolean, ingestActive: boolea
 }
 
 describe('RelayFeedReader', () => {
-  it('gives no reading while a session waits for its telemetry, then offline once the window ends', () => {
+  it('reads unknown while a session waits for its telemetry, then offline once the window ends', () => {
     const r = new RelayFeedReader(5000);
-    expect(r.read(snap('ses_1', false), 1000)).toBeNull();
-    expect(r.read(snap('ses_1', false), 5999)).toBeNull();
+    expect(r.read(snap('ses_1', false), 1000)).toMatchObject({ kind: 'unknown' });
+    expect(r.read(snap('ses_1', false), 5999)).toMatchObject({ kind: 'unknown' });
     expect(r.read(snap('ses_1', false), 6000)).toEqual({
       kind: 'offline',
       reason: 'relay telemetry not connected',
     });
   });
 
-  it('reports the bonded bitrate once connected, and offline at once when telemetry is lost later', () => {
+  it('reports the bonded bitrate once the ingest is reported, and offline at once when telemetry is lost later', () => {
     const r = new RelayFeedReader(5000);
-    expect(r.read(snap('ses_1', false), 0)).toBeNull();
+    expect(r.read(snap('ses_1', false), 0)).toMatchObject({ kind: 'unknown' });
+    // A socket is not a feed: until the relay reports the ingest, nothing says the phone is there.
+    expect(r.read(snap('ses_1', true, null), 700)).toEqual({
+      kind: 'unknown',
+      reason: 'waiting for the relay to report the ingest',
+    });
     expect(r.read(snap('ses_1', true), 800)).toMatchObject({ kind: 'sample', bitrate_kbps: 3200 });
     expect(r.read(snap('ses_1', false), 900)).toMatchObject({ kind: 'offline' });
     expect(r.read(snap('ses_1', true, false), 1000)).toEqual({
@@ -35,22 +40,22 @@ describe('RelayFeedReader', () => {
 
   it('after start-up, no session is offline once the first window is over', () => {
     const r = new RelayFeedReader(5000);
-    expect(r.read(snap(null, false), 0)).toBeNull();
+    expect(r.read(snap(null, false), 0)).toMatchObject({ kind: 'unknown' });
     expect(r.read(snap(null, false), 5000)).toMatchObject({ kind: 'offline' });
   });
 
   it('a session found during the start-up window gets a window of its own', () => {
     const r = new RelayFeedReader(5000);
-    expect(r.read(snap(null, false), 0)).toBeNull();
-    expect(r.read(snap('ses_1', false), 4000)).toBeNull();
-    expect(r.read(snap('ses_1', false), 8999)).toBeNull();
+    expect(r.read(snap(null, false), 0)).toMatchObject({ kind: 'unknown' });
+    expect(r.read(snap('ses_1', false), 4000)).toMatchObject({ kind: 'unknown' });
+    expect(r.read(snap('ses_1', false), 8999)).toMatchObject({ kind: 'unknown' });
     expect(r.read(snap('ses_1', true), 9000)).toMatchObject({ kind: 'sample' });
   });
 
   it('a new session gets its own window', () => {
     const r = new RelayFeedReader(5000);
     r.read(snap('ses_1', true), 0);
-    expect(r.read(snap('ses_2', false), 10_000)).toBeNull();
+    expect(r.read(snap('ses_2', false), 10_000)).toMatchObject({ kind: 'unknown' });
     expect(r.read(snap('ses_2', false), 15_000)).toMatchObject({ kind: 'offline' });
   });
 });

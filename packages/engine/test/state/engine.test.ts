@@ -158,7 +158,7 @@ describe('rule precedence (10- §3, §10)', () => {
     expect(s.switches()).toHaveLength(1);
   });
 
-  it('manual_override blocks automatic rules; handing back re-asserts the feed', () => {
+  it('manual_override blocks automatic rules; handing back acts at the next fresh sample, not by itself', () => {
     const s = new Sim().ready('LIVE');
     s.samples('normal', 4);
     s.send({ kind: 'flags', flags: { manual_override: true } });
@@ -167,6 +167,18 @@ describe('rule precedence (10- §3, §10)', () => {
     expect(
       s.events.filter((e) => e.kind === 'guard_rejected' && e.data?.guard === 'manual_override'),
     ).toHaveLength(1);
+    s.send({ kind: 'flags', flags: { manual_override: false } });
+    expect(s.switches()).toHaveLength(0);
+    s.advance(500);
+    s.feed('offline');
+    expect(s.switches().at(-1)).toMatchObject({ scene: 'BRB', rule: 'local_failover' });
+  });
+
+  it('a command made during the override still stands after handing back, until the feed changes', () => {
+    const s = new Sim().ready('LIVE');
+    s.samples('normal', 4);
+    s.send({ kind: 'flags', flags: { manual_override: true } });
+    s.samples('offline', 6);
     const cmd = s.send({ kind: 'command', command: { scene: 'Intermission' }, origin: 'chat' });
     expect(cmd.command?.ok).toBe(true);
     expect(s.switches().at(-1)).toMatchObject({
@@ -174,9 +186,13 @@ describe('rule precedence (10- §3, §10)', () => {
       reason: 'chat_command',
       intent: null,
     });
-    s.send({ kind: 'switch_result', requestId: s.switches().at(-1)?.requestId ?? '', ok: true, error: null });
+    s.confirm();
     s.send({ kind: 'program_scene', scene: 'LIVE' });
     s.send({ kind: 'flags', flags: { manual_override: false } });
+    s.samples('offline', 4);
+    expect(s.switches()).toHaveLength(1);
+    s.samples('normal', 4);
+    s.samples('offline', 2);
     expect(s.switches().at(-1)).toMatchObject({ scene: 'BRB', rule: 'local_failover' });
   });
 
@@ -194,8 +210,11 @@ describe('rule precedence (10- §3, §10)', () => {
     s.send({ kind: 'flags', flags: { auto_scene_switch: false } });
     s.samples('offline', 6);
     expect(s.switches()).toHaveLength(0);
-    s.advance(3000);
+    s.samples('offline', 6);
     s.send({ kind: 'flags', flags: { auto_scene_switch: true } });
+    expect(s.switches()).toHaveLength(0);
+    s.advance(500);
+    s.feed('offline');
     const sw = s.switches().at(-1);
     expect(sw).toMatchObject({ scene: 'BRB', rule: 'local_failover' });
     expect(sw?.detectedAt).toBe(s.t);
@@ -218,7 +237,14 @@ describe('rule precedence (10- §3, §10)', () => {
     const s = new Sim().ready('LIVE');
     s.send({
       kind: 'config',
-      scenes: { live: 'LIVE', low: 'LOW', brb: 'BRB', offline: 'OFFLINE', managed_extra: ['Starting'] },
+      scenes: {
+        live: 'LIVE',
+        low: 'LOW',
+        brb: 'BRB',
+        offline: 'OFFLINE',
+        managed_extra: ['Starting'],
+        fallback: ['OFFLINE', 'LOW'],
+      },
     });
     s.send({ kind: 'program_scene', scene: 'Starting' });
     s.samples('normal', 3);
@@ -253,7 +279,14 @@ describe('rule precedence (10- §3, §10)', () => {
       if (setup === 'no_scene') {
         s.send({
           kind: 'config',
-          scenes: { live: 'LIVE', low: '', brb: 'BRB', offline: 'OFFLINE', managed_extra: [] },
+          scenes: {
+            live: 'LIVE',
+            low: '',
+            brb: 'BRB',
+            offline: 'OFFLINE',
+            managed_extra: [],
+            fallback: ['OFFLINE', 'LOW'],
+          },
         });
       } else {
         s.send({ kind: 'flags', flags: { low_quality_fallback: false } });
@@ -389,7 +422,12 @@ describe('timing (10- §5, §10)', () => {
     const s = new Sim().ready('LIVE');
     s.samples('normal', 20, 100);
     const lastLine = s.t;
-    s.advance(1100);
+    // The engine ticks on while the last line ages; it turns stale 600 ms after it.
+    s.advance(500);
+    s.feed('normal');
+    s.advance(500);
+    s.feed('normal');
+    s.advance(100);
     s.send({
       kind: 'feed',
       feed: { health: 'offline', source: 'srt', reason: 'stats stale', since: lastLine },
@@ -427,9 +465,8 @@ describe('timing (10- §5, §10)', () => {
     expect(off.switches().map((x) => x.scene)).toEqual(['BRB']);
   });
 
-  it('offline_timeout_s stops the stream once, with a notice, and shows OFFLINE', () => {
+  it('offline_timeout_s shows OFFLINE, holds it on air for offline_hold_s, then stops the stream once', () => {
     const s = new Sim({ offline_timeout_s: 5 }).ready('LIVE');
-    s.send({ kind: 'stream_status', active: true });
     s.samples('normal', 4);
     s.advance(500);
     s.feed('offline');
@@ -439,13 +476,22 @@ describe('timing (10- §5, §10)', () => {
       s.advance(500);
       s.feed('offline');
     }
+    expect(s.switches().at(-1)).toMatchObject({ scene: 'BRB' });
+    s.advance(500);
+    s.feed('offline');
+    expect(s.switches().at(-1)).toMatchObject({ scene: 'OFFLINE', intent: 'OFFLINE' });
+    // Not before OBS has confirmed OFFLINE on air, and then not before the hold.
+    expect(s.actions.some((a) => a.type === 'stop_stream')).toBe(false);
+    s.confirm();
+    const onAir = s.t;
+    s.samples('offline', 6);
     expect(s.actions.some((a) => a.type === 'stop_stream')).toBe(false);
     s.advance(500);
     s.feed('offline');
-    expect(s.actions.filter((a) => a.type === 'stop_stream')).toHaveLength(1);
-    expect(s.switches().at(-1)).toMatchObject({ scene: 'OFFLINE', intent: 'OFFLINE' });
+    const stops = s.actions.filter((a) => a.type === 'stop_stream');
+    expect(stops).toHaveLength(1);
+    expect(stops[0]?.at).toBe(onAir + 3000);
     expect(s.actions.some((a) => a.type === 'notice' && /stopping the stream/.test(a.text))).toBe(true);
-    s.confirm();
     s.samples('offline', 10);
     expect(s.actions.filter((a) => a.type === 'stop_stream')).toHaveLength(1);
   });
@@ -475,6 +521,8 @@ describe('traceability', () => {
       expect(sw.reason).toMatch(/auto_failover|auto_recover|chat_command|manual/);
       const ev = s.events.find((e) => e.kind === 'switch_requested' && e.request_id === sw.requestId);
       expect(ev?.data).toMatchObject({ rule: sw.rule, scene: sw.scene });
+      // Logged, but the event history holds one entry per switch: its result (the controller's).
+      expect(ev?.quiet).toBe(true);
     }
   });
 

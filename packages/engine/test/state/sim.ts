@@ -53,10 +53,11 @@ export class Sim {
     this.t += ms;
   }
 
-  /** OBS connected with `scene` on air. */
-  ready(scene = 'LIVE'): this {
+  /** OBS connected with `scene` on air, streaming unless told otherwise. */
+  ready(scene = 'LIVE', streaming = true): this {
     this.send({ kind: 'scene_path', ready: true, via: 'obs' });
     this.send({ kind: 'program_scene', scene });
+    if (streaming) this.send({ kind: 'stream_status', active: true });
     return this;
   }
 
@@ -85,7 +86,12 @@ export class Sim {
     const last = this.switches().at(-1);
     if (!last) throw new Error('no switch to confirm');
     if (ok) this.send({ kind: 'program_scene', scene: last.scene });
-    this.send({ kind: 'switch_result', requestId: last.requestId, ok, error: ok ? null : 'failed' });
+    this.send({
+      kind: 'switch_result',
+      requestId: last.requestId,
+      ok,
+      error: ok ? null : { code: 'obs_rejected', message: 'failed' },
+    });
   }
 
   modeTrail(): string[] {

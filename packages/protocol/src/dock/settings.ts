@@ -17,6 +17,7 @@ export const FAILOVER_BOUNDS = {
   low_after_ms: { min: 0, max: 120_000 },
   recover_after_ms: { min: 0, max: 120_000 },
   offline_timeout_s: { min: 0, max: 86_400 },
+  offline_hold_s: { min: 0, max: 600 },
   switch_deadline_ms: { min: 100, max: 10_000 },
 } as const;
 
@@ -94,6 +95,7 @@ export const timingsFormSchema = z.object({
   low_after_ms: bounded('low_after_ms'),
   recover_after_ms: bounded('recover_after_ms'),
   offline_timeout_s: bounded('offline_timeout_s'),
+  offline_hold_s: bounded('offline_hold_s'),
   switch_deadline_ms: bounded('switch_deadline_ms'),
 });
 

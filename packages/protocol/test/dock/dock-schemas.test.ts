@@ -23,6 +23,7 @@ function validSettings(): SettingsFormInput {
       low_after_ms: 1500,
       recover_after_ms: 1500,
       offline_timeout_s: 0,
+      offline_hold_s: 3,
       switch_deadline_ms: 550,
     },
     sources: [
