@@ -8,7 +8,7 @@ import { EngineMetrics } from '../../packages/engine/src/export/metrics.js';
 import { ObsLink } from '../../packages/engine/src/obs/obs-link.js';
 import {
   DirectSceneSwitcher,
-  obsLinkRequester,
+  obsLinkSwitchPort,
 } from '../../packages/engine/src/scenes/direct-scene-switcher.js';
 import { FeedMonitor } from '../../packages/engine/src/sources/feed-monitor.js';
 import { SrtStatsFileTail } from '../../packages/engine/src/sources/srt-stats-tail.js';
@@ -118,7 +118,7 @@ beforeAll(async () => {
     params,
     flags: AUTOMATION_DEFAULTS,
     scenes: SCENE_DEFAULTS,
-    switcher: new DirectSceneSwitcher(obsLinkRequester(link)),
+    switcher: new DirectSceneSwitcher(obsLinkSwitchPort(link)),
     scenePathVia: 'obs',
     metrics,
     logger,

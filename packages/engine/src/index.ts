@@ -31,11 +31,7 @@ export {
 } from './obs/obs-link.js';
 export type { ObsConnection, ObsOutputInfo, ObsState } from './obs/obs-state.js';
 export { counterIncrement, type OutputCounters, type OutputRates, outputRates } from './obs/output-rates.js';
-export {
-  DirectSceneSwitcher,
-  type ObsRequester,
-  obsLinkRequester,
-} from './scenes/direct-scene-switcher.js';
+export { DirectSceneSwitcher, obsLinkSwitchPort } from './scenes/direct-scene-switcher.js';
 export type { SceneSwitcher, SwitchReason, SwitchRequest, SwitchResult } from './scenes/scene-switcher.js';
 export * from './server/dock-socket.js';
 export * from './server/dock-sparkline.js';
@@ -72,7 +68,6 @@ export {
 export type { Diagnostics, WindowFigures } from './state/diagnostics.js';
 export {
   type ActiveIntent,
-  automationArmed,
   type CommandOrigin,
   createEngineState,
   currentMode,

@@ -1,13 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { ConfigError, type LoadedConfig } from '@telemy/engine/config';
+import { ConfigError, type LoadedConfig, type SceneRolesConfig } from '@telemy/engine/config';
 import type { Vault } from '@telemy/engine/vault';
+import type { FallbackRole } from '@telemy/protocol';
 import type { Command } from 'commander';
 import OBSWebSocket from 'obs-websocket-js';
 import { loadCliConfig, openCliVault } from '../context.js';
 
 type Level = 'ok' | 'warn' | 'FAIL';
-interface Check {
+export interface Check {
   level: Level;
   what: string;
   detail: string;
@@ -64,13 +65,14 @@ export function registerDoctor(program: Command): void {
       if (loaded) {
         const cfg = loaded.config;
         checks.push(
-          await checkObs(
+          ...(await checkObs(
             cfg.obs.host,
             cfg.obs.port,
             vault?.get(cfg.obs.password_key) ?? null,
             cfg.obs.password_key,
             timeoutMs,
-          ),
+            cfg.scenes,
+          )),
         );
         checks.push(await checkPort(cfg.server.host, cfg.server.port, timeoutMs));
         checks.push(await checkControlPlane(cfg.cloud.mode, cfg.cloud.base_url, timeoutMs));
@@ -112,7 +114,8 @@ async function checkObs(
   password: string | null,
   passwordKey: string,
   timeoutMs: number,
-): Promise<Check> {
+  roles: SceneRolesConfig,
+): Promise<Check[]> {
   const obs = new OBSWebSocket();
   const url = `ws://${host}:${port}`;
   try {
@@ -120,35 +123,91 @@ async function checkObs(
       setTimeout(() => rej(new Error('timed out')), timeoutMs).unref(),
     );
     const hello = await Promise.race([obs.connect(url, password ?? undefined), timeout]);
-    return {
-      level: 'ok',
-      what: 'obs',
-      detail: `${url} reachable, obs-websocket ${hello.obsWebSocketVersion}, authenticated`,
-    };
+    const list = await Promise.race([obs.call('GetSceneList'), timeout]);
+    const scenes = list.scenes.map((s) => String(s.sceneName));
+    return [
+      {
+        level: 'ok',
+        what: 'obs',
+        detail: `${url} reachable, obs-websocket ${hello.obsWebSocketVersion}, authenticated`,
+      },
+      ...checkRoleScenes(roles, scenes),
+    ];
   } catch (err) {
     const code = (err as { code?: number }).code;
     if (code === 4009) {
-      return {
-        level: 'FAIL',
-        what: 'obs',
-        detail: `${url} rejected the password — copy it from OBS (Tools → WebSocket Server Settings) into \`telemy vault set ${passwordKey}\``,
-      };
+      return [
+        {
+          level: 'FAIL',
+          what: 'obs',
+          detail: `${url} rejected the password — copy it from OBS (Tools → WebSocket Server Settings) into \`telemy vault set ${passwordKey}\``,
+        },
+      ];
     }
     if (code === 4008 && !password) {
-      return {
+      return [
+        {
+          level: 'FAIL',
+          what: 'obs',
+          detail: `${url} requires a password — \`telemy vault set ${passwordKey}\``,
+        },
+      ];
+    }
+    return [
+      {
         level: 'FAIL',
         what: 'obs',
-        detail: `${url} requires a password — \`telemy vault set ${passwordKey}\``,
-      };
-    }
-    return {
-      level: 'FAIL',
-      what: 'obs',
-      detail: `${url} not reachable (${err instanceof Error ? err.message : String(err)}) — start OBS and enable Tools → WebSocket Server Settings → Enable`,
-    };
+        detail: `${url} not reachable (${err instanceof Error ? err.message : String(err)}) — start OBS and enable Tools → WebSocket Server Settings → Enable`,
+      },
+    ];
   } finally {
     await obs.disconnect().catch(() => undefined);
   }
+}
+
+/**
+ * Every role scene against OBS's scene list: a missing LIVE, OFFLINE, or BRB with no fallback
+ * scene fails (automation could not put it on air); a missing BRB with a stand-in, or a missing LOW,
+ * is a warning.
+ */
+export function checkRoleScenes(roles: SceneRolesConfig, scenes: string[]): Check[] {
+  const byRole: Record<FallbackRole | 'LIVE', string> = {
+    LIVE: roles.live,
+    LOW: roles.low,
+    BRB: roles.brb,
+    OFFLINE: roles.offline,
+  };
+  const checks: Check[] = [];
+  for (const [role, scene] of Object.entries(byRole) as [keyof typeof byRole, string][]) {
+    const what = `scene ${role}`;
+    if (scene === '') {
+      checks.push({ level: 'ok', what, detail: 'not configured (a weak feed stays on LIVE)' });
+      continue;
+    }
+    if (scenes.includes(scene)) {
+      checks.push({ level: 'ok', what, detail: `'${scene}' exists in OBS` });
+      continue;
+    }
+    const standIn =
+      role === 'BRB'
+        ? roles.fallback.map((r) => byRole[r]).find((s) => s !== '' && s !== scene && scenes.includes(s))
+        : undefined;
+    const fix = `create it in OBS or pick another in [scenes] ${role.toLowerCase()} (the dashboard's settings page lists OBS's scenes)`;
+    checks.push(
+      standIn
+        ? {
+            level: 'warn',
+            what,
+            detail: `'${scene}' does not exist in OBS; '${standIn}' stands in for it — ${fix}`,
+          }
+        : {
+            level: role === 'LOW' ? 'warn' : 'FAIL',
+            what,
+            detail: `'${scene}' does not exist in OBS: automation cannot put ${role} on air — ${fix}`,
+          },
+    );
+  }
+  return checks;
 }
 
 async function checkPort(host: string, port: number, timeoutMs: number): Promise<Check> {

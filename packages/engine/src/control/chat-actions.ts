@@ -2,7 +2,17 @@ import type { ActionResult, ChatActions, ChatSource, ThresholdName } from '../ch
 import { type CommandName, withAlias } from '../chat/config.js';
 import type { ConfigStore } from '../config/index.js';
 import type { ControlOutcome, EngineControl } from './engine-control.js';
-import { bitrateLine, type EngineStatusSummary, statusLine } from './status-summary.js';
+import { bitrateLine, type EngineStatusSummary, statusReply } from './status-summary.js';
+
+/** What chat replies and audits for an engine outcome: a guard refusal is `blocked_by_guard`. */
+export function chatResult(o: ControlOutcome): ActionResult {
+  return {
+    ok: o.ok,
+    reply: o.message,
+    ...(o.guard ? { blocked_by_guard: o.guard } : {}),
+    ...(o.request_id ? { detail: `request ${o.request_id}` } : o.error_code ? { detail: o.error_code } : {}),
+  };
+}
 
 /** ChatBridge's actions on the engine: each one the same EngineControl call the dock and API make. */
 export function engineChatActions(deps: {
@@ -12,12 +22,7 @@ export function engineChatActions(deps: {
   status: () => EngineStatusSummary;
 }): ChatActions {
   const { control, store } = deps;
-  const result = (o: ControlOutcome): ActionResult => ({
-    ok: o.ok,
-    reply: o.message,
-    ...(o.guard ? { blocked_by_guard: o.guard } : {}),
-    ...(o.request_id ? { detail: `request ${o.request_id}` } : {}),
-  });
+  const result = chatResult;
   return {
     explicitIntent: async (intent, source: ChatSource) =>
       result(await control.intent(intent, 'chat', source.request_id)),
@@ -33,7 +38,7 @@ export function engineChatActions(deps: {
       };
     },
     setThreshold: async (name: ThresholdName, value) => result(control.setThresholds({ [name]: value })),
-    status: async () => ({ ok: true, reply: statusLine(deps.status()) }),
+    status: async () => ({ ok: true, reply: statusReply(deps.status()) }),
     bitrates: async () => ({ ok: true, reply: bitrateLine(deps.status()) }),
     irl: async (on) => result(on ? await control.relayStart('chatbridge') : await control.relayStop()),
     startStream: async () => result(await control.startStream()),

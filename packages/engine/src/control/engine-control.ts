@@ -1,4 +1,4 @@
-import { type Logger, SETTING_KEYS, type SettingsForm } from '@telemy/protocol';
+import { type Guard, type Logger, SETTING_KEYS, type SettingsForm } from '@telemy/protocol';
 import type { CloudLink } from '../cloudlink/cloudlink.js';
 import { fixMediaSources } from '../cloudlink/obs-media-source.js';
 import { ConfigError, type ConfigStore, type OutputConfig, type ScalarChange } from '../config/index.js';
@@ -18,8 +18,10 @@ export interface ControlOutcome {
   ok: boolean;
   /** One human sentence: shown in the dock, replied in chat, returned by the API. */
   message: string;
-  /** A safety guard of the state machine refused the action. */
-  guard?: string;
+  /** A safety guard of the state machine refused the action (as data, never parsed from `message`). */
+  guard?: Guard;
+  /** A switch that was sent and failed: the shared switch error code (`obs_rejected`, …). */
+  error_code?: string;
   request_id?: string | null;
   scene?: string | null;
   latency_ms?: number | null;
@@ -50,14 +52,12 @@ export interface EngineControlDeps {
   logger: Logger;
   /** Called after a change to flags/thresholds/roles so pushes (dock, IPC) go out at once. */
   onChange?: () => void;
+  /** How long `!start` / `!stop` wait for OBS to report the output (default 15 s). */
+  streamStateTimeoutMs?: number;
 }
 
-const GUARD_WORDS: Record<string, string> = {
-  scene_path: 'the scene path to OBS is not ready',
-  fatal: 'the engine is in FATAL state',
-  degraded: 'the engine is degraded',
-  no_scene: 'that scene role has no OBS scene configured',
-};
+/** How long `!start` / `!stop` wait for OBS to report the stream output active / stopped. */
+const STREAM_STATE_TIMEOUT_MS = 15_000;
 
 export class EngineControl {
   constructor(private readonly d: EngineControlDeps) {}
@@ -67,9 +67,6 @@ export class EngineControl {
   }
 
   async switchScene(scene: string, origin: CommandOrigin, requestId?: string): Promise<ControlOutcome> {
-    if (!this.d.obs.state().scenes.includes(scene)) {
-      return { ok: false, message: `OBS has no scene named "${scene}"`, scene };
-    }
     return this.fromCommand(await this.d.controller.command({ scene }, origin, requestId), scene);
   }
 
@@ -192,12 +189,16 @@ export class EngineControl {
     };
   }
 
+  /** Answers only once OBS reports the stream output active: "started" is then true. */
   async startStream(): Promise<ControlOutcome> {
-    return this.obsCall('StartStream', 'stream started');
+    if (this.d.obs.state().streaming) return { ok: true, message: 'already live' };
+    return this.streamChange('StartStream', true);
   }
 
+  /** Answers only once OBS reports the stream output stopped. */
   async stopStream(): Promise<ControlOutcome> {
-    return this.obsCall('StopStream', 'stream stopped');
+    if (this.d.obs.connected && !this.d.obs.state().streaming) return { ok: true, message: 'not live' };
+    return this.streamChange('StopStream', false);
   }
 
   async toggleRecord(): Promise<ControlOutcome> {
@@ -253,10 +254,42 @@ export class EngineControl {
         };
   }
 
-  private async obsCall(
-    request: 'StartStream' | 'StopStream' | 'ToggleRecord',
-    done: string,
+  private async streamChange(
+    request: 'StartStream' | 'StopStream',
+    active: boolean,
   ): Promise<ControlOutcome> {
+    const obs = this.d.obs;
+    const waitMs = this.d.streamStateTimeoutMs ?? STREAM_STATE_TIMEOUT_MS;
+    let onChange: (streaming: boolean) => void = () => {};
+    const reported = new Promise<true>((resolve) => {
+      onChange = (streaming) => {
+        if (streaming === active) resolve(true);
+      };
+      obs.on('streamStateChanged', onChange);
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), waitMs);
+    });
+    try {
+      await obs.call(request);
+      const done = obs.state().streaming === active || (await Promise.race([reported, timeout]));
+      const what = active ? 'started' : 'stopped';
+      return done
+        ? { ok: true, message: `stream ${what}` }
+        : {
+            ok: false,
+            message: `OBS accepted but has not ${what} the stream after ${waitMs / 1000} s`,
+          };
+    } catch (err) {
+      return { ok: false, message: `OBS refused: ${err instanceof Error ? err.message : String(err)}` };
+    } finally {
+      clearTimeout(timer);
+      obs.off('streamStateChanged', onChange);
+    }
+  }
+
+  private async obsCall(request: 'ToggleRecord', done: string): Promise<ControlOutcome> {
     try {
       await this.d.obs.call(request);
       return { ok: true, message: done };
@@ -276,20 +309,27 @@ export class EngineControl {
 
   private fromCommand(r: CommandResult, what: string): ControlOutcome {
     const base = { request_id: r.request_id, scene: r.scene, latency_ms: r.latency_ms };
+    const scene = r.scene ?? what;
     if (r.ok) {
       return {
         ...base,
         ok: true,
-        message: r.already_on_air ? `${r.scene ?? what} is already on air` : `switched to ${r.scene ?? what}`,
+        message: r.already_on_air ? `${scene} is already on air` : `switched to ${scene}`,
       };
     }
-    const guard = r.error && GUARD_WORDS[r.error] ? r.error : undefined;
-    const why = guard ? GUARD_WORDS[guard] : (r.error ?? 'unknown error');
+    if (r.refusal) {
+      return {
+        ...base,
+        ok: false,
+        message: `could not switch to ${scene}: ${r.refusal.text}`,
+        guard: r.refusal.guard,
+      };
+    }
     return {
       ...base,
       ok: false,
-      message: `could not switch to ${r.scene ?? what}: ${why}`,
-      ...(guard ? { guard } : {}),
+      message: `could not switch to ${scene}: ${r.error?.message ?? 'unknown error'}`,
+      ...(r.error ? { error_code: r.error.code } : {}),
     };
   }
 }

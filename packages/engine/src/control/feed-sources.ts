@@ -3,8 +3,8 @@ import type { CloudLink } from '../cloudlink/cloudlink.js';
 import type { SourceConfig } from '../config/index.js';
 import type { EngineMetrics } from '../export/metrics.js';
 import type { MetricsHub } from '../obs/metrics-hub.js';
-import type { ObsLink } from '../obs/obs-link.js';
-import { classifyFeed, EMPTY_HISTORY, type FeedThresholds, type SelectedFeed } from '../sources/classify.js';
+import { type ObsLink, ObsRequestError } from '../obs/obs-link.js';
+import type { FeedThresholds, SelectedFeed } from '../sources/classify.js';
 import { FeedMonitor } from '../sources/feed-monitor.js';
 import { type FeedSample, type ParseOutcome, toSample } from '../sources/feed-sample.js';
 import { HttpStatsPoller } from '../sources/http-poller.js';
@@ -53,8 +53,6 @@ const STATS_FILE_POLL_MS = 100;
 export class FeedSources {
   readonly monitor: FeedMonitor;
   private readonly runners: Runner[] = [];
-  private readonly latest = new Map<string, FeedSample>();
-  private readonly staleTimers = new Map<string, NodeJS.Timeout>();
   private readonly configured: SourceConfig[];
   private thresholds: FeedThresholds;
   private last: SelectedFeed = {
@@ -80,8 +78,6 @@ export class FeedSources {
 
   stop(): void {
     for (const r of this.runners) r.stop();
-    for (const t of this.staleTimers.values()) clearTimeout(t);
-    this.staleTimers.clear();
   }
 
   setThresholds(t: FeedThresholds): void {
@@ -97,35 +93,37 @@ export class FeedSources {
     return this.last;
   }
 
+  /** Every source as the controller's last observation classified it: the same verdicts it acted on. */
   view(): FeedView {
-    const now = this.o.now();
-    const sources: SourceReading[] = this.configured.map((s) => {
-      const sample = this.latest.get(s.name) ?? null;
-      const c = classifyFeed(sample, this.thresholds, EMPTY_HISTORY, now, this.monitor.periodOf(s.name));
-      const live = c.health !== 'offline' && sample !== null;
+    const sources: SourceReading[] = this.monitor.sources().map((src) => {
+      const c = src.classification;
+      const sample = c.health === 'normal' || c.health === 'low' ? src.sample : null;
       return {
-        name: s.name,
+        name: src.name,
         classification: c.health,
-        bitrate_kbps: live ? sample.bitrate_kbps : null,
-        rtt_ms: live ? sample.rtt_ms : null,
-        loss_pct: live ? sample.loss_pct : null,
+        bitrate_kbps: sample?.bitrate_kbps ?? null,
+        rtt_ms: sample?.rtt_ms ?? null,
+        loss_pct: sample?.loss_pct ?? null,
         reason: c.reason,
       };
     });
     return { ...this.last, classification: this.last.health, name: this.last.source ?? '', sources };
   }
 
+  /** A new sample is evaluated when it arrives (a relay push or a stats line), not at the next tick. */
   private ingest = (sample: FeedSample): void => {
-    this.latest.set(sample.source, sample);
     this.monitor.ingest(sample);
-    const onSample = this.o.onSample;
-    if (!onSample) return;
-    onSample();
-    // A dead publisher sends nothing more: evaluate the moment its last sample turns stale instead
-    // of at the next tick, which would add up to one sample interval to the BRB latency.
-    clearTimeout(this.staleTimers.get(sample.source));
-    this.staleTimers.set(sample.source, setTimeout(onSample, this.monitor.staleAfterMs(sample.source) + 1));
+    this.o.onSample?.();
   };
+
+  /**
+   * A look that found nothing new is evaluated too: that is when a dead publisher's last line turns
+   * stale, within one read of the stale deadline.
+   */
+  private looked(source: string, at: number): void {
+    this.monitor.looked(source, at);
+    this.o.onSample?.();
+  }
 
   private runnerFor(s: SourceConfig): Runner {
     const intervalMs = this.thresholds.sample_interval_ms;
@@ -145,6 +143,7 @@ export class FeedSources {
           file: s.stats_file ?? '',
           intervalMs: Math.min(intervalMs, STATS_FILE_POLL_MS),
           onSample: this.ingest,
+          onLooked: (at) => this.looked(s.name, at),
           now: this.o.now,
         });
       case 'sls':
@@ -159,28 +158,17 @@ export class FeedSources {
         return this.obsOutputRunner(s.name);
       case 'obs_media_source':
         return this.timerRunner(intervalMs, async () => {
-          const status = await this.o.obs
+          const at = this.o.now();
+          const outcome: ParseOutcome = await this.o.obs
             .call('GetMediaInputStatus', { inputName: s.input ?? '' })
-            .catch((err: unknown) => ({ error: err }));
-          this.ingest(
-            toSample(
-              'error' in (status as object)
-                ? {
-                    kind: 'offline',
-                    reason: `OBS media input ${s.input}: ${String((status as { error: unknown }).error)}`,
-                  }
-                : parseObsMediaStatus(status),
-              s.name,
-              this.o.now(),
-            ),
-          );
+            .then(parseObsMediaStatus, (err: unknown) => mediaInputFailure(s.input ?? '', err));
+          this.ingest(toSample(outcome, s.name, at));
         });
       case 'relay': {
         const reader = new RelayFeedReader();
         return this.timerRunner(intervalMs, async () => {
           const now = this.o.now();
-          const outcome = reader.read(this.o.cloud()?.snapshot(), now);
-          if (outcome) this.ingest(toSample(outcome, s.name, now));
+          this.ingest(toSample(reader.read(this.o.cloud()?.snapshot(), now), s.name, now));
         });
       }
     }
@@ -191,15 +179,18 @@ export class FeedSources {
     const onSample = () => {
       const snap = this.o.hub.snapshot();
       const st = snap.stream;
+      // OBS gone or not answering says nothing about the stream it sends: unknown, never offline.
       const outcome: ParseOutcome = !snap.obsConnected
-        ? { kind: 'offline', reason: 'OBS not connected' }
-        : parseObsOutput({
-            active: st?.active ?? false,
-            bitrate_kbps: st?.bitrateKbps ?? null,
-            reconnecting: st?.reconnecting ?? false,
-            congestion: st?.congestion ?? null,
-          });
-      this.ingest(toSample(outcome, name, this.o.now()));
+        ? { kind: 'unknown', reason: 'OBS not connected' }
+        : snap.statsError !== null
+          ? { kind: 'unknown', reason: `OBS did not answer the stats request (${snap.statsError})` }
+          : parseObsOutput({
+              active: st?.active ?? false,
+              bitrate_kbps: st?.bitrateKbps ?? null,
+              reconnecting: st?.reconnecting ?? false,
+              congestion: st?.congestion ?? null,
+            });
+      this.ingest(toSample(outcome, name, snap.at));
     };
     return {
       start: () => this.o.hub.on('sample', onSample),
@@ -213,4 +204,15 @@ export class FeedSources {
       intervalMs,
     );
   }
+}
+
+/**
+ * A failed `GetMediaInputStatus`: OBS answering that the input is missing is a broken source
+ * (offline, with the reason); OBS not answering in time or not connected says nothing (unknown).
+ */
+function mediaInputFailure(input: string, err: unknown): ParseOutcome {
+  const message = err instanceof Error ? err.message : String(err);
+  if (err instanceof ObsRequestError)
+    return { kind: 'offline', reason: `OBS media input ${input}: ${message}` };
+  return { kind: 'unknown', reason: `OBS media input ${input}: ${message}` };
 }

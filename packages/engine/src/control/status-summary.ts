@@ -10,6 +10,8 @@ export interface SourceReading {
 
 export interface EngineStatusSummary {
   mode: string;
+  /** The dashboard's status line: what is on air, why, what happens next. */
+  status: string;
   feed: SourceReading & { source: string | null };
   sources: SourceReading[];
   scene: string | null;
@@ -18,12 +20,13 @@ export interface EngineStatusSummary {
 
 const fmt = (v: number | null, unit: string) => (v === null ? `? ${unit}` : `${Math.round(v)} ${unit}`);
 
-export function statusLine(s: EngineStatusSummary): string {
+/** `!status`: the dashboard's status line, then the mode and the relay. */
+export function statusReply(s: EngineStatusSummary): string {
   const bank =
     s.relay.time_bank_left_s === null
       ? ''
       : `, Time Bank ${Math.floor(s.relay.time_bank_left_s / 3600)}h${String(Math.floor((s.relay.time_bank_left_s % 3600) / 60)).padStart(2, '0')} left`;
-  return `${s.mode} · feed ${s.feed.classification} (${fmt(s.feed.bitrate_kbps, 'kb/s')}, RTT ${fmt(s.feed.rtt_ms, 'ms')}) · scene ${s.scene ?? '?'} · relay ${s.relay.status}${bank}`;
+  return `${s.status} · ${s.mode} · relay ${s.relay.status}${bank}`;
 }
 
 export function bitrateLine(s: EngineStatusSummary): string {

@@ -1,4 +1,5 @@
 import {
+  type AutomationState,
   type DockAutomationFlag,
   type DockChatPlatform,
   type DockConfigView,
@@ -12,12 +13,14 @@ import {
   type DockOutputStatus,
   type DockRelay,
   type DockState,
+  type DockStatus,
   type DockThresholds,
   MAX_DOCK_EVENTS,
+  type SceneRole,
 } from '@telemy/protocol';
 import QRCode from 'qrcode';
 import type { OutputSnapshot } from '../obs/metrics-hub.js';
-import { managedScenes } from '../state/params.js';
+import { managedScenes, type SceneRoles } from '../state/params.js';
 import type { SystemSample } from '../system/system-metrics.js';
 
 /**
@@ -72,6 +75,9 @@ export interface EventInput {
   text: string;
   request_id?: string | null;
   acked?: boolean;
+  /** Machine-readable kind and details (engine events); the dock shows only the text. */
+  kind?: string;
+  data?: Record<string, unknown>;
 }
 
 export interface EngineInput {
@@ -79,10 +85,12 @@ export interface EngineInput {
   state: DockEngineState;
   flags: Record<DockAutomationFlag, boolean>;
   thresholds: DockThresholds;
-  sceneRoles: { live: string; low: string; brb: string; offline: string; managed_extra: string[] };
+  sceneRoles: SceneRoles;
   pendingSwitch: { request_id: string; scene: string } | null;
-  /** IPC link to the shim up (or, without a shim, the obs-websocket session identified). */
-  scenePathReady: boolean;
+  /** How automation stands (armed, waiting, paused, blocked) and why, in one sentence. */
+  automation: { state: AutomationState; text: string };
+  /** Role scenes OBS lacks, and what stands in for them. */
+  missing: Array<{ role: SceneRole; scene: string; stand_in: string | null }>;
   /** Deadline a switch must meet (`switch_deadline_ms`). */
   responseBudgetMs: number;
   lastFailover: FailoverRecordInput | null;
@@ -140,6 +148,8 @@ export interface SystemInput {
 export interface DockInputs {
   product?: string;
   version: string;
+  /** The plain-language status line (built from the same snapshot as everything else). */
+  status: DockStatus;
   obs: ObsInput;
   /** null: no output metrics producer (OBS not connected or metrics hub not running). */
   outputs: readonly OutputSampleInput[] | null;
@@ -160,6 +170,7 @@ export function buildDockState(inputs: DockInputs): DockState {
   const obsUp = obs.connection === 'connected';
   const feedClass = inputs.feed?.classification ?? 'unknown';
   return {
+    status: { ...inputs.status },
     header: {
       product: inputs.product ?? 'Telemy',
       version: inputs.version,
@@ -186,11 +197,8 @@ export function buildDockState(inputs: DockInputs): DockState {
         brb: engine.sceneRoles.brb,
         offline: engine.sceneRoles.offline,
       },
-      automation_armed:
-        engine.flags.auto_scene_switch &&
-        !engine.flags.manual_override &&
-        engine.scenePathReady &&
-        engine.state !== 'FATAL',
+      automation: { ...engine.automation },
+      missing: engine.missing.map((m) => ({ ...m })),
     },
     feed: {
       classification: feedClass,
@@ -335,6 +343,7 @@ function projectOutputs(
 
 function projectLinks(relay: RelayInput | null | undefined): DockState['links'] {
   if (!relay) return { status: 'not_configured', rows: [] };
+  if (relay.status === 'inactive') return { status: 'inactive', rows: [] };
   if (!relay.links) return { status: 'waiting', rows: [] };
   const rows: DockLinkRow[] = relay.links.map((l) => ({
     label: l.label,

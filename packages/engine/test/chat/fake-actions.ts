@@ -1,3 +1,4 @@
+import { type Guard, guardText } from '@telemy/protocol';
 import type {
   ActionResult,
   AutomationSetting,
@@ -6,6 +7,7 @@ import type {
   CommandName,
   ThresholdName,
 } from '../../src/chat/index.js';
+import { chatResult } from '../../src/control/chat-actions.js';
 
 export interface ActionCall {
   method: string;
@@ -13,7 +15,11 @@ export interface ActionCall {
   source?: ChatSource;
 }
 
-/** ChatActions that records every call and answers like the engine would (replies included). */
+/**
+ * ChatActions that records every call and answers like the engine would: replies are the engine's
+ * words, a refusal is one of the engine's guards mapped by the engine's own `chatResult`, so a test
+ * can only see outcomes the real code can produce.
+ */
 export class FakeChatActions implements ChatActions {
   readonly calls: ActionCall[] = [];
   scenes = ['LIVE', 'BRB', 'PRIVACY'];
@@ -22,8 +28,8 @@ export class FakeChatActions implements ChatActions {
     offline_bitrate_kbps: 200,
     low_rtt_ms: 2500,
   };
-  /** Set to make intents/switches fail a guard. */
-  guard: string | null = null;
+  /** Set to make intents/switches fail a guard, as the state machine would. */
+  guard: Guard | null = null;
   /** Called on every recorded call (latency measurements). */
   onCall: ((c: ActionCall) => void) | null = null;
 
@@ -33,19 +39,21 @@ export class FakeChatActions implements ChatActions {
     this.onCall?.(c);
   }
 
-  private guarded(reply: string): ActionResult {
-    return this.guard
-      ? { ok: false, reply: `blocked: ${this.guard}`, blocked_by_guard: this.guard }
-      : { ok: true, reply };
+  private switched(scene: string, source: ChatSource): ActionResult {
+    return chatResult(
+      this.guard
+        ? { ok: false, guard: this.guard, message: `could not switch to ${scene}: ${guardText(this.guard)}` }
+        : { ok: true, message: `switched to ${scene}`, request_id: source.request_id },
+    );
   }
 
   async explicitIntent(intent: 'LIVE' | 'BRB' | 'OFFLINE', source: ChatSource): Promise<ActionResult> {
     this.rec('explicitIntent', [intent], source);
-    return this.guarded(`switched to ${intent}`);
+    return this.switched(intent, source);
   }
   async switchToScene(name: string, source: ChatSource): Promise<ActionResult> {
     this.rec('switchToScene', [name], source);
-    return this.guarded(`switched to ${name}`);
+    return this.switched(name, source);
   }
   async listScenes(): Promise<string[]> {
     this.rec('listScenes', []);
@@ -66,15 +74,15 @@ export class FakeChatActions implements ChatActions {
   }
   async status(): Promise<ActionResult> {
     this.rec('status', []);
-    return { ok: true, reply: 'STUDIO, feed normal, 6000 kbps, scene LIVE' };
+    return { ok: true, reply: 'LIVE — feed healthy (6000 kb/s) for 12 s · STUDIO · relay inactive' };
   }
   async bitrates(): Promise<ActionResult> {
     this.rec('bitrates', []);
-    return { ok: true, reply: 'obs: 6000 kbps' };
+    return { ok: true, reply: 'obs: 6000 kb/s, RTT ? ms (normal)' };
   }
   async irl(on: boolean, source: ChatSource): Promise<ActionResult> {
     this.rec('irl', [on], source);
-    return { ok: true, reply: `relay ${on ? 'starting' : 'stopping'}` };
+    return { ok: true, reply: on ? 'relay provisioning (local)' : 'relay stopped' };
   }
   async startStream(source: ChatSource): Promise<ActionResult> {
     this.rec('startStream', [], source);
@@ -90,11 +98,11 @@ export class FakeChatActions implements ChatActions {
   }
   async fixMediaSources(source: ChatSource): Promise<ActionResult> {
     this.rec('fixMediaSources', [], source);
-    return { ok: true, reply: 'media sources restarted' };
+    return { ok: true, reply: 'restarted Telemy Relay' };
   }
   async setAlias(alias: string, command: CommandName | null, source: ChatSource): Promise<ActionResult> {
     this.rec('setAlias', [alias, command], source);
-    return { ok: true, reply: command ? `alias ${alias} → ${command}` : `alias ${alias} removed` };
+    return { ok: true, reply: command ? `alias !${alias} → !${command}` : `alias !${alias} removed` };
   }
 
   /** Calls that change something (not reads). */

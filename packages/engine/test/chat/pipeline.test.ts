@@ -433,10 +433,11 @@ describe('execution through ChatActions', () => {
 
   it('reports guard refusals as blocked_by_guard', async () => {
     const a = new FakeChatActions();
-    a.guard = 'scene_path_not_ready';
+    a.guard = 'scene_path';
     expect((await go('!brb', a)).result).toMatchObject({
       outcome: 'blocked_by_guard',
-      detail: 'scene_path_not_ready',
+      detail: 'scene_path',
+      reply: '@streamer could not switch to BRB: the scene path to OBS is not ready',
     });
   });
 

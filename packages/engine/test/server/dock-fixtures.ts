@@ -4,6 +4,7 @@ import type { DockInputs } from '../../src/server/dock-state.js';
 export function baseInputs(): DockInputs {
   return {
     version: '0.1.0',
+    status: { level: 'ok', text: 'LIVE — feed healthy (6000 kb/s) for 65 s', since_ms: 1_000 },
     obs: {
       connection: 'connected',
       lastError: null,
@@ -40,13 +41,22 @@ export function baseInputs(): DockInputs {
         auto_scene_switch: true,
         low_quality_fallback: true,
         manual_override: false,
+        only_while_streaming: true,
         chat_bot: false,
         alerts: true,
       },
       thresholds: { low_bitrate_kbps: 800, offline_bitrate_kbps: 200, low_rtt_ms: 2500, offline_rtt_ms: 0 },
-      sceneRoles: { live: 'LIVE', low: '', brb: 'BRB', offline: 'OFFLINE', managed_extra: [] },
+      sceneRoles: {
+        live: 'LIVE',
+        low: '',
+        brb: 'BRB',
+        offline: 'OFFLINE',
+        managed_extra: [],
+        fallback: ['OFFLINE', 'LOW'],
+      },
       pendingSwitch: null,
-      scenePathReady: true,
+      automation: { state: 'armed', text: 'armed: Telemy switches scenes when the feed changes' },
+      missing: [],
       responseBudgetMs: 550,
       lastFailover: null,
       failoversThisSession: 0,

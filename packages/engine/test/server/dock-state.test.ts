@@ -106,36 +106,20 @@ describe('buildDockState', () => {
     expect(s.outputs).toEqual({ available: false, groups: [], hidden: [] });
   });
 
-  it('scenes: list, active, pending, managed roles and whether automation is armed', () => {
+  it('scenes: list, active, pending, managed roles, automation status and missing role scenes', () => {
     const i = baseInputs();
     i.engine.pendingSwitch = { request_id: 'req-1', scene: 'BRB' };
     i.engine.sceneRoles.managed_extra = ['Intermission', 'LIVE'];
+    i.engine.automation = { state: 'blocked', text: "scene 'BRB' does not exist in OBS" };
+    i.engine.missing = [{ role: 'BRB', scene: 'BRB', stand_in: null }];
     const s = buildDockState(i).scenes;
     expect(s.list).toEqual(['LIVE', 'BRB', 'OFFLINE', 'Intermission']);
     expect(s.active).toBe('LIVE');
     expect(s.pending).toEqual({ request_id: 'req-1', scene: 'BRB' });
     expect(s.managed).toEqual(['LIVE', 'BRB', 'OFFLINE', 'Intermission']);
     expect(s.roles).toEqual({ live: 'LIVE', low: '', brb: 'BRB', offline: 'OFFLINE' });
-    expect(s.automation_armed).toBe(true);
-
-    for (const change of [
-      (x: ReturnType<typeof baseInputs>) => {
-        x.engine.flags.manual_override = true;
-      },
-      (x: ReturnType<typeof baseInputs>) => {
-        x.engine.flags.auto_scene_switch = false;
-      },
-      (x: ReturnType<typeof baseInputs>) => {
-        x.engine.scenePathReady = false;
-      },
-      (x: ReturnType<typeof baseInputs>) => {
-        x.engine.state = 'FATAL';
-      },
-    ]) {
-      const j = baseInputs();
-      change(j);
-      expect(buildDockState(j).scenes.automation_armed).toBe(false);
-    }
+    expect(s.automation).toEqual({ state: 'blocked', text: "scene 'BRB' does not exist in OBS" });
+    expect(s.missing).toEqual([{ role: 'BRB', scene: 'BRB', stand_in: null }]);
   });
 
   it('feed: classification, values, history and thresholds; unknown without a producer', () => {
@@ -249,6 +233,9 @@ describe('buildDockState', () => {
       relay: relay({ links: null, status: 'provisioning' }),
     });
     expect(waiting.links).toEqual({ status: 'waiting', rows: [] });
+    // No session at all: not "waiting for telemetry" but not running.
+    const off = buildDockState({ ...baseInputs(), relay: relay({ links: null, status: 'inactive' }) });
+    expect(off.links).toEqual({ status: 'inactive', rows: [] });
     const grace = buildDockState({
       ...baseInputs(),
       relay: relay({ status: 'grace', grace_remaining_s: 512.4 }),
@@ -301,6 +288,7 @@ describe('buildDockState', () => {
       auto_scene_switch: true,
       low_quality_fallback: true,
       manual_override: false,
+      only_while_streaming: true,
       chat_bot: false,
       alerts: false,
     });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AUTOMATION_FLAGS, AUTOMATION_STATES, SCENE_ROLES } from '../automation.js';
 
 /**
  * DockState (`60-dock-and-dashboard.md` §1): the one object the engine pushes to every dock and
@@ -15,13 +16,7 @@ export const DOCK_ENGINE_STATES = [
   'DEGRADED',
   'FATAL',
 ] as const;
-export const DOCK_AUTOMATION_FLAGS = [
-  'auto_scene_switch',
-  'low_quality_fallback',
-  'manual_override',
-  'chat_bot',
-  'alerts',
-] as const;
+export const DOCK_AUTOMATION_FLAGS = AUTOMATION_FLAGS;
 export const DOCK_FEED_CLASSES = ['normal', 'low', 'offline', 'unknown'] as const;
 export const DOCK_OUTPUT_STATUSES = ['healthy', 'degraded', 'critical', 'offline'] as const;
 export const DOCK_RELAY_STATUSES = [
@@ -77,12 +72,29 @@ const scenesSchema = z.object({
   /** false while OBS is not connected: the list below is the last one seen (or empty). */
   available: z.boolean(),
   list: z.array(z.string()),
+  /** OBS's program scene; it is on air only while `live.streaming`. */
   active: z.string().nullable(),
   pending: z.object({ request_id: z.string(), scene: z.string() }).nullable(),
   managed: z.array(z.string()),
   roles: sceneRolesSchema,
-  /** Automatic switching would act now (flags allow it and the scene path is ready). */
-  automation_armed: z.boolean(),
+  /**
+   * How automation stands: `armed` (it would switch now), `waiting` (for the stream to start),
+   * `paused` (the streamer's choice: override, switching off, a scene of theirs on air) or
+   * `blocked` (something is wrong: OBS gone, a role scene missing). `text` says why in plain words.
+   */
+  automation: z.object({ state: z.enum(AUTOMATION_STATES), text: text }),
+  /** Role scenes OBS does not have; `stand_in` is the scene that would go on air instead, if any. */
+  missing: z.array(
+    z.object({ role: z.enum(SCENE_ROLES), scene: z.string(), stand_in: z.string().nullable() }),
+  ),
+});
+
+/** One plain-language line on top of the dock: what is on air, why, and what happens next. */
+const statusSchema = z.object({
+  level: z.enum(['ok', 'info', 'warn', 'bad']),
+  text: text,
+  /** Since when the situation the line describes holds (epoch ms), when known. */
+  since_ms: num.nullable(),
 });
 
 const thresholdsSchema = z.object({
@@ -101,9 +113,11 @@ const historySchema = z.object({
 });
 
 const feedSchema = z.object({
+  /** The feed automation acts on (in IRL the worse of the local sources and the relay). */
   classification: z.enum(DOCK_FEED_CLASSES),
   /** Why the feed has this class, in a few words (e.g. "bitrate 120 kb/s ≤ 200"). */
   reason: text.nullable(),
+  /** The source that decided it: a configured source's name, or `relay`. */
   source: z.string().nullable(),
   bitrate_kbps: nullableNum,
   rtt_ms: nullableNum,
@@ -124,7 +138,8 @@ const linkRowSchema = z.object({
 });
 
 const linksSchema = z.object({
-  status: z.enum(['not_configured', 'waiting', 'ok']),
+  /** `inactive`: no relay session runs; `waiting`: a session runs, its telemetry has not arrived. */
+  status: z.enum(['not_configured', 'inactive', 'waiting', 'ok']),
   rows: z.array(linkRowSchema),
 });
 
@@ -178,6 +193,7 @@ const relaySchema = z.object({
 
 const failoverSchema = z.object({
   health: z.enum(['good', 'degraded', 'offline', 'unknown']),
+  /** The last automatic switch, failover or recovery (`rule` says which). */
   last: z
     .object({
       at_ms: num,
@@ -253,6 +269,7 @@ export const dockConfigViewSchema = z.object({
     low_after_ms: count,
     recover_after_ms: count,
     offline_timeout_s: count,
+    offline_hold_s: count,
     switch_deadline_ms: count,
   }),
   managed_extra: z.array(z.string()),
@@ -283,6 +300,7 @@ export const dockConfigViewSchema = z.object({
 });
 
 export const dockStateSchema = z.object({
+  status: statusSchema,
   header: headerSchema,
   live: liveSchema,
   scenes: scenesSchema,
@@ -300,6 +318,7 @@ export const dockStateSchema = z.object({
 });
 
 export type DockState = z.infer<typeof dockStateSchema>;
+export type DockStatus = DockState['status'];
 export type DockHeader = DockState['header'];
 export type DockLive = DockState['live'];
 export type DockScenes = DockState['scenes'];
