@@ -278,7 +278,7 @@ describe('DockState with a live relay session (embedded cloud)', () => {
       irlHome,
       `[obs]\nport = ${NO_OBS_PORT}\n[server]\nport = ${PORT}\n[cloud]\nmode = "embedded"\n`,
     );
-    // cloud_api_key is left to the embedded control plane, which issues its own; every vault entry is scanned.
+    // cloud_api_key is made by the engine for its embedded control plane; every vault entry is scanned.
     const vault = await Vault.open(irlHome, { keyring: null });
     vault.set('obs_password', SECRETS.obs_password);
     vault.set('twitch_token', SECRETS.twitch_token);
@@ -321,7 +321,7 @@ describe('DockState with a live relay session (embedded cloud)', () => {
   });
 
   it('pairing details appear only after reveal_pairing; no secret or JWT in any frame', async () => {
-    // The embedded control plane finishes starting (and issues the API key) after the engine is up.
+    // The embedded control plane (a child process) starts, and the engine makes its API key, on this first relay_start.
     let last: { status: string; reason?: string } | null = null;
     await eventually(
       async () => {

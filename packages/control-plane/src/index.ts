@@ -37,4 +37,12 @@ export type * from './providers/types.js';
 export { type ControlPlaneRole, type RunningControlPlane, runControlPlane, seedManifest } from './server.js';
 export type { ControlPlaneContext } from './service/context.js';
 export { canTransition } from './service/transitions.js';
-export { createApiKey, createUser, getUser, listUsers, type UserRow } from './store/users.js';
+export {
+  createApiKey,
+  createUser,
+  getUser,
+  getUserByEmail,
+  listUsers,
+  registerApiKey,
+  type UserRow,
+} from './store/users.js';

@@ -3,11 +3,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ApiErrorBody, RelaySession, UsageCurrentResponse } from '@telemy/protocol';
+import { ApiErrorBody, newApiKey, RelaySession, UsageCurrentResponse } from '@telemy/protocol';
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAccessToken } from '../src/auth/jwt.js';
 import { seedManifest } from '../src/server.js';
+import { getUserByEmail, registerApiKey } from '../src/store/users.js';
 import {
   activeSession,
   BACKENDS,
@@ -130,6 +131,42 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
       expectEnvelope(revoked, 401, 'unauthorized');
       const bad = await h.app.inject({ method: 'POST', url: '/api/v1/auth/token', payload: { key: apiKey } });
       expect(expectEnvelope(bad, 400, 'invalid_request').details.field).toBe('api_key');
+    });
+
+    it("a key made by its holder (the embedded engine's) works once registered; registering again is a no-op", async () => {
+      const { user } = await h.newUser();
+      expect((await getUserByEmail(h.db, ` ${user.email.toUpperCase()} `))?.id).toBe(user.id);
+      const apiKey = newApiKey();
+      const now = new Date(h.now());
+      const keyId = await registerApiKey(h.db, user.id, apiKey, now, 'embedded');
+      expect(await registerApiKey(h.db, user.id, apiKey, now, 'embedded')).toBe(keyId);
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/token',
+        payload: { api_key: apiKey },
+      });
+      expect(res.statusCode).toBe(200);
+      // The harness gave the user a key of its own: two rows, neither holding the key itself.
+      const stored = await h.db.query<{ key_hash: string }>(
+        'SELECT key_hash FROM api_keys WHERE user_id = $1',
+        [user.id],
+      );
+      expect(stored.rows).toHaveLength(2);
+      for (const r of stored.rows) expect(r.key_hash).not.toContain(apiKey.slice(4));
+
+      // Another user's key is not taken over, and a revoked key is not brought back.
+      const { user: other } = await h.newUser();
+      await expect(registerApiKey(h.db, other.id, apiKey, now)).rejects.toThrow(
+        /another user or was revoked/,
+      );
+      await h.db.query('UPDATE api_keys SET revoked_at = $2 WHERE id = $1', [keyId, now]);
+      await expect(registerApiKey(h.db, user.id, apiKey, now)).rejects.toThrow(/another user or was revoked/);
+      const revoked = await h.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/token',
+        payload: { api_key: apiKey },
+      });
+      expectEnvelope(revoked, 401, 'unauthorized');
     });
   });
 

@@ -12,7 +12,8 @@ interface CloudOpts {
 /**
  * What `telemy cloud` does, whichever way it reaches the session: straight to a control plane
  * (remote mode, or `--base-url`), or through the running engine (embedded mode: the control plane
- * lives inside `telemy start`, and the engine's CloudLink owns the session).
+ * is a child process of the engine that `telemy start` runs, and the engine's CloudLink owns the
+ * session).
  */
 interface CloudCommands {
   start(region: string): Promise<{ created: boolean; session: Session }>;
@@ -194,7 +195,7 @@ class EngineRelayApi implements CloudCommands {
       });
     } catch {
       throw new CliError(
-        `Telemy is not running at ${this.base} (embedded mode: the control plane runs inside \`telemy start\`)`,
+        `Telemy is not running at ${this.base} (embedded mode: the control plane runs with \`telemy start\`)`,
       );
     }
     const body: unknown = await res.json().catch(() => null);

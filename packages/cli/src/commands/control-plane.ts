@@ -1,6 +1,7 @@
 import type { ControlPlaneRole } from '@telemy/control-plane';
 import { createLogger } from '@telemy/protocol';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { CliError } from '../context.js';
 
 function parsePort(v: string): number {
   const n = Number(v);
@@ -35,12 +36,19 @@ export function registerControlPlane(program: Command): void {
         .argParser(parsePort),
     )
     .option('--host <host>', 'address to listen on', '0.0.0.0')
+    // Internal: how the engine starts its embedded control plane (secrets on stdin, see embedded-cloud.ts).
+    .addOption(new Option('--embedded').hideHelp())
     .addHelpText(
       'after',
       '\nEnvironment: TELEMY_DATABASE_URL, TELEMY_JWT_SECRET or TELEMY_JWT_PRIVATE_KEY/TELEMY_JWT_PUBLIC_KEY,\n' +
         'TELEMY_CP_PORT (8080), TELEMY_RELAY_PROVIDER (local|aws), TELEMY_PUBLIC_URL (what relays call back).',
     )
-    .action(async (opts: { role: ControlPlaneRole; port: number; host: string }) => {
+    .action(async (opts: { role: ControlPlaneRole; port: number; host: string; embedded?: boolean }) => {
+      if (opts.embedded) {
+        if (opts.role !== 'all') throw new CliError('--embedded runs every role; leave --role out', 2);
+        const { runEmbeddedControlPlane } = await import('../embedded-control-plane.js');
+        return runEmbeddedControlPlane(opts);
+      }
       const log = createLogger('control-plane', { destination: process.stderr });
       const cp = await controlPlane();
       const running = await cp.runControlPlane({

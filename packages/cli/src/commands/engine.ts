@@ -4,7 +4,6 @@ import { createLogger, packageRoot, telemyPaths } from '@telemy/protocol';
 import type { Command } from 'commander';
 import pino from 'pino';
 import { type GlobalOptions, globals, loadCliConfig, openCliVault } from '../context.js';
-import type { EmbeddedCloud } from '../embedded-cloud.js';
 
 /** `telemy engine` (the engine alone) and `telemy start` (the shim supervising the engine). */
 export function registerEngine(program: Command): void {
@@ -86,13 +85,15 @@ export async function runEngineProcess(cmd: Command): Promise<void> {
   const vault = await openCliVault();
   const logger = makeLogger('engine', config.log.level, config.log.file);
   const ipcDir = process.env.TELEMY_IPC_DIR || null;
-  const prepared =
+  const embedded =
     config.cloud.mode === 'embedded'
-      ? await (await import('../embedded-cloud.js')).prepareEmbeddedCloud(
-          logger.child({ component: 'control-plane' }),
-        )
+      ? await (await import('../embedded-cloud.js')).prepareEmbeddedCloud({
+          vault,
+          apiKeyName: config.cloud.api_key_key,
+          logLevel: config.log.level,
+          logger,
+        })
       : null;
-  let embedded: EmbeddedCloud | null = null;
   // Loaded here, not at the top: every other command stays quick to start.
   const { Engine } = await import('@telemy/engine/app');
   let stopping: Promise<void> | null = null;
@@ -103,30 +104,13 @@ export async function runEngineProcess(cmd: Command): Promise<void> {
     logger,
     dockDir: await findDockDir(),
     ipcDir,
-    cloudBaseUrl: prepared?.url ?? null,
-    ...(prepared
-      ? {
-          startCloud: () =>
-            prepared.start(vault, config.cloud.api_key_key).then(
-              (cloud) => {
-                embedded = cloud;
-              },
-              (err: unknown) => {
-                logger.error(
-                  { err },
-                  'embedded control plane did not start; IRL is unavailable, local operation continues',
-                );
-                throw err;
-              },
-            ),
-        }
-      : {}),
+    cloudBaseUrl: embedded?.url ?? null,
+    ...(embedded ? { startCloud: () => embedded.start() } : {}),
     onObsShutdown: () => void shutdown(),
   });
   const shutdown = (): Promise<void> => {
-    stopping ??= engine
-      .stop()
-      .then(() => embedded?.close())
+    stopping ??= Promise.all([engine.stop(), embedded?.stop()])
+      .then(() => undefined)
       .finally(() => process.exit(0));
     return stopping;
   };
@@ -151,7 +135,7 @@ export async function runEngineProcess(cmd: Command): Promise<void> {
     `  scenes:    ${ipcDir ? `switched by the shim over IPC (${ipcDir})` : 'switched directly over obs-websocket'}\n`,
   );
   out.write(
-    `  cloud:     ${config.cloud.mode === 'off' ? 'off' : prepared ? `${prepared.url}, started on the first IRL start` : (config.cloud.base_url ?? 'not configured')} (${config.cloud.mode})\n`,
+    `  cloud:     ${config.cloud.mode === 'off' ? 'off' : embedded ? `${embedded.url}, a child process started on the first IRL start` : (config.cloud.base_url ?? 'not configured')} (${config.cloud.mode})\n`,
   );
   out.write(`  config:    ${loaded.path ?? 'defaults (no config file; `telemy config init` writes one)'}\n`);
   out.write(`  data:      ${telemyPaths().data}\n`);

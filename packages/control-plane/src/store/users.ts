@@ -64,6 +64,13 @@ export async function getUser(db: Queryable, id: string): Promise<UserRow | null
   return res.rows[0] ?? null;
 }
 
+export async function getUserByEmail(db: Queryable, email: string): Promise<UserRow | null> {
+  const res = await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users WHERE email = $1`, [
+    email.trim().toLowerCase(),
+  ]);
+  return res.rows[0] ?? null;
+}
+
 export async function listUsers(db: Queryable): Promise<UserRow[]> {
   return (await db.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users ORDER BY created_at, id`)).rows;
 }
@@ -76,12 +83,31 @@ export async function createApiKey(
   label: string | null = null,
 ): Promise<{ keyId: string; apiKey: string }> {
   const apiKey = newApiKey();
-  const keyId = newId('key');
-  await db.query(
-    'INSERT INTO api_keys (id, user_id, key_hash, label, created_at) VALUES ($1, $2, $3, $4, $5)',
-    [keyId, userId, sha256Hex(apiKey), label, now],
+  return { keyId: await registerApiKey(db, userId, apiKey, now, label), apiKey };
+}
+
+/**
+ * Stores the hash of a key its holder made (the embedded engine keeps its key in its own vault) and
+ * returns the key's id. Registering a key the user already has is a no-op, so it runs on every start;
+ * a key of another user, or a revoked one, is refused.
+ */
+export async function registerApiKey(
+  db: Queryable,
+  userId: string,
+  apiKey: string,
+  now: Date,
+  label: string | null = null,
+): Promise<string> {
+  // On conflict the no-op update makes RETURNING give the existing row, in the same round trip.
+  const res = await db.query<{ id: string; user_id: string; revoked_at: Date | null }>(
+    `INSERT INTO api_keys (id, user_id, key_hash, label, created_at) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (key_hash) DO UPDATE SET key_hash = EXCLUDED.key_hash RETURNING id, user_id, revoked_at`,
+    [newId('key'), userId, sha256Hex(apiKey), label, now],
   );
-  return { keyId, apiKey };
+  const row = res.rows[0]!;
+  if (row.user_id !== userId || row.revoked_at !== null)
+    throw new Error('this API key belongs to another user or was revoked');
+  return row.id;
 }
 
 /** The owner of an unrevoked key, marking the key used; null for unknown or revoked keys. */

@@ -7,7 +7,7 @@ import type { RelaySignalSink } from './relay-signals.js';
 
 export interface CloudLinkWiring {
   config: Pick<TelemyConfig, 'cloud' | 'relay' | 'scenes'>;
-  /** The control plane to use; embedded mode passes its in-process URL. Default: `cloud.base_url`. */
+  /** The control plane to use; embedded mode passes its child process's URL. Default: `cloud.base_url`. */
   baseUrl?: string | null;
   /** Where the API key lives (`cloud.api_key_key` names the entry); read at every token exchange. */
   vault: { get(name: string): string | null };

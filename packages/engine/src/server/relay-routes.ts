@@ -6,9 +6,9 @@ import { sendError } from './server.js';
 
 /**
  * The relay session through the running engine (token-protected by the server's hooks). In
- * embedded mode the control plane lives inside the engine process, so `telemy cloud start|stop|active`
- * come here: the engine's CloudLink starts and stops the session, and its state machine follows at
- * once, exactly as for the dock's relay buttons.
+ * embedded mode the control plane is a child process of the engine, and `telemy cloud start|stop|active`
+ * come here rather than to it: the engine's CloudLink starts and stops the session, and its state
+ * machine follows at once, exactly as for the dock's relay buttons.
  */
 
 export interface RelayRouteDeps {
