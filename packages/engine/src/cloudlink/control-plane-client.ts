@@ -16,8 +16,9 @@ import {
 } from './api-schemas.js';
 import { type BackoffPolicy, backoffDelay } from './backoff.js';
 import { clientPlatform, ENGINE_VERSION } from './client-info.js';
+import { type FetchLike, type FetchResponse, httpFetch } from './http-fetch.js';
 
-export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+export type { FetchLike, FetchResponse } from './http-fetch.js';
 
 export interface ControlPlaneClientOptions {
   /** e.g. `https://cp.example.com`; `/api/v1/...` is appended. */
@@ -111,7 +112,7 @@ export class ControlPlaneClient {
     // Only the origin and path: credentials in a URL would end up in messages and logs.
     this.base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
     this.opts = opts;
-    this.fetchFn = opts.fetch ?? ((u, init) => fetch(u, init));
+    this.fetchFn = opts.fetch ?? httpFetch;
     this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
@@ -219,7 +220,7 @@ export class ControlPlaneClient {
       if (opts.idempotencyKey) headers['idempotency-key'] = opts.idempotencyKey;
       if (opts.auth) headers.authorization = `Bearer ${await this.accessToken()}`;
 
-      let res: Response;
+      let res: FetchResponse;
       let text: string;
       try {
         res = await this.fetchFn(url, {
@@ -285,7 +286,7 @@ export class ControlPlaneClient {
     await this.sleep(delay);
   }
 
-  private httpError(method: string, path: string, res: Response, text: string): ControlPlaneError {
+  private httpError(method: string, path: string, res: FetchResponse, text: string): ControlPlaneError {
     let envelope: z.infer<typeof ErrorEnvelopeSchema>['error'] | null = null;
     try {
       const parsed = ErrorEnvelopeSchema.safeParse(JSON.parse(text));
