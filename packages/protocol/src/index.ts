@@ -8,4 +8,5 @@ export * from './obs/confirmed-switch.js';
 export * from './package-root.js';
 export * from './paths.js';
 export * from './relay/telemetry.js';
+export * from './stall-tolerant.js';
 export * from './tokens.js';

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { createLogger, type Logger } from '@telemy/protocol';
+import { createLogger, type Deadline, type Logger, stallTolerantDeadline } from '@telemy/protocol';
 import WebSocket from 'ws';
 import { type BackoffPolicy, backoffDelay } from './backoff.js';
 import {
@@ -58,7 +58,7 @@ export class RelayTelemetryClient extends EventEmitter<RelayTelemetryEvents> {
   private open = false;
   private failures = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
-  private staleTimer: NodeJS.Timeout | null = null;
+  private staleTimer: Deadline | null = null;
 
   constructor(opts: RelayTelemetryOptions) {
     super();
@@ -190,14 +190,14 @@ export class RelayTelemetryClient extends EventEmitter<RelayTelemetryEvents> {
   private armStale(ws: WebSocket): void {
     this.clearStale();
     const after = this.opts.staleAfterMs ?? 5_000;
-    this.staleTimer = setTimeout(() => {
+    this.staleTimer = stallTolerantDeadline(after, () => {
       this.log.warn({ after_ms: after }, 'relay telemetry silent; reconnecting');
       ws.terminate();
-    }, after);
+    });
   }
 
   private clearStale(): void {
-    if (this.staleTimer) clearTimeout(this.staleTimer);
+    this.staleTimer?.clear();
     this.staleTimer = null;
   }
 }

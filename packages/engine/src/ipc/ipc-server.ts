@@ -16,6 +16,7 @@ import {
   type Priority,
   ProtocolErrorWindow,
   prepareIpcDir,
+  ranLate,
   removeStaleSocket,
   type SceneListPayload,
   type SettingKey,
@@ -119,7 +120,14 @@ export class IpcServer extends EventEmitter<IpcServerEvents> implements SceneSwi
     if (this.platform !== 'win32') await prepareIpcDir(this.opts.dir);
     await this.listen();
     const watchEvery = Math.max(20, Math.floor(this.pingTimeoutMs / 7));
-    this.watchdog = setInterval(() => this.checkHeartbeat(), watchEvery);
+    let lastCheck: number | null = null;
+    this.watchdog = setInterval(() => {
+      const t = this.now();
+      // After the engine's own stall the shim's pings are still unread: check again next round.
+      const late = ranLate(lastCheck, t, watchEvery);
+      lastCheck = t;
+      if (!late) this.checkHeartbeat();
+    }, watchEvery);
     this.snapshotTimer = setInterval(
       () => this.pushStatus(),
       this.opts.snapshotIntervalMs ?? IPC_SNAPSHOT_INTERVAL_MS,

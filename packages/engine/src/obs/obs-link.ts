@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Logger } from '@telemy/protocol';
+import { type Logger, stallTolerantDeadline } from '@telemy/protocol';
 import OBSWebSocket, {
   EventSubscription,
   type OBSEventTypes,
@@ -264,14 +264,15 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
     if (s.closing) return Promise.reject(new ObsNotConnectedError());
     return new Promise<R>((resolve, reject) => {
       const settle = () => {
-        clearTimeout(timer);
+        deadline.clear();
         s.pending.delete(abort);
       };
       const abort = (err: Error) => {
         settle();
         reject(err);
       };
-      const timer = setTimeout(() => abort(new ObsTimeoutError(what, timeoutMs)), timeoutMs);
+      // OBS is blamed only for its own silence: after the engine's stall its answer is read first.
+      const deadline = stallTolerantDeadline(timeoutMs, () => abort(new ObsTimeoutError(what, timeoutMs)));
       s.pending.add(abort);
       p.then(
         (v) => {
