@@ -10,32 +10,33 @@ import { engineChatActions } from './control/chat-actions.js';
 import { handleDockAction } from './control/dock-actions.js';
 import { EngineControl } from './control/engine-control.js';
 import {
-  dockInputs,
+  apiStateOf,
+  dockStateOf,
   type EngineParts,
+  type EngineSnapshot,
   type FailoverTally,
-  statusSnapshot,
-  statusSummary,
+  statusSnapshotOf,
+  statusSummaryOf,
+  takeSnapshot,
 } from './control/engine-views.js';
 import { FeedSources } from './control/feed-sources.js';
 import { EngineMetrics } from './export/metrics.js';
 import type { OtlpMetricsPush } from './export/otlp.js';
 import { otlpDisabledStatus } from './export/otlp-status.js';
-import { IpcSceneSwitcher } from './ipc/ipc-scene-switcher.js';
 import { IpcServer } from './ipc/ipc-server.js';
 import { MetricsHub } from './obs/metrics-hub.js';
 import { ObsLink } from './obs/obs-link.js';
 import { EngineStateFile } from './persist/engine-state-file.js';
-import { DirectSceneSwitcher, obsLinkRequester } from './scenes/direct-scene-switcher.js';
+import { DirectSceneSwitcher, obsLinkSwitchPort } from './scenes/direct-scene-switcher.js';
 import type { SceneSwitcher } from './scenes/scene-switcher.js';
 import { registerApiRoutes } from './server/api-routes.js';
 import { type DockSocket, registerDockSocket } from './server/dock-socket.js';
 import { SparklineHistory } from './server/dock-sparkline.js';
-import { buildDockState, type EventInput } from './server/dock-state.js';
+import type { EventInput } from './server/dock-state.js';
 import { registerRelayRoutes } from './server/relay-routes.js';
 import { createEngineServer } from './server/server.js';
 import { FailoverController } from './state/controller.js';
 import type { EngineEvent } from './state/events.js';
-import { isIrlMode } from './state/modes.js';
 import { SystemMetrics } from './system/system-metrics.js';
 import { LOCAL_ACCESS_TOKEN_KEY, type Vault } from './vault/index.js';
 
@@ -54,15 +55,19 @@ export interface EngineOptions {
   /** The embedded control plane's URL (`cloud.mode = "embedded"`); remote mode uses `cloud.base_url`. */
   cloudBaseUrl?: string | null;
   /**
-   * Brings the embedded control plane up (`cloud.mode = "embedded"`). Called on demand — the first
-   * IRL start, or at startup when a relay session was running — because PGlite costs ~700 MB of
-   * memory and seconds of start-up that a streamer in studio mode should not pay.
+   * Brings the embedded control plane up (`cloud.mode = "embedded"`): its child process, resolved
+   * once it serves. Called on demand — the first IRL start, or at startup when a relay session was
+   * running — because PGlite costs ~700 MB of memory and seconds of start-up that a streamer in
+   * studio mode should not pay.
    */
   startCloud?: () => Promise<void>;
   /** Called when OBS is shutting down (`obs_shutdown_notice`): the engine has flushed and should exit. */
   onObsShutdown?: () => void;
   now?: () => number;
 }
+
+/** Durations and elapsed times in a snapshot are at most this stale when nothing else changed. */
+const SNAPSHOT_MAX_AGE_MS = 250;
 
 export interface EngineUrls {
   dashboard: string;
@@ -97,6 +102,9 @@ export class Engine {
   private readonly acked = new Set<number>();
   private readonly tally: FailoverTally = { count: 0, last: null, lastDetectionToSwitchMs: null };
   private readonly parts: EngineParts;
+  /** The snapshot every view is built from; rebuilt when something changed (or it is 250 ms old). */
+  private cached: EngineSnapshot | null = null;
+  private programSince: number | null = null;
   private dock: DockSocket | null = null;
   private server: FastifyInstance | null = null;
   private cloudUp: Promise<void> | null = null;
@@ -150,16 +158,14 @@ export class Engine {
           logger: child('ipc'),
           metrics: this.metrics,
           coreVersion: ENGINE_VERSION,
-          getStatusSnapshot: () => statusSnapshot(this.parts),
+          getStatusSnapshot: () => statusSnapshotOf(this.snapshot()),
           onSetMode: (mode) =>
             void (mode === 'irl' ? this.control.relayStart('dashboard') : this.control.relayStop()),
           onSetSetting: (key, value) => void this.control.setFlag(key, value),
           onObsShutdown: () => void this.stop().finally(() => opts.onObsShutdown?.()),
         })
       : null;
-    const switcher: SceneSwitcher = this.ipc
-      ? new IpcSceneSwitcher(this.ipc)
-      : new DirectSceneSwitcher(obsLinkRequester(this.obs));
+    const switcher: SceneSwitcher = this.ipc ?? new DirectSceneSwitcher(obsLinkSwitchPort(this.obs));
 
     this.controller = new FailoverController({
       params: config.failover,
@@ -171,8 +177,7 @@ export class Engine {
       logger,
       now: this.now,
       readProgramScene: async () =>
-        ((await this.obs.call('GetCurrentProgramScene')) as { currentProgramSceneName?: string })
-          .currentProgramSceneName ?? null,
+        (await this.obs.call('GetCurrentProgramScene')).currentProgramSceneName ?? null,
       feedMonitor: this.feed,
       stopStream: async () => void (await this.obs.call('StopStream')),
       onEvent: (e) => this.onEngineEvent(e),
@@ -202,6 +207,7 @@ export class Engine {
 
     this.parts = {
       version: ENGINE_VERSION,
+      startedAt: this.startedAt,
       obs: this.obs,
       hub: this.hub,
       controller: this.controller,
@@ -209,33 +215,52 @@ export class Engine {
       vault,
       feed: () => this.feed.view(),
       history: this.history,
-      ipc: { used: this.ipc !== null, ready: () => this.ipc?.ready ?? false },
+      via: this.ipc ? 'ipc' : 'obs',
+      ipcReady: () => this.ipc?.ready() ?? false,
       cloud: this.cloud,
       chatStates: () => this.chat?.states() ?? null,
+      otlp: () => this.otlp?.status() ?? otlpDisabledStatus(this.store.config.otlp),
       events: () => this.events(),
       failovers: () => this.tally,
+      programSince: () => this.programSince,
     };
     this.wire();
   }
 
   private wire(): void {
     this.obs.on('sceneChanged', (scene) => {
+      this.programSince = this.now();
       this.controller.programScene(scene);
       this.changed();
     });
     this.obs.on('connected', (s) => {
+      this.controller.note('info', 'obs_connected', `OBS connected (${this.obs.url})`);
+      this.programSince = this.now();
+      this.controller.sceneList(s.scenes);
       this.controller.programScene(s.currentScene);
       this.controller.streamStatus(s.streaming);
       this.controller.scenePathChanged();
       void this.cloud?.reconfigureObsSource();
       this.changed();
     });
-    this.obs.on('disconnected', () => {
+    this.obs.on('disconnected', (reason) => {
+      this.controller.note('warn', 'obs_disconnected', `OBS disconnected: ${reason}`);
+      this.programSince = null;
+      this.controller.programScene(null);
+      this.controller.sceneList(null);
       this.controller.scenePathChanged();
       this.changed();
     });
-    this.obs.on('scenesChanged', () => this.changed());
+    this.obs.on('scenesChanged', (scenes) => {
+      this.controller.sceneList(scenes);
+      this.changed();
+    });
     this.obs.on('streamStateChanged', (active) => {
+      this.controller.note(
+        'info',
+        active ? 'stream_started' : 'stream_stopped',
+        active ? 'stream started' : 'stream stopped',
+      );
       this.controller.streamStatus(active);
       this.changed();
     });
@@ -243,7 +268,7 @@ export class Engine {
     this.hub.on('sample', () => {
       const f = this.feed.view();
       this.history.record({ bitrate_kbps: f.bitrate_kbps, rtt_ms: f.rtt_ms });
-      this.dock?.notify();
+      this.changed();
     });
     this.ipc?.on('ready', () => {
       this.controller.scenePathChanged();
@@ -281,7 +306,7 @@ export class Engine {
     });
     this.dock = registerDockSocket(server, {
       authorize: () => true,
-      getState: () => buildDockState(dockInputs(this.parts)),
+      getState: () => dockStateOf(this.snapshot()),
       onAction: (action, progress) =>
         handleDockAction(action, progress, {
           control: this.control,
@@ -308,7 +333,7 @@ export class Engine {
           control: this.control,
           store: this.store,
           scenes: () => this.obs.state().scenes,
-          status: () => statusSummary(this.parts),
+          status: () => statusSummaryOf(this.snapshot()),
         }),
         getSecret: async (key) => vault.get(key),
         audit: new AuditLog({ dir: `${telemyPaths().data}/audit` }),
@@ -361,27 +386,16 @@ export class Engine {
 
   /** `GET /api/state`: everything the engine knows, as plain JSON (no secrets). */
   state(): Record<string, unknown> {
-    const st = this.controller.state();
-    return {
-      engine: {
-        version: ENGINE_VERSION,
-        started_at: new Date(this.startedAt).toISOString(),
-        uptime_s: Math.round((this.now() - this.startedAt) / 1000),
-        mode: this.controller.mode(),
-        irl: isIrlMode(st.irl),
-        scene_path: { via: this.ipc ? 'ipc' : 'obs', ready: st.scenePathReady },
-        flags: { ...st.flags, chat_bot: effectiveChatBot(this.store.config) },
-        pending_switch: st.inFlight,
-      },
-      obs: this.obs.state(),
-      feed: this.feed.view(),
-      metrics: this.hub.snapshot(),
-      cloud: this.cloud?.snapshot() ?? null,
-      chat: this.chat?.states() ?? null,
-      otlp: this.otlp?.status() ?? otlpDisabledStatus(this.store.config.otlp),
-      // Chat audit records belong to the event history too (50- §5), not only to the dock's copy.
-      events: [...this.controller.events(), ...this.chatEvents].sort((a, b) => a.at_ms - b.at_ms).slice(-50),
-    };
+    return apiStateOf(this.snapshot());
+  }
+
+  /** One snapshot of the engine for every view; taken again after a change, or when 250 ms old. */
+  snapshot(): EngineSnapshot {
+    const now = this.now();
+    if (this.cached === null || now - this.cached.at >= SNAPSHOT_MAX_AGE_MS) {
+      this.cached = takeSnapshot(this.parts, now);
+    }
+    return this.cached;
   }
 
   async stop(): Promise<void> {
@@ -401,6 +415,7 @@ export class Engine {
   }
 
   private changed(): void {
+    this.cached = null;
     this.dock?.notify();
     this.ipc?.notifyStatusChanged();
   }
@@ -426,18 +441,16 @@ export class Engine {
       e.data.result === 'ok' &&
       (e.data.reason === 'auto_failover' || e.data.reason === 'auto_recover')
     ) {
-      if (e.data.reason === 'auto_failover') {
-        this.tally.count += 1;
-        this.tally.last = {
-          at_ms: e.at_ms,
-          scene: String(e.data.scene),
-          reason: String(e.data.why ?? e.data.reason),
-          rule: String(e.data.rule),
-          request_id: e.request_id ?? '',
-        };
-        this.tally.lastDetectionToSwitchMs =
-          typeof e.data.detection_to_switch_ms === 'number' ? e.data.detection_to_switch_ms : null;
-      }
+      if (e.data.reason === 'auto_failover') this.tally.count += 1;
+      this.tally.last = {
+        at_ms: e.at_ms,
+        scene: String(e.data.scene),
+        reason: String(e.data.why ?? e.data.reason),
+        rule: String(e.data.rule),
+        request_id: e.request_id ?? '',
+      };
+      this.tally.lastDetectionToSwitchMs =
+        typeof e.data.detection_to_switch_ms === 'number' ? e.data.detection_to_switch_ms : null;
       if (this.chat && this.autoSwitchText)
         void this.chat.announce(
           this.autoSwitchText(
@@ -472,6 +485,8 @@ export class Engine {
       text: e.text,
       request_id: e.request_id,
       acked: this.acked.has(e.id),
+      kind: e.kind,
+      data: e.data,
     }));
     return [...engine, ...this.chatEvents].sort((a, b) => a.at_ms - b.at_ms).slice(-200);
   }

@@ -186,7 +186,7 @@ export class FeedSources {
           ? { kind: 'unknown', reason: `OBS did not answer the stats request (${snap.statsError})` }
           : parseObsOutput({
               active: st?.active ?? false,
-              bitrate_kbps: st?.bitrateKbps ?? null,
+              bitrate_kbps: st?.windowBitrateKbps ?? null,
               reconnecting: st?.reconnecting ?? false,
               congestion: st?.congestion ?? null,
             });

@@ -12,7 +12,12 @@ import {
   encodingLagMs,
   type OutputCounters,
   outputRates,
+  windowedBitrateKbps,
 } from './output-rates.js';
+
+/** The window of `StreamSnapshot.windowBitrateKbps`, and the span it needs before it says anything. */
+export const STREAM_RATE_WINDOW_MS = 2_000;
+const STREAM_RATE_MIN_SPAN_MS = 900;
 
 /** One `[[outputs]]` entry of the config: how an OBS output is shown. */
 export interface OutputConfig {
@@ -68,6 +73,8 @@ export interface StreamSnapshot {
   congestion: number | null;
   durationMs: number | null;
   bitrateKbps: number | null;
+  /** Upload rate over the last ~2 s (what the `obs_output` feed is judged on); null while too young. */
+  windowBitrateKbps: number | null;
   fps: number | null;
   dropRatio: number | null;
 }
@@ -121,6 +128,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   private knownOutputs: ObsOutputInfo[] = [];
   private prevOutput = new Map<string, OutputCounters>();
   private prevStream: OutputCounters | undefined;
+  /** The stream's readings of the current run, covering a little more than the rate window. */
+  private streamHistory: OutputCounters[] = [];
   private prevStats: Partial<Record<StatsCounter, number>> = {};
   private prevEncoderLag: EncoderLagCounters | undefined;
   private exportedOutputs = new Set<string>();
@@ -272,12 +281,18 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       const counters = countersOf(at, streamRaw);
       const rates = outputRates(this.prevStream, counters);
       this.prevStream = counters;
+      this.recordStream(counters);
       stream = {
         active: counters.active,
         reconnecting: streamRaw.outputReconnecting === true,
         congestion: counters.active ? num(streamRaw.outputCongestion) : null,
         durationMs: counters.active ? num(streamRaw.outputDuration) : null,
         ...rates,
+        windowBitrateKbps: windowedBitrateKbps(
+          this.streamHistory,
+          STREAM_RATE_WINDOW_MS,
+          STREAM_RATE_MIN_SPAN_MS,
+        ),
       };
     }
 
@@ -293,6 +308,16 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     this.exportObsStats(obs);
     this.exportOutputs(outputs);
     return { at, obsConnected: true, statsError: null, stream, recording, obs, outputs };
+  }
+
+  /** Keeps the readings of the current run that the rate window can still need. */
+  private recordStream(c: OutputCounters): void {
+    const last = this.streamHistory.at(-1);
+    // A new run (stopped, restarted, counters reset by OBS) starts a new history.
+    if (!c.active || (last && (c.bytes < last.bytes || !last.active))) this.streamHistory = [];
+    this.streamHistory.push(c);
+    const keepFrom = c.at - 2 * STREAM_RATE_WINDOW_MS;
+    while ((this.streamHistory[1]?.at ?? Number.POSITIVE_INFINITY) <= keepFrom) this.streamHistory.shift();
   }
 
   private readStats(at: number, raw: Record<string, unknown> | null): ObsStatsSnapshot | null {
@@ -370,6 +395,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   private forgetObs(): void {
     this.prevOutput.clear();
     this.prevStream = undefined;
+    this.streamHistory = [];
     this.prevEncoderLag = undefined;
     this.knownOutputs = [];
     this.exportObsStats(null);

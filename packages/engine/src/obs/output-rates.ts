@@ -87,3 +87,27 @@ export function encodingLagMs(
   // skipped / fps s of video = skipped * 1000 / fps ms, per elapsedMs / 1000 s of wall time.
   return (skipped * 1_000_000) / (fps * elapsedMs);
 }
+
+/**
+ * The stream's upload rate over the last `windowMs` (at least), from the readings kept in
+ * `history` (oldest first, same run): the rate the `obs_output` feed source judges. One sample
+ * interval is too short for OBS's own output: x264 and the network send in bursts, and a reading
+ * that comes back late shifts bytes between intervals, so on a busy PC single intervals dip
+ * without the stream being in trouble. Null until the readings span `minSpanMs`.
+ */
+export function windowedBitrateKbps(
+  history: readonly OutputCounters[],
+  windowMs: number,
+  minSpanMs: number,
+): number | null {
+  const cur = history.at(-1);
+  if (!cur?.active) return null;
+  let ref: OutputCounters | undefined;
+  for (const h of history) {
+    if (h.at <= cur.at - windowMs) ref = h;
+  }
+  ref ??= history[0];
+  if (!ref || cur.at - ref.at < minSpanMs) return null;
+  const dBytes = cur.bytes - ref.bytes;
+  return dBytes < 0 ? null : (dBytes * 8) / (cur.at - ref.at);
+}

@@ -790,7 +790,8 @@ function runAutomation(ev: Evaluation, input: EngineInput) {
   }
   if (sceneOnAir(s) === pick.scene) {
     s.armed = false;
-    if (t.intent === 'OFFLINE') stopAfterHold(ev, t);
+    // The hold counts from OBS's own report that OFFLINE is on program, not from our request.
+    if (t.intent === 'OFFLINE' && s.programScene === pick.scene) stopAfterHold(ev, t);
     return;
   }
   if (!s.armed) return;

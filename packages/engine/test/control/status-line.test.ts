@@ -59,7 +59,7 @@ describe('status line', () => {
     const s = new Sim().ready('LIVE');
     expect(
       line(s, {
-        obs: { connection: 'disconnected', lastError: 'OBS closed the connection', streaming: false },
+        obs: { connection: 'disconnected', lastError: 'OBS closed the connection' },
       }),
     ).toMatchObject({
       level: 'bad',

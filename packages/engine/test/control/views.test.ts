@@ -30,6 +30,7 @@ function hubSnapshot(over: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
       congestion: 0,
       durationMs: 60_000,
       bitrateKbps: 2500,
+      windowBitrateKbps: 2500,
       fps: 30,
       dropRatio: 0,
     },
@@ -173,7 +174,7 @@ describe('FeedSources', () => {
     expect(verdict()).toMatchObject({ health: 'unknown', reason: expect.stringMatching(/did not answer/) });
     hub.push({ obsConnected: false, stream: null });
     expect(verdict()).toMatchObject({ health: 'unknown', reason: 'OBS not connected' });
-    hub.push({ stream: { ...hubSnapshot().stream!, bitrateKbps: null } });
+    hub.push({ stream: { ...hubSnapshot().stream!, windowBitrateKbps: null } });
     expect(verdict()).toMatchObject({ health: 'unknown', reason: 'measuring the OBS output bitrate' });
     hub.push({});
     expect(verdict()).toMatchObject({ health: 'normal', bitrate_kbps: 2500 });

@@ -5,6 +5,7 @@ import {
   encodingLagMs,
   type OutputCounters,
   outputRates,
+  windowedBitrateKbps,
 } from '../../src/obs/output-rates.js';
 
 const sample = (p: Partial<OutputCounters>): OutputCounters => ({
@@ -136,5 +137,38 @@ describe('encodingLagMs', () => {
         },
       ),
     );
+  });
+});
+
+describe('windowedBitrateKbps (what the obs_output feed is judged on)', () => {
+  const run = (points: Array<[number, number]>) => points.map(([at, bytes]) => sample({ at, bytes }));
+
+  it('measures over the last window, so one late reading does not make a dip', () => {
+    // 2500 kb/s steady; the reading asked at 2000 ms came back late and counted fewer bytes.
+    const h = run([
+      [0, 0],
+      [500, 156_250],
+      [1000, 312_500],
+      [1500, 468_750],
+      [2000, 520_000],
+      [2500, 781_250],
+    ]);
+    expect(outputRates(h[3], h[4] as OutputCounters).bitrateKbps).toBeCloseTo(820, 0);
+    expect(windowedBitrateKbps(h.slice(0, 5), 2000, 900)).toBeCloseTo(2080, 0);
+    expect(windowedBitrateKbps(h, 2000, 900)).toBeCloseTo(2500, 0);
+  });
+
+  it('says nothing until the readings span long enough, or after the output stopped', () => {
+    expect(
+      windowedBitrateKbps(
+        run([
+          [0, 0],
+          [500, 156_250],
+        ]),
+        2000,
+        900,
+      ),
+    ).toBeNull();
+    expect(windowedBitrateKbps([sample({ at: 2000, active: false })], 2000, 900)).toBeNull();
   });
 });
