@@ -33,6 +33,8 @@ export function dockBuildIsStale(): boolean {
     'index.html',
     'vite.config.ts',
     path.join('..', 'protocol', 'src', 'dock'),
+    // The dock's schemas import the shared automation vocabulary (flags, roles, states).
+    path.join('..', 'protocol', 'src', 'automation.ts'),
   ];
   return inputs.some((p) => newestMtime(path.join(dockRootDir, p)) > built);
 }

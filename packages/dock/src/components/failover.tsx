@@ -22,12 +22,12 @@ export function FailoverPanel({ failover }: { failover: DockFailover }) {
         </Badge>
       }
     >
-      <Row label="Last failover">
+      <Row label="Last automatic switch" stacked>
         {last ? (
-          <span>
+          <span data-testid="last-switch">
             {clock(last.at_ms)} → <strong>{last.scene}</strong>: {last.reason}{' '}
             <span class="muted-inline">
-              ({last.rule}, {last.request_id})
+              (rule {last.rule}, {last.request_id})
             </span>
           </span>
         ) : (

@@ -111,6 +111,7 @@ function Pairing({ relay }: { relay: DockRelay }) {
 
 function Links({ links }: { links: DockLinks }) {
   if (links.status === 'not_configured') return null;
+  if (links.status === 'inactive') return <Muted>Relay not running.</Muted>;
   if (links.status === 'waiting') return <Muted>Waiting for relay telemetry…</Muted>;
   return (
     <ul class="links">

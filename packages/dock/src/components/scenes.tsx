@@ -1,7 +1,21 @@
-import type { DockScenes } from '@telemy/protocol/dock';
+import type { DockLive, DockScenes } from '@telemy/protocol/dock';
 import { useState } from 'preact/hooks';
 import { useConnection } from '../context.js';
-import { Badge, Muted, Panel } from './ui.js';
+import { Badge, Muted, Panel, type Tone } from './ui.js';
+
+const AUTOMATION: Record<DockScenes['automation']['state'], [Tone, string]> = {
+  armed: ['ok', '⚙'],
+  waiting: ['info', '◌'],
+  paused: ['warn', '‖'],
+  blocked: ['bad', '✖'],
+};
+
+function missingText(m: DockScenes['missing'][number]): string {
+  const instead = m.stand_in
+    ? `'${m.stand_in}' goes on air instead`
+    : `automation cannot put ${m.role} on air`;
+  return `${m.role} scene '${m.scene}' does not exist in OBS — ${instead}`;
+}
 
 const RESULT_TEXT = {
   sent: 'pending…',
@@ -10,12 +24,15 @@ const RESULT_TEXT = {
   rejected: 'rejected',
 } as const;
 
-export function ScenesPanel({ scenes }: { scenes: DockScenes }) {
+/** `streaming` decides the program scene's tag: OBS's program is on air only while it streams. */
+export function ScenesPanel({ scenes, streaming }: { scenes: DockScenes; streaming: DockLive['streaming'] }) {
   const [conn, snap] = useConnection();
   const [last, setLast] = useState<{ id: string; scene: string } | null>(null);
   const result = last ? snap.results.get(last.id) : undefined;
   const localPending =
     last && result && (result.status === 'sent' || result.status === 'accepted') ? last.scene : null;
+  const [autoTone, autoIcon] = AUTOMATION[scenes.automation.state];
+  const onAir = streaming === true;
   const roleOf = (s: string) =>
     (Object.entries(scenes.roles) as [string, string][]).find(([, v]) => v === s)?.[0]?.toUpperCase() ?? null;
 
@@ -24,11 +41,28 @@ export function ScenesPanel({ scenes }: { scenes: DockScenes }) {
       id="scenes"
       title="Scenes"
       extra={
-        <Badge tone={scenes.automation_armed ? 'ok' : 'warn'} icon={scenes.automation_armed ? '⚙' : '‖'}>
-          {scenes.automation_armed ? 'automation armed' : 'automation off'}
+        <Badge
+          tone={autoTone}
+          icon={autoIcon}
+          data-testid="automation-state"
+          data-state={scenes.automation.state}
+        >
+          automation {scenes.automation.state}
         </Badge>
       }
     >
+      <p class="detail" data-testid="automation-text">
+        {scenes.automation.text}
+      </p>
+      {scenes.missing.length > 0 && (
+        <ul class="notices" data-testid="missing-scenes">
+          {scenes.missing.map((m) => (
+            <li key={m.role} class="notice tone-warn" data-role={m.role}>
+              <span aria-hidden="true">⚠</span> {missingText(m)}
+            </li>
+          ))}
+        </ul>
+      )}
       {!scenes.available && <Muted>OBS is not connected; showing the last known scenes.</Muted>}
       {scenes.list.length === 0 ? (
         <Muted>No scenes.</Muted>
@@ -42,7 +76,7 @@ export function ScenesPanel({ scenes }: { scenes: DockScenes }) {
               <li key={s}>
                 <button
                   type="button"
-                  class={`scene${active ? ' is-active' : ''}${pending ? ' is-pending' : ''}`}
+                  class={`scene${active ? ' is-active' : ''}${active && onAir ? ' is-onair' : ''}${pending ? ' is-pending' : ''}`}
                   data-scene={s}
                   aria-pressed={active}
                   disabled={!scenes.available}
@@ -54,7 +88,12 @@ export function ScenesPanel({ scenes }: { scenes: DockScenes }) {
                   <span class="scene-name">{s}</span>
                   <span class="scene-tags">
                     {role && role !== s.toUpperCase() && <span class="tag">{role}</span>}
-                    {active && <span class="tag tag-onair">● ON AIR</span>}
+                    {active &&
+                      (onAir ? (
+                        <span class="tag tag-onair">● ON AIR</span>
+                      ) : (
+                        <span class="tag tag-program">● PROGRAM</span>
+                      ))}
                     {pending && !active && <span class="tag tag-pending">◌ pending</span>}
                   </span>
                 </button>

@@ -21,9 +21,9 @@ export function SystemPanel({ system }: { system: DockSystem }) {
             {system.gpu_pct === null ? 'not available' : <span class="num">{pct(system.gpu_pct)}</span>}
           </Row>
           <Row label="Network">
-            <span class="num">
-              ↑ {kbps(system.net_up_kbps)} ↓ {kbps(system.net_down_kbps)}
-            </span>
+            {/* Two pieces, so they wrap apart rather than widen a 300 px dock. */}
+            <span class="num">↑ {kbps(system.net_up_kbps)}</span>{' '}
+            <span class="num">↓ {kbps(system.net_down_kbps)}</span>
           </Row>
         </div>
       )}

@@ -13,6 +13,7 @@ const LABELS: Record<DockAutomationFlag, string> = {
   auto_scene_switch: 'Automatic scene switching',
   low_quality_fallback: 'LOW scene on weak feed',
   manual_override: 'Manual override (automation paused)',
+  only_while_streaming: 'Only switch while streaming',
   chat_bot: 'Chat bot',
   alerts: 'Alerts',
 };

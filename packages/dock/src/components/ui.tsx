@@ -2,10 +2,18 @@ import type { ComponentChildren } from 'preact';
 
 export type Tone = 'ok' | 'warn' | 'bad' | 'idle' | 'info';
 
+/** `data-*` attributes passed through to the element, for tests and styling hooks. */
+type DataAttrs = { [k: `data-${string}`]: string | undefined };
+
 /** A state label: icon and words carry the meaning, colour only reinforces it. */
-export function Badge({ tone, icon, children }: { tone: Tone; icon: string; children: ComponentChildren }) {
+export function Badge({
+  tone,
+  icon,
+  children,
+  ...data
+}: { tone: Tone; icon: string; children: ComponentChildren } & DataAttrs) {
   return (
-    <span class={`badge tone-${tone}`}>
+    <span class={`badge tone-${tone}`} {...data}>
       <span aria-hidden="true">{icon}</span> {children}
     </span>
   );
@@ -33,9 +41,18 @@ export function Panel({
   );
 }
 
-export function Row({ label, children }: { label: string; children: ComponentChildren }) {
+/** `stacked` puts the value under its label, for long labels or values in a 300 px dock. */
+export function Row({
+  label,
+  stacked,
+  children,
+}: {
+  label: string;
+  stacked?: boolean;
+  children: ComponentChildren;
+}) {
   return (
-    <div class="kv">
+    <div class={stacked ? 'kv kv-stacked' : 'kv'}>
       <span class="k">{label}</span>
       <span class="v">{children}</span>
     </div>

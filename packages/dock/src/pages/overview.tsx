@@ -6,6 +6,7 @@ import { HeaderBar } from '../components/header.js';
 import { OutputsPanel } from '../components/outputs.js';
 import { RelayPanel } from '../components/relay.js';
 import { ScenesPanel } from '../components/scenes.js';
+import { StatusLine } from '../components/status-line.js';
 import { ChatPanel, SystemPanel } from '../components/system.js';
 import { TogglesPanel } from '../components/toggles.js';
 
@@ -16,9 +17,10 @@ import { TogglesPanel } from '../components/toggles.js';
 export function Overview({ state, layout }: { state: DockState; layout: 'dock' | 'dashboard' }) {
   return (
     <div class={`overview layout-${layout}`}>
+      <StatusLine status={state.status} />
       <HeaderBar header={state.header} live={state.live} />
       <div class="panels">
-        <ScenesPanel scenes={state.scenes} />
+        <ScenesPanel scenes={state.scenes} streaming={state.live.streaming} />
         <FeedPanel feed={state.feed} />
         <FailoverPanel failover={state.failover} />
         <TogglesPanel settings={state.settings} mode={state.header.mode} />

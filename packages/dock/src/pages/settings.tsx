@@ -18,16 +18,28 @@ import { useConnection } from '../context.js';
  * Settings (spec §3). The draft is validated with the same zod schema the engine applies, on every
  * edit; the whole form is sent as one `save_settings` action that the engine applies atomically, so
  * nothing is ever half-saved. Secrets are write-only fields: empty keeps the value in the vault.
+ * Starting values come from the engine's config view, so defaults live only in its config schema.
  */
 
-const DEFAULT_TIMINGS: SettingsFormInput['timings'] = {
-  sample_interval_ms: 500,
-  offline_after_ms: 500,
-  low_after_ms: 1500,
-  recover_after_ms: 1500,
-  offline_timeout_s: 0,
-  switch_deadline_ms: 550,
-};
+const ROLE_KEYS = ['live', 'low', 'brb', 'offline'] as const;
+type RoleKey = (typeof ROLE_KEYS)[number];
+
+/**
+ * Role scenes the draft names that OBS's current list lacks. Only a warning: the streamer may be
+ * about to create the scene, and while OBS is away its list proves nothing.
+ */
+function missingRoleScenes(
+  roles: Record<RoleKey, string>,
+  scenes: DockState['scenes'],
+): Partial<Record<RoleKey, string>> {
+  if (!scenes.available) return {};
+  const out: Partial<Record<RoleKey, string>> = {};
+  for (const k of ROLE_KEYS) {
+    const name = roles[k].trim();
+    if (name && !scenes.list.includes(name)) out[k] = name;
+  }
+  return out;
+}
 
 export function draftFromState(state: DockState): SettingsFormInput | null {
   const c = state.config;
@@ -38,7 +50,7 @@ export function draftFromState(state: DockState): SettingsFormInput | null {
     obs: { host: c.obs.host, port: c.obs.port, password: '' },
     scenes: { ...state.scenes.roles, managed_extra: [...c.managed_extra] },
     thresholds: { ...state.feed.thresholds },
-    timings: { ...DEFAULT_TIMINGS, ...c.timings },
+    timings: { ...c.timings },
     sources: c.sources.map((s) => ({
       name: s.name,
       type: (SETTINGS_SOURCE_TYPES as readonly string[]).includes(s.type)
@@ -182,12 +194,18 @@ export function SettingsPage({ state }: { state: DockState }) {
       {label}
     </label>
   );
-  const select = (path: Path, label: string, options: { value: string; label: string }[]) => (
-    <Field path={path} label={label} error={errorFor(path)}>
+  const select = (
+    path: Path,
+    label: string,
+    options: { value: string; label: string }[],
+    warning?: string,
+  ) => (
+    <Field path={path} label={label} error={errorFor(path)} warning={warning}>
       <select
         id={`f-${key(path)}`}
         name={key(path)}
         value={String(getAt(draft, path) ?? '')}
+        aria-describedby={`err-${key(path)}${warning ? ` warn-${key(path)}` : ''}`}
         onChange={(e) => update(path, (e.currentTarget as HTMLSelectElement).value)}
       >
         {options.map((o) => (
@@ -209,6 +227,19 @@ export function SettingsPage({ state }: { state: DockState }) {
     if (allowNone) opts.unshift({ value: '', label: '(none: LOW holds the scene)' });
     return opts;
   };
+
+  const missing = missingRoleScenes(draft.scenes, state.scenes);
+  const missingList = ROLE_KEYS.flatMap((k) =>
+    missing[k] ? [`${k.toUpperCase()} scene '${missing[k]}'`] : [],
+  );
+  const them = missingList.length === 1 ? 'it' : 'them';
+  const roleSelect = (k: RoleKey) =>
+    select(
+      ['scenes', k],
+      `${k.toUpperCase()} scene`,
+      sceneOptions(draft.scenes[k], k === 'low'),
+      missing[k] ? `OBS has no scene named '${missing[k]}': automation cannot put it on air` : undefined,
+    );
 
   const errorCount = Object.keys(clientErrors).length;
   const save = (e: Event) => {
@@ -238,11 +269,18 @@ export function SettingsPage({ state }: { state: DockState }) {
         })}
       </Section>
 
-      <Section title="Scene roles" note="Picked from OBS's current scene list.">
-        {select(['scenes', 'live'], 'LIVE scene', sceneOptions(draft.scenes.live, false))}
-        {select(['scenes', 'low'], 'LOW scene', sceneOptions(draft.scenes.low, true))}
-        {select(['scenes', 'brb'], 'BRB scene', sceneOptions(draft.scenes.brb, false))}
-        {select(['scenes', 'offline'], 'OFFLINE scene', sceneOptions(draft.scenes.offline, false))}
+      <Section
+        title="Scene roles"
+        note={
+          state.scenes.available
+            ? "Picked from OBS's current scene list."
+            : 'OBS is not connected: the list is the last one seen, so scene names are not checked.'
+        }
+      >
+        {roleSelect('live')}
+        {roleSelect('low')}
+        {roleSelect('brb')}
+        {roleSelect('offline')}
       </Section>
 
       <Section title="Thresholds" note="0 turns a trigger off.">
@@ -259,6 +297,7 @@ export function SettingsPage({ state }: { state: DockState }) {
         {threshold('recover_after_ms', 'Recover after', 'ms')}
         {threshold('switch_deadline_ms', 'Switch deadline', 'ms')}
         {threshold('offline_timeout_s', 'Stop stream after offline', 's')}
+        {threshold('offline_hold_s', 'OFFLINE on air before the stop', 's')}
       </Section>
 
       <Section
@@ -368,6 +407,12 @@ export function SettingsPage({ state }: { state: DockState }) {
       </Section>
 
       <div class="form-actions">
+        {missingList.length > 0 && (
+          <p class="save-warning" data-testid="save-warning">
+            <span aria-hidden="true">⚠</span> Not in OBS: {missingList.join(', ')}. Automation cannot put{' '}
+            {them} on air; saving is still possible.
+          </p>
+        )}
         <button type="submit" class="primary">
           Save settings
         </button>
@@ -403,6 +448,8 @@ function Field(props: {
   path: Path;
   label: string;
   error: string | undefined;
+  /** Allowed but probably not meant (e.g. a scene OBS does not have); saving stays possible. */
+  warning?: string | undefined;
   hint?: string | undefined;
   children: ComponentChildren;
 }) {
@@ -414,6 +461,11 @@ function Field(props: {
         {props.hint && <span class="hint"> ({props.hint})</span>}
       </label>
       {props.children}
+      {props.warning && (
+        <p class="field-warning" id={`warn-${k}`} data-warning-for={k}>
+          <span aria-hidden="true">⚠</span> {props.warning}
+        </p>
+      )}
       <p class="field-error" id={`err-${k}`} data-error-for={k}>
         {props.error ? `✖ ${props.label} ${props.error}` : ''}
       </p>

@@ -1,7 +1,7 @@
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import { type DockSocket, registerDockSocket } from '@telemy/engine';
-import type { DockAction, DockActionResult, DockState } from '@telemy/protocol';
+import { type DockAction, type DockActionResult, type DockState, dockStateSchema } from '@telemy/protocol';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { dockDistDir } from '../../src/paths.js';
 import { fakeDockState } from './fake-state.js';
@@ -26,6 +26,12 @@ export const STRICT_CSP = [
   "form-action 'self'",
   "object-src 'none'",
 ].join('; ');
+
+/** Every state a test pushes must be one the real engine could send; a wrong one fails the test here. */
+function valid(state: DockState): DockState {
+  dockStateSchema.parse(state);
+  return state;
+}
 
 export type ActionHandler = (
   action: DockAction,
@@ -52,7 +58,7 @@ export async function startFakeEngine(
   opts: { token?: string; port?: number; state?: DockState } = {},
 ): Promise<FakeEngine> {
   const token = opts.token ?? 'test-token';
-  let current = opts.state ?? fakeDockState();
+  let current = valid(opts.state ?? fakeDockState());
   const actions: DockAction[] = [];
   let handler: ActionHandler = async (a) => ({ action_id: a.action_id, action: a.type, status: 'completed' });
   let app: FastifyInstance | null = null;
@@ -91,13 +97,13 @@ export async function startFakeEngine(
     dockUrl: (hash = '#/') => `http://127.0.0.1:${port}/?token=${token}${hash}`,
     state: () => current,
     setState(next) {
-      current = next;
+      current = valid(next);
       socket?.notify();
     },
     update(change) {
       const next = structuredClone(current);
       change(next);
-      current = next;
+      current = valid(next);
       socket?.notify();
     },
     actions,

@@ -18,6 +18,11 @@ export function fakeDockState(now = Date.now()): DockState {
     rtt.push(i > 60 && i < 66 ? null : dip ? 2300 + (i % 4) * 100 : 180 + Math.round(Math.cos(i / 7) * 40));
   }
   return {
+    status: {
+      level: 'ok',
+      text: 'LIVE — feed normal from relay; BRB if no data for 0.5 s',
+      since_ms: now - 1_550_000,
+    },
     header: {
       product: 'Telemy',
       version: '0.1.0',
@@ -34,7 +39,8 @@ export function fakeDockState(now = Date.now()): DockState {
       pending: null,
       managed: ['LIVE', 'LOW', 'BRB', 'OFFLINE'],
       roles: { live: 'LIVE', low: 'LOW', brb: 'BRB', offline: 'OFFLINE' },
-      automation_armed: true,
+      automation: { state: 'armed', text: 'Telemy switches scenes when the feed changes' },
+      missing: [],
     },
     feed: {
       classification: 'normal',
@@ -135,11 +141,11 @@ export function fakeDockState(now = Date.now()): DockState {
     failover: {
       health: 'good',
       last: {
-        at_ms: now - 1_560_000,
-        scene: 'BRB',
-        reason: 'relay ingest stalled',
-        rule: 'cloud_signal',
-        request_id: 'sw-41',
+        at_ms: now - 1_550_000,
+        scene: 'LIVE',
+        reason: 'feed healthy for 1.5 s',
+        rule: 'recovery',
+        request_id: 'sw-42',
       },
       count_session: 2,
       response_budget_ms: 550,
@@ -149,6 +155,7 @@ export function fakeDockState(now = Date.now()): DockState {
       auto_scene_switch: true,
       low_quality_fallback: true,
       manual_override: false,
+      only_while_streaming: true,
       chat_bot: true,
       alerts: true,
     },
@@ -217,6 +224,7 @@ export function fakeDockState(now = Date.now()): DockState {
         low_after_ms: 1500,
         recover_after_ms: 1500,
         offline_timeout_s: 0,
+        offline_hold_s: 3,
         switch_deadline_ms: 550,
       },
       managed_extra: [],

@@ -61,7 +61,7 @@ export function automationStatus(s: EngineState, via: 'ipc' | 'obs'): Automation
     'armed',
     null,
     standIn
-      ? `armed; scene '${standIn.scene}' is missing in OBS, '${standIn.standIn}' stands in for ${standIn.role}`
-      : 'armed: Telemy switches scenes when the feed changes',
+      ? `scene '${standIn.scene}' is missing in OBS, '${standIn.standIn}' stands in for ${standIn.role}`
+      : 'Telemy switches scenes when the feed changes',
   );
 }

@@ -55,7 +55,7 @@ export function baseInputs(): DockInputs {
         fallback: ['OFFLINE', 'LOW'],
       },
       pendingSwitch: null,
-      automation: { state: 'armed', text: 'armed: Telemy switches scenes when the feed changes' },
+      automation: { state: 'armed', text: 'Telemy switches scenes when the feed changes' },
       missing: [],
       responseBudgetMs: 550,
       lastFailover: null,

@@ -203,6 +203,7 @@ const failoverSchema = z.object({
       request_id: z.string(),
     })
     .nullable(),
+  /** Automatic failovers (towards BRB, LOW or OFFLINE) this session; recoveries are not counted. */
   count_session: count,
   response_budget_ms: count,
   last_detection_to_switch_ms: nullableNum,
