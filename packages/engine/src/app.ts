@@ -150,6 +150,10 @@ export class Engine {
       logger: child('sources'),
       now: this.now,
       onSample: () => this.controller.tick(),
+      relayInput: () => {
+        const session = this.cloud?.currentSession();
+        return session && session.status !== 'stopped' ? config.relay.obs_source_name : null;
+      },
     });
 
     this.ipc = opts.ipcDir

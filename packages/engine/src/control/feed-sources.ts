@@ -17,6 +17,7 @@ import {
   parseObsOutput,
   parseSlsStats,
 } from '../sources/parsers.js';
+import { PictureProbe } from '../sources/picture-probe.js';
 import { RelayFeedReader } from '../sources/relay-feed.js';
 import { SrtStatsFileTail } from '../sources/srt-stats-tail.js';
 import type { FeedView } from './engine-views.js';
@@ -39,8 +40,13 @@ export interface FeedSourcesOptions {
   metrics: EngineMetrics;
   logger: Logger;
   now: () => number;
-  /** Called after every sample, so the controller evaluates it when it arrives (10- §5). */
+  /** Called after every sample, so the controller evaluates it when it arrives. */
   onSample?: () => void;
+  /**
+   * The OBS media source that plays the relay's feed while an IRL session runs (it then gates LIVE
+   * for every source), or null.
+   */
+  relayInput?: () => string | null;
 }
 
 /** The stats file is local: reading it every 100 ms costs a stat() and lets a sample count from its line. */
@@ -53,6 +59,7 @@ const STATS_FILE_POLL_MS = 100;
 export class FeedSources {
   readonly monitor: FeedMonitor;
   private readonly runners: Runner[] = [];
+  private readonly picture: PictureProbe;
   private readonly configured: SourceConfig[];
   private thresholds: FeedThresholds;
   private last: SelectedFeed = {
@@ -70,6 +77,13 @@ export class FeedSources {
     this.thresholds = o.thresholds;
     this.monitor = new FeedMonitor(this.configured, o.thresholds, { logger: o.logger, metrics: o.metrics });
     for (const s of this.configured) this.runners.push(this.runnerFor(s));
+    this.picture = new PictureProbe(o.obs);
+    this.runners.push(
+      this.timerRunner(o.thresholds.sample_interval_ms, async () => {
+        await this.picture.look();
+        if (this.picture.current()) this.o.onSample?.();
+      }),
+    );
   }
 
   start(): void {
@@ -87,7 +101,9 @@ export class FeedSources {
 
   /** The controller's per-tick question (staleness is judged here even without a new sample). */
   observe(now: number): SelectedFeed {
-    this.last = this.monitor.observe(now);
+    const selected = this.monitor.observe(now);
+    this.picture.watch(this.pictureInput(selected.source));
+    this.last = { ...selected, picture: this.picture.current() };
     for (const c of ['normal', 'low', 'offline', 'unknown'] as const)
       this.o.metrics.feedState.set({ state: c }, this.last.health === c ? 1 : 0);
     return this.last;
@@ -108,6 +124,16 @@ export class FeedSources {
       };
     });
     return { ...this.last, classification: this.last.health, name: this.last.source ?? '', sources };
+  }
+
+  /**
+   * The OBS media source that shows the feed, when Telemy knows one: the relay's source during an
+   * IRL session, otherwise the `input` of the source the feed comes from.
+   */
+  private pictureInput(source: string | null): string | null {
+    const relay = this.o.relayInput?.() ?? null;
+    if (relay !== null) return relay;
+    return this.configured.find((s) => s.name === source)?.input || null;
   }
 
   /** A new sample is evaluated when it arrives (a relay push or a stats line), not at the next tick. */
