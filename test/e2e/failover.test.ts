@@ -116,7 +116,8 @@ beforeAll(async () => {
   const monitor = new FeedMonitor([{ name: 'phone', priority: 1 }], params, { logger, metrics });
   controller = new FailoverController({
     params,
-    flags: AUTOMATION_DEFAULTS,
+    // Failover itself, without a stream going out; going live is streamer-day.test.ts.
+    flags: { ...AUTOMATION_DEFAULTS, only_while_streaming: false },
     scenes: SCENE_DEFAULTS,
     switcher: new DirectSceneSwitcher(obsLinkSwitchPort(link)),
     scenePathVia: 'obs',
@@ -135,6 +136,11 @@ beforeAll(async () => {
     source: 'phone',
     file: statsFile,
     intervalMs: 100,
+    // A read that finds nothing new is what ages the last line (and turns a dead phone stale).
+    onLooked: (at) => {
+      monitor.looked('phone', at);
+      controller.feed(monitor.observe(Date.now()));
+    },
     onSample: (s) => {
       if (s.connected && firstSampleAfter.at === null) firstSampleAfter.at = Date.now();
       monitor.ingest(s);
@@ -212,7 +218,9 @@ describe('failover on real OBS with real SRT', () => {
     publish(2000);
     await until('LIVE before override', 20_000, async () => (await onAir()) === 'LIVE');
     controller.setFlags({ manual_override: true });
-    const requested = () => controller.events().filter((e) => e.kind === 'switch_requested').length;
+    // The LIVE switch above may still be confirming: count only switches away from LIVE.
+    const requested = () =>
+      controller.events().filter((e) => e.kind === 'switch_result' && e.data.scene !== 'LIVE').length;
     const before = requested();
     await killPublisher();
     await sleep(2500);
@@ -229,7 +237,7 @@ describe('failover on real OBS with real SRT', () => {
     publish(2000);
     await until('LIVE before the OBS restart', 20_000, async () => (await onAir()) === 'LIVE');
     await sleep(500);
-    const before = controller.events().filter((e) => e.kind === 'switch_requested').length;
+    const before = controller.events().filter((e) => e.kind === 'switch_result').length;
     await obs.restart();
     await until('engine back from DEGRADED', 30_000, () => link.connected && controller.mode() === 'STUDIO');
     await sleep(1500);
@@ -239,7 +247,7 @@ describe('failover on real OBS with real SRT', () => {
     expect(controller.state().programScene).toBe(restored);
     const during = controller
       .events()
-      .filter((e) => e.kind === 'switch_requested')
+      .filter((e) => e.kind === 'switch_result')
       .slice(before);
     if (['LIVE', 'LOW', 'BRB', 'OFFLINE'].includes(restored)) {
       await until('LIVE after resync', 5000, async () => (await onAir()) === 'LIVE');

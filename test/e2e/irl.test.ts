@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ObsHandle, startObs } from '../support/obs-harness.js';
 import { type SrtPublisher, startFfmpegPublisher } from '../support/srt.js';
 import {
+  AUTOMATION_WITHOUT_STREAM,
   eventually,
   newTelemyHome,
   startTelemy,
@@ -15,8 +16,8 @@ import {
 
 /**
  * Issue 7's IRL scenario end to end: real headless OBS, `telemy start` (shim + engine) with the
- * embedded control plane and the local relay provider, real `telemy relay` processes, real SRT
- * (ffmpeg as the phone, OBS's media source pulling the relay's egress).
+ * embedded control plane (the engine's child process) and the local relay provider, real `telemy
+ * relay` processes, real SRT (ffmpeg as the phone, OBS's media source pulling the relay's egress).
  */
 
 const OBS_PORT = 44750;
@@ -174,6 +175,7 @@ beforeAll(async () => {
       '[scenes]\nlive = "LIVE"\nlow = ""\nbrb = "BRB"\noffline = "OFFLINE"',
       '[failover]\nrecover_after_ms = 1000\nlow_bitrate_kbps = 300\noffline_bitrate_kbps = 100',
       '[[sources]]\nname = "relay"\ntype = "relay"',
+      AUTOMATION_WITHOUT_STREAM,
       '[cloud]\nmode = "embedded"',
       '',
     ].join('\n'),

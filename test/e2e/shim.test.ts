@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ObsHandle, startObs } from '../support/obs-harness.js';
 import { type SrtFeed, startSrtFeed } from '../support/srt-feed.js';
 import {
+  AUTOMATION_WITHOUT_STREAM,
   eventually,
   newTelemyHome,
   startTelemy,
@@ -97,6 +98,7 @@ beforeAll(async () => {
       `[server]\nport = ${ENGINE_PORT}`,
       '[cloud]\nmode = "off"',
       '[failover]\nlow_bitrate_kbps = 800\noffline_bitrate_kbps = 200',
+      AUTOMATION_WITHOUT_STREAM,
       `[[sources]]\nname = "phone"\ntype = "srt_live_transmit"\nstats_file = "${feed.statsFile}"`,
     ].join('\n'),
   );

@@ -25,6 +25,12 @@ export function telemySync(
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * `[automation]` for tests of failover itself, which run without a stream going out: automation
+ * then acts although OBS is not streaming. Going live is test/e2e/streamer-day.test.ts.
+ */
+export const AUTOMATION_WITHOUT_STREAM = '[automation]\nonly_while_streaming = false';
+
 export function writeConfig(home: string, toml: string): string {
   const file = path.join(home, 'config.toml');
   writeFileSync(file, `config_version = 3\n${toml}`);

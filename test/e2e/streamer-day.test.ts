@@ -1,0 +1,402 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type StubChatter, TwitchIrcStub } from '../support/chat-stubs/twitch-irc-stub.js';
+import { type ObsHandle, startObs } from '../support/obs-harness.js';
+import { type SrtListener, startSrtListener } from '../support/srt.js';
+import { type SrtFeed, startSrtFeed } from '../support/srt-feed.js';
+import {
+  eventually,
+  newTelemyHome,
+  startTelemy,
+  type TelemyProcess,
+  telemySync,
+  writeConfig,
+} from '../support/telemy-process.js';
+
+/**
+ * A streamer's day on real OBS (headless), a real SRT "phone" (ffmpeg → srt-live-transmit with
+ * JSON stats), OBS streaming out over SRT, a moderator on Twitch chat (wire-level stub) and the
+ * real `telemy engine`. One scenario per way automation was seen to take a stream off air or put
+ * the wrong picture on it; each fails on the code before these fixes. OBS is watched through its
+ * own events; the engine through `/api/state` and the dock's WebSocket (DockState).
+ */
+
+const OBS_PORT = 44710;
+const ENGINE_PORT = 7230;
+const PHONE_PORT = 47710;
+const PHONE_SINK = 47711;
+const OUT_PORT = 47712;
+const PASSWORD = 'streamer-day-pw';
+const CHANNEL = 'streamer';
+const MOD: StubChatter = { login: 'mod1', userId: '2', badges: 'moderator/1' };
+const base = `http://127.0.0.1:${ENGINE_PORT}`;
+
+interface Stamped<T> {
+  at: number;
+  value: T;
+}
+interface EventView {
+  kind?: string;
+  text: string;
+  at_ms: number;
+  data?: Record<string, unknown>;
+}
+interface StateView {
+  status: { level: string; text: string };
+  engine: {
+    automation: { state: string; guard: string | null; text: string; missing: unknown[] };
+    on_air: string | null;
+    stream: { active: boolean };
+    scene_path: { ready: boolean };
+  };
+  obs: { connection: string; currentScene: string | null; streaming: boolean };
+  events: EventView[];
+}
+interface DockView {
+  status: { text: string; level: string };
+  live: { streaming: boolean | null };
+  scenes: { automation: { state: string; text: string }; active: string | null; missing: unknown[] };
+  feed: { classification: string; reason: string | null };
+  failover: { last: { scene: string; rule: string } | null };
+  links: { status: string };
+  events: Array<{ text: string }>;
+}
+
+let obs: ObsHandle;
+let phone: SrtFeed;
+let sink: SrtListener;
+let twitch: TwitchIrcStub;
+let engine: TelemyProcess | null = null;
+let home: string;
+let token = '';
+const program: Stamped<string>[] = [];
+const streaming: Stamped<boolean>[] = [];
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function api<T>(path: string, body?: unknown): Promise<{ status: number; json: T }> {
+  const r = await fetch(`${base}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json', origin: base }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: r.status, json: (await r.json()) as T };
+}
+
+const state = async () => (await api<StateView>('/api/state')).json;
+
+/** The DockState the dashboard would render now (first frame of a fresh WebSocket). */
+function dockState(): Promise<DockView> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${ENGINE_PORT}/ws?token=${token}`, {
+      headers: { origin: base },
+    });
+    ws.on('message', (d) => {
+      const m = JSON.parse(d.toString()) as { type: string; state?: DockView };
+      if (m.type !== 'state' || !m.state) return;
+      ws.close();
+      resolve(m.state);
+    });
+    ws.on('error', reject);
+  });
+}
+
+/** Records every program scene change and stream start/stop OBS announces (again after a restart). */
+async function watchObs(): Promise<void> {
+  const client = await obs.client();
+  client.on('CurrentProgramSceneChanged', (e) => program.push({ at: Date.now(), value: e.sceneName }));
+  client.on('StreamStateChanged', (e) => {
+    if (e.outputState === 'OBS_WEBSOCKET_OUTPUT_STARTED') streaming.push({ at: Date.now(), value: true });
+    if (e.outputState === 'OBS_WEBSOCKET_OUTPUT_STOPPED') streaming.push({ at: Date.now(), value: false });
+  });
+}
+
+async function onAir(scene: string, since: number, timeoutMs = 10_000): Promise<number> {
+  return (await eventually(() => program.find((p) => p.at >= since && p.value === scene)?.at, timeoutMs))
+    .value;
+}
+
+const changesSince = (since: number) => program.filter((p) => p.at >= since).map((p) => p.value);
+
+async function streamActive(): Promise<boolean> {
+  return (await (await obs.client()).call('GetStreamStatus')).outputActive;
+}
+
+/** A moderator's command on Twitch; resolves with the engine's reply and when it arrived. */
+async function mod(text: string): Promise<{ reply: string; at: number }> {
+  const before = twitch.sent.length;
+  twitch.say(CHANNEL, MOD, text);
+  await twitch.waitFor(() => twitch.sent.length > before, 20_000, `reply to ${text}`);
+  return { reply: twitch.sent[before]?.text ?? '', at: Date.now() };
+}
+
+async function startEngine(toml: string): Promise<void> {
+  await engine?.stop();
+  writeConfig(
+    home,
+    [
+      `[obs]\nport = ${OBS_PORT}`,
+      `[server]\nport = ${ENGINE_PORT}`,
+      `[log]\nlevel = "debug"\nfile = "${join(home, 'engine.log')}"`,
+      toml,
+    ].join('\n'),
+  );
+  engine = startTelemy(['engine', '--config', join(home, 'config.toml')], {
+    home,
+    env: { TWURPLE_MOCK_API_PORT: String(twitch.httpPort) },
+  });
+  token = (await engine.waitFor(/dashboard: \S+\?token=(\S+)/))[1] as string;
+  await eventually(async () => {
+    const s = await state();
+    return s.obs.connection === 'connected' && s.engine.scene_path.ready;
+  }, 20_000);
+}
+
+/** The phone as the feed, a moderator on Twitch; `offlineTimeoutS` 0 keeps the stream up whatever happens. */
+const PHONE_CONFIG = (offlineTimeoutS: number) =>
+  [
+    '[cloud]\nmode = "off"',
+    `[failover]\nlow_bitrate_kbps = 800\noffline_bitrate_kbps = 200\noffline_timeout_s = ${offlineTimeoutS}\noffline_hold_s = 2`,
+    `[[sources]]\nname = "phone"\ntype = "srt_live_transmit"\nstats_file = "${phone.statsFile}"`,
+    '[chat]\nadmins = []',
+    `[chat.twitch]\nchannel = "${CHANNEL}"\ntoken_key = "twitch_token"\nhost = "${twitch.url}"`,
+    // Every mod command here may follow another within seconds; this streamer lets mods go live.
+    ...['start', 'live', 'trigger'].map((c) => `[chat.commands.${c}]\ncooldown_s = 0\nrole = "moderator"`),
+  ].join('\n');
+
+beforeAll(async () => {
+  [obs, twitch] = await Promise.all([
+    startObs({ port: OBS_PORT, password: PASSWORD, scenes: ['LIVE', 'LOW', 'BRB', 'OFFLINE', 'Privacy'] }),
+    new TwitchIrcStub({ tokens: { 'tw-secret': { login: 'telemybot', userId: '99' } } }).start(),
+  ]);
+  await obs.setScene('LIVE');
+  await watchObs();
+  home = newTelemyHome();
+  phone = await startSrtFeed({ port: PHONE_PORT, sinkPort: PHONE_SINK, dir: home });
+  sink = await startSrtListener({ port: OUT_PORT });
+  await obs.setSrtStreamTarget(sink.url);
+  for (const [key, secret] of [
+    ['obs_password', PASSWORD],
+    ['twitch_token', 'tw-secret'],
+  ] as const) {
+    expect(telemySync(['vault', 'set', key], { home, input: `${secret}\n` }).status).toBe(0);
+  }
+  await startEngine(PHONE_CONFIG(0));
+  await eventually(async () => twitch.connectionsAccepted > 0, 20_000);
+}, 120_000);
+
+afterAll(async () => {
+  await engine?.stop();
+  await phone?.stop();
+  await sink?.stop();
+  await twitch?.close();
+  await obs?.dispose();
+});
+
+describe("a streamer's day on real OBS", () => {
+  it('1. before going live: no automatic switch while OBS is not streaming, and every view says why', async () => {
+    const since = Date.now();
+    // No phone yet: its stats file does not even exist. The old engine put BRB on air after 3.4 s.
+    await sleep(5000);
+    expect(changesSince(since)).toEqual([]);
+    expect(await obs.currentScene()).toBe('LIVE');
+    const s = await state();
+    expect(s.engine.automation).toMatchObject({ state: 'waiting', guard: 'not_streaming' });
+    expect(s.status.text).toBe("Not streaming — 'LIVE' in OBS; automation starts with the stream");
+    const d = await dockState();
+    expect(d.status.text).toBe(s.status.text);
+    expect(d.live.streaming).toBe(false);
+    expect(d.scenes.automation.state).toBe('waiting');
+  });
+
+  it('going live: the stream starts, the phone publishes, LIVE stays and the line says healthy', async () => {
+    phone.publish(2000);
+    await obs.startStream();
+    await eventually(async () => (await state()).status.text.startsWith('LIVE — feed healthy'), 20_000);
+    const d = await dockState();
+    expect(d.scenes.automation.state).toBe('armed');
+    expect(d.events.some((e) => e.text === 'stream started')).toBe(true);
+  });
+
+  it("3. the engine's own stall is no feed failure: no switch, no OBS reconnect", async () => {
+    const since = Date.now();
+    const pid = engine?.proc.pid as number;
+    process.kill(pid, 'SIGSTOP');
+    await sleep(3000);
+    process.kill(pid, 'SIGCONT');
+    await sleep(3000);
+    expect(changesSince(since)).toEqual([]);
+    const s = await state();
+    expect(s.events.some((e) => e.kind === 'engine_stalled' && e.at_ms >= since)).toBe(true);
+    expect(s.events.some((e) => e.kind === 'obs_disconnected' && e.at_ms >= since)).toBe(false);
+    expect(s.status.text).toMatch(/^LIVE — feed healthy/);
+  });
+
+  it('4. a settings change never switches by itself: !trigger while !live holds a low feed', async () => {
+    let since = Date.now();
+    await phone.kill();
+    await onAir('BRB', since, 5000);
+    // Back at a low bitrate: LOW is the recovery from BRB, and the dashboard says so.
+    phone.publish(500);
+    await onAir('LOW', since, 20_000);
+    expect((await dockState()).failover.last).toMatchObject({ scene: 'LOW', rule: 'recovery' });
+    since = Date.now();
+    expect((await mod('!live')).reply).toMatch(/switched to LIVE/);
+    await onAir('LIVE', since);
+    const held = Date.now();
+    expect((await mod('!trigger 700')).reply).toMatch(/700/);
+    // The old engine re-applied LOW at once (2.8 s of LOW with a stale reason).
+    await sleep(3500);
+    expect(changesSince(held)).toEqual([]);
+    phone.publish(2000);
+    await sleep(2500);
+    expect(await obs.currentScene()).toBe('LIVE');
+  });
+
+  it('5. BRB renamed in OBS: one event, the fallback goes on air, doctor and the dashboard say why', async () => {
+    const client = await obs.client();
+    await client.call('SetSceneName', { sceneName: 'BRB', newSceneName: 'BRB (old)' });
+    try {
+      // OBS announces the rename; the engine reads the scene list again on that event.
+      await sleep(1000);
+      const since = Date.now();
+      await phone.kill();
+      // The old engine tried BRB every 0.5 s forever, each failure an event needing "ack".
+      await onAir('OFFLINE', since, 5000);
+      await sleep(3000);
+      const s = await state();
+      const recent = s.events.filter((e) => e.at_ms >= since);
+      expect(recent.filter((e) => e.kind === 'scene_missing')).toHaveLength(1);
+      expect(recent.filter((e) => e.kind === 'switch_result' && e.data?.result === 'failed')).toEqual([]);
+      expect(s.engine.automation).toMatchObject({
+        state: 'armed',
+        missing: [{ role: 'BRB', scene: 'BRB', stand_in: 'OFFLINE' }],
+      });
+      const d = await dockState();
+      expect(d.scenes.missing).toEqual([{ role: 'BRB', scene: 'BRB', stand_in: 'OFFLINE' }]);
+      const doctor = telemySync(['doctor', '--config', join(home, 'config.toml')], { home });
+      expect(doctor.stdout).toMatch(/warn\s+scene BRB\s+'BRB' does not exist in OBS; 'OFFLINE' stands in/);
+    } finally {
+      await client.call('SetSceneName', { sceneName: 'BRB (old)', newSceneName: 'BRB' });
+    }
+    const back = Date.now();
+    phone.publish(2000);
+    await onAir('LIVE', back, 20_000);
+  });
+
+  it('2. the offline timeout: OFFLINE on air for the hold, then the stop; a new !start is not stopped again', async () => {
+    // From here on the streamer has the auto-stop on: 4 s offline while streaming.
+    await startEngine(PHONE_CONFIG(4));
+    await eventually(async () => (await state()).status.text.startsWith('LIVE — feed healthy'), 20_000);
+    const killed = Date.now();
+    await phone.kill();
+    await onAir('BRB', killed, 5000);
+    const offlineAt = await onAir('OFFLINE', killed, 10_000);
+    const stoppedAt = (await eventually(() => streaming.find((e) => e.at >= killed && !e.value)?.at, 10_000))
+      .value;
+    // The viewers saw OFFLINE for the configured hold before the stream ended.
+    expect(stoppedAt - offlineAt).toBeGreaterThanOrEqual(1800);
+    // The engine records the stop once OBS has answered StopStream (within a few ms of the event).
+    await eventually(
+      async () =>
+        (await state()).events.filter((e) => e.kind === 'stream_stopped_by_telemy' && e.at_ms >= killed)
+          .length === 1,
+      2000,
+    );
+
+    // The phone is still away; a moderator starts the stream again.
+    const start = await mod('!start');
+    expect(start.reply).toMatch(/stream started/);
+    // The answer came once OBS reported the output active, not when the request was sent.
+    expect(await streamActive()).toBe(true);
+    const restarted = Date.now();
+    // The old engine stopped it again 50 ms later: the timer now counts from this stream's start.
+    await sleep(3000);
+    expect(await streamActive()).toBe(true);
+    expect(streaming.filter((e) => e.at >= restarted && !e.value)).toEqual([]);
+    expect((await mod('!start')).reply).toMatch(/already live/);
+    phone.publish(2000);
+    await onAir('LIVE', restarted, 20_000);
+  });
+
+  it('8. the event log: one entry per switch, and the stream and OBS events beside them', async () => {
+    const since = Date.now();
+    // The phone hangs up properly, so it can publish again at once (before the 4 s auto-stop).
+    await phone.kill('SIGINT');
+    await onAir('BRB', since, 5000);
+    await sleep(500);
+    const d = await dockState();
+    const s = await state();
+    const sinceEvents = s.events.filter((e) => e.at_ms >= since);
+    expect(sinceEvents.filter((e) => /BRB/.test(e.text))).toHaveLength(1);
+    expect(sinceEvents.find((e) => /BRB/.test(e.text))?.text).toMatch(
+      /^BRB on air in \d+ ms — no data from phone/,
+    );
+    const texts = d.events.map((e) => e.text);
+    expect(texts).toEqual(expect.arrayContaining(['stream started', 'stream stopped']));
+    expect(texts.some((t) => t.startsWith('Telemy stopped the stream'))).toBe(true);
+    expect(texts.some((t) => t.startsWith('OBS connected'))).toBe(true);
+    expect(texts.some((t) => /^(intent|switch to) /.test(t))).toBe(false);
+    const back = Date.now();
+    phone.publish(2000);
+    await onAir('LIVE', back, 20_000);
+  });
+
+  it('7 + 10. OBS restarted mid-stream: the views agree it is gone, a command is refused by a guard', async () => {
+    const restarting = obs.restart();
+    await eventually(async () => (await state()).obs.connection !== 'connected', 10_000);
+    // The old engine answered 422 switch_failed for every guard.
+    const refused = await api<{ error: { code: string; message: string } }>('/api/intent', { intent: 'BRB' });
+    expect(refused.status).toBe(409);
+    expect(refused.json.error.code).toBe('blocked_by_guard');
+    // The old dock said "automation armed" with OBS gone.
+    const s = await state();
+    expect(s.engine.automation.state).toBe('blocked');
+    expect(s.status.text).toMatch(/^OBS not connected — /);
+    const d = await dockState();
+    expect(d.scenes.automation.state).toBe('blocked');
+    expect(d.status.text).toBe(s.status.text);
+    await restarting;
+    await watchObs();
+    await eventually(async () => (await state()).obs.connection === 'connected', 20_000);
+    const texts = (await dockState()).events.map((e) => e.text);
+    expect(texts.some((t) => t.startsWith('OBS disconnected'))).toBe(true);
+    expect(texts.filter((t) => t.startsWith('OBS connected')).length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('6. a busy PC with the default OBS-output feed', () => {
+  const hogs: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    await obs.setScene('LIVE');
+    await obs.setSrtStreamTarget(sink.url);
+    if (!(await streamActive())) await obs.startStream();
+    await startEngine('[cloud]\nmode = "off"');
+  }, 60_000);
+
+  afterAll(() => {
+    for (const h of hogs) h.kill('SIGKILL');
+  });
+
+  it('both cores busy and OBS answering late: no false failover', async () => {
+    for (let i = 0; i < 2; i++) hogs.push(spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
+    await eventually(async () => (await state()).status.text.startsWith('LIVE — feed healthy'), 20_000);
+    const since = Date.now();
+    // OBS stops answering for 1.2 s at a time (a stats request that comes back late), three times.
+    for (let i = 0; i < 3; i++) {
+      obs.freeze();
+      await sleep(1200);
+      obs.thaw();
+      await sleep(3000);
+    }
+    expect(changesSince(since)).toEqual([]);
+    const s = await state();
+    expect(s.events.filter((e) => e.kind === 'switch_result' && e.at_ms >= since)).toEqual([]);
+  });
+});
