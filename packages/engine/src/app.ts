@@ -36,6 +36,7 @@ import type { EventInput } from './server/dock-state.js';
 import { registerRelayRoutes } from './server/relay-routes.js';
 import { createEngineServer } from './server/server.js';
 import { FailoverController } from './state/controller.js';
+import { sceneOnAir } from './state/engine.js';
 import type { EngineEvent } from './state/events.js';
 import { SystemMetrics } from './system/system-metrics.js';
 import { LOCAL_ACCESS_TOKEN_KEY, type Vault } from './vault/index.js';
@@ -153,6 +154,10 @@ export class Engine {
       relayInput: () => {
         const session = this.cloud?.currentSession();
         return session && session.status !== 'stopped' ? config.relay.obs_source_name : null;
+      },
+      liveOnAir: () => {
+        const st = this.controller.state();
+        return sceneOnAir(st) === st.scenes.live;
       },
     });
 

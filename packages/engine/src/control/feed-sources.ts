@@ -17,7 +17,7 @@ import {
   parseObsOutput,
   parseSlsStats,
 } from '../sources/parsers.js';
-import { PictureProbe } from '../sources/picture-probe.js';
+import { PICTURE_LOOK_MS, PictureProbe } from '../sources/picture-probe.js';
 import { RelayFeedReader } from '../sources/relay-feed.js';
 import { SrtStatsFileTail } from '../sources/srt-stats-tail.js';
 import type { FeedView } from './engine-views.js';
@@ -47,6 +47,8 @@ export interface FeedSourcesOptions {
    * for every source), or null.
    */
   relayInput?: () => string | null;
+  /** LIVE is on air: the picture needs no watching (and is judged afresh once LIVE is left). */
+  liveOnAir?: () => boolean;
 }
 
 /** The stats file is local: reading it every 100 ms costs a stat() and lets a sample count from its line. */
@@ -77,11 +79,15 @@ export class FeedSources {
     this.thresholds = o.thresholds;
     this.monitor = new FeedMonitor(this.configured, o.thresholds, { logger: o.logger, metrics: o.metrics });
     for (const s of this.configured) this.runners.push(this.runnerFor(s));
-    this.picture = new PictureProbe(o.obs);
+    this.picture = new PictureProbe(o.obs, o.now);
     this.runners.push(
-      this.timerRunner(o.thresholds.sample_interval_ms, async () => {
+      this.timerRunner(PICTURE_LOOK_MS, async () => {
+        if (o.liveOnAir?.()) {
+          this.picture.reset();
+          return;
+        }
         await this.picture.look();
-        if (this.picture.current()) this.o.onSample?.();
+        if (this.picture.current()?.playing) this.o.onSample?.();
       }),
     );
   }

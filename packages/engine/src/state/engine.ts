@@ -295,6 +295,12 @@ export function missingRoleScenes(
 
 const RANK: Record<FeedClass, number> = { unknown: 0, normal: 1, low: 2, offline: 3 };
 
+/**
+ * How long LIVE waits for the OBS media source playing the feed to show new frames once the feed is
+ * healthy: past it, LIVE goes on air anyway (a still picture never shows as moving).
+ */
+export const PICTURE_WAIT_MAX_MS = 10_000;
+
 /** A failed automatic switch is retried after 0.5 s, 1 s, 2 s … up to 10 s, never in a tight loop. */
 export const SWITCH_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 10_000 };
 
@@ -530,15 +536,18 @@ export function warranted(s: EngineState, now: number): Target | null {
     const recovering = s.target?.intent === 'BRB' || s.target?.intent === 'OFFLINE';
     return { intent: 'LOW', rule: recovering ? 'recovery' : rule, why: eff.reason, detectedAt: now };
   }
-  const picture = s.local.picture;
-  if (picture && !picture.playing) return null;
   const held = `feed normal for ${((now - s.run.since) / 1000).toFixed(1)} s`;
-  return {
-    intent: 'LIVE',
-    rule: 'recovery',
-    why: picture ? `${held}, ${picture.input} shows the picture` : held,
-    detectedAt: now,
-  };
+  const picture = s.local.picture;
+  let why = held;
+  if (picture) {
+    // A picture that never moves (a static scene) cannot be confirmed: LIVE goes on air after a
+    // bound, saying so, rather than never.
+    if (!picture.playing && now - s.run.since < PICTURE_WAIT_MAX_MS) return null;
+    why = picture.playing
+      ? `${held}, ${picture.input} shows the picture`
+      : `${held}; ${picture.input}'s picture not confirmed (${picture.detail})`;
+  }
+  return { intent: 'LIVE', rule: 'recovery', why, detectedAt: now };
 }
 
 /**
@@ -953,6 +962,8 @@ function wakeAt(s: EngineState, now: number): number | null {
   if (need !== null) at.push(s.run.since + need);
   const stopAt = offlineTimeoutAt(s);
   if (stopAt !== null) at.push(stopAt);
+  if (eff.health === 'normal' && s.local.picture && !s.local.picture.playing)
+    at.push(s.run.since + PICTURE_WAIT_MAX_MS);
   if (s.autoStop && !s.autoStop.issued) at.push(s.autoStop.onAirSince + s.params.offline_hold_s * 1000);
   if (s.retry !== null) at.push(s.retry.nextAt);
   if (s.relay.graceUntil !== null) at.push(s.relay.graceUntil);

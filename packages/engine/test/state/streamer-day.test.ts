@@ -274,4 +274,22 @@ describe('LIVE before the picture', () => {
     expect(s.switches().map((x) => x.scene)).toEqual(['LIVE']);
     expect(s.switches()[0]?.why).toMatch(/Phone shows the picture/);
   });
+
+  it('a picture that never moves holds LIVE back for at most PICTURE_WAIT_MAX_MS, then says so', () => {
+    const s = new Sim().ready('BRB');
+    const still = {
+      health: 'normal' as const,
+      source: 'phone',
+      reason: null,
+      picture: { input: 'Phone', playing: false, detail: 'the picture is still' },
+    };
+    for (let i = 0; i < 19; i++) {
+      s.send({ kind: 'feed', feed: still });
+      s.advance(500);
+    }
+    expect(s.switches()).toHaveLength(0);
+    s.send({ kind: 'feed', feed: still });
+    expect(s.switches().map((x) => x.scene)).toEqual(['LIVE']);
+    expect(s.switches()[0]?.why).toMatch(/Phone's picture not confirmed \(the picture is still\)/);
+  });
 });
