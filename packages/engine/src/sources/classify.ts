@@ -29,7 +29,7 @@ export interface Classification {
 }
 
 /**
- * Classifies one source's newest sample (`10-state-machine.md` §4). Pure: the caller keeps the
+ * Classifies one source's newest sample. Pure: the caller keeps the
  * returned history for the next call. Thresholds of 0 are disabled.
  */
 /** Below this a source's sample period is treated as bursts of one reading, not its real cadence. */
@@ -37,7 +37,7 @@ const MIN_SOURCE_PERIOD_MS = 50;
 
 /**
  * How old a source's newest sample may get before the source counts as stale: `offline_after_ms`
- * plus one sample interval (10- §4). "One sample interval" is the source's own cadence when it
+ * plus one sample interval. "One sample interval" is the source's own cadence when it
  * reports faster than the engine samples (srt-live-transmit writes a line every ~100 ms): waiting a
  * whole engine interval for a source that is ~5 readings late only delays BRB.
  */
@@ -77,6 +77,14 @@ export function classifyFeed(
   }
   if (!sample.connected)
     return { health: 'offline', reason: sample.reason ?? 'not publishing', history: EMPTY_HISTORY };
+  if (sample.unjudged) {
+    const rate = sample.bitrate_kbps === null ? 'sending' : `${Math.round(sample.bitrate_kbps)} kb/s`;
+    return {
+      health: 'normal',
+      reason: sample.reason ? `${rate}, ${sample.reason}` : rate,
+      history: EMPTY_HISTORY,
+    };
+  }
   const b = sample.bitrate_kbps;
   const rtt = sample.rtt_ms;
   const zeroSince = b === 0 ? (history.zeroSince ?? sample.at) : null;

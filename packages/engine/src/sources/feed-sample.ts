@@ -13,6 +13,8 @@ export interface FeedSample {
   reason?: string;
   /** The source could not tell this time (OBS not streaming or not answering): no evidence either way. */
   unknown?: true;
+  /** The bitrate is shown but not held against the thresholds (OBS's own output). */
+  unjudged?: true;
   /** Fields the payload lacked or had with the wrong type (logged once per source and field). */
   missing?: string[];
 }
@@ -29,13 +31,15 @@ export type ParseOutcome =
       bytes_total?: number;
       missing: string[];
       reason?: string;
+      /** false: report the bitrate, do not judge it against the thresholds. */
+      judged?: false;
     }
   | { kind: 'offline'; reason: string }
   /** Nothing can be said about the feed this time; it holds the scene, it never switches one. */
   | { kind: 'unknown'; reason: string };
 
 export function toSample(outcome: ParseOutcome, source: string, at: number): FeedSample {
-  if (outcome.kind === 'unknown') {
+  if (outcome.kind !== 'sample') {
     return {
       source,
       at,
@@ -44,18 +48,7 @@ export function toSample(outcome: ParseOutcome, source: string, at: number): Fee
       rtt_ms: null,
       loss_pct: null,
       reason: outcome.reason,
-      unknown: true,
-    };
-  }
-  if (outcome.kind === 'offline') {
-    return {
-      source,
-      at,
-      connected: false,
-      bitrate_kbps: null,
-      rtt_ms: null,
-      loss_pct: null,
-      reason: outcome.reason,
+      ...(outcome.kind === 'unknown' ? { unknown: true as const } : {}),
     };
   }
   const sample: FeedSample = {
@@ -68,5 +61,6 @@ export function toSample(outcome: ParseOutcome, source: string, at: number): Fee
   };
   if (outcome.reason !== undefined) sample.reason = outcome.reason;
   if (outcome.missing.length > 0) sample.missing = outcome.missing;
+  if (outcome.judged === false) sample.unjudged = true;
   return sample;
 }

@@ -200,13 +200,18 @@ export interface ObsOutputReading {
 }
 
 /**
- * OBS's own stream output. Not streaming is no feed failure (there is nothing on air to protect),
- * and the first reading of a run has no rate yet: both are unknown, never offline or healthy.
+ * OBS's own stream output, the feed when no ingest source is configured. Not streaming is no
+ * failure (there is nothing on air to protect) and the first reading of a run has no rate yet:
+ * both are unknown. Its bitrate is shown but not held against the thresholds: it follows the
+ * encoder and the scene, dips on a busy encoding PC while the stream is fine, and no scene switch
+ * repairs OBS's own upload. It is offline when OBS says the output is reconnecting to the server, or
+ * sent nothing at all over the rate window.
  */
 export function parseObsOutput(r: ObsOutputReading): ParseOutcome {
   if (!r.active) return { kind: 'unknown', reason: 'OBS is not streaming' };
   if (r.reconnecting) return { kind: 'offline', reason: 'OBS output reconnecting' };
   if (r.bitrate_kbps === null) return { kind: 'unknown', reason: 'measuring the OBS output bitrate' };
+  if (r.bitrate_kbps === 0) return { kind: 'offline', reason: 'OBS sent nothing for 2 s' };
   const congested = r.congestion !== null && r.congestion >= 0.5;
   return {
     kind: 'sample',
@@ -215,6 +220,7 @@ export function parseObsOutput(r: ObsOutputReading): ParseOutcome {
     rtt_ms: null,
     loss_pct: null,
     missing: [],
+    judged: false,
     ...(congested ? { reason: `congestion ${Math.round((r.congestion ?? 0) * 100)} %` } : {}),
   };
 }

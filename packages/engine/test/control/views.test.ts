@@ -12,6 +12,7 @@ import {
   takeSnapshot,
 } from '../../src/control/engine-views.js';
 import { FeedSources } from '../../src/control/feed-sources.js';
+import { otlpDisabledStatus } from '../../src/export/otlp-status.js';
 import type { MetricsHub, MetricsSnapshot } from '../../src/obs/metrics-hub.js';
 import { SparklineHistory } from '../../src/server/dock-sparkline.js';
 import type { RelayInput } from '../../src/server/dock-state.js';
@@ -107,17 +108,7 @@ describe('every view from one snapshot', () => {
       ipcReady: () => false,
       cloud: { dockRelayInput: () => relayRunning, snapshot: () => null } as unknown as CloudLink,
       chatStates: () => null,
-      otlp: () => ({
-        enabled: false,
-        endpoint: '',
-        interval_ms: 15_000,
-        auth_set: false,
-        last_success_at: null,
-        last_failure_at: null,
-        last_error: null,
-        failures_total: 0,
-        consecutive_failures: 0,
-      }),
+      otlp: () => otlpDisabledStatus(defaultConfig().otlp),
       events: () => [],
       failovers: () => ({ count: 1, last: null, lastDetectionToSwitchMs: 12 }),
       programSince: () => 1_000,

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { classifyFeed, EMPTY_HISTORY, type FeedThresholds } from '../../src/sources/classify.js';
+import { toSample } from '../../src/sources/feed-sample.js';
 import {
   parseBelaboxStats,
   parseMediamtxPaths,
@@ -10,6 +12,14 @@ import {
   parseSrtLiveTransmitLine,
 } from '../../src/sources/parsers.js';
 
+const T: FeedThresholds = {
+  low_bitrate_kbps: 800,
+  offline_bitrate_kbps: 200,
+  low_rtt_ms: 2500,
+  offline_rtt_ms: 0,
+  offline_after_ms: 500,
+  sample_interval_ms: 500,
+};
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 
 describe('srt-live-transmit JSON stats', () => {
@@ -209,5 +219,21 @@ describe('OBS sources', () => {
     ).toMatchObject({
       reason: 'congestion 80 %',
     });
+    expect(parseObsOutput({ active: true, bitrate_kbps: 0, reconnecting: false, congestion: null })).toEqual({
+      kind: 'offline',
+      reason: 'OBS sent nothing for 2 s',
+    });
+  });
+
+  it("stream output: a dip of OBS's own upload is shown, not judged (a busy encoder is no dead feed)", () => {
+    const outcome = parseObsOutput({
+      active: true,
+      bitrate_kbps: 150,
+      reconnecting: false,
+      congestion: null,
+    });
+    expect(outcome).toMatchObject({ kind: 'sample', bitrate_kbps: 150, judged: false });
+    const c = classifyFeed(toSample(outcome, 'obs', 1000), T, EMPTY_HISTORY, 1000);
+    expect(c).toMatchObject({ health: 'normal', reason: '150 kb/s' });
   });
 });
