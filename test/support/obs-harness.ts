@@ -176,6 +176,13 @@ export async function startObs(opts: StartObsOptions): Promise<ObsHandle> {
     },
     async startStream() {
       await (await client()).call('StartStream');
+      // OBS accepts a start sent while its last output is still being torn down, then does nothing.
+      const started = await waitFor(streamActive, 3_000, 'the stream output to become active').then(
+        () => true,
+        () => false,
+      );
+      if (started) return;
+      await (await client()).call('StartStream').catch(() => undefined);
       await waitFor(streamActive, 10_000, 'the stream output to become active');
     },
     async stopStream() {

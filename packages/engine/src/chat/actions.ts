@@ -12,7 +12,7 @@ export interface ActionResult {
   ok: boolean;
   /** One short human sentence for the chat reply (no secrets, no stack traces). */
   reply: string;
-  /** Set when a safety guard of 10- §3 refused the action (e.g. `scene_path_not_ready`). */
+  /** Set when a guard of the state machine refused the action: its code (e.g. `scene_path`). */
   blocked_by_guard?: string;
   /** For the audit record only. */
   detail?: string;

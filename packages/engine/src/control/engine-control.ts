@@ -58,6 +58,8 @@ export interface EngineControlDeps {
 
 /** How long `!start` / `!stop` wait for OBS to report the stream output active / stopped. */
 const STREAM_STATE_TIMEOUT_MS = 15_000;
+/** When a start or stop OBS accepted has shown no effect yet, it is sent once more. */
+const STREAM_RETRY_AFTER_MS = 3_000;
 
 export class EngineControl {
   constructor(private readonly d: EngineControlDeps) {}
@@ -260,6 +262,7 @@ export class EngineControl {
   ): Promise<ControlOutcome> {
     const obs = this.d.obs;
     const waitMs = this.d.streamStateTimeoutMs ?? STREAM_STATE_TIMEOUT_MS;
+    const what = active ? 'started' : 'stopped';
     let onChange: (streaming: boolean) => void = () => {};
     const reported = new Promise<true>((resolve) => {
       onChange = (streaming) => {
@@ -267,24 +270,27 @@ export class EngineControl {
       };
       obs.on('streamStateChanged', onChange);
     });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), waitMs);
-    });
+    const timers: NodeJS.Timeout[] = [];
+    const within = (ms: number) =>
+      Promise.race([reported, new Promise<false>((r) => timers.push(setTimeout(() => r(false), ms)))]);
+    const done = () => obs.state().streaming === active;
     try {
       await obs.call(request);
-      const done = obs.state().streaming === active || (await Promise.race([reported, timeout]));
-      const what = active ? 'started' : 'stopped';
-      return done
+      const retryAfter = Math.min(STREAM_RETRY_AFTER_MS, waitMs / 3);
+      let ok = done() || (await within(retryAfter));
+      if (!ok) {
+        // OBS accepts a start sent while its previous output is still being torn down (a stop a
+        // moment ago) and then does nothing: ask once more.
+        await obs.call(request).catch(() => undefined);
+        ok = done() || (await within(waitMs - retryAfter));
+      }
+      return ok
         ? { ok: true, message: `stream ${what}` }
-        : {
-            ok: false,
-            message: `OBS accepted but has not ${what} the stream after ${waitMs / 1000} s`,
-          };
+        : { ok: false, message: `OBS accepted but has not ${what} the stream after ${waitMs / 1000} s` };
     } catch (err) {
       return { ok: false, message: `OBS refused: ${err instanceof Error ? err.message : String(err)}` };
     } finally {
-      clearTimeout(timer);
+      for (const t of timers) clearTimeout(t);
       obs.off('streamStateChanged', onChange);
     }
   }

@@ -104,6 +104,13 @@ describe('EngineControl: stream start and stop', () => {
     expect(obs.calls).toEqual(['StartStream']);
   });
 
+  it('a start OBS accepted and then ignored (its last output still stopping) is sent once more', async () => {
+    const { control, obs } = await controlRig();
+    obs.ignoreNext = 1;
+    expect(await control.startStream()).toEqual({ ok: true, message: 'stream started' });
+    expect(obs.calls).toEqual(['StartStream', 'StartStream']);
+  });
+
   it('says "already live" without asking OBS when it already streams', async () => {
     const { control, obs } = await controlRig();
     obs.st = { ...obs.st, streaming: true };

@@ -28,6 +28,8 @@ export class FakeObs extends EventEmitter<ObsLinkEvents> {
     currentScene: 'LIVE',
   };
   streamStartsAfterMs: number | null = 30;
+  /** Requests OBS accepts and then ignores (a start while its last output is still stopping). */
+  ignoreNext = 0;
   mediaStatus: Record<string, unknown> | Error = { mediaState: 'OBS_MEDIA_STATE_PLAYING' };
 
   get connected(): boolean {
@@ -42,6 +44,10 @@ export class FakeObs extends EventEmitter<ObsLinkEvents> {
     this.calls.push(request);
     if (request === 'StartStream' || request === 'StopStream') {
       const active = request === 'StartStream';
+      if (this.ignoreNext > 0) {
+        this.ignoreNext -= 1;
+        return {};
+      }
       const after = this.streamStartsAfterMs;
       if (after !== null) {
         setTimeout(() => {
