@@ -1,3 +1,5 @@
+import type { SrtInterval } from './srt-rate-window.js';
+
 /** One reading of an ingest source, normalised across formats. Absent values are null, never 0. */
 export interface FeedSample {
   /** The configured source name. */
@@ -29,6 +31,8 @@ export type ParseOutcome =
       loss_pct: number | null;
       /** Lifetime byte counter, for formats that only report totals (the poller derives a rate). */
       bytes_total?: number;
+      /** One srt-live-transmit line's interval counters (the stats tail derives a windowed rate). */
+      srt_interval?: SrtInterval;
       missing: string[];
       reason?: string;
       /** false: report the bitrate, do not judge it against the thresholds. */

@@ -1,4 +1,5 @@
 import type { ParseOutcome } from './feed-sample.js';
+import type { SrtInterval } from './srt-rate-window.js';
 
 /**
  * Pure parsers from a stats payload (text) to a `ParseOutcome`, one per supported format. A missing
@@ -50,6 +51,7 @@ export function parseSrtLiveTransmitLine(line: string): ParseOutcome {
   const mbit = num(o, `${side}.mbitRate`, missing);
   const packets = num(o, `${side}.packets`, missing);
   const lost = num(o, `${side}.packetsLost`, missing);
+  const interval = srtInterval(o, side, packets, lost);
   return {
     kind: 'sample',
     connected: true,
@@ -57,7 +59,18 @@ export function parseSrtLiveTransmitLine(line: string): ParseOutcome {
     rtt_ms: num(o, 'link.rtt', missing),
     loss_pct: lossPct(lost, packets),
     missing,
+    ...(interval === null ? {} : { srt_interval: interval }),
   };
+}
+
+/** The line's counters for the rate window; null when any is absent (the line's own rate is used). */
+function srtInterval(o: Json, side: string, packets: number | null, lost: number | null): SrtInterval | null {
+  const absent: string[] = [];
+  const stream = num(o, 'sid', absent);
+  const end_ms = num(o, 'time', absent);
+  const bytes = num(o, `${side}.bytes`, absent);
+  if (stream === null || end_ms === null || bytes === null || packets === null || lost === null) return null;
+  return { stream, end_ms, bytes, packets, lost };
 }
 
 /** Finds the publisher entry in a `{ publishers: { key: stats } }` payload (SLS, BELABOX). */

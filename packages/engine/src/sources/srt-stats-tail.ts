@@ -1,8 +1,9 @@
 import { open, stat } from 'node:fs/promises';
-import type { FeedSample } from './feed-sample.js';
+import type { FeedSample, ParseOutcome } from './feed-sample.js';
 import { toSample } from './feed-sample.js';
 import { NonOverlappingInterval } from './non-overlapping-interval.js';
 import { parseSrtLiveTransmitLine } from './parsers.js';
+import { addInterval, EMPTY_SRT_WINDOW, type SrtRateWindow, windowRate } from './srt-rate-window.js';
 
 export interface SrtStatsTailOptions {
   source: string;
@@ -26,6 +27,7 @@ const MAX_READ = 256 * 1024;
 export class SrtStatsFileTail {
   private offset = 0;
   private partial = '';
+  private window: SrtRateWindow = EMPTY_SRT_WINDOW;
   private readonly now: () => number;
   private readonly loop: NonOverlappingInterval;
 
@@ -63,6 +65,7 @@ export class SrtStatsFileTail {
     if (size < this.offset) {
       this.offset = 0;
       this.partial = '';
+      this.window = EMPTY_SRT_WINDOW;
     }
     if (size === this.offset) {
       this.o.onLooked?.(at);
@@ -85,11 +88,17 @@ export class SrtStatsFileTail {
       .map((l) => l.trim())
       .filter((l) => l !== '')
       .map(parseSrtLiveTransmitLine);
-    // srt-live-transmit writes bursts where a line with data is followed within milliseconds by
-    // lines counting 0 packets; when the read holds a line with data, that one describes the feed.
-    const flowing = outcomes.findLast((o) => o.kind === 'sample' && (o.bitrate_kbps ?? 0) > 0);
-    const newest = flowing ?? outcomes.at(-1);
-    if (newest !== undefined) this.o.onSample(toSample(newest, this.o.source, at));
-    else this.o.onLooked?.(at);
+    for (const o of outcomes)
+      if (o.kind === 'sample' && o.srt_interval) this.window = addInterval(this.window, o.srt_interval);
+    const newest = outcomes.at(-1);
+    if (newest === undefined) this.o.onLooked?.(at);
+    else this.o.onSample(toSample(this.overWindow(newest), this.o.source, at));
+  }
+
+  /** The newest line, with the rate and loss of the last second rather than of its own interval. */
+  private overWindow(newest: ParseOutcome): ParseOutcome {
+    if (newest.kind !== 'sample') return newest;
+    const rate = windowRate(this.window);
+    return rate === null ? newest : { ...newest, ...rate };
   }
 }

@@ -132,6 +132,20 @@ describe('SrtStatsFileTail', () => {
     expect(got[2]?.bitrate_kbps).toBe(3500);
   });
 
+  it('reports the rate of the last second, not of a read that caught only the 0-packet end of a burst', async () => {
+    const file = join(dir, 'stall.json');
+    const lines = fixture('srt-live-transmit-stall.jsonl').trim().split('\n');
+    const firstZero = lines.findIndex((l) => JSON.parse(l).recv.packets === 0);
+    const got: FeedSample[] = [];
+    const tail = new SrtStatsFileTail({ source: 'srt', file, intervalMs: 100, onSample: (s) => got.push(s) });
+    writeFileSync(file, `${lines.slice(0, firstZero).join('\n')}\n`);
+    await tail.poll();
+    appendFileSync(file, `${lines[firstZero]}\n`);
+    await tail.poll();
+    expect(got.map((s) => s.bitrate_kbps ?? 0).every((kbps) => kbps > 1800)).toBe(true);
+    expect(got).toHaveLength(2);
+  });
+
   it('starts over when the file is truncated, and reports garbage as offline', async () => {
     const file = join(dir, 'b.json');
     const got: FeedSample[] = [];

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@telemy/protocol';
@@ -36,6 +36,10 @@ async function waitFor<T>(what: string, ms: number, probe: () => T | undefined |
   }
 }
 
+/** Stats lines that counted no received packet: the tail of a burst after a stall. */
+const zeroPacketLines = (text: string) =>
+  text.split('\n').filter((l) => /"recv":\{"packets":0,/.test(l)).length;
+
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await Promise.all(children.map(exited));
@@ -43,7 +47,7 @@ afterAll(async () => {
 
 describe('srt-live-transmit stats file, real SRT traffic', () => {
   it('reports a bitrate near the publisher rate, then offline (stale) once the publisher dies', async () => {
-    run('srt-live-transmit', [
+    const relay = run('srt-live-transmit', [
       '-pf:json',
       `-statsout:${statsFile}`,
       '-s:20',
@@ -121,6 +125,24 @@ describe('srt-live-transmit stats file, real SRT traffic', () => {
       expect(mean).toBeGreaterThan(1700);
       expect(mean).toBeLessThan(2800);
       expect(monitor.observe(Date.now())).toMatchObject({ health: 'normal', source: 'phone' });
+
+      // A busy PC: srt-live-transmit descheduled for 300 ms at a time until it has written a burst
+      // with 0-packet lines (what it does when it catches up). The feed must still read ~2 Mb/s.
+      const relayPid = relay.pid as number;
+      const burstFrom = samples.length;
+      const zeroLines = () => zeroPacketLines(readFileSync(statsFile, 'utf8'));
+      const zerosBefore = zeroLines();
+      for (let i = 0; i < 15 && zeroLines() === zerosBefore; i++) {
+        process.kill(relayPid, 'SIGSTOP');
+        await new Promise((r) => setTimeout(r, 300));
+        process.kill(relayPid, 'SIGCONT');
+        await new Promise((r) => setTimeout(r, 700));
+      }
+      expect(zeroLines()).toBeGreaterThan(zerosBefore);
+      const duringStalls = samples
+        .slice(burstFrom)
+        .flatMap((s) => (s.connected ? [s.bitrate_kbps ?? 0] : []));
+      expect(Math.min(...duringStalls)).toBeGreaterThan(1000);
 
       ffmpeg.kill('SIGKILL');
       await exited(ffmpeg);
