@@ -175,7 +175,10 @@ describe('the dock in Chromium against telemy start and a real OBS', () => {
     const page = await openDock(320);
     await expect.poll(() => feedClass(page), { timeout: 15_000 }).toBe('Feed normal');
     // OBS does not stream in this file: its program scene is marked, not called on air.
-    await expect.poll(() => page.locator('[data-scene="LIVE"]').textContent()).toContain('PROGRAM');
+    await expect
+      .poll(() => page.locator('[data-scene="LIVE"]').textContent(), { timeout: 5000 })
+      .toContain('PROGRAM');
+    expect(onAir, 'a healthy feed switched nothing').toEqual([]);
     expect((await sceneNames(page)).sort()).toEqual((await obsSceneList()).sort());
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
     await page.close();

@@ -8,6 +8,7 @@ import {
   AUTOMATION_WITHOUT_STREAM,
   eventually,
   newTelemyHome,
+  QUICK_RELAY_ENV,
   startTelemy,
   type TelemyProcess,
   telemySync,
@@ -28,9 +29,7 @@ const base = `http://127.0.0.1:${ENGINE_PORT}`;
 
 /** Short relay timings shared by both runs (the relay agents inherit them through the provider). */
 const RELAY_ENV = {
-  TELEMY_RELAY_HEALTH_INTERVAL_MS: '1000',
-  TELEMY_RELAY_INGEST_LATENCY_MS: '20',
-  TELEMY_CP_WATCHDOG_INTERVAL_MS: '1000',
+  ...QUICK_RELAY_ENV,
   // Engine + embedded control plane start slowly when the whole suite loads a 2-core machine.
   TELEMY_ENGINE_STARTUP_WINDOW_MS: '60000',
 };

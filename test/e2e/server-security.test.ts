@@ -8,6 +8,7 @@ import { findSecrets } from '../support/secret-scan.js';
 import {
   eventually,
   newTelemyHome,
+  QUICK_RELAY_ENV,
   startTelemy,
   type TelemyProcess,
   telemySync,
@@ -249,11 +250,6 @@ describe('local server security (spec 60 §4)', () => {
  */
 describe('DockState with a live relay session (embedded cloud)', () => {
   const PORT = 7214;
-  const IRL_ENV = {
-    TELEMY_RELAY_HEALTH_INTERVAL_MS: '1000',
-    TELEMY_RELAY_INGEST_LATENCY_MS: '20',
-    TELEMY_CP_WATCHDOG_INTERVAL_MS: '1000',
-  };
   let irlHome: string;
   let irl: TelemyProcess;
   let irlToken: string;
@@ -282,7 +278,10 @@ describe('DockState with a live relay session (embedded cloud)', () => {
     const vault = await Vault.open(irlHome, { keyring: null });
     vault.set('obs_password', SECRETS.obs_password);
     vault.set('twitch_token', SECRETS.twitch_token);
-    irl = startTelemy(['engine', '--config', `${irlHome}/config.toml`], { home: irlHome, env: IRL_ENV });
+    irl = startTelemy(['engine', '--config', `${irlHome}/config.toml`], {
+      home: irlHome,
+      env: QUICK_RELAY_ENV,
+    });
     irlToken = (await irl.waitFor(/dashboard: \S+\?token=(\S+)/, 90_000))[1] as string;
     ws = new WebSocket(`ws://127.0.0.1:${PORT}/ws?token=${irlToken}`, {
       headers: { origin: `http://127.0.0.1:${PORT}` },

@@ -10,6 +10,7 @@ import {
 import {
   eventually,
   newTelemyHome,
+  QUICK_RELAY_ENV,
   startTelemy,
   type TelemyProcess,
   telemySync,
@@ -28,12 +29,6 @@ const OUT_PORT = 47730;
 const PASSWORD = 'streamer-day-irl-pw';
 const RELAY_SOURCE = 'Telemy Relay';
 const base = `http://127.0.0.1:${ENGINE_PORT}`;
-/** Quick relay health reports and a short ingest latency, as in the IRL tests. */
-const RELAY_ENV = {
-  TELEMY_RELAY_HEALTH_INTERVAL_MS: '1000',
-  TELEMY_RELAY_INGEST_LATENCY_MS: '20',
-  TELEMY_CP_WATCHDOG_INTERVAL_MS: '1000',
-};
 
 interface StateView {
   status: { text: string };
@@ -81,7 +76,7 @@ async function startEngine(toml: string): Promise<void> {
       toml,
     ].join('\n'),
   );
-  engine = startTelemy(['engine', '--config', join(home, 'config.toml')], { home, env: RELAY_ENV });
+  engine = startTelemy(['engine', '--config', join(home, 'config.toml')], { home, env: QUICK_RELAY_ENV });
   token = (await engine.waitFor(/dashboard: \S+\?token=(\S+)/, 60_000))[1] as string;
   await eventually(async () => (await state()).obs.connection === 'connected', 30_000);
 }

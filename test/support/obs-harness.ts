@@ -230,6 +230,8 @@ interface RunningObs {
   pgid: number;
   obsPid: number;
   exited: Promise<void>;
+  /** Set when the harness itself stops OBS; any other exit is a crash and prints OBS's log. */
+  stopping: boolean;
 }
 
 async function launch(
@@ -253,10 +255,15 @@ async function launch(
   const exited = new Promise<void>((resolve) => {
     child.once('exit', (code, signal) => {
       exitCode = code ?? (signal ? -1 : null);
+      // A test that then fails only says "connection refused": the log says why OBS went.
+      if (!running.stopping && running.obsPid !== -1)
+        process.stderr.write(
+          `OBS on ${url} exited unexpectedly (${signal ?? code}).\n${tailOf(logFile, 60)}\n`,
+        );
       resolve();
     });
   });
-  const running: RunningObs = { child, pgid, obsPid: -1, exited };
+  const running: RunningObs = { child, pgid, obsPid: -1, exited, stopping: false };
 
   const deadline = Date.now() + timeoutMs;
   let lastError = 'not tried yet';
@@ -285,6 +292,7 @@ async function launch(
 }
 
 async function terminate(running: RunningObs, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
+  running.stopping = true;
   if (running.child.exitCode !== null || running.child.signalCode !== null) {
     await waitGroupGone(running.pgid, 2_000);
     return;

@@ -24,6 +24,12 @@ export interface SrtFeedOptions {
   dir: string;
   /** `-s:<n>`: one stats line every n received packets (≈ 190 packets/s at 2 Mb/s). Default 20. */
   statsEveryPackets?: number;
+  /**
+   * Run the publisher at real-time priority (`chrt -f 10`, which execs ffmpeg: same pid). The phone
+   * is another device in real life; on a test machine kept busy on purpose, this keeps its encoder
+   * from being starved, so gaps in the feed are the ingest's and not the phone's.
+   */
+  publisherRealtime?: boolean;
 }
 
 export interface SrtFeed {
@@ -126,10 +132,12 @@ export async function startSrtFeed(opts: SrtFeedOptions): Promise<SrtFeed> {
     statsFile,
     url,
     publish(kbps) {
+      const realtime = opts.publisherRealtime ? ['-f', '10', 'ffmpeg'] : [];
       keepRunning(() =>
         spawn(
-          'ffmpeg',
+          opts.publisherRealtime ? 'chrt' : 'ffmpeg',
           [
+            ...realtime,
             ...['-hide_banner', '-loglevel', 'error', '-re'],
             ...['-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine'],
             ...['-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', `${kbps}k`, '-minrate', `${kbps}k`],

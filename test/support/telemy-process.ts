@@ -31,6 +31,13 @@ export function telemySync(
  */
 export const AUTOMATION_WITHOUT_STREAM = '[automation]\nonly_while_streaming = false';
 
+/** IRL tests: relay health every second and a 20 ms ingest latency, so an IRL session moves quickly. */
+export const QUICK_RELAY_ENV = {
+  TELEMY_RELAY_HEALTH_INTERVAL_MS: '1000',
+  TELEMY_RELAY_INGEST_LATENCY_MS: '20',
+  TELEMY_CP_WATCHDOG_INTERVAL_MS: '1000',
+};
+
 export function writeConfig(home: string, toml: string): string {
   const file = path.join(home, 'config.toml');
   writeFileSync(file, `config_version = 3\n${toml}`);
