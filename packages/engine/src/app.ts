@@ -109,6 +109,8 @@ export class Engine {
   private dock: DockSocket | null = null;
   private server: FastifyInstance | null = null;
   private cloudUp: Promise<void> | null = null;
+  /** The control plane is being brought up and asked for a running session (`ensureCloud`). */
+  private cloudStarting = false;
   private otlp: OtlpMetricsPush | null = null;
   private token = '';
   private readonly startedAt: number;
@@ -147,6 +149,7 @@ export class Engine {
       hub: this.hub,
       obs: this.obs,
       cloud: () => this.cloud,
+      cloudStarting: () => this.cloudStarting,
       metrics: this.metrics,
       logger: child('sources'),
       now: this.now,
@@ -374,11 +377,16 @@ export class Engine {
 
   /** The control plane is up and CloudLink has looked for a running session (reconnect-first). Idempotent. */
   ensureCloud(): Promise<void> {
-    this.cloudUp ??= (this.opts.startCloud?.() ?? Promise.resolve())
+    if (this.cloudUp) return this.cloudUp;
+    this.cloudStarting = true;
+    this.cloudUp = (this.opts.startCloud?.() ?? Promise.resolve())
       .then(() => this.cloud?.init())
       .catch((err: unknown) => {
         this.cloudUp = null;
         this.opts.logger.warn({ err }, 'cloud link could not start; local operation continues');
+      })
+      .finally(() => {
+        this.cloudStarting = false;
       });
     return this.cloudUp;
   }

@@ -37,6 +37,8 @@ export interface FeedSourcesOptions {
   hub: MetricsHub;
   obs: ObsLink;
   cloud: () => CloudLink | null;
+  /** The control plane is still coming up to say whether a relay session runs (a `relay` source waits). */
+  cloudStarting?: () => boolean;
   metrics: EngineMetrics;
   logger: Logger;
   now: () => number;
@@ -200,7 +202,8 @@ export class FeedSources {
         const reader = new RelayFeedReader();
         return this.timerRunner(intervalMs, async () => {
           const now = this.o.now();
-          this.ingest(toSample(reader.read(this.o.cloud()?.snapshot(), now), s.name, now));
+          const snap = this.o.cloud()?.snapshot();
+          this.ingest(toSample(reader.read(snap, now, this.o.cloudStarting?.() ?? false), s.name, now));
         });
       }
     }

@@ -12,6 +12,9 @@ export const RELAY_TELEMETRY_CONNECT_MS = 5_000;
  * been up for the session, losing it is offline at once, and so is a relay that does not connect
  * within the window, or no session at all once the first window is over. A connected relay that has
  * not reported its ingest yet is unknown too: LIVE needs the phone's feed reported, not just a socket.
+ * While the engine is still bringing the control plane up to ask whether a session runs (`cloudStarting`:
+ * the embedded one is a child process that takes seconds, longer after an engine crash on a busy PC),
+ * nobody knows yet: unknown, and the windows start only once it has answered.
  */
 export class RelayFeedReader {
   private waiting: { sessionId: string | null; since: number } | null = null;
@@ -19,12 +22,15 @@ export class RelayFeedReader {
 
   constructor(private readonly connectMs = RELAY_TELEMETRY_CONNECT_MS) {}
 
-  read(snap: CloudLinkSnapshot | undefined, now: number): ParseOutcome {
+  read(snap: CloudLinkSnapshot | undefined, now: number, cloudStarting = false): ParseOutcome {
     const t = snap?.telemetry;
     const sessionId = snap?.session?.session_id ?? null;
     if (t?.connected) {
       this.connectedSession = sessionId;
       this.waiting = null;
+    } else if (cloudStarting && this.connectedSession === null) {
+      this.waiting = null;
+      return { kind: 'unknown', reason: 'waiting for the control plane to find the relay session' };
     } else if (sessionId === null || this.connectedSession !== sessionId) {
       // The first read opens the start-up window; a session appearing later opens its own.
       if (!this.waiting || (sessionId !== null && this.waiting.sessionId !== sessionId)) {

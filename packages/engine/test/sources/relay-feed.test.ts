@@ -52,6 +52,22 @@ describe('RelayFeedReader', () => {
     expect(r.read(snap('ses_1', true), 9000)).toMatchObject({ kind: 'sample' });
   });
 
+  it('waits for the control plane that is still starting, then gives the session its window', () => {
+    const r = new RelayFeedReader(5000);
+    // An engine restarted mid-stream: the control plane takes 8 s to come up and find the session.
+    expect(r.read(snap(null, false), 0, true)).toEqual({
+      kind: 'unknown',
+      reason: 'waiting for the control plane to find the relay session',
+    });
+    expect(r.read(snap(null, false), 8000, true)).toMatchObject({ kind: 'unknown' });
+    expect(r.read(snap('ses_1', false), 8100)).toMatchObject({ kind: 'unknown' });
+    expect(r.read(snap('ses_1', false), 13_099)).toMatchObject({ kind: 'unknown' });
+    expect(r.read(snap('ses_1', false), 13_100)).toMatchObject({ kind: 'offline' });
+    // Once telemetry was up, a control plane restarting later does not hide its loss.
+    expect(r.read(snap('ses_1', true), 14_000)).toMatchObject({ kind: 'sample' });
+    expect(r.read(snap('ses_1', false), 15_000, true)).toMatchObject({ kind: 'offline' });
+  });
+
   it('a new session gets its own window', () => {
     const r = new RelayFeedReader(5000);
     r.read(snap('ses_1', true), 0);
