@@ -26,6 +26,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { type ObsHandle, startObs } from '../../test/support/obs-harness.js';
+import { rssMb } from '../../test/support/procs.js';
 import { startSrtListener } from '../../test/support/srt.js';
 import { type SrtFeed, startSrtFeed } from '../../test/support/srt-feed.js';
 import {
@@ -124,15 +125,6 @@ async function scrape(e: Engine): Promise<(name: string) => number | null> {
     const m = new RegExp(`^${name} ([0-9.eE+-]+)$`, 'm').exec(text);
     return m ? Number(m[1]) : null;
   };
-}
-
-function rssMb(pid: number): number | null {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Automatic intents towards a failover scene the engine logged (each one a switch it wanted). */

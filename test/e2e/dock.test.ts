@@ -178,7 +178,11 @@ describe('the dock in Chromium against telemy start and a real OBS', () => {
     await expect
       .poll(() => page.locator('[data-scene="LIVE"]').textContent(), { timeout: 5000 })
       .toContain('PROGRAM');
-    expect(onAir, 'a healthy feed switched nothing').toEqual([]);
+    // (The harness put LIVE on program before this listener existed; its event may still land here.)
+    expect(
+      onAir.filter((scene) => scene !== 'LIVE'),
+      'a healthy feed switched nothing',
+    ).toEqual([]);
     expect((await sceneNames(page)).sort()).toEqual((await obsSceneList()).sort());
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
     await page.close();

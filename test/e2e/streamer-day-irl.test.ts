@@ -127,15 +127,19 @@ describe("a streamer's day, IRL", () => {
     // The old engine opened PGlite on its own event loop here, froze for seconds, then read its feed
     // as stale and put BRB on air (and with an auto-stop configured, stopped the stream).
     await goIrl();
-    const events = (
-      await api<{ events: Array<{ kind?: string; at_ms: number; data?: Record<string, unknown> }> }>(
-        '/api/state',
-      )
-    ).events;
+    type Events = { events: Array<{ kind?: string; at_ms: number; data?: Record<string, unknown> }> };
+    // The session is active at the relay's first health report; IRL_ACTIVE follows once the
+    // engine's telemetry socket to the relay is up.
+    const { value: events } = await eventually(async () => {
+      const list = (await api<Events>('/api/state')).events;
+      const found = list.some(
+        (e) => e.kind === 'mode_transition' && e.data?.to === 'IRL_ACTIVE' && e.at_ms >= requested,
+      );
+      return found ? list : null;
+    }, 30_000);
     const active = events.find(
       (e) => e.kind === 'mode_transition' && e.data?.to === 'IRL_ACTIVE' && e.at_ms >= requested,
     );
-    expect(active).toBeDefined();
     // Until the relay's telemetry is up, the studio feed is what automation judges: nothing to switch.
     // (From then on the phone's feed counts, and no phone publishes yet: BRB is right.)
     expect(program.filter((p) => p.at >= requested && p.at < (active?.at_ms ?? 0))).toEqual([]);

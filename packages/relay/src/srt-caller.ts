@@ -61,8 +61,12 @@ export class SrtCallerTracker {
     }
     const from = parseSrtRequestAddress(line);
     if (from !== null) this.lastRequest = from;
-    // A conclusion logged after the accept is this caller's; kept, it would name the next one.
-    else if (!this.connected && CONCLUDED.test(line)) this.concluded = this.lastRequest;
+    else if (CONCLUDED.test(line)) {
+      if (!this.connected) this.concluded = this.lastRequest;
+      // A conclusion logged after the accept is this caller's (on a busy machine the whole
+      // handshake can be printed after the accept); kept, it would name the next one.
+      else if (this.current === null) this.current = this.lastRequest;
+    }
     return null;
   }
 

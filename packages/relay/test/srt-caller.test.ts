@@ -114,6 +114,18 @@ describe('SrtCallerTracker', () => {
     expect(t.address).toBe('::1');
   });
 
+  it('learns the caller from a handshake printed entirely after the accept', () => {
+    const t = new SrtCallerTracker();
+    const acceptFirst = [
+      'Accepted SRT source connection',
+      ...IPV6_ACCEPT_FIRST.filter((l) => !l.includes('Accepted SRT source connection')),
+    ];
+    expect(t.line(acceptFirst[0] as string)).toBe('accepted');
+    expect(t.address).toBeNull();
+    feed(t, acceptFirst.slice(1));
+    expect(t.address).toBe('::1');
+  });
+
   it('reports a connection without an address when the log names none', () => {
     const t = new SrtCallerTracker();
     expect(t.line('Accepted SRT source connection')).toBe('accepted');
