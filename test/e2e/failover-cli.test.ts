@@ -199,7 +199,9 @@ describe('telemy engine failover on real OBS with a real SRT feed', () => {
     feed.connectSilent();
     // The listener takes one caller: if ffmpeg's hang-up is lost, SRT's 5 s peer-idle timeout frees it
     // (10 s ran out once in a full suite on this 2-core machine).
-    await eventually(() => feed.accepted() > accepted, 20_000);
+    await eventually(() => feed.accepted() > accepted, 20_000).catch((err) => {
+      throw new Error(`${err}; srt-live-transmit said: ${feed.relayLog().slice(-600)}`);
+    });
     await sceneOnAir('BRB', from, 5000);
     const s = await state();
     expect(s.feed.health).toBe('offline');

@@ -52,6 +52,8 @@ export interface SrtFeed {
   statsSize(): number;
   /** How many SRT callers srt-live-transmit has accepted so far. */
   accepted(): number;
+  /** The last 2000 characters srt-live-transmit wrote to stderr, for a failure message. */
+  relayLog(): string;
   /** `Date.now()` when srt-live-transmit last reported an accepted caller (its stderr line). */
   lastAcceptedAt(): number | null;
   /** `Date.now()` when the publisher was last (re)started by the test, or null while none runs. */
@@ -76,8 +78,12 @@ export async function startSrtFeed(opts: SrtFeedOptions): Promise<SrtFeed> {
   let relayErr = '';
   let acceptedCount = 0;
   let lastAcceptedAt: number | null = null;
+  let partialLine = '';
   relay.stderr?.on('data', (d: Buffer) => {
-    const n = d.toString().match(/Accepted SRT source connection|SRT source connected/g)?.length ?? 0;
+    // Whole lines only: a busy machine can hand over a line in two chunks.
+    const lines = (partialLine + d.toString()).split('\n');
+    partialLine = lines.pop() ?? '';
+    const n = lines.filter((l) => /Accepted SRT source connection|SRT source connected/.test(l)).length;
     if (n > 0) {
       acceptedCount += n;
       lastAcceptedAt = Date.now();
@@ -109,8 +115,16 @@ export async function startSrtFeed(opts: SrtFeedOptions): Promise<SrtFeed> {
    */
   const keepRunning = (spawnOne: () => ChildProcess): void => {
     // A replaced publisher hangs up properly (SIGINT: ffmpeg closes the SRT session), so the
-    // listener accepts the new one at once, like a phone changing its encoder settings.
-    if (publisher) publisher.kill('SIGINT');
+    // listener accepts the new one at once, like a phone changing its encoder settings. One that
+    // has not exited 2 s later (a loaded machine) is killed: its session then ends at SRT's 5 s
+    // peer-idle timeout instead of never, and the new caller's retries get in.
+    const replaced = publisher;
+    if (replaced) {
+      replaced.kill('SIGINT');
+      setTimeout(() => {
+        if (replaced.exitCode === null && replaced.signalCode === null) replaced.kill('SIGKILL');
+      }, 2000);
+    }
     const gen = ++generation;
     startedAt = Date.now();
     const launch = (): void => {
@@ -150,10 +164,12 @@ export async function startSrtFeed(opts: SrtFeedOptions): Promise<SrtFeed> {
     },
     kill: (signal) => kill(signal),
     connectSilent() {
-      // Its input is a UDP port nobody sends to: the SRT session is up, no packet ever flows.
+      // Its input is a stdin pipe nobody writes to (kept open while it runs): the SRT session is up,
+      // no packet ever flows. (A fixed UDP input port was taken, in a full suite, by some other
+      // process's ephemeral port: the caller then exited at once, again and again.)
       keepRunning(() =>
-        spawn('srt-live-transmit', [`udp://127.0.0.1:${opts.sinkPort + 1}`, `${url}?mode=caller`], {
-          stdio: 'ignore',
+        spawn('srt-live-transmit', ['file://con', `${url}?mode=caller`], {
+          stdio: ['pipe', 'ignore', 'ignore'],
         }),
       );
     },
@@ -168,6 +184,7 @@ export async function startSrtFeed(opts: SrtFeedOptions): Promise<SrtFeed> {
       }
     },
     accepted: () => acceptedCount,
+    relayLog: () => relayErr,
     lastAcceptedAt: () => lastAcceptedAt,
     publishedAt: () => startedAt,
     async stop() {
