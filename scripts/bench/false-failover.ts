@@ -30,6 +30,7 @@ import { rssMb } from '../../test/support/procs.js';
 import { startSrtListener } from '../../test/support/srt.js';
 import { type SrtFeed, startSrtFeed } from '../../test/support/srt-feed.js';
 import {
+  eventually,
   newTelemyHome,
   startTelemy,
   type TelemyProcess,
@@ -51,16 +52,6 @@ function arg(name: string, fallback: number): number {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitUntil<T>(what: string, ms: number, probe: () => T | undefined | null | false): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 interface Engine {
   proc: TelemyProcess;
@@ -210,17 +201,16 @@ async function main(): Promise<void> {
     for (let i = 0; i < kills; i++) {
       if ((await obs.currentScene()) !== 'LIVE') {
         const since = Date.now();
-        await waitUntil('LIVE before a kill', 60_000, () =>
-          program.find((p) => p.at >= since && p.scene === 'LIVE'),
-        );
+        await eventually(() => program.find((p) => p.at >= since && p.scene === 'LIVE'), 60_000, 10);
       }
       await sleep(2000 + Math.random() * 1000);
       const killedAt = Date.now();
       await phone.kill('SIGKILL');
-      const at = await waitUntil(
-        'BRB',
-        30_000,
+      // The time is OBS's announcement as the listener stamped it, not when this poll saw it.
+      const { value: at } = await eventually(
         () => program.find((p) => p.at >= killedAt && p.scene === 'BRB')?.at,
+        30_000,
+        10,
       );
       brb.push(at - killedAt);
       process.stderr.write(`kill ${i + 1}/${kills}: BRB after ${brb.at(-1)} ms\n`);
