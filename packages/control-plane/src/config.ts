@@ -1,4 +1,4 @@
-/** Requests per user per minute (auth/token: per API key), `30-control-plane-api.md` §7. */
+/** Requests per user per minute (auth/token: per API key). */
 export interface RateLimits {
   start: number;
   stop: number;

@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Db } from './db/types.js';
 
-/** Every control-plane instrument of `70-observability.md` §2, on a registry of its own per app. */
+/** Every control-plane instrument (docs/observability.md), on a registry of its own per app. */
 export interface ControlPlaneMetrics {
   registry: Registry;
   httpRequests: Counter<'route' | 'method' | 'status'>;

@@ -92,7 +92,7 @@ function srtListenerUri(
 }
 
 /**
- * Starts the relay agent (`40-relay.md` §1-4): per link an SRT ingest listener (`srt-live-transmit`,
+ * Starts the relay agent: per link an SRT ingest listener (`srt-live-transmit`,
  * passphrase = pair_token) that hands packets to this process over loopback UDP, where they are
  * measured, checked for stalls and the selected link's packets forwarded to the egress listener;
  * the telemetry/metrics port; health reports; the self-destruct watch.

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Everything the relay agent needs (`40-relay.md` §1). Providers write it as `TELEMY_RELAY_*`
+ * Everything the relay agent needs. Providers write it as `TELEMY_RELAY_*`
  * environment variables (secrets never go on a command line, where `ps` would show them); the CLI
  * lets flags override them. Every default is overridable so tests can run on free ports.
  */

@@ -1,5 +1,5 @@
 /**
- * Which ingest link feeds the egress (`40-relay.md` §1, relay-side link failover). Pure: the agent
+ * Which ingest link feeds the egress (relay-side link failover). Pure: the agent
  * reports packets and stalls (its per-link timers fire after `stall_after_ms` without a packet)
  * and publishes the events returned.
  */

@@ -2,7 +2,7 @@ import type { Logger, RelayHealthReport } from '@telemy/protocol';
 
 export type HealthOutcome =
   | { kind: 'ok' }
-  /** The control plane says this session is over (404/403, `40-relay.md` §4). */
+  /** The control plane says this session is over (404/403). */
   | { kind: 'session_ended'; status: number }
   | { kind: 'failed'; reason: string };
 

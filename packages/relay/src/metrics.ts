@@ -1,6 +1,6 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 
-/** The relay's Prometheus instruments (`70-observability.md` §3), on a registry of its own. */
+/** The relay's Prometheus instruments, on a registry of its own. */
 export function createRelayMetrics() {
   const registry = new Registry();
   const m = {

@@ -1,5 +1,5 @@
 /**
- * When a relay removes itself (`40-relay.md` §4). Pure: the agent feeds it what it observed and
+ * When a relay removes itself. Pure: the agent feeds it what it observed and
  * the current time, and acts on the answer.
  */
 export interface SelfDestructInputs {

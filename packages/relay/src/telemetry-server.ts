@@ -25,7 +25,7 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 }
 
 /**
- * The relay's TCP port (`40-relay.md` §3): `/telemetry` (WebSocket, `Authorization: Bearer
+ * The relay's TCP port: `/telemetry` (WebSocket, `Authorization: Bearer
  * <relay_ws_token>` checked before the upgrade), `/metrics` and `/healthz`.
  */
 export class TelemetryServer {

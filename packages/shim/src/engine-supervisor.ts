@@ -27,7 +27,7 @@ type EngineSupervisorEvents = {
 };
 
 /**
- * Runs the engine as a child process with the one-restart policy of `20-ipc-v1.md` §6: the first
+ * Runs the engine as a child process with a one-restart policy: the first
  * crash (or a startup that never completes the handshake) gets one restart; the next failure is final.
  */
 export class EngineSupervisor extends EventEmitter<EngineSupervisorEvents> {

@@ -29,7 +29,7 @@ function parseTtl(v: string): number {
   return n;
 }
 
-/** `telemy admin …`: users, API keys, access tokens (`30-control-plane-api.md` §1). */
+/** `telemy admin …`: users, API keys, access tokens. */
 export function registerAdmin(program: Command): void {
   const admin = program
     .command('admin')

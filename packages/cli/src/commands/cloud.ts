@@ -22,7 +22,7 @@ interface CloudCommands {
   active(reveal: boolean): Promise<Session | null>;
 }
 
-/** `telemy cloud start|stop|active`: CloudLink from the command line (`00-overview.md`, `40-relay.md` §6). */
+/** `telemy cloud start|stop|active`: CloudLink from the command line. */
 export function registerCloud(program: Command): void {
   const cloud = program
     .command('cloud')

@@ -58,7 +58,7 @@ function optionName(flag: string): string {
   return long.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** `telemy relay`: the relay agent of `40-relay.md`. */
+/** `telemy relay`: the relay agent (packages/relay). */
 export function registerRelay(program: Command): void {
   const cmd = program
     .command('relay')

@@ -122,7 +122,7 @@ function sendError(
 }
 
 /**
- * The control plane HTTP API (`30-control-plane-api.md`) as a fastify app: embed it in-process,
+ * The control plane HTTP API as a fastify app: embed it in-process,
  * `inject` into it in tests, or `listen` on a port. It does not own the database or the provider.
  */
 export async function createControlPlane(opts: ControlPlaneOptions): Promise<ControlPlaneApp> {

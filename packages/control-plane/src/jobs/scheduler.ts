@@ -4,7 +4,7 @@ import { type JobName, runJob } from './run-job.js';
 import { runOutageReconciliation, runUsageRollup } from './usage.js';
 import { runWatchdog } from './watchdog.js';
 
-/** Every job with its period (`31-database.md`, Jobs). */
+/** Every job with its period. */
 export const JOBS: Record<
   JobName,
   { everyMs: number; run: (ctx: ControlPlaneContext, now: Date) => Promise<unknown> }

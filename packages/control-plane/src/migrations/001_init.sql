@@ -1,4 +1,4 @@
--- Control plane schema v1 (31-database.md).
+-- Control plane schema v1.
 
 CREATE TABLE users (
   id text PRIMARY KEY CHECK (id LIKE 'usr\_%'),

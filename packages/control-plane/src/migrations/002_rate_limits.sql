@@ -1,4 +1,4 @@
--- Fixed-window request counters shared by every API replica (30-control-plane-api.md §7).
+-- Fixed-window request counters shared by every API replica.
 CREATE TABLE rate_limit_counters (
   bucket text NOT NULL,
   window_start timestamptz NOT NULL,

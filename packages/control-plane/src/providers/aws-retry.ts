@@ -1,7 +1,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 
 /**
- * How the AWS provider treats a failed EC2 call (`40-relay.md` §5): retry it (throttling, capacity,
+ * How the AWS provider treats a failed EC2 call: retry it (throttling, capacity,
  * 5xx, network), or stop at once (auth, bad image, validation, anything unknown — retrying those
  * only burns the budget and hides the real problem).
  */
@@ -120,7 +120,7 @@ function counter<L extends string>(
   );
 }
 
-/** The `aegis_aws_*` instruments of `70-observability.md` §2, shared by every provider on a registry. */
+/** The `aegis_aws_*` instruments (docs/observability.md), shared by every provider on a registry. */
 export function awsMetrics(registry: Registry): AwsMetrics {
   const durationName = 'aegis_aws_operation_duration_seconds';
   return {

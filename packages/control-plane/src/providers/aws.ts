@@ -68,7 +68,7 @@ const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down
 const ENDED_STATES = new Set(['shutting-down', 'terminated', 'stopping', 'stopped']);
 
 /**
- * The `aws` provider (`40-relay.md` §5): one EC2 instance per session launched from the manifest's
+ * The `aws` provider: one EC2 instance per session launched from the manifest's
  * image for the region, idempotent through `ClientToken` = session id, tagged as ours, terminating
  * itself on shutdown, configured by cloud-init user-data. Any failure after launch terminates the
  * instance so nothing leaks.

@@ -71,7 +71,7 @@ function isOurRelay(r: StartedRelay): boolean {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The `local` provider (`40-relay.md` §5): each relay is a `telemy relay` child process on
+ * The `local` provider: each relay is a `telemy relay` child process on
  * 127.0.0.1 with free ports. Relays run in their own process group and outlive the control plane
  * (an engine restart must find its relay still serving), so the provider keeps a small registry
  * file of what it started; `list()` and `deprovision()` work from it after a restart too.

@@ -1,5 +1,5 @@
 /**
- * A RelayProvider creates and removes the one relay host that serves a session (`40-relay.md` §5).
+ * A RelayProvider creates and removes the one relay host that serves a session.
  * The control plane calls it from the background provisioning task and from the watchdog.
  */
 export interface RelayProvisionRequest {

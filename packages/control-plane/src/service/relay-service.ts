@@ -50,7 +50,7 @@ interface IdemRecord {
 
 class Retry extends Error {}
 
-/** The relay lifecycle operations behind `/api/v1` (`30-control-plane-api.md` §4). */
+/** The relay lifecycle operations behind `/api/v1`. */
 export class RelayService {
   constructor(
     private readonly ctx: ControlPlaneContext,

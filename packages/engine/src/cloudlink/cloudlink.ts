@@ -143,7 +143,7 @@ export class CloudLink {
   }
 
   /**
-   * Reconnect-first startup (`10-state-machine.md` §6): asks the control plane for a running
+   * Reconnect-first startup: asks the control plane for a running
    * session and resumes it. Never starts one.
    */
   async init(): Promise<void> {

@@ -94,7 +94,7 @@ interface SendOptions<S extends z.ZodType> {
 
 const DEFAULT_RETRY = { attempts: 4, baseMs: 250, maxMs: 4_000 };
 
-/** HTTP client for the control plane's `/api/v1` (`30-control-plane-api.md`) used by CloudLink and the CLI. */
+/** HTTP client for the control plane's `/api/v1` used by CloudLink and the CLI. */
 export class ControlPlaneClient {
   private readonly base: string;
   private readonly opts: ControlPlaneClientOptions;

@@ -20,8 +20,8 @@ export interface CloudLinkWiring {
 }
 
 /**
- * Builds the engine's CloudLink from the config (`80-config-and-secrets.md` §1 `[cloud]`,
- * `[relay]`). Null when the cloud is off or no control plane is known: the engine then runs in
+ * Builds the engine's CloudLink from the config (`[cloud]`, `[relay]`). Null when the cloud is off or
+ * no control plane is known: the engine then runs in
  * studio mode only.
  */
 export function createCloudLink(w: CloudLinkWiring): CloudLink | null {

@@ -1,6 +1,6 @@
 /**
- * Points an OBS media source at the relay's egress so the streamer pastes nothing into OBS
- * (`40-relay.md` §6). Speaks obs-websocket 5 requests through whatever requester the OBS link
+ * Points an OBS media source at the relay's egress so the streamer pastes nothing into OBS.
+ * Speaks obs-websocket 5 requests through whatever requester the OBS link
  * hands over.
  */
 export interface ObsRequester {

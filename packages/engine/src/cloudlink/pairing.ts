@@ -2,7 +2,7 @@ import QRCode from 'qrcode';
 import type { Session } from './api-schemas.js';
 
 /**
- * What the streamer needs to pair a phone and OBS with the relay (`40-relay.md` §6). Holds secrets
+ * What the streamer needs to pair a phone and OBS with the relay. Holds secrets
  * (the SRT URLs carry passphrases): shown only on explicit request.
  */
 export interface PairingDetails {

@@ -1,5 +1,5 @@
 /**
- * What CloudLink tells the state machine (`10-state-machine.md` §1, §6, §7). Each signal is pushed
+ * What CloudLink tells the state machine. Each signal is pushed
  * the moment its cause is known; nothing is batched or deferred to a tick, so an `ingest_stalled`
  * from the relay reaches the failover rules within the same event-loop turn it arrived in.
  */

@@ -44,7 +44,7 @@ export interface RelayTelemetryOptions {
 const DEFAULT_RECONNECT: BackoffPolicy = { baseMs: 250, maxMs: 5_000 };
 
 /**
- * Client of the relay's telemetry WebSocket (`40-relay.md` §3). Keeps one connection up until
+ * Client of the relay's telemetry WebSocket. Keeps one connection up until
  * `stop()`, reconnecting with capped backoff, and emits each message as a typed event the moment it
  * arrives (an `ingest: stalled` push must reach the state machine without delay).
  */

@@ -7,7 +7,7 @@ import {
 } from '@telemy/protocol';
 
 /**
- * Messages on the relay's telemetry WebSocket (`40-relay.md` §3), from the shared protocol package
+ * Messages on the relay's telemetry WebSocket, from the shared protocol package
  * the relay agent sends with. Unknown fields are dropped; unknown types are ignored by the client.
  */
 export const HelloMessageSchema = RelayHelloMessage;

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { CHAT_BOUNDS, COMMAND_NAMES, prefixProblem, ROLES } from '../chat/config.js';
 
 /**
- * Config file v3 (`80-config-and-secrets.md` §1). Every value has bounds; unknown keys are errors so
+ * Config file v3. Every value has bounds; unknown keys are errors so
  * a typo never silently falls back to a default. Defaults live here and nowhere else.
  */
 
@@ -60,7 +60,7 @@ const scenes = z
   })
   .strict();
 
-/** Timing and thresholds of `10-state-machine.md` §4-5. 0 disables a trigger where the spec says so. */
+/** Failover timing and thresholds (docs/ARCHITECTURE.md, the state machine). 0 disables a trigger where allowed. */
 export const failoverSchema = z
   .object({
     sample_interval_ms: bounded('sample_interval_ms').default(500),

@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
- * Every engine metric of `70-observability.md` §1, on one registry per engine instance (tests run
+ * Every engine metric (docs/observability.md), on one registry per engine instance (tests run
  * several engines in one process). Subsystems receive this object and update their own instruments;
  * nothing else creates engine metrics, so names stay in one place for dashboards and alert rules.
  */

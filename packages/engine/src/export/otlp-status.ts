@@ -5,7 +5,7 @@ import type { TelemyConfig } from '../config/index.js';
  * when the push is off, without loading the OpenTelemetry SDK that only an enabled push needs.
  */
 
-/** What the dock and `/api/state` show about the push (`70-observability.md` §4: never silent). */
+/** What the dock and `/api/state` show about the push (never silent). */
 export interface OtlpExportStatus {
   enabled: boolean;
   /** Where metrics go, without credentials or query string. */

@@ -81,7 +81,7 @@ interface PendingSwitch {
 }
 
 /**
- * The engine's end of IPC v1 (`20-ipc-v1.md`): hosts both channels, accepts one shim session at a
+ * The engine's end of IPC v1: hosts both channels, accepts one shim session at a
  * time, answers the handshake and pings, pushes status snapshots, sends `switch_scene` and matches
  * the shim's results. Bad input, storms and dead peers end the session, never the engine.
  */

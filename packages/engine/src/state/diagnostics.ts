@@ -1,6 +1,6 @@
 import { MODES, type Mode } from './modes.js';
 
-/** The SLA figures of `70-observability.md` §6 for one time window. */
+/** The SLA figures (docs/observability.md) for one time window. */
 export interface WindowFigures {
   detection_to_switch_ms: { count: number; p50: number | null; p95: number | null; max: number | null };
   switches: { ok: number; failed: number };

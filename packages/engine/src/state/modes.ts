@@ -1,4 +1,4 @@
-/** The six top-level modes of `10-state-machine.md` §1. */
+/** The six top-level modes of the state machine (docs/ARCHITECTURE.md). */
 export const MODES = ['STUDIO', 'IRL_CONNECTING', 'IRL_ACTIVE', 'IRL_GRACE', 'DEGRADED', 'FATAL'] as const;
 export type Mode = (typeof MODES)[number];
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Request and response bodies of the control plane API v1 (`30-control-plane-api.md` §3-4). The
+ * Request and response bodies of the control plane API v1. The
  * server validates with these and generates its OpenAPI document from them; CloudLink parses
  * responses with them. Objects are not strict: unknown fields are ignored (v1 only ever adds fields).
  */

@@ -9,7 +9,7 @@ import {
 } from './settings.js';
 
 /**
- * Actions the dock sends to the engine (`60-dock-and-dashboard.md` §2). Each carries an `action_id`
+ * Actions the dock sends to the engine. Each carries an `action_id`
  * chosen by the dock so it can match the results: `accepted` (work started), `rejected` (with a
  * human reason, and per-field reasons for forms) or `completed` (e.g. OBS confirmed the switch).
  */

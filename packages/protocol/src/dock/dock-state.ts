@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AUTOMATION_FLAGS, AUTOMATION_STATES, SCENE_ROLES } from '../automation.js';
 
 /**
- * DockState (`60-dock-and-dashboard.md` §1): the one object the engine pushes to every dock and
+ * DockState: the one object the engine pushes to every dock and
  * dashboard. The UI renders it and decides nothing. A section whose producer is absent says so
  * (`not_configured`, `available: false`, null values) instead of showing made-up numbers. Secrets
  * never appear here; pairing details only after an explicit reveal.

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { DOCK_CHAT_PLATFORMS } from './dock-state.js';
 
 /**
- * The settings page's form (`60-dock-and-dashboard.md` §3). The dock validates with this schema
+ * The settings page's form. The dock validates with this schema
  * before sending and the engine validates the same object again before writing anything, so both
  * sides refuse exactly the same input with the same words. Bounds match the config file's (`80-` §1).
  */

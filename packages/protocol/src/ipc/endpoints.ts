@@ -1,7 +1,7 @@
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 
-/** Where the two IPC v1 channels live (`20-ipc-v1.md` §1). */
+/** Where the two IPC v1 channels live. */
 export interface IpcEndpoints {
   /** Command channel, shim → engine. */
   cmd: string;

@@ -1,5 +1,5 @@
 /**
- * Counts protocol errors in a sliding window (`20-ipc-v1.md` §6: more than 5 within 10 s →
+ * Counts protocol errors in a sliding window (more than 5 within 10 s →
  * controlled reset). Pure: the caller passes the time.
  */
 export class ProtocolErrorWindow {

@@ -1,7 +1,7 @@
 import { Packr, Unpackr } from 'msgpackr';
 import { decodeMessage, type IpcMessage, type ProtocolErrorCode } from './messages.js';
 
-/** Frame = 4-byte little-endian payload length, then that many bytes of MessagePack (`20-ipc-v1.md` §2). */
+/** Frame = 4-byte little-endian payload length, then that many bytes of MessagePack. */
 
 export const FRAME_HEADER_BYTES = 4;
 export const MAX_FRAME_PAYLOAD_BYTES = 64 * 1024;

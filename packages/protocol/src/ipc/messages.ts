@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AUTOMATION_FLAGS, SWITCH_ERROR_CODES } from '../automation.js';
 
-/** IPC v1 message contract (`20-ipc-v1.md` §2–§3): envelope plus one payload schema per message type. */
+/** IPC v1 message contract: envelope plus one payload schema per message type. */
 
 export const IPC_PROTOCOL_VERSION = 1;
 
@@ -34,7 +34,7 @@ export const ENGINE_STATES = [
 export const SWITCH_REASONS = ['auto_failover', 'auto_recover', 'chat_command', 'manual'] as const;
 export type SwitchReason = (typeof SWITCH_REASONS)[number];
 
-/** Default `switch_scene.deadline_ms` (`10-state-machine.md` §5). */
+/** Default `switch_scene.deadline_ms`. */
 export const DEFAULT_SWITCH_DEADLINE_MS = 550;
 
 const nullableNumber = z.number().nullable();

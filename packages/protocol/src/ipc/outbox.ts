@@ -1,7 +1,7 @@
 import type { IpcMessage, Priority } from './messages.js';
 
 /**
- * The writer's four priority lanes (`20-ipc-v1.md` §4), as pure data over an injected clock.
+ * The writer's four priority lanes, as pure data over an injected clock.
  *
  * - `shift()` always takes from the highest non-empty lane, FIFO within a lane, so `switch_scene`
  *   (critical) is never reordered and is the next message written whatever is queued below it.

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { RelayBonded, RelayLink } from '../api/control-plane.js';
 
 /**
- * Messages the relay agent sends on its telemetry WebSocket (`40-relay.md` §3), one JSON object per
+ * Messages the relay agent sends on its telemetry WebSocket, one JSON object per
  * frame, discriminated by `type`. Link rows and the bonded summary are the same shapes as in the
  * health report (`30-` §4), so one producer serves both. `at` is an ISO-8601 instant.
  */
