@@ -131,6 +131,8 @@ interface Phase {
   machineBusyPct: number;
   /** Share of the phase during which some task waited for a CPU (Linux PSI), in %. */
   cpuPressurePct: number;
+  /** Time the engine's main thread (its event loop) was runnable but waiting for a CPU, in ms. */
+  engineRunqMs: number;
   /** Seconds the command took (cloud start) or the window lasted. */
   seconds: number;
   /** The program scenes OBS switched to during the phase. */
@@ -183,6 +185,12 @@ function cpuMs(pid: number): number {
   const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / HZ;
+}
+
+/** Time a process's main thread spent runnable, waiting for a CPU, in ms (`/proc/<pid>/schedstat`). */
+function runqWaitMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ');
+  return Number(f[1]) / 1e6;
 }
 
 /** The machine's busy and total CPU ticks over all cores (`/proc/stat`). */
@@ -246,11 +254,15 @@ try {
       env: { ...process.env, TELEMY_HOME: home },
     });
 
-  /** `telemy start` as a user runs it; resolves with the engine's pid once it is in STUDIO. */
+  /**
+   * `telemy start` as a user runs it, from a terminal of its own: its own session, while the
+   * `telemy cloud` commands run from this one. Resolves with the engine's pid once it is in STUDIO.
+   */
   const launch = async (): Promise<number> => {
     const telemy = startTelemy(['--config', configFile, 'start'], {
       home,
       env: { TELEMY_ENGINE_STARTUP_WINDOW_MS: '60000' },
+      ownSession: true,
     });
     running.telemy = telemy;
     token = (await telemy.waitFor(/dashboard: \S+\?token=(\S+)/, 120_000))[1] as string;
@@ -290,11 +302,13 @@ try {
     const cpu0 = cpuMs(enginePid);
     const m0 = machineTicks();
     const p0 = cpuPressureUs();
+    const q0 = runqWaitMs(enginePid);
     const note = await body();
     const endedAt = performance.now();
     const cpu1 = cpuMs(enginePid);
     const m1 = machineTicks();
     const p1 = cpuPressureUs();
+    const q1 = runqWaitMs(enginePid);
     const lag = await scrapeLag();
     phases.push({
       name,
@@ -305,6 +319,7 @@ try {
       engineCpuPct: ((cpu1 - cpu0) / (endedAt - startedAt)) * 100,
       machineBusyPct: ((m1.busy - m0.busy) / (m1.total - m0.total)) * 100,
       cpuPressurePct: ((p1 - p0) / 1000 / (endedAt - startedAt)) * 100,
+      engineRunqMs: q1 - q0,
       seconds: (endedAt - startedAt) / 1000,
       scenes: sceneChanges
         .filter((c) => c.at >= startedAt && c.at <= endedAt)
@@ -313,7 +328,7 @@ try {
       note,
     });
     process.stderr.write(
-      `${name}: lag p99 ${f1(lag.p99Ms)} ms, max ${f1(lag.maxMs)} ms, ${f1((endedAt - startedAt) / 1000)} s\n`,
+      `${name}: lag p99 ${f1(lag.p99Ms)} ms, max ${f1(lag.maxMs)} ms, waited for a CPU ${f0(q1 - q0)} ms, ${f1((endedAt - startedAt) / 1000)} s\n`,
     );
   };
   const window = async () => {
@@ -367,7 +382,7 @@ try {
     const eng = nums(s.map((x) => x.engineMb));
     const cp = nums(s.map((x) => x.cpMb));
     const pr = probeIn(p);
-    return `| ${p.name} | ${f1(p.seconds)} | ${f1(p.lagP99Ms)} | ${f1(p.lagMaxMs)} | ${f0(p.engineCpuPct)} | ${f0(p.machineBusyPct)} | ${f0(p.cpuPressurePct)} | ${f0(percentile(pr, 99))} | ${f0(Math.max(...pr))} | ${f1(percentile(eng, 50))} | ${f1(Math.max(...eng))} | ${cp.length ? f0(Math.max(...cp)) : '–'} | ${p.scenes || '–'} | ${p.note} |`;
+    return `| ${p.name} | ${f1(p.seconds)} | ${f1(p.lagP99Ms)} | ${f1(p.lagMaxMs)} | ${f0(p.engineCpuPct)} | ${f0(p.machineBusyPct)} | ${f0(p.cpuPressurePct)} | ${f0(p.engineRunqMs)} | ${f0(percentile(pr, 99))} | ${f0(Math.max(...pr))} | ${f1(percentile(eng, 50))} | ${f1(Math.max(...eng))} | ${cp.length ? f0(Math.max(...cp)) : '–'} | ${p.scenes || '–'} | ${p.note} |`;
   });
   const date = execSync('date -u').toString().trim();
   const section = [
@@ -378,8 +393,8 @@ try {
       .join(' / ')}.`,
     `Command: \`flock /tmp/telemy-bench.lock flock /tmp/telemy-obs.lock node --import tsx scripts/bench/cloud-start.ts --cycles ${CYCLES} --window ${WINDOW_MS / 1000}\`.`,
     '',
-    '| phase | s | engine lag p99 ms | engine lag max ms | engine CPU % of a core | machine busy % | CPU pressure % | /healthz p99 ms | /healthz max ms | engine RSS p50 MB | engine RSS max MB | control-plane child RSS max MB | scenes OBS switched to | end state |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| phase | s | engine lag p99 ms | engine lag max ms | engine CPU % of a core | machine busy % | CPU pressure % | engine waited for a CPU ms | /healthz p99 ms | /healthz max ms | engine RSS p50 MB | engine RSS max MB | control-plane child RSS max MB | scenes OBS switched to | end state |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...rows,
     '',
     `During \`telemy cloud start\`: engine lag p99 ≤ ${f1(worstP99)} ms, max ≤ ${f1(worstMax)} ms (target p99 < 50 ms ${worstP99 < 50 ? '✅' : '❌'}). Engine RSS max over the whole run ${f1(engineMax)} MB (target ≤ 100 MB ${engineMax <= 100 ? '✅' : '❌'}); control-plane child RSS max ${f0(cpMax)} MB. OBS still streaming at the end: ${streamUp ? 'yes' : 'NO'}.`,

@@ -53,10 +53,20 @@ export interface TelemyProcess {
   stop(): Promise<number | null>;
 }
 
-export function startTelemy(args: string[], opts: { home: string; env?: NodeJS.ProcessEnv }): TelemyProcess {
+export function startTelemy(
+  args: string[],
+  opts: {
+    home: string;
+    env?: NodeJS.ProcessEnv;
+    /** In a session of its own, as when a user starts it from its own terminal (its own autogroup
+     * on Linux: the CPU the caller's other children use is not charged to it). */
+    ownSession?: boolean;
+  },
+): TelemyProcess {
   const proc = spawn(process.execPath, [TELEMY_BIN, ...args], {
     env: { ...process.env, ...opts.env, TELEMY_HOME: opts.home },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.ownSession === true,
   });
   let out = '';
   let err = '';
