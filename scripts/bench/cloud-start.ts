@@ -66,7 +66,7 @@ engine. This measures what starting it, and running an IRL session through it, c
 
 Setup: a headless OBS (scenes LIVE / BRB / OFFLINE, 1280x720 colour source, x264) streaming over SRT
 to a local \`srt-live-transmit\` listener; \`telemy start\` (shim + engine, scenes switched by the
-shim over IPC) with \`[cloud] mode = "embedded"\` and the default feed source (OBS's own stream
+shim over IPC; in a session of its own, as from its own terminal, from the run of 17:02 UTC on) with \`[cloud] mode = "embedded"\` and the default feed source (OBS's own stream
 output). Phases, in order: studio with the cloud never started (a window of --window seconds); then
 --cycles times: \`telemy cloud start --wait --json\` (the first one also starts the control-plane
 child, which creates its database: a fresh data folder, as on a streamer's very first IRL start), a
@@ -89,6 +89,8 @@ Figures, all of the ENGINE process (the shim's child), per phase:
   busy: all cores (\`/proc/stat\`), in %; CPU pressure: the share of the phase during which some
   task waited for a CPU (Linux PSI, \`/proc/pressure/cpu\`). Lag while the engine itself is mostly
   idle and the pressure is high is time it waited for a core, not work it did.
+- engine waited for a CPU: the time the engine's main thread (its event loop) was runnable but not
+  running over the phase (\`/proc/<engine>/schedstat\`, run-queue wait).
 - scenes OBS switched to: its \`CurrentProgramSceneChanged\` events during the phase; and whether OBS's
   stream output was still active at the end (the engine did not stop it).
 
