@@ -66,7 +66,7 @@ engine. This measures what starting it, and running an IRL session through it, c
 
 Setup: a headless OBS (scenes LIVE / BRB / OFFLINE, 1280x720 colour source, x264) streaming over SRT
 to a local \`srt-live-transmit\` listener; \`telemy start\` (shim + engine, scenes switched by the
-shim over IPC; in a session of its own, as from its own terminal, from the run of 17:02 UTC on) with \`[cloud] mode = "embedded"\` and the default feed source (OBS's own stream
+shim over IPC; in a session of its own, as from its own terminal) with \`[cloud] mode = "embedded"\` and the default feed source (OBS's own stream
 output). Phases, in order: studio with the cloud never started (a window of --window seconds); then
 --cycles times: \`telemy cloud start --wait --json\` (the first one also starts the control-plane
 child, which creates its database: a fresh data folder, as on a streamer's very first IRL start), a
