@@ -44,7 +44,6 @@ export {
   type SelectedFeed,
   selectFeed,
 } from './sources/classify.js';
-export { FEED_CLASSES, type FeedClass } from './sources/feed-class.js';
 export { FeedMonitor, type MonitoredSource } from './sources/feed-monitor.js';
 export { type FeedSample, type ParseOutcome, toSample } from './sources/feed-sample.js';
 export { HttpStatsPoller, type HttpStatsPollerOptions } from './sources/http-poller.js';
@@ -90,8 +89,6 @@ export {
   type EventLevel,
 } from './state/events.js';
 export {
-  MODES,
-  type Mode,
   type ModeState,
   type ModeTrigger,
   TRANSITIONS,

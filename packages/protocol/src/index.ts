@@ -2,6 +2,7 @@ export * from './api/control-plane.js';
 export * from './api/embedded-control-plane.js';
 export * from './automation.js';
 export * from './dock/index.js';
+export * from './engine-modes.js';
 export * from './ipc/index.js';
 export * from './logging.js';
 export * from './obs/confirmed-switch.js';

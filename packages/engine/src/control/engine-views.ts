@@ -1,4 +1,10 @@
-import type { AutomationFlag, DockConfigView, DockHistory, StatusSnapshotPayload } from '@telemy/protocol';
+import type {
+  AutomationFlag,
+  DockConfigView,
+  DockHistory,
+  Mode,
+  StatusSnapshotPayload,
+} from '@telemy/protocol';
 import type { ChatPlatformState } from '../chat/adapters/types.js';
 import type { CloudLink, CloudLinkSnapshot } from '../cloudlink/cloudlink.js';
 import { type ConfigStore, effectiveChatBot, type TelemyConfig } from '../config/index.js';
@@ -20,7 +26,7 @@ import {
 import { type AutomationStatus, automationStatus } from '../state/automation-status.js';
 import type { FailoverController } from '../state/controller.js';
 import { type EffectiveFeed, type EngineState, effectiveFeed, sceneOnAir } from '../state/engine.js';
-import { isIrlMode, type Mode } from '../state/modes.js';
+import { isIrlMode } from '../state/modes.js';
 import type { Vault } from '../vault/index.js';
 import { statusLine } from './status-line.js';
 import type { EngineStatusSummary, SourceReading } from './status-summary.js';

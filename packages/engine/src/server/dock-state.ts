@@ -3,9 +3,7 @@ import {
   type DockAutomationFlag,
   type DockChatPlatform,
   type DockConfigView,
-  type DockEngineState,
   type DockEvent,
-  type DockFeedClass,
   type DockHistory,
   type DockLinkRow,
   type DockOutputGroup,
@@ -15,7 +13,9 @@ import {
   type DockState,
   type DockStatus,
   type DockThresholds,
+  type FeedClass,
   MAX_DOCK_EVENTS,
+  type Mode,
   type SceneRole,
 } from '@telemy/protocol';
 import QRCode from 'qrcode';
@@ -82,7 +82,7 @@ export interface EventInput {
 
 export interface EngineInput {
   mode: 'studio' | 'irl';
-  state: DockEngineState;
+  state: Mode;
   flags: Record<DockAutomationFlag, boolean>;
   thresholds: DockThresholds;
   sceneRoles: SceneRoles;
@@ -100,7 +100,7 @@ export interface EngineInput {
 }
 
 export interface FeedInput {
-  classification: DockFeedClass;
+  classification: FeedClass;
   reason: string | null;
   source: string | null;
   bitrate_kbps: number | null;
@@ -395,7 +395,7 @@ function projectRelay(relay: RelayInput | null | undefined): DockRelay {
   };
 }
 
-function feedHealth(c: DockFeedClass): DockState['failover']['health'] {
+function feedHealth(c: FeedClass): DockState['failover']['health'] {
   return c === 'normal' ? 'good' : c === 'low' ? 'degraded' : c;
 }
 

@@ -1,6 +1,6 @@
+import type { FeedClass } from '@telemy/protocol';
 import type { FeedObservation } from '../state/engine.js';
 import type { FailoverParams } from '../state/params.js';
-import type { FeedClass } from './feed-class.js';
 import type { FeedSample } from './feed-sample.js';
 
 export type FeedThresholds = Pick<

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger, SwitchError } from '@telemy/protocol';
+import { FEED_CLASSES, type FeedClass, type Mode } from '@telemy/protocol';
 import type { RelaySignal, RelaySignalSink } from '../cloudlink/relay-signals.js';
 import type { EngineMetrics } from '../export/metrics.js';
 import type { SceneSwitcher, SwitchResult } from '../scenes/scene-switcher.js';
-import { FEED_CLASSES, type FeedClass } from '../sources/feed-class.js';
 import { type Diagnostics, DiagnosticsTracker } from './diagnostics.js';
 import {
   type ActiveIntent,
@@ -20,7 +20,6 @@ import {
   type SwitchAction,
 } from './engine.js';
 import { type DraftEvent, type EngineEvent, EventHistory } from './events.js';
-import type { Mode } from './modes.js';
 import type { AutomationFlags, FailoverParams, SceneRoles } from './params.js';
 
 export interface FailoverControllerOptions {

@@ -1,4 +1,4 @@
-import { MODES, type Mode } from './modes.js';
+import { MODES, type Mode } from '@telemy/protocol';
 
 /** The SLA figures (docs/observability.md) for one time window. */
 export interface WindowFigures {

@@ -1,10 +1,9 @@
-import type { Guard, SceneRole, SwitchError, SwitchErrorCode } from '@telemy/protocol';
+import type { FeedClass, Guard, Mode, SceneRole, SwitchError, SwitchErrorCode } from '@telemy/protocol';
 import { type BackoffPolicy, backoffDelay } from '../cloudlink/backoff.js';
 import type { RelaySignal } from '../cloudlink/relay-signals.js';
 import type { SwitchReason } from '../scenes/scene-switcher.js';
-import type { FeedClass } from '../sources/feed-class.js';
 import type { DraftEvent } from './events.js';
-import { type Mode, type ModeTrigger, transition } from './modes.js';
+import { type ModeTrigger, transition } from './modes.js';
 import {
   type AutomationFlags,
   type FailoverParams,

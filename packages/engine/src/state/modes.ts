@@ -1,6 +1,4 @@
-/** The six top-level modes of the state machine (docs/ARCHITECTURE.md). */
-export const MODES = ['STUDIO', 'IRL_CONNECTING', 'IRL_ACTIVE', 'IRL_GRACE', 'DEGRADED', 'FATAL'] as const;
-export type Mode = (typeof MODES)[number];
+import type { Mode } from '@telemy/protocol';
 
 export type ModeTrigger =
   | 'irl_start_accepted'

@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
+import type { FeedClass } from '@telemy/protocol';
 import { createLogger } from '@telemy/protocol';
 import { describe, expect, it } from 'vitest';
 import { EngineMetrics } from '../../src/export/metrics.js';
 import type { SceneSwitcher, SwitchRequest, SwitchResult } from '../../src/scenes/scene-switcher.js';
-import type { FeedClass } from '../../src/sources/feed-class.js';
 import { FailoverController } from '../../src/state/controller.js';
 import { AUTOMATION_DEFAULTS, FAILOVER_DEFAULTS, SCENE_DEFAULTS } from '../../src/state/params.js';
 import { sig } from './sim.js';

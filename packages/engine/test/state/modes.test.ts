@@ -1,5 +1,6 @@
+import { MODES, type Mode } from '@telemy/protocol';
 import { describe, expect, it } from 'vitest';
-import { MODES, type Mode, type ModeTrigger, TRANSITIONS, transition } from '../../src/state/modes.js';
+import { type ModeTrigger, TRANSITIONS, transition } from '../../src/state/modes.js';
 
 describe('transition table', () => {
   it('accepts every row of the table with its triggers', () => {

@@ -1,9 +1,9 @@
+import type { FeedClass, Mode } from '@telemy/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RelaySignal } from '../../src/cloudlink/relay-signals.js';
-import type { FeedClass } from '../../src/sources/feed-class.js';
 import type { EngineInput } from '../../src/state/engine.js';
-import { type Mode, type ModeState, type ModeTrigger, transition } from '../../src/state/modes.js';
+import { type ModeState, type ModeTrigger, transition } from '../../src/state/modes.js';
 import { Sim, sig } from './sim.js';
 
 const feedClass = fc.constantFrom<FeedClass>('normal', 'low', 'offline', 'unknown');

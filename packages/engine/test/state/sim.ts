@@ -1,5 +1,5 @@
+import type { FeedClass } from '@telemy/protocol';
 import type { RelaySignal } from '../../src/cloudlink/relay-signals.js';
-import type { FeedClass } from '../../src/sources/feed-class.js';
 import {
   createEngineState,
   currentMode,

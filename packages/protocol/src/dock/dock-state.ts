@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AUTOMATION_FLAGS, AUTOMATION_STATES, SCENE_ROLES } from '../automation.js';
+import { FEED_CLASSES, MODES } from '../engine-modes.js';
 
 /**
  * DockState: the one object the engine pushes to every dock and
@@ -8,16 +9,7 @@ import { AUTOMATION_FLAGS, AUTOMATION_STATES, SCENE_ROLES } from '../automation.
  * never appear here; pairing details only after an explicit reveal.
  */
 
-export const DOCK_ENGINE_STATES = [
-  'STUDIO',
-  'IRL_CONNECTING',
-  'IRL_ACTIVE',
-  'IRL_GRACE',
-  'DEGRADED',
-  'FATAL',
-] as const;
 export const DOCK_AUTOMATION_FLAGS = AUTOMATION_FLAGS;
-export const DOCK_FEED_CLASSES = ['normal', 'low', 'offline', 'unknown'] as const;
 export const DOCK_OUTPUT_STATUSES = ['healthy', 'degraded', 'critical', 'offline'] as const;
 export const DOCK_RELAY_STATUSES = [
   'not_configured',
@@ -35,14 +27,13 @@ const nullableNum = num.nullable();
 const text = z.string().max(2000);
 
 export const dockModeSchema = z.enum(['studio', 'irl']);
-export const dockEngineStateSchema = z.enum(DOCK_ENGINE_STATES);
 export const dockAutomationFlagSchema = z.enum(DOCK_AUTOMATION_FLAGS);
 
 const headerSchema = z.object({
   product: z.string(),
   version: z.string(),
   mode: dockModeSchema,
-  engine_state: dockEngineStateSchema,
+  engine_state: z.enum(MODES),
   obs: z.object({
     status: z.enum(['connected', 'connecting', 'disconnected', 'auth_failed']),
     /** One human line about the last connection problem; null while connected. */
@@ -114,7 +105,7 @@ const historySchema = z.object({
 
 const feedSchema = z.object({
   /** The feed automation acts on (in IRL the worse of the local sources and the relay). */
-  classification: z.enum(DOCK_FEED_CLASSES),
+  classification: z.enum(FEED_CLASSES),
   /** Why the feed has this class, in a few words (e.g. "bitrate 120 kb/s ≤ 200"). */
   reason: text.nullable(),
   /** The source that decided it: a configured source's name, or `relay`. */
@@ -340,9 +331,7 @@ export type DockChatPlatform = z.infer<typeof chatPlatformRowSchema>;
 export type DockSystem = DockState['system'];
 export type DockEvent = DockState['events'][number];
 export type DockConfigView = z.infer<typeof dockConfigViewSchema>;
-export type DockEngineState = (typeof DOCK_ENGINE_STATES)[number];
 export type DockAutomationFlag = (typeof DOCK_AUTOMATION_FLAGS)[number];
-export type DockFeedClass = (typeof DOCK_FEED_CLASSES)[number];
 export type DockOutputStatus = (typeof DOCK_OUTPUT_STATUSES)[number];
 export type DockRelayStatus = (typeof DOCK_RELAY_STATUSES)[number];
 export type DockChatPlatformName = (typeof DOCK_CHAT_PLATFORMS)[number];

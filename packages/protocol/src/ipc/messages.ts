@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AUTOMATION_FLAGS, SWITCH_ERROR_CODES } from '../automation.js';
+import { MODES } from '../engine-modes.js';
 
 /** IPC v1 message contract: envelope plus one payload schema per message type. */
 
@@ -21,15 +22,6 @@ export type ProtocolErrorCode = (typeof PROTOCOL_ERROR_CODES)[number];
 
 export const SETTING_KEYS = AUTOMATION_FLAGS;
 export type SettingKey = (typeof SETTING_KEYS)[number];
-
-export const ENGINE_STATES = [
-  'STUDIO',
-  'IRL_CONNECTING',
-  'IRL_ACTIVE',
-  'IRL_GRACE',
-  'DEGRADED',
-  'FATAL',
-] as const;
 
 export const SWITCH_REASONS = ['auto_failover', 'auto_recover', 'chat_command', 'manual'] as const;
 export type SwitchReason = (typeof SWITCH_REASONS)[number];
@@ -72,7 +64,7 @@ export const helloAckPayloadSchema = z.object({
 export const pongPayloadSchema = pingPayloadSchema;
 export const statusSnapshotPayloadSchema = z.object({
   mode: z.enum(['studio', 'irl']),
-  engine_state: z.enum(ENGINE_STATES),
+  engine_state: z.enum(MODES),
   health: z.enum(['good', 'degraded', 'offline']),
   bitrate_kbps: nullableNumber,
   rtt_ms: nullableNumber,
