@@ -15,18 +15,30 @@ import {
  * Encrypted secret store (spec 80 §3): one AES-256-GCM entry per secret, the entry name bound as
  * associated data so entries cannot be swapped. The file is never rewritten when it cannot be read:
  * a corrupted vault is reported and left for the user to restore.
+ *
+ * The key is verified by `check`, a known constant sealed with the key, never by a secret: a
+ * corrupted entry fails alone (its `get` names it; `list`, `set`, `delete` and the other entries keep
+ * working). A file written before `check` existed is verified by any entry that decrypts and gains
+ * `check` on its next write; the format version stays 1 (older builds ignore the field).
  */
 
 export const VAULT_FORMAT_VERSION = 1;
 export const LOCAL_ACCESS_TOKEN_KEY = 'local_access_token';
 
-const entrySchema = z.object({ iv: z.string(), tag: z.string(), ct: z.string(), updated_at: z.string() });
+/** The key check: this text sealed under associated data no entry name can take (names have no ':'). */
+const CHECK_PLAINTEXT = 'telemy-vault-key-check-v1';
+const CHECK_AAD = 'telemy-vault:key-check';
+
+const sealedSchema = z.object({ iv: z.string(), tag: z.string(), ct: z.string() });
+const entrySchema = sealedSchema.extend({ updated_at: z.string() });
 const fileSchema = z.object({
   format: z.literal('telemy-vault'),
   version: z.number().int(),
+  check: sealedSchema.optional(),
   entries: z.record(z.string(), entrySchema),
 });
 type VaultFile = z.infer<typeof fileSchema>;
+type Sealed = z.infer<typeof sealedSchema>;
 
 export class VaultError extends Error {
   constructor(
@@ -70,23 +82,41 @@ export class Vault {
       );
     }
     const key = randomBytes(32);
+    let store: VaultKeyStore = keyFile;
     if (keyring) {
       try {
-        const store = new KeyringKeyStore(keyring);
-        store.save(key);
-        return new Vault(file, key, store, data);
+        const ring = new KeyringKeyStore(keyring);
+        ring.save(key);
+        store = ring;
       } catch {
         // A secret store that lists but refuses writes (locked, access denied): use the key file.
       }
     }
-    keyFile.save(key);
-    return new Vault(file, key, keyFile, data);
+    if (store === keyFile) keyFile.save(key);
+    const vault = new Vault(file, key, store, data);
+    // An entry-less file sealed with a lost key: re-seal its check now, or the next open would fail.
+    if (data.check) vault.persist(structuredClone(data));
+    return vault;
   }
 
-  /** Fails early with a clear message when the key does not open the existing entries. */
+  /**
+   * Fails early, with the file untouched, when the key is not the vault's: by the key check, or in a
+   * file written before it existed, when no entry at all decrypts. A corrupted entry is not checked
+   * here: it fails alone when read.
+   */
   private verified(): this {
-    const first = Object.keys(this.data.entries)[0];
-    if (first !== undefined) this.get(first);
+    const names = Object.keys(this.data.entries);
+    const ok = this.data.check
+      ? this.unseal(this.data.check, CHECK_AAD) === CHECK_PLAINTEXT
+      : names.length === 0 || names.some((n) => this.opens(n));
+    if (!ok) {
+      throw new VaultError(
+        this.data.check
+          ? `the vault key (${this.keyStore.location}) does not open ${this.file}: wrong or replaced key, or a corrupted vault (its key check does not match); the vault was left untouched — restore the key or the vault from a backup`
+          : `the vault key (${this.keyStore.location}) does not open ${this.file}: wrong or replaced key, or a corrupted vault (no entry decrypts); the vault was left untouched — restore the key or the vault from a backup`,
+        'wrong_key',
+      );
+    }
     return this;
   }
 
@@ -95,47 +125,37 @@ export class Vault {
   }
 
   has(name: string): boolean {
-    return name in this.data.entries;
+    return this.entry(name) !== undefined;
   }
 
+  /** Names of the entries that do not decrypt with the vault's (verified) key. */
+  corrupted(): string[] {
+    return this.list().filter((n) => !this.opens(n));
+  }
+
+  /**
+   * The entry's value, or null when there is none. An entry that does not decrypt throws a
+   * `tampered` VaultError naming it; the key itself was verified when the vault was opened.
+   */
   get(name: string): string | null {
-    const e = this.data.entries[name];
+    const e = this.entry(name);
     if (!e) return null;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(e.iv, 'base64'));
-      decipher.setAAD(Buffer.from(name, 'utf8'));
-      decipher.setAuthTag(Buffer.from(e.tag, 'base64'));
-      return Buffer.concat([decipher.update(Buffer.from(e.ct, 'base64')), decipher.final()]).toString('utf8');
-    } catch {
-      const others = Object.keys(this.data.entries).filter((n) => n !== name);
-      const othersOpen = others.some((n) => this.opens(n));
-      if (othersOpen) {
-        throw new VaultError(
-          `vault entry "${name}" failed authentication: it was tampered with or corrupted; set it again`,
-          'tampered',
-        );
-      }
+    const value = this.unseal(e, name);
+    if (value === null) {
       throw new VaultError(
-        `the vault key (${this.keyStore.location}) does not open ${this.file}: wrong or replaced key, or a tampered vault`,
-        'wrong_key',
+        `vault entry "${name}" is corrupted or was tampered with (it does not decrypt with the vault key); replace it with \`telemy vault set ${name}\` or remove it with \`telemy vault delete ${name}\``,
+        'tampered',
       );
     }
+    return value;
   }
 
+  /** Stores the value, replacing the entry (a corrupted one too). */
   set(name: string, value: string): void {
     if (!NAME_RE.test(name))
       throw new VaultError(`invalid vault key name "${name}": use a-z, 0-9, _ . - (max 64)`, 'invalid_name');
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-    cipher.setAAD(Buffer.from(name, 'utf8'));
-    const ct = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
     const next: VaultFile = structuredClone(this.data);
-    next.entries[name] = {
-      iv: iv.toString('base64'),
-      tag: cipher.getAuthTag().toString('base64'),
-      ct: ct.toString('base64'),
-      updated_at: new Date().toISOString(),
-    };
+    next.entries[name] = { ...this.seal(value, name), updated_at: new Date().toISOString() };
     this.persist(next);
   }
 
@@ -147,45 +167,83 @@ export class Vault {
     return true;
   }
 
-  /** Returns the stored value, creating a random one first when absent (e.g. the local access token). */
+  /**
+   * Returns the stored value, creating a random one first when absent (e.g. the local access token).
+   * A generated value whose entry is corrupted cannot be recovered: it is replaced by a new one
+   * (`replaced`), so a damaged token never keeps the engine from starting.
+   */
   getOrCreate(
     name: string,
     make: () => string = () => randomBytes(24).toString('base64url'),
-  ): { value: string; created: boolean } {
-    const existing = this.get(name);
+  ): { value: string; created: boolean; replaced?: true } {
+    const corrupted = this.has(name) && !this.opens(name);
+    const existing = corrupted ? null : this.get(name);
     if (existing !== null) return { value: existing, created: false };
     const value = make();
     this.set(name, value);
-    return { value, created: true };
+    return corrupted ? { value, created: true, replaced: true } : { value, created: true };
   }
 
   /** All decrypted values: used only to scan outbound data (DockState, IPC) for leaked secrets. */
   secretValues(): string[] {
     return this.list()
-      .map((n) => this.get(n))
+      .map((n) => (this.opens(n) ? this.get(n) : null))
       .filter((v): v is string => v !== null && v.length >= 6);
   }
 
+  /** Own entries only: a name like `constructor` is not an entry of every vault. */
+  private entry(name: string): VaultFile['entries'][string] | undefined {
+    return Object.hasOwn(this.data.entries, name) ? this.data.entries[name] : undefined;
+  }
+
   private opens(name: string): boolean {
-    const e = this.data.entries[name];
-    if (!e) return false;
+    const e = this.entry(name);
+    return e !== undefined && this.unseal(e, name) !== null;
+  }
+
+  private seal(plaintext: string, aad: string): Sealed {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(Buffer.from(aad, 'utf8'));
+    const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+    return {
+      iv: iv.toString('base64'),
+      tag: cipher.getAuthTag().toString('base64'),
+      ct: ct.toString('base64'),
+    };
+  }
+
+  /** The plaintext, or null when it does not authenticate (wrong key, corrupted or moved data). */
+  private unseal(s: Sealed, aad: string): string | null {
     try {
-      const d = createDecipheriv('aes-256-gcm', this.key, Buffer.from(e.iv, 'base64'));
-      d.setAAD(Buffer.from(name, 'utf8'));
-      d.setAuthTag(Buffer.from(e.tag, 'base64'));
-      d.update(Buffer.from(e.ct, 'base64'));
-      d.final();
-      return true;
+      // A full 16-byte tag only: a shortened one would weaken the authentication.
+      const d = createDecipheriv('aes-256-gcm', this.key, Buffer.from(s.iv, 'base64'), { authTagLength: 16 });
+      d.setAAD(Buffer.from(aad, 'utf8'));
+      d.setAuthTag(Buffer.from(s.tag, 'base64'));
+      return Buffer.concat([d.update(Buffer.from(s.ct, 'base64')), d.final()]).toString('utf8');
     } catch {
-      return false;
+      return null;
     }
   }
 
+  /**
+   * Writes `next` atomically (temp file, fsync, rename; 0600), with a key check sealed by this key:
+   * a file written before the check existed gains one here.
+   */
   private persist(next: VaultFile): void {
     // Re-read first: never overwrite a file that became unreadable since we opened it.
     readVaultFile(this.file);
-    writeFileAtomic(this.file, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
-    this.data = next;
+    const data: VaultFile = {
+      format: 'telemy-vault',
+      version: VAULT_FORMAT_VERSION,
+      check:
+        next.check && this.unseal(next.check, CHECK_AAD) === CHECK_PLAINTEXT
+          ? next.check
+          : this.seal(CHECK_PLAINTEXT, CHECK_AAD),
+      entries: next.entries,
+    };
+    writeFileAtomic(this.file, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
+    this.data = data;
   }
 }
 
