@@ -39,10 +39,16 @@ export function registerVault(program: Command): void {
 
   vault
     .command('list')
-    .description('list entry names (never values)')
+    .description('list entry names (never values); a corrupted entry is marked')
     .action(async () => {
       const v = await openCliVault();
-      for (const name of v.list()) process.stdout.write(`${name}\n`);
+      const corrupted = new Set(v.corrupted());
+      for (const name of v.list())
+        process.stdout.write(
+          corrupted.has(name)
+            ? `${name} (corrupted: \`telemy vault set ${name}\` to replace it)\n`
+            : `${name}\n`,
+        );
     });
 
   vault

@@ -1,0 +1,103 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newTelemyHome, startTelemy, telemySync, writeConfig } from '../support/telemy-process.js';
+
+/**
+ * One corrupted vault entry fails alone, through the real `telemy` CLI: the key is verified by the
+ * vault's key check, not by its first secret, so `vault get` of the others, `list`, `set` and `delete`
+ * keep working, and `telemy engine` starts.
+ */
+
+const ENGINE_PORT = 7251;
+const NO_OBS_PORT = 44789;
+
+let home: string;
+let vaultFile: string;
+
+/** Flips one bit of an entry's ciphertext in the vault file, as a bad disk block or a stray edit would. */
+function corrupt(name: string): void {
+  const json = JSON.parse(readFileSync(vaultFile, 'utf8'));
+  const ct = Buffer.from(json.entries[name].ct, 'base64');
+  ct[0] = (ct[0] ?? 0) ^ 0x01;
+  json.entries[name].ct = ct.toString('base64');
+  writeFileSync(vaultFile, JSON.stringify(json, null, 2));
+}
+
+function set(name: string, value: string): void {
+  const r = telemySync(['vault', 'set', name], { home, input: `${value}\n` });
+  expect(r.status, r.stderr).toBe(0);
+}
+
+beforeAll(() => {
+  home = newTelemyHome();
+  vaultFile = path.join(home, 'vault.json');
+  // The entry the probe corrupted is the first one in the file.
+  set('twitch_token', 'chat-token-1111');
+  set('obs_password', 'obs-password-2222');
+  set('cloud_api_key', 'tmk_api_key_3333');
+  expect(Object.keys(JSON.parse(readFileSync(vaultFile, 'utf8')).entries)[0]).toBe('twitch_token');
+  corrupt('twitch_token');
+});
+
+afterAll(() => {
+  if (home) rmSync(home, { recursive: true, force: true });
+});
+
+describe('telemy vault with a corrupted first entry', () => {
+  it('get of another entry works; get of the corrupted one fails naming it', () => {
+    const other = telemySync(['vault', 'get', 'obs_password'], { home });
+    expect(other.status, other.stderr).toBe(0);
+    expect(other.stdout).toBe('obs-password-2222\n');
+
+    const bad = telemySync(['vault', 'get', 'twitch_token'], { home });
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toContain('vault entry "twitch_token" is corrupted');
+    expect(bad.stderr).toContain('telemy vault set twitch_token');
+    expect(bad.stderr).not.toContain('does not open');
+    expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('list shows every name and marks the corrupted one', () => {
+    const r = telemySync(['vault', 'list'], { home });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toEqual([
+      'cloud_api_key',
+      'obs_password',
+      'twitch_token (corrupted: `telemy vault set twitch_token` to replace it)',
+    ]);
+  });
+
+  it('the engine starts', async () => {
+    writeConfig(
+      home,
+      [`[obs]\nport = ${NO_OBS_PORT}`, `[server]\nport = ${ENGINE_PORT}`, '[cloud]\nmode = "off"', ''].join(
+        '\n',
+      ),
+    );
+    const engine = startTelemy(['engine', '--config', path.join(home, 'config.toml')], { home });
+    try {
+      await engine.waitFor(/dashboard: \S+\?token=\S+/, 60_000);
+    } finally {
+      await engine.stop();
+    }
+  });
+
+  it('set replaces the corrupted entry, the others are unchanged', () => {
+    set('twitch_token', 'chat-token-new');
+    expect(telemySync(['vault', 'get', 'twitch_token'], { home }).stdout).toBe('chat-token-new\n');
+    expect(telemySync(['vault', 'get', 'cloud_api_key'], { home }).stdout).toBe('tmk_api_key_3333\n');
+  });
+
+  it('delete removes a corrupted entry, the others stay', () => {
+    corrupt('obs_password');
+    const r = telemySync(['vault', 'delete', 'obs_password'], { home });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe('deleted obs_password\n');
+    expect(telemySync(['vault', 'list'], { home }).stdout).toBe(
+      'cloud_api_key\nlocal_access_token\ntwitch_token\n',
+    );
+    expect(telemySync(['vault', 'get', 'twitch_token'], { home }).stdout).toBe('chat-token-new\n');
+  });
+});
