@@ -80,7 +80,8 @@ export interface EventInput {
   data?: Record<string, unknown>;
 }
 
-export interface EngineInput {
+/** What the dock's engine section is built from. */
+export interface EngineSectionInput {
   mode: 'studio' | 'irl';
   state: Mode;
   flags: Record<DockAutomationFlag, boolean>;
@@ -154,7 +155,7 @@ export interface DockInputs {
   /** null: no output metrics producer (OBS not connected or metrics hub not running). */
   outputs: readonly OutputSampleInput[] | null;
   outputConfig: readonly OutputConfigInput[];
-  engine: EngineInput;
+  engine: EngineSectionInput;
   /** null: no ingest source configured or no sample yet. */
   feed: FeedInput | null;
   history: DockHistory;
