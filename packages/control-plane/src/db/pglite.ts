@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { lockPgliteFolder } from './pglite-lock.js';
+import { PrivateNodeFS, restrictTree } from './pglite-private-fs.js';
 import type { Db, LockResult, Queryable, QueryOptions, QueryResult, Subscription } from './types.js';
 
 function wrap(conn: PGlite | Transaction): Queryable {
@@ -19,17 +20,19 @@ function wrap(conn: PGlite | Transaction): Queryable {
  * PGlite (PostgreSQL compiled to WASM) in a folder, or in memory when `dataDir` is omitted. It is one
  * connection: transactions are serialised by PGlite itself, and advisory locks would be re-entrant
  * within that single session, so an in-process set gives jobs their mutual exclusion. A folder is
- * opened by one process at a time (`pglite-lock.ts`); a second gets `PgliteFolderInUse`.
+ * opened by one process at a time (`pglite-lock.ts`); a second gets `PgliteFolderInUse`. The folder
+ * is 0700 and its files 0600, as made and as found (`pglite-private-fs.ts`): they hold secrets.
  */
 export async function createPgliteDb(dataDir?: string): Promise<Db> {
   let release = () => {};
   if (dataDir) {
-    fs.mkdirSync(dataDir, { recursive: true });
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     release = lockPgliteFolder(dataDir);
   }
   let pglite: PGlite;
   try {
-    pglite = await PGlite.create(dataDir ? { dataDir } : {});
+    if (dataDir) restrictTree(dataDir);
+    pglite = await PGlite.create(dataDir ? { fs: new PrivateNodeFS(dataDir) } : {});
   } catch (err) {
     release();
     throw err;
