@@ -5,6 +5,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Vault } from '@telemy/engine/vault';
 import {
+  backoffMs,
   type EmbeddedInit,
   EmbeddedReport,
   type Logger,
@@ -95,7 +96,7 @@ export function afterCrash(
   if (count > policy.maxQuickCrashes) return { quickCrashes: count, restartInMs: null };
   return {
     quickCrashes: count,
-    restartInMs: Math.min(policy.maxDelayMs, policy.firstDelayMs * 2 ** (count - 1)),
+    restartInMs: backoffMs({ baseMs: policy.firstDelayMs, maxMs: policy.maxDelayMs }, count - 1),
   };
 }
 

@@ -1,3 +1,4 @@
+import { type BackoffPolicy, backoffMs } from '@telemy/protocol/backoff';
 import type {
   DockActionInput,
   DockActionResult,
@@ -52,8 +53,8 @@ function withResult(
 }
 
 const TOKEN_KEY = 'telemy.token';
-const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 4000;
+/** Reconnect delays: from 250 ms, doubling, never more than 4 s. */
+export const RECONNECT_BACKOFF: BackoffPolicy = { baseMs: 250, maxMs: 4000 };
 
 /** Takes the token from `?token=` once, keeps it in storage and removes it from the address bar. */
 export function takeToken(loc: Location, history: History, storage: Storage[]): string | null {
@@ -81,10 +82,6 @@ export function takeToken(loc: Location, history: History, storage: Storage[]): 
     }
   }
   return null;
-}
-
-export function backoffMs(attempt: number): number {
-  return Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.max(0, attempt - 1));
 }
 
 export function dockSocketUrl(loc: Location, token: string): string {
@@ -189,10 +186,13 @@ export class DockConnection {
         });
         void this.checkFailed();
       }
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.open(url);
-      }, backoffMs(attempts));
+      this.timer = setTimeout(
+        () => {
+          this.timer = null;
+          this.open(url);
+        },
+        backoffMs(RECONNECT_BACKOFF, attempts - 1),
+      );
     };
   }
 

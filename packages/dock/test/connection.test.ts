@@ -1,5 +1,6 @@
+import { backoffMs } from '@telemy/protocol/backoff';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { backoffMs, DockConnection, dockSocketUrl, takeToken } from '../src/connection.js';
+import { DockConnection, dockSocketUrl, RECONNECT_BACKOFF, takeToken } from '../src/connection.js';
 import { fakeDockState } from './support/fake-state.js';
 
 class MemoryStorage {
@@ -65,7 +66,9 @@ describe('takeToken', () => {
   });
 
   it('backs off from 250 ms doubling to a 4 s cap', () => {
-    expect([1, 2, 3, 4, 5, 6, 10].map(backoffMs)).toEqual([250, 500, 1000, 2000, 4000, 4000, 4000]);
+    expect([0, 1, 2, 3, 4, 5, 9].map((a) => backoffMs(RECONNECT_BACKOFF, a))).toEqual([
+      250, 500, 1000, 2000, 4000, 4000, 4000,
+    ]);
   });
 });
 

@@ -1,6 +1,7 @@
 export * from './api/control-plane.js';
 export * from './api/embedded-control-plane.js';
 export * from './automation.js';
+export * from './backoff.js';
 export * from './dock/index.js';
 export * from './engine-modes.js';
 export * from './ipc/index.js';

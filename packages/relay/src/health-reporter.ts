@@ -1,4 +1,4 @@
-import type { Logger, RelayHealthReport } from '@telemy/protocol';
+import { backoffMs, type Logger, type RelayHealthReport } from '@telemy/protocol';
 
 export type HealthOutcome =
   | { kind: 'ok' }
@@ -59,9 +59,12 @@ export class HealthReporter {
       return;
     }
     this.failures += 1;
-    const cap = Math.min(this.opts.intervalMs, 1_000 * 2 ** (this.failures - 1));
-    const delay = cap / 2 + ((this.opts.random ?? Math.random)() * cap) / 2;
-    this.opts.log.warn({ reason: outcome.reason, retry_in_ms: Math.round(delay) }, 'health report failed');
+    const delay = backoffMs(
+      { baseMs: 1_000, maxMs: this.opts.intervalMs },
+      this.failures - 1,
+      this.opts.random ?? Math.random,
+    );
+    this.opts.log.warn({ reason: outcome.reason, retry_in_ms: delay }, 'health report failed');
     this.schedule(delay);
   }
 

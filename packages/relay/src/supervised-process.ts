@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { Logger } from '@telemy/protocol';
+import { backoffMs, type Logger } from '@telemy/protocol';
 import { LineSplitter } from './srt-stats.js';
 
 export interface SupervisedProcessOptions {
@@ -67,8 +67,10 @@ export class SupervisedProcess {
         return;
       }
       this.failures = Date.now() - startedAt > STABLE_AFTER_MS ? 1 : this.failures + 1;
-      const base = this.opts.restartDelayMs ?? 200;
-      const delay = Math.min(this.opts.maxRestartDelayMs ?? 5_000, base * 2 ** (this.failures - 1));
+      const delay = backoffMs(
+        { baseMs: this.opts.restartDelayMs ?? 200, maxMs: this.opts.maxRestartDelayMs ?? 5_000 },
+        this.failures - 1,
+      );
       this.opts.log.warn(
         { process: this.opts.name, code, signal, restart_in_ms: delay },
         'media process exited; restarting',

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import {
+  backoffMs,
   connectIpcChannel,
   FramedSocket,
   type FrameResult,
@@ -66,7 +67,8 @@ export class ShimIpcClient extends EventEmitter<ShimIpcClientEvents> {
   private link: Link | null = null;
   private running = false;
   private sessions = 0;
-  private backoffMs: number;
+  /** Connection attempts that failed since the last session was established. */
+  private failedAttempts = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
   /** Last measured ping → pong round trip. */
@@ -76,7 +78,6 @@ export class ShimIpcClient extends EventEmitter<ShimIpcClientEvents> {
     super();
     this.log = opts.logger.child({ component: 'shim-ipc' });
     this.now = opts.now ?? Date.now;
-    this.backoffMs = opts.initialBackoffMs ?? 100;
   }
 
   get connected(): boolean {
@@ -133,8 +134,10 @@ export class ShimIpcClient extends EventEmitter<ShimIpcClientEvents> {
 
   private scheduleRetry(): void {
     if (!this.running || this.retryTimer) return;
-    const wait = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, this.opts.maxBackoffMs ?? 2000);
+    const wait = backoffMs(
+      { baseMs: this.opts.initialBackoffMs ?? 100, maxMs: this.opts.maxBackoffMs ?? 2000 },
+      this.failedAttempts++,
+    );
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       void this.attempt();
@@ -172,7 +175,7 @@ export class ShimIpcClient extends EventEmitter<ShimIpcClientEvents> {
     switch (m.type) {
       case 'hello_ack':
         link.acked = true;
-        this.backoffMs = this.opts.initialBackoffMs ?? 100;
+        this.failedAttempts = 0;
         this.sessions += 1;
         this.log.info({ core_version: m.payload.core_version }, 'IPC session established');
         this.startPings(link);

@@ -1,3 +1,4 @@
+import { backoffMs } from '@telemy/protocol';
 import { Counter, Histogram, type Registry } from 'prom-client';
 
 /**
@@ -189,7 +190,8 @@ export async function callAws<T>(
       });
       const code = awsErrorCode(err);
       if (c.kind === 'terminal') throw new AwsOperationError(op, region, code, c.kind, attempt, false, err);
-      const delay = deps.random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+      const delay =
+        deps.random() * backoffMs({ baseMs: policy.baseDelayMs, maxMs: policy.maxDelayMs }, attempt - 1);
       if (attempt >= policy.maxAttempts || deps.now() - startedAt + delay > policy.budgetMs) {
         metrics.exhausted.inc({ op, region });
         throw new AwsOperationError(op, region, code, c.kind, attempt, true, err);

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createLogger, type Logger } from '@telemy/protocol';
+import { type BackoffPolicy, createLogger, type Logger } from '@telemy/protocol';
 import type { EngineMetrics } from '../export/metrics.js';
 import type { ChatActions } from './actions.js';
 import { KickAdapter } from './adapters/kick.js';
 import { TwitchAdapter } from './adapters/twitch.js';
-import type { AdapterDeps, ChatAdapter, ChatPlatformState, ReconnectPolicy } from './adapters/types.js';
+import type { AdapterDeps, ChatAdapter, ChatPlatformState } from './adapters/types.js';
 import { YouTubeAdapter } from './adapters/youtube.js';
 import { type AuditLog, auditRecord, type ChatAuditRecord } from './audit.js';
 import { type ChatConfig, isCommandName, type Platform, withAlias } from './config.js';
@@ -24,7 +24,7 @@ export interface ChatBridgeOptions {
   onState?: (states: ChatPlatformState[]) => void;
   now?: () => number;
   log?: Logger;
-  reconnect?: ReconnectPolicy;
+  reconnect?: BackoffPolicy;
   /** Replaces the adapters built from the config (other transports, tests). */
   adapters?: (deps: AdapterDeps) => ChatAdapter[];
 }

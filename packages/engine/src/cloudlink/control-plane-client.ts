@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createLogger, type Logger } from '@telemy/protocol';
+import { type BackoffPolicy, backoffMs, createLogger, type Logger } from '@telemy/protocol';
 import type { z } from 'zod';
 import {
   type ClientPlatform,
@@ -14,7 +14,6 @@ import {
   type Usage,
   UsageSchema,
 } from './api-schemas.js';
-import { type BackoffPolicy, backoffDelay } from './backoff.js';
 import { clientPlatform, ENGINE_VERSION } from './client-info.js';
 import { type FetchLike, type FetchResponse, httpFetch } from './http-fetch.js';
 
@@ -278,7 +277,7 @@ export class ControlPlaneClient {
   }
 
   private async backoff(method: string, path: string, attempt: number, reason: string): Promise<void> {
-    const delay = backoffDelay(this.retry, attempt, this.random);
+    const delay = backoffMs(this.retry, attempt, this.random);
     this.log.warn(
       { method, path, attempt: attempt + 1, delay_ms: delay, reason },
       'control-plane call failed, retrying',

@@ -1,5 +1,4 @@
 export * from './api-schemas.js';
-export { type BackoffPolicy, backoffDelay } from './backoff.js';
 export { clientPlatform } from './client-info.js';
 export {
   type CloudApi,

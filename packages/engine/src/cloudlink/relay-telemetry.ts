@@ -1,7 +1,13 @@
 import { EventEmitter } from 'node:events';
-import { createLogger, type Deadline, type Logger, stallTolerantDeadline } from '@telemy/protocol';
+import {
+  type BackoffPolicy,
+  backoffMs,
+  createLogger,
+  type Deadline,
+  type Logger,
+  stallTolerantDeadline,
+} from '@telemy/protocol';
 import WebSocket from 'ws';
-import { type BackoffPolicy, backoffDelay } from './backoff.js';
 import {
   type HelloMessage,
   type IngestMessage,
@@ -179,7 +185,7 @@ export class RelayTelemetryClient extends EventEmitter<RelayTelemetryEvents> {
 
   private scheduleReconnect(): void {
     if (!this.running) return;
-    const delay = backoffDelay(this.policy, this.failures, this.random);
+    const delay = backoffMs(this.policy, this.failures, this.random);
     this.failures++;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { type Logger, stallTolerantDeadline } from '@telemy/protocol';
+import { backoffMs, type Logger, stallTolerantDeadline } from '@telemy/protocol';
 import OBSWebSocket, {
   EventSubscription,
   type OBSEventTypes,
@@ -397,8 +397,10 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
   }
 
   private backoff(): number {
-    const exp = this.opt.initialBackoffMs * 2 ** Math.max(0, this.failedAttempts - 1);
-    return Math.min(this.opt.maxBackoffMs, exp);
+    return backoffMs(
+      { baseMs: this.opt.initialBackoffMs, maxMs: this.opt.maxBackoffMs },
+      this.failedAttempts - 1,
+    );
   }
 
   private openSession(ws: OBSWebSocket): Session {

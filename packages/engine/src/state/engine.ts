@@ -1,5 +1,13 @@
-import type { FeedClass, Guard, Mode, SceneRole, SwitchError, SwitchErrorCode } from '@telemy/protocol';
-import { type BackoffPolicy, backoffDelay } from '../cloudlink/backoff.js';
+import {
+  type BackoffPolicy,
+  backoffMs,
+  type FeedClass,
+  type Guard,
+  type Mode,
+  type SceneRole,
+  type SwitchError,
+  type SwitchErrorCode,
+} from '@telemy/protocol';
 import type { RelaySignal } from '../cloudlink/relay-signals.js';
 import type { SwitchReason } from '../scenes/scene-switcher.js';
 import type { DraftEvent } from './events.js';
@@ -947,7 +955,7 @@ function applyInput(ev: Evaluation, input: EngineInput) {
       s.armed = true;
       const failures = s.retry?.scene === f.scene ? s.retry.failures + 1 : 1;
       // No jitter: one engine retrying one OBS has nobody to spread out from.
-      const delay = backoffDelay(SWITCH_RETRY, failures - 1, () => 1);
+      const delay = backoffMs(SWITCH_RETRY, failures - 1);
       s.retry = { scene: f.scene, failures, nextAt: ev.now + delay, code };
       return;
     }

@@ -21,7 +21,6 @@ import {
   ptDay,
   quotaRemaining,
   readAuditFile,
-  reconnectDelay,
   resolveRole,
   spendQuota,
   twitchFlags,
@@ -164,17 +163,6 @@ describe('announcements', () => {
       'Telemy: switched to LIVE (feed recovered, 6000 kbps)',
     );
     expect(autoSwitchAnnouncement('LOW', 'RTT 3000 ms', null)).toBe('Telemy: switched to LOW (RTT 3000 ms)');
-  });
-});
-
-describe('reconnect backoff', () => {
-  it('doubles and caps', () => {
-    const p = { baseMs: 1000, maxMs: 60_000 };
-    const mid = () => 0.5;
-    expect([0, 1, 2, 3, 10, 100].map((a) => reconnectDelay(a, p, mid))).toEqual([
-      1000, 2000, 4000, 8000, 60_000, 60_000,
-    ]);
-    expect(reconnectDelay(100, p, () => 1)).toBeLessThanOrEqual(72_000);
   });
 });
 

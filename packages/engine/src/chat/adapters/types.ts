@@ -1,4 +1,4 @@
-import type { Logger } from '@telemy/protocol';
+import { type BackoffPolicy, backoffMs, type Logger } from '@telemy/protocol';
 import type { Platform } from '../config.js';
 import type { IncomingChatMessage } from '../pipeline.js';
 
@@ -15,29 +15,14 @@ export interface ChatPlatformState {
   reconnects: number;
 }
 
-export interface ReconnectPolicy {
-  baseMs: number;
-  maxMs: number;
-}
-
-export const DEFAULT_RECONNECT: ReconnectPolicy = { baseMs: 1000, maxMs: 60_000 };
-
-/** Delay before reconnect attempt `attempt` (0-based): doubling from `baseMs`, capped, ±20 % jitter. */
-export function reconnectDelay(
-  attempt: number,
-  policy: ReconnectPolicy,
-  random: () => number = Math.random,
-): number {
-  const raw = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt, 30));
-  return Math.round(raw * (0.8 + 0.4 * random()));
-}
+export const DEFAULT_RECONNECT: BackoffPolicy = { baseMs: 1000, maxMs: 60_000 };
 
 export interface AdapterDeps {
   getSecret: (key: string) => Promise<string | null>;
   onMessage: (msg: IncomingChatMessage) => void;
   onState: (state: ChatPlatformState) => void;
   log: Logger;
-  reconnect?: ReconnectPolicy;
+  reconnect?: BackoffPolicy;
 }
 
 export interface ChatAdapter {
@@ -56,14 +41,14 @@ export class Reconnector {
   stopped = false;
 
   constructor(
-    private readonly policy: ReconnectPolicy,
+    private readonly policy: BackoffPolicy,
     private readonly connect: () => void,
   ) {}
 
   /** Schedules the next attempt unless one is pending or the adapter stopped. Returns the delay. */
   schedule(): number | null {
     if (this.stopped || this.timer) return null;
-    const delay = reconnectDelay(this.attempt++, this.policy);
+    const delay = backoffMs(this.policy, this.attempt++, Math.random);
     this.timer = setTimeout(() => {
       this.timer = null;
       if (!this.stopped) this.connect();
