@@ -48,6 +48,12 @@ export function registerDoctor(program: Command): void {
           what: 'vault',
           detail: `${vault.file} readable (${vault.list().length} entries)`,
         });
+        for (const name of vault.corrupted())
+          checks.push({
+            level: 'FAIL',
+            what: 'vault',
+            detail: `entry "${name}" is corrupted (it does not decrypt with the vault key) — \`telemy vault set ${name}\` to replace it`,
+          });
         if (vault.keyStore.kind === 'key_file') {
           checks.push({
             level: 'warn',
@@ -64,11 +70,14 @@ export function registerDoctor(program: Command): void {
       }
       if (loaded) {
         const cfg = loaded.config;
+        // A corrupted password is already a FAIL line above; OBS is then checked as without one.
+        const obsPassword =
+          vault && !vault.corrupted().includes(cfg.obs.password_key) ? vault.get(cfg.obs.password_key) : null;
         checks.push(
           ...(await checkObs(
             cfg.obs.host,
             cfg.obs.port,
-            vault?.get(cfg.obs.password_key) ?? null,
+            obsPassword,
             cfg.obs.password_key,
             timeoutMs,
             cfg.scenes,
