@@ -1,3 +1,4 @@
+import { errorText } from '@telemy/protocol';
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index.js';
 
@@ -27,7 +28,7 @@ try {
     process.exit(2);
   }
   const verbose = program.opts().verbose === true;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   process.stderr.write(`telemy: ${message}\n`);
   if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   process.exit(

@@ -4,6 +4,7 @@ export * from './automation.js';
 export * from './backoff.js';
 export * from './dock/index.js';
 export * from './engine-modes.js';
+export * from './error-text.js';
 export * from './ipc/index.js';
 export * from './logging.js';
 export * from './obs/confirmed-switch.js';

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { ConfigError, type LoadedConfig, type SceneRolesConfig } from '@telemy/engine/config';
 import type { Vault } from '@telemy/engine/vault';
 import type { FallbackRole } from '@telemy/protocol';
+import { errorText } from '@telemy/protocol';
 import type { Command } from 'commander';
 import OBSWebSocket from 'obs-websocket-js';
 import { loadCliConfig, openCliVault } from '../context.js';
@@ -65,7 +66,7 @@ export function registerDoctor(program: Command): void {
         checks.push({
           level: 'FAIL',
           what: 'vault',
-          detail: err instanceof Error ? err.message : String(err),
+          detail: errorText(err),
         });
       }
       if (loaded) {
@@ -166,7 +167,7 @@ async function checkObs(
       {
         level: 'FAIL',
         what: 'obs',
-        detail: `${url} not reachable (${err instanceof Error ? err.message : String(err)}) — start OBS and enable Tools → WebSocket Server Settings → Enable`,
+        detail: `${url} not reachable (${errorText(err)}) — start OBS and enable Tools → WebSocket Server Settings → Enable`,
       },
     ];
   } finally {
@@ -264,7 +265,7 @@ async function checkControlPlane(
     return {
       level: 'FAIL',
       what: 'control plane',
-      detail: `${url} not reachable (${err instanceof Error ? err.message : String(err)}) — check [cloud] base_url and your network`,
+      detail: `${url} not reachable (${errorText(err)}) — check [cloud] base_url and your network`,
     };
   }
 }

@@ -1,3 +1,4 @@
+import { errorText } from '@telemy/protocol';
 import type { ActionResult, ChatActions, ChatSource } from './actions.js';
 import { executeInvocation, type Invocation, parseInvocation, USAGE } from './commands.js';
 import {
@@ -178,10 +179,6 @@ export function decide(
     help: helpText(config, role, msg),
     cooldowns: next,
   };
-}
-
-function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 /** The I/O part: runs an accepted command through ChatActions; never rejects. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
-import { createLogger, type Logger } from '@telemy/protocol';
+import { createLogger, errorText, type Logger } from '@telemy/protocol';
 import type { RelayInput, RelayLinkInput } from '../server/dock-state.js';
 import {
   type Bonded,
@@ -377,7 +377,7 @@ export class CloudLink {
       const detailReason = (err.details as { reason?: unknown } | undefined)?.reason;
       return { reason: typeof detailReason === 'string' ? detailReason : err.code, message: err.message };
     }
-    return { reason: 'internal_error', message: err instanceof Error ? err.message : String(err) };
+    return { reason: 'internal_error', message: errorText(err) };
   }
 
   /** Takes a session from the control plane as the current one and acts on its status. */
@@ -597,7 +597,7 @@ export class CloudLink {
     } catch (err) {
       // Allow the next poll to try again.
       this.obsSourceUrl = null;
-      this.obsSourceError = err instanceof Error ? err.message : String(err);
+      this.obsSourceError = errorText(err);
       this.log.warn({ problem: this.obsSourceError }, 'could not configure the OBS relay media source');
     }
   }
@@ -646,17 +646,14 @@ export class CloudLink {
       this.notice = UNREACHABLE_NOTICE;
       return;
     }
-    this.log.warn({ problem: err instanceof Error ? err.message : String(err) }, `${what} failed`);
+    this.log.warn({ problem: errorText(err) }, `${what} failed`);
   }
 
   private emit(signal: RelaySignal): void {
     try {
       this.opts.sink.relaySignal(signal);
     } catch (err) {
-      this.log.error(
-        { kind: signal.kind, problem: err instanceof Error ? err.message : String(err) },
-        'relay signal sink threw',
-      );
+      this.log.error({ kind: signal.kind, problem: errorText(err) }, 'relay signal sink threw');
     }
   }
 }

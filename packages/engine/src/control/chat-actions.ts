@@ -1,3 +1,4 @@
+import { errorText } from '@telemy/protocol';
 import type { ActionResult, ChatActions, ChatSource, ThresholdName } from '../chat/actions.js';
 import { type CommandName, withAlias } from '../chat/config.js';
 import type { ConfigStore } from '../config/index.js';
@@ -56,7 +57,7 @@ export function engineChatActions(deps: {
         return {
           ok: false,
           reply: 'could not save the alias',
-          detail: err instanceof Error ? err.message : String(err),
+          detail: errorText(err),
         };
       }
       return { ok: true, reply: command ? `alias !${alias} → !${command}` : `alias !${alias} removed` };

@@ -1,4 +1,4 @@
-import { type Guard, type Logger, SETTING_KEYS, type SettingsForm } from '@telemy/protocol';
+import { errorText, type Guard, type Logger, SETTING_KEYS, type SettingsForm } from '@telemy/protocol';
 import type { CloudLink } from '../cloudlink/cloudlink.js';
 import { fixMediaSources } from '../cloudlink/obs-media-source.js';
 import { ConfigError, type ConfigStore, type OutputConfig, type ScalarChange } from '../config/index.js';
@@ -217,7 +217,7 @@ export class EngineControl {
       const s = await cloud.startIrl(requestedBy);
       return { ok: true, message: `relay ${s.status} (${s.region ?? 'auto'})` };
     } catch (err) {
-      return { ok: false, message: err instanceof Error ? err.message : String(err) };
+      return { ok: false, message: errorText(err) };
     }
   }
 
@@ -228,7 +228,7 @@ export class EngineControl {
       await cloud.stopIrl('user_requested');
       return { ok: true, message: 'relay stopped' };
     } catch (err) {
-      return { ok: false, message: err instanceof Error ? err.message : String(err) };
+      return { ok: false, message: errorText(err) };
     }
   }
 
@@ -288,7 +288,7 @@ export class EngineControl {
         ? { ok: true, message: `stream ${what}` }
         : { ok: false, message: `OBS accepted but has not ${what} the stream after ${waitMs / 1000} s` };
     } catch (err) {
-      return { ok: false, message: `OBS refused: ${err instanceof Error ? err.message : String(err)}` };
+      return { ok: false, message: `OBS refused: ${errorText(err)}` };
     } finally {
       for (const t of timers) clearTimeout(t);
       obs.off('streamStateChanged', onChange);
@@ -300,7 +300,7 @@ export class EngineControl {
       await this.d.obs.call(request);
       return { ok: true, message: done };
     } catch (err) {
-      return { ok: false, message: `OBS refused: ${err instanceof Error ? err.message : String(err)}` };
+      return { ok: false, message: `OBS refused: ${errorText(err)}` };
     }
   }
 
@@ -365,5 +365,5 @@ function configRefusal(err: unknown): ControlOutcome {
     }
     return { ok: false, message: err.lines.map((l) => l.replace(/^[^:]+: /, '')).join('; '), field_errors };
   }
-  return { ok: false, message: err instanceof Error ? err.message : String(err) };
+  return { ok: false, message: errorText(err) };
 }

@@ -1,4 +1,5 @@
 import type { Logger } from '@telemy/protocol';
+import { errorText } from '@telemy/protocol';
 import type { CloudLink } from '../cloudlink/cloudlink.js';
 import type { SourceConfig } from '../config/index.js';
 import type { EngineMetrics } from '../export/metrics.js';
@@ -246,7 +247,7 @@ export class FeedSources {
  * (offline, with the reason); OBS not answering in time or not connected says nothing (unknown).
  */
 function mediaInputFailure(input: string, err: unknown): ParseOutcome {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   if (err instanceof ObsRequestError)
     return { kind: 'offline', reason: `OBS media input ${input}: ${message}` };
   return { kind: 'unknown', reason: `OBS media input ${input}: ${message}` };

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '@telemy/protocol';
+import { errorText } from '@telemy/protocol';
 import type { RequestBatchRequest, ResponseMessage } from 'obs-websocket-js';
 import type { EngineMetrics } from '../export/metrics.js';
 import { setOptionalGauge } from '../system/optional-gauge.js';
@@ -232,7 +233,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     } catch (err) {
       // Connection trouble is the link's to report; the hub just has no OBS data this tick.
       this.options.logger.debug({ err }, 'metrics batch failed');
-      return { error: err instanceof Error ? err.message : String(err) };
+      return { error: errorText(err) };
     }
     this.lastError = null;
     const ok = (i: number): Record<string, unknown> | null => {
@@ -403,7 +404,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   }
 
   private reportOnce(err: unknown): void {
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = errorText(err);
     if (msg !== this.lastError) this.options.logger.warn({ err: msg }, 'metrics sampling failed');
     this.lastError = msg;
   }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { backoffMs, type Logger, stallTolerantDeadline } from '@telemy/protocol';
+import { backoffMs, errorText, type Logger, stallTolerantDeadline } from '@telemy/protocol';
 import OBSWebSocket, {
   EventSubscription,
   type OBSEventTypes,
@@ -675,10 +675,6 @@ function isUnreachable(err: unknown): boolean {
   return /ECONNREFUSED|EHOSTUNREACH|ENOTFOUND|ECONNRESET|EADDRNOTAVAIL|socket hang up|did not answer the handshake/.test(
     msg,
   );
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

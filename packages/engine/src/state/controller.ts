@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger, SwitchError } from '@telemy/protocol';
-import { FEED_CLASSES, type FeedClass, type Mode } from '@telemy/protocol';
+import { errorText, FEED_CLASSES, type FeedClass, type Mode } from '@telemy/protocol';
 import type { RelaySignal, RelaySignalSink } from '../cloudlink/relay-signals.js';
 import type { EngineMetrics } from '../export/metrics.js';
 import type { SceneSwitcher, SwitchResult } from '../scenes/scene-switcher.js';
@@ -289,10 +289,7 @@ export class FailoverController implements RelaySignalSink {
     try {
       fn();
     } catch (err) {
-      this.log.error(
-        { kind: 'callback_failed', callback: what, err: err instanceof Error ? err.message : String(err) },
-        `${what} threw`,
-      );
+      this.log.error({ kind: 'callback_failed', callback: what, err: errorText(err) }, `${what} threw`);
     }
   }
 
@@ -307,7 +304,7 @@ export class FailoverController implements RelaySignalSink {
           deadlineMs: a.deadlineMs,
         });
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorText(err);
         result = { ok: false, error: { code: 'obs_rejected', message }, latencyMs: 0 };
       }
       this.finish(a, result);
@@ -362,10 +359,7 @@ export class FailoverController implements RelaySignalSink {
     read().then(
       (scene) => this.programScene(scene),
       (err: unknown) =>
-        this.log.warn(
-          { kind: 'probe_failed', err: err instanceof Error ? err.message : String(err) },
-          'program scene read-back failed',
-        ),
+        this.log.warn({ kind: 'probe_failed', err: errorText(err) }, 'program scene read-back failed'),
     );
   }
 
@@ -384,7 +378,7 @@ export class FailoverController implements RelaySignalSink {
         this.record(this.now(), {
           level: 'error',
           kind: 'stop_stream_failed',
-          text: `could not stop the stream: ${err instanceof Error ? err.message : String(err)}`,
+          text: `could not stop the stream: ${errorText(err)}`,
           data: { reason },
         }),
     );

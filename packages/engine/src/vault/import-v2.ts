@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { errorText } from '@telemy/protocol';
 import type { Vault } from './vault.js';
 
 /**
@@ -20,7 +21,7 @@ export function importV2Vault(
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`cannot read v0.0.2 vault ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(`cannot read v0.0.2 vault ${file}: ${errorText(err)}`);
   }
   const table = (raw as { entries?: unknown }).entries ?? raw;
   if (table === null || typeof table !== 'object' || Array.isArray(table))

@@ -1,4 +1,5 @@
 import type { SwitchError } from '../automation.js';
+import { errorText } from '../error-text.js';
 
 /**
  * The one confirmed scene switch, used by the engine's direct path and by the shim: a switch counts
@@ -91,7 +92,7 @@ export async function confirmedSwitch(
 
 function rejection(err: unknown, scene: string): SwitchError {
   const code = (err as { code?: unknown } | null)?.code;
-  const text = err instanceof Error ? err.message : String(err);
+  const text = errorText(err);
   if (code === OBS_RESOURCE_NOT_FOUND) {
     return { code: 'scene_missing', message: `OBS has no scene named "${scene}"` };
   }

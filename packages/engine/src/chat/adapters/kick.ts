@@ -1,3 +1,4 @@
+import { errorText } from '@telemy/protocol';
 import WebSocket from 'ws';
 import type { KickChatConfig } from '../config.js';
 import { kickFlags } from '../roles.js';
@@ -88,7 +89,7 @@ export class KickAdapter extends ReconnectingChatAdapter {
       }
       return true;
     } catch (e) {
-      this.deps.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'kick chat: reply failed');
+      this.deps.log.warn({ err: errorText(e) }, 'kick chat: reply failed');
       return false;
     }
   }
@@ -123,7 +124,7 @@ export class KickAdapter extends ReconnectingChatAdapter {
       this.token = this.config.token_key ? await this.deps.getSecret(this.config.token_key) : null;
       if (this.chatroomId === null) await this.lookupChatroom();
     } catch (e) {
-      this.retry(e instanceof Error ? e.message : String(e));
+      this.retry(errorText(e));
       return;
     }
     if (this.reconnector.stopped) return;

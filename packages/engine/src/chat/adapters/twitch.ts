@@ -1,3 +1,4 @@
+import { errorText } from '@telemy/protocol';
 import { StaticAuthProvider } from '@twurple/auth';
 import { ChatClient, type ChatMessage } from '@twurple/chat';
 import type { TwitchChatConfig } from '../config.js';
@@ -99,10 +100,7 @@ export class TwitchAdapter extends ReconnectingChatAdapter {
     try {
       token = this.config.token_key ? await this.deps.getSecret(this.config.token_key) : null;
     } catch (e) {
-      this.deps.log.warn(
-        { err: e instanceof Error ? e.message : String(e) },
-        'twitch chat: vault read failed',
-      );
+      this.deps.log.warn({ err: errorText(e) }, 'twitch chat: vault read failed');
     }
     if (this.reconnector.stopped) return;
     const readOnly = !token;
@@ -120,7 +118,7 @@ export class TwitchAdapter extends ReconnectingChatAdapter {
       });
       setIrcPort(client, this.endpoint.port);
     } catch (e) {
-      this.update({ connected: false, note: e instanceof Error ? e.message : String(e) });
+      this.update({ connected: false, note: errorText(e) });
       return;
     }
     this.client = client;
