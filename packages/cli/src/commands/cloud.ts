@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Session } from '@telemy/engine';
 import { LOCAL_ACCESS_TOKEN_KEY } from '@telemy/engine/vault';
 import { createLogger } from '@telemy/protocol';
@@ -222,7 +223,7 @@ async function waitActive(client: CloudCommands, first: Session, seconds: number
     if (Date.now() >= deadline) {
       throw new CliError(`session ${first.session_id} still provisioning after ${seconds} s`);
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     s = await client.active(false);
   }
   if (!s)

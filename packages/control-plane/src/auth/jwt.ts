@@ -1,3 +1,4 @@
+import { isPgStorableText } from '@telemy/protocol';
 import { type CryptoKey, importPKCS8, importSPKI, jwtVerify, type KeyObject, SignJWT } from 'jose';
 
 type Key = CryptoKey | KeyObject | Uint8Array;
@@ -82,7 +83,11 @@ export interface VerifiedAccessToken {
   nbf: number | null;
 }
 
-/** The claims of a valid token, or null for anything else (bad signature, algorithm, claims, time). */
+/**
+ * The claims of a valid token, or null for anything else (bad signature, algorithm, claims, time).
+ * A `sub` the database cannot hold as text (a NUL, an unpaired surrogate) is an invalid claim like
+ * an empty one: the request is unauthorized, and the user id never reaches a query.
+ */
 export async function verifyAccessTokenClaims(
   cfg: JwtConfig,
   token: string,
@@ -96,7 +101,13 @@ export async function verifyAccessTokenClaims(
       requiredClaims: ['exp', 'sub', 'iss', 'aud'],
       currentDate: new Date(nowMs),
     });
-    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.exp === undefined) return null;
+    if (
+      typeof payload.sub !== 'string' ||
+      payload.sub.length === 0 ||
+      !isPgStorableText(payload.sub) ||
+      payload.exp === undefined
+    )
+      return null;
     return { sub: payload.sub, exp: payload.exp, nbf: payload.nbf ?? null };
   } catch {
     return null;

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type BackoffPolicy, backoffMs, createLogger, type Logger } from '@telemy/protocol';
 import type { z } from 'zod';
 import {
@@ -112,7 +113,7 @@ export class ControlPlaneClient {
     this.base = `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
     this.opts = opts;
     this.fetchFn = opts.fetch ?? httpFetch;
-    this.sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.sleep = opts.sleep ?? ((ms) => sleep(ms));
     this.now = opts.now ?? Date.now;
     this.random = opts.random ?? Math.random;
     this.log = opts.logger ?? createLogger('cloudlink.cp');

@@ -1,9 +1,15 @@
 import { z } from 'zod';
+import { PgInt4, PgText, PgTimestamp } from './pg-values.js';
+
+export * from './pg-values.js';
 
 /**
  * Request and response bodies of the control plane API v1. The
  * server validates with these and generates its OpenAPI document from them; CloudLink parses
  * responses with them. Objects are not strict: unknown fields are ignored (v1 only ever adds fields).
+ * Every request string, integer and time that reaches the database is a `PgText`, `PgInt4` or
+ * `PgTimestamp` (`pg-values.ts`), so that what PostgreSQL would refuse is a 400 naming the field,
+ * not a 500.
  */
 
 export const SESSION_STATUSES = ['provisioning', 'active', 'grace', 'stopped'] as const;
@@ -29,7 +35,7 @@ const RegionName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'region names are lower-case letters, digits and dashes');
 
-export const AuthTokenRequest = z.object({ api_key: z.string().min(1).max(200) });
+export const AuthTokenRequest = z.object({ api_key: PgText.min(1).max(200) });
 export type AuthTokenRequest = z.infer<typeof AuthTokenRequest>;
 
 export const AuthTokenResponse = z.object({ cp_access_jwt: z.string(), expires_at: z.iso.datetime() });
@@ -46,7 +52,7 @@ export const RelayStartRequest = z.object({
 export type RelayStartRequest = z.infer<typeof RelayStartRequest>;
 
 export const RelayStopRequest = z.object({
-  session_id: z.string().min(1).max(100),
+  session_id: PgText.min(1).max(100),
   reason: StopReason,
 });
 export type RelayStopRequest = z.infer<typeof RelayStopRequest>;
@@ -62,9 +68,9 @@ export const LinkStatus = z.enum(['active', 'degraded', 'disconnected']);
 export const BondedHealth = z.enum(['healthy', 'degraded', 'critical']);
 
 export const RelayLink = z.object({
-  link_id: z.string().max(100),
-  label: z.string().max(200),
-  source_ip: z.string().max(64).nullable(),
+  link_id: PgText.max(100),
+  label: PgText.max(200),
+  source_ip: PgText.max(64).nullable(),
   protocol: z.literal('srt'),
   status: LinkStatus,
   bitrate_kbps: z.number().nonnegative(),
@@ -83,12 +89,14 @@ export const RelayBonded = z.object({
 export type RelayBonded = z.infer<typeof RelayBonded>;
 
 export const RelayHealthReport = z.object({
-  session_id: z.string().min(1).max(100),
-  instance_id: z.string().min(1).max(200),
+  session_id: PgText.min(1).max(100),
+  instance_id: PgText.min(1).max(200),
   ingest_active: z.boolean(),
   egress_active: z.boolean(),
-  session_uptime_seconds: z.number().int().nonnegative(),
-  observed_at: z.iso.datetime(),
+  /** An `integer` column (`relay_health_events.session_uptime_seconds`). */
+  session_uptime_seconds: PgInt4.nonnegative(),
+  /** A `timestamptz` column (`relay_health_events.observed_at`). */
+  observed_at: PgTimestamp,
   links: z.array(RelayLink).max(16),
   bonded: RelayBonded,
 });
