@@ -1,9 +1,11 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { ensureDockBuilt } from '@telemy/dock';
 import { Vault } from '@telemy/engine/vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { childPids, cmdline, running } from '../support/procs.js';
 import { findSecrets } from '../support/secret-scan.js';
 import {
   eventually,
@@ -87,6 +89,68 @@ function upgrade(
       if (!/Unexpected server response/.test(err.message)) reject(err);
     });
   });
+}
+
+interface RawAnswer {
+  status: number;
+  headers: string;
+  body: string;
+  /** The engine ended the connection within the wait. */
+  closed: boolean;
+}
+
+/**
+ * Writes `text` to a plain TCP connection and reads until the engine ends it or `waitMs` passes
+ * (then the client hangs up). Raw, for the requests an HTTP client will not send.
+ */
+function rawExchange(port: number, text: string, waitMs = 2000): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(text));
+    let got = '';
+    const finish = (closed: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      const split = got.indexOf('\r\n\r\n');
+      resolve({
+        status: Number(got.split(' ')[1] ?? 0),
+        headers: split >= 0 ? got.slice(0, split) : got,
+        body: split >= 0 ? got.slice(split + 4) : '',
+        closed,
+      });
+    };
+    const timer = setTimeout(() => finish(false), waitMs);
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      got += d;
+    });
+    socket.once('end', () => finish(true));
+    socket.on('error', (err) => {
+      if (got === '') reject(err);
+    });
+  });
+}
+
+function upgradeText(host: string, path: string, headers: Record<string, string> = {}): string {
+  return `${[
+    `GET ${path} HTTP/1.1`,
+    `Host: ${host}`,
+    'Connection: Upgrade',
+    'Upgrade: websocket',
+    'Sec-WebSocket-Version: 13',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+  ].join('\r\n')}\r\n\r\n`;
+}
+
+const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
+
+/** `{error: {code, message, request_id}}` with the id also in X-Request-Id. */
+function expectEnvelope(a: RawAnswer, status: number, code: string): void {
+  expect(a.status, a.body).toBe(status);
+  const body = JSON.parse(a.body);
+  expect(body.error.code).toBe(code);
+  expect(body.error.request_id).toMatch(/^[0-9a-f-]{36}$/);
+  expect(a.headers.toLowerCase()).toContain(`x-request-id: ${body.error.request_id}`);
 }
 
 beforeAll(async () => {
@@ -228,6 +292,69 @@ describe('local server security (spec 60 §4)', () => {
     }
   });
 
+  it("closes every refused upgrade at once: 1,000 leave the engine's file descriptors flat", async () => {
+    const pid = engine.proc.pid as number;
+    const kinds: { headers: Record<string, string>; query: string; status: number }[] = [
+      { headers: { origin: 'http://evil.example' }, query: `?token=${token}`, status: 403 },
+      { headers: {}, query: '', status: 401 },
+      { headers: { origin: 'https://attacker.example' }, query: '', status: 403 },
+      { headers: {}, query: '?token=not-the-token', status: 401 },
+    ];
+    const one = async (i: number) => {
+      const k = kinds[i % kinds.length] as (typeof kinds)[number];
+      const a = await rawExchange(ENGINE_PORT, upgradeText(HOST, `/ws${k.query}`, k.headers), 3000);
+      expect(a.status).toBe(k.status);
+      expect(a.closed, `refused upgrade ${i} (${k.status}) left open by the engine`).toBe(true);
+    };
+    for (let i = 0; i < 20; i++) await one(i);
+    const before = fdCount(pid);
+    const TOTAL = 1000;
+    const PARALLEL = 20;
+    for (let i = 0; i < TOTAL; i += PARALLEL) {
+      await Promise.all(Array.from({ length: Math.min(PARALLEL, TOTAL - i) }, (_, j) => one(i + j)));
+    }
+    // Small slack: the engine opens a socket now and then to look for OBS.
+    await eventually(() => fdCount(pid) <= before + 5, 5000).catch(() => undefined);
+    expect(fdCount(pid) - before).toBeLessThanOrEqual(5);
+    expect((await call('GET', '/healthz')).status).toBe(200);
+  }, 120_000);
+
+  it('answers parser and URL errors with the envelope and a request id, never echoing the token', async () => {
+    const get = (path: string, headers: string[] = []) =>
+      [`GET ${path} HTTP/1.1`, `Host: ${HOST}`, ...headers, 'Connection: close', '', ''].join('\r\n');
+    const big = await rawExchange(ENGINE_PORT, get('/api/state', [`X-Big: ${'a'.repeat(20_000)}`]));
+    expectEnvelope(big, 431, 'headers_too_large');
+    expect(big.closed).toBe(true);
+
+    const smuggle = [
+      'POST /api/intent HTTP/1.1',
+      `Host: ${HOST}`,
+      `Authorization: Bearer ${token}`,
+      'Content-Type: application/json',
+      'Content-Length: 4',
+      'Transfer-Encoding: chunked',
+      '',
+      '0',
+      '',
+      '',
+    ].join('\r\n');
+    const smuggled = await rawExchange(ENGINE_PORT, smuggle);
+    expectEnvelope(smuggled, 400, 'invalid_request');
+    expect(smuggled.closed).toBe(true);
+
+    const badUrl = await rawExchange(ENGINE_PORT, get(`/%zz?token=${token}`));
+    expectEnvelope(badUrl, 400, 'invalid_request');
+    expect(badUrl.body).not.toContain(token);
+
+    const badCookie = await rawExchange(ENGINE_PORT, get('/api/state', ['Cookie: telemy_token=%E0%A4%A']));
+    expectEnvelope(badCookie, 401, 'unauthorized');
+
+    const notFound = await rawExchange(ENGINE_PORT, get(`/nowhere?token=${token}`));
+    expectEnvelope(notFound, 404, 'not_found');
+    expect(notFound.body).not.toContain(token);
+    expect(engine.stderr()).not.toContain(token);
+  });
+
   it('no DockState frame and no /api/state answer carries a secret, a JWT or pairing details', async () => {
     const { frames } = await upgrade(`?token=${token}`, { origin: ORIGIN }, 2500);
     expect(frames.length).toBeGreaterThanOrEqual(1);
@@ -356,5 +483,44 @@ describe('DockState with a live relay session (embedded cloud)', () => {
     expect(await act({ type: 'reveal_pairing', reveal: false })).toMatchObject({ status: 'completed' });
     await eventually(() => states.at(-1)?.state.relay.pairing.revealed === false, 10_000);
     expect(await act({ type: 'relay_stop' }, 60_000)).toMatchObject({ status: 'completed' });
+  }, 300_000);
+
+  it('SIGTERM ends the engine within 3 s after refused upgrades, with the embedded cloud running', async () => {
+    const pid = irl.proc.pid as number;
+    // The condition of the report: the control plane child is up (the relay start above started it).
+    const controlPlanes = () => childPids(pid).filter((p) => cmdline(p).includes('control-plane'));
+    if (controlPlanes().length === 0) await act({ type: 'relay_start' }, 120_000);
+    await eventually(() => controlPlanes().length === 1, 60_000, 200);
+    const cp = controlPlanes();
+    expect(cp).toHaveLength(1);
+    // Refusals whose clients never hang up, and ones that do.
+    const host = `127.0.0.1:${PORT}`;
+    const lingering: ReturnType<typeof connect>[] = [];
+    for (const headers of [{ origin: 'http://evil.example' }, {}] as Record<string, string>[]) {
+      const s = connect(PORT, '127.0.0.1');
+      s.on('error', () => {});
+      s.write(upgradeText(host, '/ws', headers));
+      await new Promise((r) => s.once('data', r));
+      lingering.push(s);
+    }
+    const closed: boolean[] = [];
+    for (let i = 0; i < 10; i++) {
+      const headers: Record<string, string> = i % 2 ? { origin: 'http://evil.example' } : {};
+      closed.push((await rawExchange(PORT, upgradeText(host, '/ws', headers))).closed);
+    }
+    ws.close();
+    const exited = new Promise<number | null>((resolve) => irl.proc.once('exit', (code) => resolve(code)));
+    const t0 = Date.now();
+    irl.proc.kill('SIGTERM');
+    const code = await Promise.race([
+      exited,
+      new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000)),
+    ]);
+    const took = Date.now() - t0;
+    for (const s of lingering) s.destroy();
+    expect(code).toBe(0);
+    expect(took).toBeLessThan(3000);
+    await eventually(() => !running(cp[0] as number), 5000);
+    expect(closed.every(Boolean), 'every refused upgrade closed by the engine').toBe(true);
   }, 300_000);
 });

@@ -10,6 +10,7 @@ import {
   settingsFieldErrors,
 } from '@telemy/protocol';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { sendError } from './server.js';
 
 /**
  * The dock's WebSocket (`GET /ws`): pushes `{type:'state'}` to every connected dock when the engine
@@ -150,17 +151,18 @@ export function registerDockSocket(app: FastifyInstance, opts: DockSocketOptions
     }
   };
 
-  app.get(
-    opts.path ?? DOCK_WS_PATH,
-    {
-      websocket: true,
-      preValidation: async (request, res) => {
-        if (!(await opts.authorize(request))) {
-          await res.code(401).send({ error: 'unauthorized' });
-        }
-      },
+  app.route({
+    method: 'GET',
+    url: opts.path ?? DOCK_WS_PATH,
+    preValidation: async (request, res) => {
+      if (!(await opts.authorize(request))) {
+        await sendError(res, 401, 'unauthorized', 'not allowed to open the dock socket');
+      }
     },
-    (socket: WebSocket) => {
+    // A plain GET (no upgrade) gets the engine's envelope, not the plugin's empty 404.
+    handler: (_request, res) =>
+      sendError(res, 426, 'upgrade_required', 'the dock socket takes WebSocket connections only'),
+    wsHandler: (socket: WebSocket) => {
       clients.add(socket);
       alive.set(socket, true);
       socket.on('pong', () => alive.set(socket, true));
@@ -175,7 +177,7 @@ export function registerDockSocket(app: FastifyInstance, opts: DockSocketOptions
         send(socket, frame);
       }
     },
-  );
+  });
 
   return {
     notify() {

@@ -30,8 +30,28 @@ export function presentedToken(c: TokenCarrier): string | null {
     .map((p) => p.trim())
     .find((p) => p.startsWith(`${TOKEN_COOKIE}=`))
     ?.slice(TOKEN_COOKIE.length + 1);
-  if (cookie) return decodeURIComponent(cookie);
+  if (cookie) {
+    // A cookie that is not valid percent-encoding is no token at all (401, not a 500).
+    const decoded = decodeCookie(cookie);
+    if (decoded) return decoded;
+  }
   return c.queryToken && c.queryToken.length > 0 ? c.queryToken : null;
+}
+
+function decodeCookie(value: string): string | null {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `token=<value>` (the printed dashboard URL's query, the dock's cookie) with the value replaced, for
+ * anything that may reach a log or a response: the access token is never echoed.
+ */
+export function redactToken(text: string): string {
+  return text.replace(/(token=)[^&#;\s'"]*/gi, '$1[redacted]');
 }
 
 /** Host header values the server answers to: loopback names always, this machine's IPs with LAN access. */

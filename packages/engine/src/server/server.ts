@@ -1,8 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
 import type { Logger } from '@telemy/protocol';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
+import { answerAndClose, clientErrorHandler, closeSocket, errorEnvelope } from './raw-errors.js';
 import {
   allowedHosts,
   CONTENT_SECURITY_POLICY,
@@ -10,6 +14,7 @@ import {
   isLoopbackHost,
   originAllowed,
   presentedToken,
+  redactToken,
   TOKEN_COOKIE,
   tokensEqual,
 } from './security.js';
@@ -25,9 +30,40 @@ export interface EngineServerOptions {
   dockDir?: string | null;
 }
 
-/** One JSON error shape for every engine HTTP error. */
+/**
+ * One JSON error shape for every engine HTTP error: `{error: {code, message, request_id}}`, the id
+ * also in `X-Request-Id`. Errors written to a bare socket (raw-errors.ts) use the same envelope.
+ */
 export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.code(status).type('application/json').send({ error: { code, message } });
+  return reply
+    .code(status)
+    .header('x-request-id', reply.request.id)
+    .type('application/json')
+    .send(errorEnvelope(code, message, reply.request.id));
+}
+
+/** A dock that does not answer the close handshake on shutdown is dropped after this. */
+const WS_CLOSE_GRACE_MS = 1000;
+
+function securityHeaders(reply: FastifyReply): void {
+  reply.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  reply.header('X-Content-Type-Options', 'nosniff');
+  reply.header('Referrer-Policy', 'no-referrer');
+  reply.header('Cache-Control', 'no-store');
+}
+
+/** The request line for a log: the access token in `?token=` replaced. */
+function requestForLog(req: { method?: string; url?: string }) {
+  return { method: req.method, url: redactToken(req.url ?? '') };
+}
+
+/** Node handed this request to the server's 'upgrade' listener: its socket is no HTTP connection any more. */
+function onUpgradeSocket(raw: IncomingMessage): boolean {
+  return (raw as IncomingMessage & { upgrade?: boolean }).upgrade === true;
+}
+
+function isUpgrade(raw: IncomingMessage): boolean {
+  return onUpgradeSocket(raw) || (raw.headers.upgrade ?? '').toLowerCase() === 'websocket';
 }
 
 const PUBLIC_PATHS = new Set(['/healthz']);
@@ -43,39 +79,77 @@ export async function createEngineServer(opts: EngineServerOptions): Promise<Fas
     );
   }
   // Request logs stay off (a dock polls constantly); errors still reach the log at warn and above.
+  const log = opts.logger.child(
+    { component: 'server' },
+    { level: 'warn', serializers: { req: requestForLog } },
+  );
   const app = Fastify({
-    loggerInstance: opts.logger.child({ component: 'server' }, { level: 'warn' }),
+    loggerInstance: log,
     bodyLimit: 64 * 1024,
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    // Requests that reach a closing server get the engine's 503 from the hook below instead of
+    // fastify's own, which has neither the envelope nor a request id.
+    return503OnClosing: false,
+    // Node's parser refused the request (431, 400 for CL+TE smuggling, …): no fastify request exists.
+    clientErrorHandler: clientErrorHandler(log),
+    // A URL fastify cannot decode (`/%zz`): answered before any hook, so the headers are set here.
+    frameworkErrors: (err, req, reply) => {
+      securityHeaders(reply);
+      if (onUpgradeSocket(req.raw)) reply.header('connection', 'close');
+      const message =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? 'a URL parameter is too long'
+          : 'the URL is not valid (bad percent-encoding)';
+      // No hook runs for these, so a refused upgrade's socket is closed here.
+      if (onUpgradeSocket(req.raw)) reply.raw.once('finish', () => closeSocket(req.raw.socket));
+      return sendError(reply, 400, 'invalid_request', message);
+    },
   });
   const hosts = allowedHosts({ host: opts.host, port: opts.port, lanAccess: opts.lanAccess });
+  let closing = false;
 
-  app.setErrorHandler((err: { statusCode?: number; message: string; code?: string }, _req, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    const code =
-      status === 413
-        ? 'payload_too_large'
-        : status === 400
-          ? 'invalid_request'
-          : status >= 500
-            ? 'internal_error'
-            : 'error';
-    return sendError(reply, status, code, status >= 500 ? 'internal error' : err.message);
-  });
+  app.setErrorHandler(
+    (err: { statusCode?: number; message?: string; code?: string; stack?: string }, req, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+      const code =
+        status === 413
+          ? 'payload_too_large'
+          : status === 400
+            ? 'invalid_request'
+            : status >= 500
+              ? 'internal_error'
+              : 'error';
+      if (status >= 500) {
+        req.log.error(
+          {
+            request_id: req.id,
+            code: err.code,
+            error: redactToken(String(err.message)),
+            stack: redactToken(String(err.stack)),
+          },
+          'request failed',
+        );
+        return sendError(reply, status, code, 'internal error');
+      }
+      return sendError(reply, status, code, redactToken(String(err.message ?? 'request refused')));
+    },
+  );
   app.setNotFoundHandler((req, reply) =>
     sendError(reply, 404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`),
   );
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    reply.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
-    reply.header('X-Content-Type-Options', 'nosniff');
-    reply.header('Referrer-Policy', 'no-referrer');
-    reply.header('Cache-Control', 'no-store');
+    securityHeaders(reply);
+    const upgrading = isUpgrade(req.raw);
+    // Whatever answers a request on an upgrade socket, the connection ends after it (onResponse).
+    if (onUpgradeSocket(req.raw)) reply.header('connection', 'close');
+    if (closing) return sendError(reply, 503, 'shutting_down', 'the engine is shutting down');
     if (!hostAllowed(req.headers.host, hosts)) {
       return sendError(reply, 421, 'misdirected_request', 'this server does not answer to that Host');
     }
     const path = req.url.split('?')[0] ?? '/';
     if (PUBLIC_PATHS.has(path)) return;
-    const upgrading = (req.headers.upgrade ?? '').toLowerCase() === 'websocket';
     const changing = !['GET', 'HEAD', 'OPTIONS'].includes(req.method);
     if ((upgrading || changing) && !originAllowed(req.headers.origin, req.headers.host)) {
       return sendError(reply, 403, 'forbidden_origin', 'cross-origin request refused');
@@ -103,7 +177,45 @@ export async function createEngineServer(opts: EngineServerOptions): Promise<Fas
     }
   });
 
-  await app.register(fastifyWebsocket, { options: { maxPayload: 256 * 1024 } });
+  // An upgrade request answered with HTTP (refused by the hook above, 404, the dock's authorize) is
+  // on a socket Node's HTTP server no longer manages: close it, or it stays open (CLOSE-WAIT) for
+  // good, holding a file descriptor and keeping `server.close()` from finishing.
+  app.addHook('onResponse', async (req) => {
+    if (onUpgradeSocket(req.raw)) closeSocket(req.raw.socket);
+  });
+
+  // Upgrade sockets not (yet) handed to `ws`: whatever is left of them is destroyed on close.
+  const pendingUpgrades = new Set<Duplex>();
+  app.server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => {
+    pendingUpgrades.add(socket);
+    socket.once('close', () => pendingUpgrades.delete(socket));
+  });
+
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: 256 * 1024 },
+    // Instead of the plugin's: a close code the dock understands, and a dock that does not answer
+    // (its network gone) is dropped rather than holding shutdown for ws's 30 s close timeout.
+    preClose: (done) => {
+      closing = true;
+      for (const client of app.websocketServer.clients) {
+        const timer = setTimeout(() => client.terminate(), WS_CLOSE_GRACE_MS);
+        client.once('close', () => clearTimeout(timer));
+        client.close(1001, 'server closing');
+      }
+      for (const socket of pendingUpgrades) socket.destroy();
+      pendingUpgrades.clear();
+      done();
+    },
+  });
+  app.websocketServer.on('connection', (_ws, req: IncomingMessage) => pendingUpgrades.delete(req.socket));
+  // `ws` refusing a handshake the hooks let through (bad Sec-WebSocket-Key or -Version): the
+  // envelope instead of its text/html answer.
+  app.websocketServer.on('wsClientError', (err: Error, socket: Duplex) => {
+    const headers: Record<string, string> = /Version/.test(err.message)
+      ? { 'Sec-WebSocket-Version': '13, 8' }
+      : {};
+    answerAndClose(socket, 400, 'invalid_request', err.message, randomUUID(), headers);
+  });
   if (opts.dockDir) await app.register(fastifyStatic, { root: opts.dockDir, index: ['index.html'] });
 
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -64,6 +64,7 @@ describe('EngineControl: commands', () => {
       error: {
         code: 'blocked_by_guard',
         message: 'could not switch to BRB: the scene path to OBS is not ready',
+        request_id: expect.any(String),
       },
     });
     rig.switcher.up = true;
