@@ -35,6 +35,9 @@ function makeLogger(name: string, level: string, file: string | undefined) {
  */
 const ENGINE_NODE_FLAGS = ['--max-semi-space-size=1'];
 
+/** A SIGTERM ends the engine within this long, whatever hangs (the shim and service managers wait). */
+const SHUTDOWN_DEADLINE_MS = 3_000;
+
 async function runStart(cmd: Command): Promise<void> {
   const loaded = loadCliConfig(cmd);
   const { config } = loaded;
@@ -109,9 +112,17 @@ export async function runEngineProcess(cmd: Command): Promise<void> {
     onObsShutdown: () => void shutdown(),
   });
   const shutdown = (): Promise<void> => {
-    stopping ??= Promise.all([engine.stop(), embedded?.stop()])
-      .then(() => undefined)
-      .finally(() => process.exit(0));
+    if (!stopping) {
+      // Every part stops within its own grace (the control-plane child's is the longest); should one
+      // ever hang, the engine still exits, saying so, rather than leave a supervisor waiting.
+      setTimeout(() => {
+        logger.error({ after_ms: SHUTDOWN_DEADLINE_MS }, 'engine shutdown did not finish; exiting anyway');
+        process.exit(1);
+      }, SHUTDOWN_DEADLINE_MS).unref();
+      stopping = Promise.all([engine.stop(), embedded?.stop()])
+        .then(() => undefined)
+        .finally(() => process.exit(0));
+    }
     return stopping;
   };
   let urls: Awaited<ReturnType<typeof engine.start>>;

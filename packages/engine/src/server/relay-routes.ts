@@ -1,3 +1,4 @@
+import { errorText } from '@telemy/protocol';
 import type { FastifyInstance } from 'fastify';
 import type { Session } from '../cloudlink/api-schemas.js';
 import type { CloudLink } from '../cloudlink/cloudlink.js';
@@ -60,7 +61,7 @@ export function registerRelayRoutes(app: FastifyInstance, deps: RelayRouteDeps):
       const stopped = await cloud.stopIrl('user_requested');
       return stopped ?? { session_id: null, status: 'stopped', stopped_at: null };
     } catch (err) {
-      return sendError(reply, 502, 'relay_stop_failed', err instanceof Error ? err.message : String(err));
+      return sendError(reply, 502, 'relay_stop_failed', errorText(err));
     }
   });
 }
