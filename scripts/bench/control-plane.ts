@@ -274,6 +274,8 @@ try {
       logger,
       userCache,
       onAuthStatement: counts.onAuthStatement,
+      // autocannon opens up to 100 connections from 127.0.0.1 (default limit: 64 per address).
+      http: { maxConnectionsPerAddress: 0 },
     });
   const counted = countingStatements(db);
   const app = await instance(counted, true);

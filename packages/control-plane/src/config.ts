@@ -60,3 +60,53 @@ export function parseRateLimits(spec: string | undefined): RateLimits {
   }
   return limits;
 }
+
+/** What the HTTP server allows a client before it answers 408 or refuses it (`createControlPlane`). */
+export interface HttpLimits {
+  /**
+   * A request body must have arrived this long after its headers; else 408 `request_timeout` (in the
+   * envelope) and the connection is closed.
+   */
+  bodyTimeoutMs: number;
+  /**
+   * A request's headers must have arrived this long after its first byte (Node's `headersTimeout`;
+   * a connection that sends nothing at all is closed after it too); else 408 and the connection is
+   * closed.
+   */
+  headersTimeoutMs: number;
+  /**
+   * Open connections per client address (0: no limit). One more is answered 503 `unavailable`
+   * (`details.reason: too_many_connections`, `Retry-After`) and closed. Behind a proxy or load
+   * balancer every client shares its address: raise this above its upstream connections, or set 0.
+   */
+  maxConnectionsPerAddress: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  bodyTimeoutMs: 10_000,
+  headersTimeoutMs: 60_000,
+  maxConnectionsPerAddress: 64,
+};
+
+function nonNegativeInteger(env: NodeJS.ProcessEnv, name: string, min: number): number | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name}: "${raw}" is not an integer ≥ ${min}`);
+  return n;
+}
+
+/**
+ * `TELEMY_CP_BODY_TIMEOUT_SECONDS` (10), `TELEMY_CP_HEADERS_TIMEOUT_SECONDS` (60) and
+ * `TELEMY_CP_MAX_CONNECTIONS_PER_IP` (64; 0 turns the limit off).
+ */
+export function parseHttpLimits(env: NodeJS.ProcessEnv): HttpLimits {
+  const body = nonNegativeInteger(env, 'TELEMY_CP_BODY_TIMEOUT_SECONDS', 1);
+  const headers = nonNegativeInteger(env, 'TELEMY_CP_HEADERS_TIMEOUT_SECONDS', 1);
+  const perIp = nonNegativeInteger(env, 'TELEMY_CP_MAX_CONNECTIONS_PER_IP', 0);
+  return {
+    bodyTimeoutMs: body === undefined ? DEFAULT_HTTP_LIMITS.bodyTimeoutMs : body * 1000,
+    headersTimeoutMs: headers === undefined ? DEFAULT_HTTP_LIMITS.headersTimeoutMs : headers * 1000,
+    maxConnectionsPerAddress: perIp ?? DEFAULT_HTTP_LIMITS.maxConnectionsPerAddress,
+  };
+}

@@ -1,6 +1,6 @@
 import { createLogger, type Logger } from '@telemy/protocol';
 import { jwtConfigFromEnv } from './auth/jwt.js';
-import { parseRateLimits } from './config.js';
+import { parseHttpLimits, parseRateLimits } from './config.js';
 import { migrate } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
 import type { Db } from './db/types.js';
@@ -51,6 +51,7 @@ export async function runControlPlane(o: RunControlPlaneOptions): Promise<Runnin
   const env = o.env ?? process.env;
   const log = o.logger ?? createLogger('control-plane');
   const limits = parseRateLimits(env.TELEMY_CP_RATE_LIMITS);
+  const http = parseHttpLimits(env);
   const db = await openDatabase(env);
   try {
     await migrate(db);
@@ -73,6 +74,7 @@ export async function runControlPlane(o: RunControlPlaneOptions): Promise<Runnin
       logger: log,
       serveApi,
       limits,
+      http,
       publicUrl: env.TELEMY_PUBLIC_URL || `http://127.0.0.1:${o.port || 8080}`,
       ...o.overrides,
     });

@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { PlanStatus, PlanTier } from '@telemy/protocol';
-import { createLogger, type RelayHealthReport, type RelaySession } from '@telemy/protocol';
+import { createLogger, type Logger, type RelayHealthReport, type RelaySession } from '@telemy/protocol';
 import type { LightMyRequestResponse } from 'fastify';
 import { startPostgres } from '../../../test/support/postgres.js';
 import { hs256Config, type JwtConfig, signAccessToken } from '../src/auth/jwt.js';
-import type { LifecycleTimers, RateLimits } from '../src/config.js';
+import type { HttpLimits, LifecycleTimers, RateLimits } from '../src/config.js';
 import { migrate } from '../src/db/migrate.js';
 import { openDatabase } from '../src/db/open.js';
 import type { Db } from '../src/db/types.js';
@@ -89,7 +89,13 @@ export interface Harness {
 
 export async function makeHarness(
   db: Db,
-  opts: { limits?: Partial<RateLimits>; timers?: Partial<LifecycleTimers> } = {},
+  opts: {
+    limits?: Partial<RateLimits>;
+    timers?: Partial<LifecycleTimers>;
+    http?: Partial<HttpLimits>;
+    /** Default: silent. */
+    logger?: Logger;
+  } = {},
 ): Promise<Harness> {
   let now = T0;
   const provider = new FakeRelayProvider();
@@ -110,7 +116,8 @@ export async function makeHarness(
     defaultRegion: 'us-east-1',
     limits: { start: 1000, stop: 1000, active: 1000, usage: 1000, authToken: 1000, ...opts.limits },
     timers: opts.timers,
-    logger: createLogger('cp-test', { level: 'silent' }),
+    http: opts.http,
+    logger: opts.logger ?? createLogger('cp-test', { level: 'silent' }),
     publicUrl: 'http://127.0.0.1:1',
   });
   const h: Harness = {

@@ -22,9 +22,16 @@ import { ClientAuthenticator, type ClientAuthResult } from '../cache/client-auth
 import { RateLimitLeases } from '../cache/rate-limit-leases.js';
 import { UserChangeFollower } from '../cache/user-change-follower.js';
 import { UserStateCache } from '../cache/user-state-cache.js';
-import { DEFAULT_RATE_LIMITS, DEFAULT_TIMERS, type LifecycleTimers, type RateLimits } from '../config.js';
+import {
+  DEFAULT_HTTP_LIMITS,
+  DEFAULT_RATE_LIMITS,
+  DEFAULT_TIMERS,
+  type HttpLimits,
+  type LifecycleTimers,
+  type RateLimits,
+} from '../config.js';
 import type { Db } from '../db/types.js';
-import { ApiError } from '../errors.js';
+import { ApiError, errorEnvelope, retryAfterOf, STATUS_OF } from '../errors.js';
 import { sha256Hex } from '../ids.js';
 import { type ControlPlaneMetrics, createMetrics } from '../metrics.js';
 import type { RelayProvider } from '../providers/types.js';
@@ -34,8 +41,10 @@ import { RelayService } from '../service/relay-service.js';
 import { hitRateLimit, type RateLimitDecision, rateLimitDecision } from '../store/rate-limits.js';
 import { consumedSecondsAt } from '../store/usage.js';
 import { useApiKey } from '../store/users.js';
+import { BodyTimeoutError, bodyPending, bodyTimeoutHooks } from './body-timeout.js';
 import { LazyChildLogger } from './lazy-child-logger.js';
 import { buildOpenApi } from './openapi.js';
+import { answerUnmetExpectation, clientErrorHandler, limitConnectionsPerAddress } from './transport.js';
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -49,6 +58,8 @@ export interface ControlPlaneOptions {
   clock?: () => number;
   limits?: Partial<RateLimits>;
   timers?: Partial<LifecycleTimers>;
+  /** Body and header timeouts, connections per client address (`DEFAULT_HTTP_LIMITS`). */
+  http?: Partial<HttpLimits>;
   /** URL relays post health to; defaults to `http://127.0.0.1:8080`. */
   publicUrl?: string;
   /** Region picked for `region_preference: "auto"` (else the first manifest region). */
@@ -107,18 +118,32 @@ function versionBelow(v: string, min: string): boolean {
   return false;
 }
 
+/**
+ * The error envelope, with the status of its code (`STATUS_OF`). Also sets `x-request-id` (fastify's
+ * bad-URL path runs no hooks), `Retry-After` from `details.retry_after_seconds`, and closes the
+ * connection when part of the request body is still on the wire.
+ */
 function sendError(
   req: FastifyRequest,
   reply: FastifyReply,
   code: ApiErrorCode,
-  status: number,
   message: string,
   details: Record<string, unknown> = {},
 ) {
+  const retryAfter = retryAfterOf(details);
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+  if (bodyPending(req.raw)) reply.header('connection', 'close');
   return reply
-    .code(status)
+    .code(STATUS_OF[code])
+    .header('x-request-id', req.id)
     .type('application/json')
-    .send({ error: { code, message, request_id: req.id, details } });
+    .send(errorEnvelope(code, message, req.id, details));
+}
+
+function requestIdOf(raw: { headers: Record<string, string | string[] | undefined> }): string {
+  const v = raw.headers['x-request-id'];
+  const given = Array.isArray(v) ? v[0] : v;
+  return given && UUID.test(given) ? given : randomUUID();
 }
 
 /**
@@ -128,14 +153,16 @@ function sendError(
 export async function createControlPlane(opts: ControlPlaneOptions): Promise<ControlPlaneApp> {
   const clock = opts.clock ?? Date.now;
   const log = opts.logger ?? createLogger('control-plane');
-  const metrics = opts.metrics ?? createMetrics(opts.db);
+  const httpLimits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...opts.http };
+  const db = opts.db;
+  const metrics = opts.metrics ?? createMetrics(db);
   const limits: RateLimits = { ...DEFAULT_RATE_LIMITS, ...opts.limits };
   const tasks = new BackgroundTasks((err) =>
     log.error({ err: (err as Error).message }, 'background task failed'),
   );
   const userCache = new UserStateCache(clock);
   const ctx: ControlPlaneContext = {
-    db: opts.db,
+    db,
     provider: opts.provider,
     clock,
     timers: { ...DEFAULT_TIMERS, ...opts.timers },
@@ -155,14 +182,14 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   // the bucket holds a leased count, else one statement for all requests that queued meanwhile.
   const fromMemory = metrics.clientAuth.labels('memory');
   const fromDatabase = metrics.clientAuth.labels('database');
-  const authenticator = new ClientAuthenticator(opts.db, userCache, new RateLimitLeases(), (source, n) => {
+  const authenticator = new ClientAuthenticator(db, userCache, new RateLimitLeases(), (source, n) => {
     if (source === 'memory') return fromMemory.inc(n);
     fromDatabase.inc(n);
     opts.onAuthStatement?.(n);
   });
   const follower =
     serveApi && (opts.userCache ?? true)
-      ? new UserChangeFollower(opts.db, userCache, log, (on) => metrics.userCacheEnabled.set(on ? 1 : 0))
+      ? new UserChangeFollower(db, userCache, log, (on) => metrics.userCacheEnabled.set(on ? 1 : 0))
       : null;
   await follower?.start();
   const openapi = buildOpenApi();
@@ -173,12 +200,31 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     childLoggerFactory: (logger, bindings, childOpts) => new LazyChildLogger(logger, bindings, childOpts),
     bodyLimit: BODY_LIMIT_BYTES,
     requestIdHeader: false,
-    genReqId: (raw) => {
-      const v = raw.headers['x-request-id'];
-      const given = Array.isArray(v) ? v[0] : v;
-      return given && UUID.test(given) ? given : randomUUID();
+    genReqId: requestIdOf,
+    http: {
+      headersTimeout: httpLimits.headersTimeoutMs,
+      // Node looks for expired headers this often (its default, 30 s, would let them run 50 % over).
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(httpLimits.headersTimeoutMs / 4))),
+    },
+    clientErrorHandler: clientErrorHandler(httpLimits.headersTimeoutMs, (status) => rejected(status)),
+    frameworkErrors: (err, req, reply) => {
+      if (err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+        return sendError(req, reply, 'invalid_request', 'the URL is not valid (bad percent-encoding?)', {
+          field: 'url',
+        });
+      }
+      log.error({ reqId: req.id, err: err.message }, 'unhandled error');
+      return sendError(req, reply, 'internal_error', 'internal error');
     },
   });
+  /** Counts what the server refused below fastify (no route, no method). */
+  const rejected = (status: number) =>
+    metrics.httpRequests.inc({ route: 'rejected', method: 'unknown', status: String(status) });
+  limitConnectionsPerAddress(app.server, httpLimits.maxConnectionsPerAddress, rejected);
+  app.server.on('checkExpectation', (req, res) => answerUnmetExpectation(req, res, requestIdOf, rejected));
+  const bodyTimeout = bodyTimeoutHooks(httpLimits.bodyTimeoutMs);
+  app.addHook('onRequest', bodyTimeout.onRequest);
+  app.addHook('preParsing', bodyTimeout.preParsing);
 
   // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
   app.addHook('onSend', (req, reply, payload, done) => {
@@ -193,12 +239,15 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   });
 
   app.setNotFoundHandler((req, reply) =>
-    sendError(req, reply, 'not_found', 404, `no route ${req.method} ${req.url.split('?')[0]}`),
+    sendError(req, reply, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`),
   );
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof ApiError) {
       if (err.status >= 500) log.error({ reqId: req.id, code: err.code }, err.message);
-      return sendError(req, reply, err.code, err.status, err.message, err.details);
+      return sendError(req, reply, err.code, err.message, err.details);
+    }
+    if (err instanceof BodyTimeoutError) {
+      return sendError(req, reply, 'request_timeout', err.message, { timeout_seconds: err.timeoutMs / 1000 });
     }
     const e = err as { statusCode?: number; code?: string; message?: string };
     if (e.statusCode === 413 || e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
@@ -206,7 +255,6 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
         req,
         reply,
         'payload_too_large',
-        413,
         `request body is larger than ${BODY_LIMIT_BYTES} bytes`,
         {
           limit_bytes: BODY_LIMIT_BYTES,
@@ -218,7 +266,6 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
         req,
         reply,
         'invalid_request',
-        400,
         'the body must be JSON (Content-Type: application/json)',
         {
           field: 'content-type',
@@ -226,12 +273,12 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
       );
     }
     if (e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
-      return sendError(req, reply, 'invalid_request', 400, 'malformed request body: not valid JSON', {
+      return sendError(req, reply, 'invalid_request', 'malformed request body: not valid JSON', {
         field: 'body',
       });
     }
     log.error({ reqId: req.id, err: e.message }, 'unhandled error');
-    return sendError(req, reply, 'internal_error', 500, 'internal error');
+    return sendError(req, reply, 'internal_error', 'internal error');
   });
 
   /** Per client route: which per-user limit of `30-` §7 applies. */
@@ -315,7 +362,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => {
     try {
-      await opts.db.query('SELECT 1');
+      await db.query('SELECT 1');
     } catch {
       throw new ApiError('unavailable', 'the database is not reachable');
     }
@@ -340,12 +387,12 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
       preHandler: async (req, reply) => {
         const key = (req.body as { api_key?: unknown } | undefined)?.api_key;
         const bucket = `authToken:${typeof key === 'string' ? sha256Hex(key).slice(0, 32) : 'invalid'}`;
-        applyLimit(req, reply, await hitRateLimit(opts.db, bucket, limits.authToken, clock()));
+        applyLimit(req, reply, await hitRateLimit(db, bucket, limits.authToken, clock()));
       },
     },
     async (req) => {
       const body = parseBody(AuthTokenRequest, req.body);
-      const userId = await useApiKey(opts.db, body.api_key, new Date(clock()));
+      const userId = await useApiKey(db, body.api_key, new Date(clock()));
       if (!userId) throw new ApiError('unauthorized', 'unknown or revoked API key');
       const { token, expiresAt } = await signAccessToken(jwt!, userId, clock());
       return { cp_access_jwt: token, expires_at: expiresAt.toISOString() };
