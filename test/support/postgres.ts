@@ -15,6 +15,10 @@ export interface ThrowawayPostgres {
   /** `postgres://postgres@127.0.0.1:<port>/telemy_test` */
   url: string;
   port: number;
+  /** Shuts the server down (fast mode: sessions are terminated) and keeps its data and port. */
+  halt(): Promise<void>;
+  /** Starts a halted server again, on the same port with the same data. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,22 +52,24 @@ export async function startPostgres(): Promise<ThrowawayPostgres> {
   await run('chown', ['postgres', dir]);
   const data = path.join(dir, 'data');
   await asPostgres(`${BIN}/initdb`, ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync']);
+  const start = (port: number) =>
+    asPostgres(`${BIN}/pg_ctl`, [
+      '-D',
+      data,
+      '-w',
+      '-t',
+      '30',
+      '-l',
+      path.join(dir, 'server.log'),
+      '-o',
+      `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
+      'start',
+    ]);
   let port = 0;
   for (let attempt = 0; ; attempt++) {
     port = await pickPort();
     try {
-      await asPostgres(`${BIN}/pg_ctl`, [
-        '-D',
-        data,
-        '-w',
-        '-t',
-        '30',
-        '-l',
-        path.join(dir, 'server.log'),
-        '-o',
-        `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`,
-        'start',
-      ]);
+      await start(port);
       break;
     } catch (err) {
       if (attempt >= 3) throw err;
@@ -73,6 +79,12 @@ export async function startPostgres(): Promise<ThrowawayPostgres> {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/telemy_test`,
     port,
+    async halt() {
+      await asPostgres(`${BIN}/pg_ctl`, ['-D', data, '-m', 'fast', '-w', 'stop']);
+    },
+    async resume() {
+      await start(port);
+    },
     async stop() {
       await asPostgres(`${BIN}/pg_ctl`, ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
       fs.rmSync(dir, { recursive: true, force: true });

@@ -23,6 +23,9 @@ export const STATUS_OF: Record<ApiErrorCode, number> = {
   unavailable: 503,
 };
 
+/** `Retry-After` of a 503 because the database cannot be reached. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
 /** An error with a stable API code; the HTTP layer turns it into the JSON error envelope. */
 export class ApiError extends Error {
   readonly status: number;

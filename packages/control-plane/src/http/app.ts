@@ -31,7 +31,7 @@ import {
   type RateLimits,
 } from '../config.js';
 import type { Db } from '../db/types.js';
-import { ApiError, errorEnvelope, retryAfterOf, STATUS_OF } from '../errors.js';
+import { ApiError, DATABASE_RETRY_AFTER_SECONDS, errorEnvelope, retryAfterOf, STATUS_OF } from '../errors.js';
 import { sha256Hex } from '../ids.js';
 import { type ControlPlaneMetrics, createMetrics } from '../metrics.js';
 import type { RelayProvider } from '../providers/types.js';
@@ -42,6 +42,7 @@ import { hitRateLimit, type RateLimitDecision, rateLimitDecision } from '../stor
 import { consumedSecondsAt } from '../store/usage.js';
 import { useApiKey } from '../store/users.js';
 import { BodyTimeoutError, bodyPending, bodyTimeoutHooks } from './body-timeout.js';
+import { DatabaseOutage, watchDatabase } from './database-outage.js';
 import { LazyChildLogger } from './lazy-child-logger.js';
 import { buildOpenApi } from './openapi.js';
 import { answerUnmetExpectation, clientErrorHandler, limitConnectionsPerAddress } from './transport.js';
@@ -154,7 +155,10 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
   const clock = opts.clock ?? Date.now;
   const log = opts.logger ?? createLogger('control-plane');
   const httpLimits: HttpLimits = { ...DEFAULT_HTTP_LIMITS, ...opts.http };
-  const db = opts.db;
+  // Every database call of this process reports to the outage tracker (one log line per outage;
+  // requests that fail for want of the database get 503).
+  const outage = new DatabaseOutage(log);
+  const db = watchDatabase(opts.db, outage);
   const metrics = opts.metrics ?? createMetrics(db);
   const limits: RateLimits = { ...DEFAULT_RATE_LIMITS, ...opts.limits };
   const tasks = new BackgroundTasks((err) =>
@@ -242,8 +246,16 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     sendError(req, reply, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`),
   );
   app.setErrorHandler((err, req, reply) => {
+    if (outage.explains(err)) {
+      // Logged once per outage by the tracker, not once per request.
+      return sendError(req, reply, 'unavailable', 'the database is not reachable', {
+        retry_after_seconds: DATABASE_RETRY_AFTER_SECONDS,
+      });
+    }
     if (err instanceof ApiError) {
-      if (err.status >= 500) log.error({ reqId: req.id, code: err.code }, err.message);
+      if (err.status >= 500 && !(err.code === 'unavailable' && outage.down)) {
+        log.error({ reqId: req.id, code: err.code }, err.message);
+      }
       return sendError(req, reply, err.code, err.message, err.details);
     }
     if (err instanceof BodyTimeoutError) {
@@ -364,7 +376,9 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     try {
       await db.query('SELECT 1');
     } catch {
-      throw new ApiError('unavailable', 'the database is not reachable');
+      throw new ApiError('unavailable', 'the database is not reachable', {
+        retry_after_seconds: DATABASE_RETRY_AFTER_SECONDS,
+      });
     }
     return { status: 'ready' };
   });
