@@ -24,6 +24,18 @@ interface Op {
 
 const err = (description: string) => ({ description, schema: ApiErrorBody });
 
+/**
+ * What any route may answer before it runs (README, "Below the routes"): a body or headers too slow,
+ * headers too large, too many connections from one address, the database unreachable.
+ */
+const BELOW_THE_ROUTES = {
+  408: err('request_timeout: the body or the headers did not arrive in time'),
+  431: err('headers_too_large: headers or URL over 16 KiB'),
+  503: err(
+    'unavailable: too many connections from this address, or the database is unreachable (Retry-After)',
+  ),
+};
+
 const OPS: Record<string, Record<string, Op>> = {
   '/api/v1/auth/token': {
     post: {
@@ -128,7 +140,7 @@ export function buildOpenApi(): Record<string, unknown> {
         });
       }
       const responses: Record<string, unknown> = {};
-      for (const [code, r] of Object.entries(op.responses)) {
+      for (const [code, r] of Object.entries({ ...BELOW_THE_ROUTES, ...op.responses })) {
         responses[code] = r.schema
           ? {
               description: r.description,
