@@ -104,7 +104,9 @@ describe('telemy vault with a corrupted first entry', () => {
   it('doctor reports a corrupted OBS password as one FAIL line and checks OBS without it', () => {
     set('obs_password', 'obs-password-5555');
     corrupt('obs_password');
-    const r = telemySync(['doctor', '--timeout', '500', '--config', path.join(home, 'config.toml')], { home });
+    const r = telemySync(['doctor', '--timeout', '500', '--config', path.join(home, 'config.toml')], {
+      home,
+    });
     expect(r.status).toBe(1);
     expect(r.stdout).toContain('entry "obs_password" is corrupted');
     expect(r.stdout).toContain('telemy vault set obs_password');
