@@ -12,6 +12,11 @@ export const DEFAULT_RATE_LIMITS: RateLimits = { start: 6, stop: 20, active: 60,
 /** Timers of the session lifecycle and the jobs, in seconds. */
 export interface LifecycleTimers {
   provisioningTimeoutSeconds: number;
+  /**
+   * A launch's owner renews its lease every quarter of this; a lease this old belongs to no live
+   * process, and the `provisioning_recovery` job takes the launch over.
+   */
+  provisioningLeaseSeconds: number;
   graceWindowSeconds: number;
   maxSessionSeconds: number;
   /** No health report for this long puts an active session into grace. */
@@ -24,6 +29,7 @@ export interface LifecycleTimers {
 
 export const DEFAULT_TIMERS: LifecycleTimers = {
   provisioningTimeoutSeconds: 300,
+  provisioningLeaseSeconds: 12,
   graceWindowSeconds: 600,
   maxSessionSeconds: 57_600,
   healthSilenceGraceSeconds: 30,

@@ -17,6 +17,11 @@ export {
 } from './http/app.js';
 export { buildOpenApi } from './http/openapi.js';
 export { runHealthRetention, runIdempotencyCleanup } from './jobs/cleanup.js';
+export {
+  MAX_PROVISION_ATTEMPTS,
+  type ProvisioningRecoveryResult,
+  runProvisioningRecovery,
+} from './jobs/provisioning-recovery.js';
 export { JOB_NAMES, type JobName, runJob } from './jobs/run-job.js';
 export { JOBS, runJobNow, startJobScheduler } from './jobs/scheduler.js';
 export { runOutageReconciliation, runUsageRollup } from './jobs/usage.js';

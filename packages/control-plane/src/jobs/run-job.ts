@@ -6,6 +6,7 @@ export const JOB_NAMES = [
   'outage_reconciliation',
   'watchdog',
   'health_retention',
+  'provisioning_recovery',
 ] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
@@ -16,6 +17,7 @@ export const JOB_LOCK_KEYS: Record<JobName, number> = {
   outage_reconciliation: 7_400_103,
   watchdog: 7_400_104,
   health_retention: 7_400_105,
+  provisioning_recovery: 7_400_106,
 };
 
 export type JobOutcome<T> =

@@ -1,5 +1,6 @@
 import type { ControlPlaneContext } from '../service/context.js';
 import { runHealthRetention, runIdempotencyCleanup } from './cleanup.js';
+import { runProvisioningRecovery } from './provisioning-recovery.js';
 import { type JobName, runJob } from './run-job.js';
 import { runOutageReconciliation, runUsageRollup } from './usage.js';
 import { runWatchdog } from './watchdog.js';
@@ -14,6 +15,8 @@ export const JOBS: Record<
   outage_reconciliation: { everyMs: 2 * 60_000, run: runOutageReconciliation },
   watchdog: { everyMs: 30_000, run: runWatchdog },
   health_retention: { everyMs: 86_400_000, run: runHealthRetention },
+  // Often: a provisioning whose owner died is taken over this soon after its lease expired.
+  provisioning_recovery: { everyMs: 5_000, run: runProvisioningRecovery },
 };
 
 /** Runs one job now, under its lock, counted and timed. */

@@ -2,6 +2,7 @@ import { PLANS } from '../plans.js';
 import type { ControlPlaneContext } from '../service/context.js';
 import { deprovisionInstance, type SessionStopReason, stopSession } from '../service/lifecycle.js';
 import { assertTransition } from '../service/transitions.js';
+import { recordSessionEvent } from '../store/session-events.js';
 import { LIVE_STATUSES_SQL } from '../store/sessions.js';
 import { usageSummary } from '../store/usage.js';
 import { getUser } from '../store/users.js';
@@ -45,8 +46,10 @@ export async function runWatchdog(ctx: ControlPlaneContext, now: Date) {
     reason: SessionStopReason,
     action: WatchdogAction,
     instanceState: 'terminating' | 'error' = 'terminating',
-  ) => {
-    if (await stopSession(ctx, id, reason, instanceState)) act(action, id);
+  ): Promise<boolean> => {
+    if (!(await stopSession(ctx, id, reason, instanceState))) return false;
+    act(action, id);
+    return true;
   };
   const t = ctx.timers;
 
@@ -59,8 +62,14 @@ export async function runWatchdog(ctx: ControlPlaneContext, now: Date) {
   const exhaustedUsers = new Map<string, boolean>();
   for (const s of live.rows) {
     if (s.status === 'provisioning') {
-      if (ageSeconds(s.started_at, now) >= t.provisioningTimeoutSeconds) {
-        await stop(s.id, 'error_recovery', 'provisioning_timeout', 'error');
+      if (
+        ageSeconds(s.started_at, now) >= t.provisioningTimeoutSeconds &&
+        (await stop(s.id, 'error_recovery', 'provisioning_timeout', 'error'))
+      ) {
+        await recordSessionEvent(ctx.db, s.id, 'provisioning_timeout', now, {
+          timeout_seconds: t.provisioningTimeoutSeconds,
+          relay_reported: s.last_health_at !== null,
+        });
       }
       continue;
     }
@@ -117,24 +126,38 @@ export async function runWatchdog(ctx: ControlPlaneContext, now: Date) {
     if (await deprovisionInstance(ctx, id)) act('deprovision_retry', id);
   }
 
-  // Orphans: instances the provider says are ours that the database neither knows nor needs.
+  // Orphans: instances the provider says are ours that the database neither knows nor needs, and
+  // duplicates: a second relay of a live session whose relay is recorded (a launch that lost its
+  // lease, one a dead owner left behind). A live session's relay whose launch is not recorded yet
+  // is kept: its launch is in flight, or the provisioning recovery adopts it.
   const listed = await ctx.provider.list();
   if (listed.length > 0) {
     const known = await ctx.db.query<{ provider_instance_id: string }>(
       'SELECT provider_instance_id FROM relay_instances WHERE provider_instance_id = ANY($1::text[])',
       [listed.map((i) => i.instance_id)],
     );
-    const liveSessions = await ctx.db.query<{ id: string }>(
-      `SELECT id FROM sessions WHERE id = ANY($1::text[]) AND status <> 'stopped'`,
+    const liveSessions = await ctx.db.query<{ id: string; recorded: string | null }>(
+      `SELECT s.id, CASE WHEN r.public_ip IS NOT NULL THEN r.provider_instance_id END AS recorded
+       FROM sessions s LEFT JOIN relay_instances r ON r.id = s.relay_instance_id
+       WHERE s.id = ANY($1::text[]) AND s.status <> 'stopped'`,
       [listed.map((i) => i.session_id).filter((x): x is string => !!x)],
     );
     const knownIds = new Set(known.rows.map((k) => k.provider_instance_id));
-    const liveIds = new Set(liveSessions.rows.map((r) => r.id));
+    const live = new Map(liveSessions.rows.map((r) => [r.id, r.recorded]));
     for (const inst of listed) {
-      if (knownIds.has(inst.instance_id) || (inst.session_id && liveIds.has(inst.session_id))) continue;
+      if (knownIds.has(inst.instance_id)) continue;
+      const duplicateOf = inst.session_id ? live.get(inst.session_id) : undefined;
+      if (duplicateOf === null) continue;
       try {
         await ctx.provider.deprovision(inst.instance_id, inst.region);
         act('orphan_terminated', inst.instance_id);
+        if (duplicateOf && inst.session_id) {
+          await recordSessionEvent(ctx.db, inst.session_id, 'duplicate_relay_terminated', now, {
+            instance_id: inst.instance_id,
+            reason: 'another_relay_recorded',
+            recorded: duplicateOf,
+          });
+        }
       } catch (err) {
         ctx.log.warn(
           { instance: inst.instance_id, err: (err as Error).message },

@@ -23,7 +23,13 @@ import {
 } from './aws-retry.js';
 import { CLOUD_INIT_TEMPLATE_PATH, renderRelayCloudConfig } from './aws-user-data.js';
 import type { RelayProviderDeps } from './registry.js';
-import type { ListedRelayInstance, ProvisionedRelay, RelayProvider, RelayProvisionRequest } from './types.js';
+import type {
+  ListedRelayInstance,
+  LocatedRelay,
+  ProvisionedRelay,
+  RelayProvider,
+  RelayProvisionRequest,
+} from './types.js';
 
 export const MANAGED_TAG = 'telemy:managed';
 export const SESSION_TAG = 'telemy:session_id';
@@ -68,8 +74,8 @@ const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down
 const ENDED_STATES = new Set(['shutting-down', 'terminated', 'stopping', 'stopped']);
 
 /**
- * The `aws` provider: one EC2 instance per session launched from the manifest's
- * image for the region, idempotent through `ClientToken` = session id, tagged as ours, terminating
+ * The `aws` provider: one EC2 instance per session launched from the manifest's image for the
+ * region, idempotent through `ClientToken` = session id (and attempt), tagged as ours, terminating
  * itself on shutdown, configured by cloud-init user-data. Any failure after launch terminates the
  * instance so nothing leaks.
  */
@@ -148,8 +154,9 @@ export class AwsRelayProvider implements RelayProvider {
               DEFAULT_INSTANCE_TYPE) as never,
             MinCount: 1,
             MaxCount: 1,
-            // Same token on every retry: EC2 launches at most one instance per session.
-            ClientToken: req.session_id,
+            // Same token on every retry: EC2 launches at most one instance per session and attempt
+            // (a resumed launch carries a new credential, so it is another request).
+            ClientToken: (req.attempt ?? 1) > 1 ? `${req.session_id}-${req.attempt}` : req.session_id,
             InstanceInitiatedShutdownBehavior: 'terminate',
             UserData: userData,
             ...(this.opts.subnetId
@@ -249,6 +256,35 @@ export class AwsRelayProvider implements RelayProvider {
       }
       throw err;
     }
+  }
+
+  /** A running instance of ours with its public IP and its session tag; the ports are this provider's. */
+  async locate(instanceId: string, region: string): Promise<LocatedRelay | null> {
+    let instance: Instance | undefined;
+    try {
+      const out = await callAws(
+        'DescribeInstances',
+        region,
+        () => this.client(region).send(new DescribeInstancesCommand({ InstanceIds: [instanceId] })),
+        this.call,
+      );
+      instance = out.Reservations?.[0]?.Instances?.[0];
+    } catch (err) {
+      if (err instanceof AwsOperationError && /^InvalidInstanceID\./.test(err.code)) return null;
+      throw err;
+    }
+    const tag = (k: string) => instance?.Tags?.find((t) => t.Key === k)?.Value;
+    if (!instance?.PublicIpAddress || instance.State?.Name !== 'running' || tag(MANAGED_TAG) !== 'true') {
+      return null;
+    }
+    return {
+      instance_id: instanceId,
+      session_id: tag(SESSION_TAG) ?? null,
+      public_ip: instance.PublicIpAddress,
+      srt_port: this.ports.ingestPort,
+      egress_port: this.ports.egressPort,
+      ws_port: this.ports.telemetryPort,
+    };
   }
 
   async list(): Promise<ListedRelayInstance[]> {

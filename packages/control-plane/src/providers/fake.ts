@@ -1,4 +1,10 @@
-import type { ListedRelayInstance, ProvisionedRelay, RelayProvider, RelayProvisionRequest } from './types.js';
+import type {
+  ListedRelayInstance,
+  LocatedRelay,
+  ProvisionedRelay,
+  RelayProvider,
+  RelayProvisionRequest,
+} from './types.js';
 
 /**
  * An in-process provider that launches nothing: tests and development drive the relay side
@@ -7,7 +13,10 @@ import type { ListedRelayInstance, ProvisionedRelay, RelayProvider, RelayProvisi
 export class FakeRelayProvider implements RelayProvider {
   readonly name: string;
   readonly defaultManifest = [{ region: 'local', image_id: 'none', default_instance_type: 'fake' }];
-  readonly instances = new Map<string, ListedRelayInstance & { request: RelayProvisionRequest }>();
+  readonly instances = new Map<
+    string,
+    ListedRelayInstance & { request: RelayProvisionRequest; relay?: ProvisionedRelay }
+  >();
   readonly provisioned: RelayProvisionRequest[] = [];
   readonly deprovisioned: string[] = [];
   /** Set to make the next provision/deprovision calls fail. */
@@ -15,6 +24,10 @@ export class FakeRelayProvider implements RelayProvider {
   failDeprovision: Error | null = null;
   /** Delay before provision resolves, in ms. */
   provisionDelayMs = 0;
+  /** Awaited before a launch's instance exists (tests hold a launch that has not launched yet). */
+  beforeLaunch: ((req: RelayProvisionRequest) => Promise<void>) | null = null;
+  /** Awaited once the instance exists, before provision() returns (its relay runs, unrecorded). */
+  afterLaunch: ((req: RelayProvisionRequest) => Promise<void>) | null = null;
   private seq = 0;
 
   constructor(name = 'fake') {
@@ -25,22 +38,26 @@ export class FakeRelayProvider implements RelayProvider {
     this.provisioned.push(req);
     if (this.provisionDelayMs > 0) await new Promise((r) => setTimeout(r, this.provisionDelayMs));
     if (this.failProvision) throw this.failProvision;
+    await this.beforeLaunch?.(req);
     this.seq += 1;
     const instance_id = `fake-${this.seq}-${req.session_id.slice(4, 12)}`;
-    this.instances.set(instance_id, {
-      instance_id,
-      session_id: req.session_id,
-      region: req.region,
-      state: 'running',
-      request: req,
-    });
-    return {
+    const relay: ProvisionedRelay = {
       instance_id,
       public_ip: '127.0.0.1',
       srt_port: 40_000 + this.seq,
       egress_port: 41_000 + this.seq,
       ws_port: 42_000 + this.seq,
     };
+    this.instances.set(instance_id, {
+      instance_id,
+      session_id: req.session_id,
+      region: req.region,
+      state: 'running',
+      request: req,
+      relay,
+    });
+    await this.afterLaunch?.(req);
+    return relay;
   }
 
   async deprovision(instanceId: string): Promise<void> {
@@ -50,12 +67,17 @@ export class FakeRelayProvider implements RelayProvider {
   }
 
   async list(): Promise<ListedRelayInstance[]> {
-    return [...this.instances.values()].map(({ request: _r, ...i }) => i);
+    return [...this.instances.values()].map(({ request: _r, relay: _a, ...i }) => i);
   }
 
-  /** The agent configuration handed over for a session (what a real relay would receive). */
+  async locate(instanceId: string): Promise<LocatedRelay | null> {
+    const i = this.instances.get(instanceId);
+    return i?.relay ? { ...i.relay, session_id: i.session_id } : null;
+  }
+
+  /** The agent configuration handed over for a session's latest launch (what its relay received). */
   agentFor(sessionId: string): RelayProvisionRequest['agent'] | undefined {
-    return this.provisioned.find((p) => p.session_id === sessionId)?.agent;
+    return this.provisioned.findLast((p) => p.session_id === sessionId)?.agent;
   }
 
   instanceFor(sessionId: string): string | undefined {

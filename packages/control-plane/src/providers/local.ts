@@ -10,6 +10,7 @@ import { processAlive } from '../processes.js';
 import type { RelayProviderDeps } from './registry.js';
 import type {
   ListedRelayInstance,
+  LocatedRelay,
   ProvisionedRelay,
   RelayManifestEntry,
   RelayProvider,
@@ -37,6 +38,9 @@ interface StartedRelay {
   session_id: string;
   pid: number;
   ws_port: number;
+  /** The first ingest port and the egress port the agent was given (absent in older registries). */
+  srt_port?: number;
+  egress_port?: number;
   started_at: string;
 }
 
@@ -66,6 +70,17 @@ function isOurRelay(r: StartedRelay): boolean {
   } catch {
     return process.platform !== 'linux';
   }
+}
+
+function addressOf(r: StartedRelay): ProvisionedRelay | null {
+  if (r.srt_port === undefined || r.egress_port === undefined) return null;
+  return {
+    instance_id: r.instance_id,
+    public_ip: '127.0.0.1',
+    srt_port: r.srt_port,
+    egress_port: r.egress_port,
+    ws_port: r.ws_port,
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -145,6 +160,8 @@ export class LocalRelayProvider implements RelayProvider {
       session_id: req.session_id,
       pid,
       ws_port: wsPort,
+      srt_port: ingestPorts[0] as number,
+      egress_port: egressPort,
       started_at: new Date().toISOString(),
     };
     this.writeRegistry([...this.readRegistry(), started]);
@@ -160,13 +177,7 @@ export class LocalRelayProvider implements RelayProvider {
       throw new Error(`${(err as Error).message}${tail ? `; relay log: ${tail}` : ''}`);
     }
     this.log.info({ instance_id, session_id: req.session_id, pid }, 'local relay provisioned');
-    return {
-      instance_id,
-      public_ip: '127.0.0.1',
-      srt_port: ingestPorts[0] as number,
-      egress_port: egressPort,
-      ws_port: wsPort,
-    };
+    return addressOf(started) as ProvisionedRelay;
   }
 
   async deprovision(instanceId: string, _region: string = LOCAL_REGION): Promise<void> {
@@ -191,6 +202,18 @@ export class LocalRelayProvider implements RelayProvider {
         region: LOCAL_REGION,
         state: 'running',
       }));
+  }
+
+  /**
+   * A live relay from the registry, with the addresses it was started on (every local relay serves
+   * on 127.0.0.1). Works for relays another provider instance (a control plane that has since died)
+   * started in the same data folder.
+   */
+  async locate(instanceId: string): Promise<LocatedRelay | null> {
+    const entry = this.readRegistry().find((r) => r.instance_id === instanceId);
+    if (!entry || !isOurRelay(entry)) return null;
+    const relay = addressOf(entry);
+    return relay ? { ...relay, session_id: entry.session_id } : null;
   }
 
   /** The pid of a relay this provider started (tests and the e2e scenario kill it directly). */

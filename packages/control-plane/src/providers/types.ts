@@ -8,6 +8,12 @@ export interface RelayProvisionRequest {
   region: string;
   image_id: string;
   instance_type: string;
+  /**
+   * 1 for the launch the start asked for; more when a launch whose owner died is resumed (with a
+   * new relay credential). A provider that deduplicates launches per session (EC2's client token)
+   * must tell attempts apart.
+   */
+  attempt?: number;
   /** Everything the relay agent needs to serve the session; the provider hands it to the agent. */
   agent: {
     control_plane_url: string;
@@ -25,6 +31,11 @@ export interface ProvisionedRelay {
   srt_port: number;
   egress_port: number;
   ws_port: number;
+}
+
+/** A running relay as its provider knows it: where it serves and which session it was launched for. */
+export interface LocatedRelay extends ProvisionedRelay {
+  session_id: string | null;
 }
 
 export interface ListedRelayInstance {
@@ -53,4 +64,11 @@ export interface RelayProvider {
   deprovision(instanceId: string, region: string): Promise<void>;
   /** Instances tagged as ours, for orphan sweeps. */
   list(): Promise<ListedRelayInstance[]>;
+  /**
+   * A running instance this provider launched, from its own records (EC2's description and tags, the
+   * local registry), or null when it knows of none by that id. Lets the control plane adopt a relay
+   * whose launch was never recorded (its provisioning process died): the session it names is the
+   * provider's, never the relay's say-so.
+   */
+  locate(instanceId: string, region: string): Promise<LocatedRelay | null>;
 }

@@ -11,12 +11,15 @@ import type {
 import { isUniqueViolation, type Queryable } from '../db/types.js';
 import { ApiError } from '../errors.js';
 import { newId, newPassphrase, newRelayCredential, sha256Hex } from '../ids.js';
+import type { LocatedRelay } from '../providers/types.js';
+import { recordSessionEvent } from '../store/session-events.js';
 import { getLiveSession, getSession, type SessionRow, toApiSession } from '../store/sessions.js';
 import { summarizeUsage, usageSummary } from '../store/usage.js';
 import type { UserRow } from '../store/users.js';
 import type { ControlPlaneContext } from './context.js';
+import { insertLease, leaseKeeper } from './leases.js';
 import { lockSession, stopSession } from './lifecycle.js';
-import { provisionRelay } from './provisioner.js';
+import { provisionRelay, recordLaunch } from './provisioner.js';
 import { assertTransition } from './transitions.js';
 
 export const START_ENDPOINT = 'POST /api/v1/relay/start';
@@ -132,6 +135,8 @@ export class RelayService {
     const instanceId = newId('rly');
     const credential = newRelayCredential();
     const { timers } = this.ctx;
+    const keeper = leaseKeeper(this.ctx);
+    const lease = { holder: keeper.holder, attempt: 1 };
     try {
       await db.transaction(async (tx) => {
         await tx.query(
@@ -173,6 +178,7 @@ export class RelayService {
             newPassphrase(),
           ],
         );
+        await insertLease(tx, instanceId, sessionId, lease, keeper.expiresAt());
         await this.insertRecord(tx, user.id, key, hash, 201, sessionId, now);
       });
     } catch (err) {
@@ -185,7 +191,7 @@ export class RelayService {
       throw err;
     }
     this.ctx.userChanged(user.id);
-    this.ctx.tasks.run(() => provisionRelay(this.ctx, sessionId, credential));
+    this.ctx.tasks.run(() => provisionRelay(this.ctx, sessionId, credential, lease));
     const created = await getSession(db, sessionId);
     if (!created) throw new Retry();
     return { statusCode: 201, session: toApiSession(created, this.ctx.clock()), replayed: false };
@@ -324,12 +330,24 @@ export class RelayService {
   /**
    * A relay's heartbeat. The credential identifies the relay instance; the report must be about that
    * instance's session. Drives activation and grace (`30-` §5).
+   *
+   * The first report of a relay whose launch is not recorded (its provisioning process died, or has
+   * not finished) adopts it: the provider is asked about the instance the report names, and when it
+   * launched that instance for the credential's session, its id and addresses are recorded from the
+   * provider's records, never from the report, and the session becomes active.
    */
   async health(credential: string, report: RelayHealthReport): Promise<void> {
     const { db } = this.ctx;
     const inst = (
-      await db.query<{ id: string; session_id: string; provider_instance_id: string | null }>(
-        'SELECT id, session_id, provider_instance_id FROM relay_instances WHERE credential_hash = $1',
+      await db.query<{
+        id: string;
+        session_id: string;
+        region: string;
+        provider_instance_id: string | null;
+        public_ip: string | null;
+      }>(
+        `SELECT id, session_id, region, provider_instance_id, host(public_ip) AS public_ip
+         FROM relay_instances WHERE credential_hash = $1`,
         [sha256Hex(credential)],
       )
     ).rows[0];
@@ -340,6 +358,7 @@ export class RelayService {
     if (inst.provider_instance_id && inst.provider_instance_id !== report.instance_id) {
       throw new ApiError('forbidden', 'this relay credential belongs to another instance');
     }
+    const located = inst.public_ip ? null : await this.locateReporter(inst, report.instance_id);
     const now = this.now();
     const userId = await db.transaction(async (tx) => {
       const s = await lockSession(tx, report.session_id);
@@ -362,14 +381,21 @@ export class RelayService {
         ],
       );
       const addressed = await tx.query<{ public_ip: string | null }>(
-        `UPDATE relay_instances SET last_health_at = $2, provider_instance_id = COALESCE(provider_instance_id, $3),
+        `UPDATE relay_instances SET last_health_at = $2,
            state = CASE WHEN state = 'provisioning' THEN 'running' ELSE state END
-         WHERE id = $1 RETURNING public_ip`,
-        [inst.id, now, report.instance_id],
+         WHERE id = $1 RETURNING host(public_ip) AS public_ip`,
+        [inst.id, now],
       );
-      // A relay can report before its launch is recorded: an active session must carry the relay's
-      // addresses, so that case is activated by the provisioner once it records them.
-      if (s.status === 'provisioning' && addressed.rows[0]?.public_ip) {
+      if (s.status === 'provisioning' && !addressed.rows[0]?.public_ip) {
+        // The launch is not recorded: adopt the relay if its provider vouched for it. Otherwise an
+        // active session would carry no addresses, so the launch's owner activates it later.
+        if (located && (await recordLaunch(tx, s, inst.id, located, now)) !== 'duplicate') {
+          await recordSessionEvent(tx, s.id, 'relay_adopted', now, {
+            source: 'health_report',
+            instance_id: located.instance_id,
+          });
+        }
+      } else if (s.status === 'provisioning') {
         assertTransition(s.status, 'active');
         await tx.query(
           `UPDATE sessions SET status = 'active', activated_at = $2, updated_at = $2 WHERE id = $1`,
@@ -391,5 +417,25 @@ export class RelayService {
       return s.user_id;
     });
     this.ctx.userChanged(userId);
+  }
+
+  /**
+   * The instance a report names, as its provider knows it, when the provider launched it for the
+   * credential's session; else null (a provider error too: the report is still taken).
+   */
+  private async locateReporter(
+    inst: { session_id: string; region: string },
+    instanceId: string,
+  ): Promise<LocatedRelay | null> {
+    try {
+      const found = await this.ctx.provider.locate(instanceId, inst.region);
+      return found && found.instance_id === instanceId && found.session_id === inst.session_id ? found : null;
+    } catch (err) {
+      this.ctx.log.warn(
+        { session: inst.session_id, instance: instanceId, err: (err as Error).message },
+        'could not look up the reporting relay; it is adopted at a later report',
+      );
+      return null;
+    }
   }
 }

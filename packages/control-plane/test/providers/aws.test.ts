@@ -361,6 +361,71 @@ describe('AwsRelayProvider.deprovision and list', () => {
   });
 });
 
+describe('AwsRelayProvider.locate', () => {
+  const tagged = (tags: Record<string, string>, over: Record<string, unknown> = {}) => ({
+    Reservations: [
+      {
+        Instances: [
+          {
+            InstanceId: 'i-0abc',
+            State: { Name: 'running' as const },
+            PublicIpAddress: '203.0.113.9',
+            Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+            ...over,
+          },
+        ],
+      },
+    ],
+  });
+
+  it("answers a running managed instance with its address, this provider's ports and its session tag", async () => {
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves(tagged({ 'telemy:managed': 'true', 'telemy:session_id': 'ses_abc123' }));
+    const { provider } = harness({ ports: { ingestPort: 9100, egressPort: 9101, telemetryPort: 7500 } });
+    expect(await provider.locate('i-0abc', 'us-east-1')).toEqual({
+      instance_id: 'i-0abc',
+      session_id: 'ses_abc123',
+      public_ip: '203.0.113.9',
+      srt_port: 9100,
+      egress_port: 9101,
+      ws_port: 7500,
+    });
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)[0]?.args[0].input).toEqual({
+      InstanceIds: ['i-0abc'],
+    });
+  });
+
+  it('knows nothing of unknown, unmanaged, not running or address-less instances', async () => {
+    const { provider } = harness();
+    ec2Mock.on(DescribeInstancesCommand).rejects(awsError('InvalidInstanceID.NotFound'));
+    expect(await provider.locate('i-0abc', 'eu-west-1')).toBeNull();
+    ec2Mock.on(DescribeInstancesCommand).rejects(awsError('InvalidInstanceID.Malformed'));
+    expect(await provider.locate('not-an-id', 'eu-west-1')).toBeNull();
+    ec2Mock.on(DescribeInstancesCommand).resolves(tagged({ 'telemy:session_id': 'ses_abc123' }));
+    expect(await provider.locate('i-0abc', 'eu-west-1')).toBeNull();
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves(tagged({ 'telemy:managed': 'true' }, { State: { Name: 'pending' } }));
+    expect(await provider.locate('i-0abc', 'eu-west-1')).toBeNull();
+    ec2Mock
+      .on(DescribeInstancesCommand)
+      .resolves(tagged({ 'telemy:managed': 'true' }, { PublicIpAddress: undefined }));
+    expect(await provider.locate('i-0abc', 'eu-west-1')).toBeNull();
+  });
+
+  it('launches a resumed attempt under a client token of its own', async () => {
+    ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0001' }] });
+    const { provider } = harness();
+    await provider.provision(request({ attempt: 2 }));
+    await provider.provision(request({ attempt: 1 }));
+    expect(ec2Mock.commandCalls(RunInstancesCommand).map((c) => c.args[0].input.ClientToken)).toEqual([
+      'ses_abc123-2',
+      'ses_abc123',
+    ]);
+  });
+});
+
 describe('classifyAwsError', () => {
   it('sorts errors into retryable and terminal', () => {
     expect(classifyAwsError(awsError('Throttling'))).toEqual({ kind: 'retryable', reason: 'Throttling' });
