@@ -1,3 +1,4 @@
+import type { RelaySession } from '@telemy/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS, type Backend, type Harness, makeHarness, openBackend, START_BODY } from './harness.js';
 
@@ -89,6 +90,51 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
       );
       expect(n.rows[0]?.n).toBe(1);
       expect(h.provider.provisioned.filter((p) => p.user_id === user.id)).toHaveLength(1);
+    });
+
+    it('a start (fresh key) racing a stop on another replica never answers with a stopped session', async () => {
+      // A second replica on the same store, its clock at this one's.
+      const other = await makeHarness(h.db);
+      other.advance((h.now() - other.now()) / 1000);
+      try {
+        const { token } = await h.newUser();
+        let live: RelaySession | null = null;
+        const seen = { stopFirst: 0, startFirst: 0 };
+        for (let i = 0; i < 30; i++) {
+          if (!live) {
+            const fresh = await h.start(token);
+            expect(fresh.status).toBe(201);
+            live = fresh.body;
+          }
+          const [starter, stopper] = i % 2 === 0 ? [h, other] : [other, h];
+          const [start, stop] = await Promise.all([
+            starter.start(token),
+            new Promise((r) => setTimeout(r, i % 3)).then(() => stopper.stop(token, live!.session_id)),
+          ]);
+          expect(stop.statusCode).toBe(200);
+          expect([200, 201]).toContain(start.status);
+          // The promise: the session in the answer was live when the start was answered.
+          expect(start.body.status).not.toBe('stopped');
+          expect(start.body.usage.ended_at).toBeNull();
+          if (start.status === 200) {
+            // Ordered before the stop: the live session, which the stop then ended.
+            expect(start.body.session_id).toBe(live.session_id);
+            seen.startFirst += 1;
+            live = null;
+          } else {
+            // Ordered after the stop: a new session.
+            expect(start.body.session_id).not.toBe(live.session_id);
+            seen.stopFirst += 1;
+            live = start.body;
+          }
+        }
+        expect(seen.startFirst + seen.stopFirst).toBe(30);
+        if (live) await h.stop(token, live.session_id);
+        await h.settle();
+        await other.settle();
+      } finally {
+        await other.close();
+      }
     });
 
     it('concurrent replays of one key → one session, one 201 record, no 5xx', async () => {

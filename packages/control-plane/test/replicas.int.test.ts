@@ -102,8 +102,9 @@ describe('two server processes and the CLI on one PostgreSQL', () => {
       TELEMY_JWT_SECRET: JWT_SECRET,
       TELEMY_RELAY_PROVIDER: 'fake',
       TELEMY_LOG_LEVEL: 'warn',
-      // The default start limit (6/min per user) would refuse most of the burst below.
-      TELEMY_CP_RATE_LIMITS: 'start=1000',
+      // The default start and stop limits (6 and 20/min per user) would refuse most of the bursts
+      // and loops below.
+      TELEMY_CP_RATE_LIMITS: 'start=1000,stop=1000',
     };
   });
   afterAll(async () => {
@@ -213,6 +214,66 @@ describe('two server processes and the CLI on one PostgreSQL', () => {
     expect(new Set(ok.map((r) => r.body.session_id)).size).toBe(1);
     const active = await fetch(`${b!.url}/api/v1/relay/active`, { headers });
     expect(((await active.json()) as { session_id: string }).session_id).toBe(ok[0]?.body.session_id);
+  });
+
+  it('a start with a fresh key racing a stop on the other process never answers with a stopped session', async () => {
+    const [a, b] = servers;
+    const userId = await cli('admin', 'user', 'create', '--email', 'start-stop@example.test');
+    const token = await cli('admin', 'token', '--user', userId);
+    const headers = {
+      ...CLIENT_HEADERS,
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+    };
+    interface Answer {
+      status: number;
+      body: { session_id: string; status: string; usage: { ended_at: string | null } };
+    }
+    const start = (s: Server): Promise<Answer> =>
+      fetch(`${s.url}/api/v1/relay/start`, {
+        method: 'POST',
+        headers: { ...headers, 'idempotency-key': crypto.randomUUID() },
+        body: JSON.stringify(START_BODY),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as Answer['body'] }));
+    const stop = (s: Server, sessionId: string) =>
+      fetch(`${s.url}/api/v1/relay/stop`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ session_id: sessionId, reason: 'user_requested' }),
+      }).then((r) => r.status);
+    let live: Answer['body'] | null = null;
+    const seen = { startFirst: 0, stopFirst: 0 };
+    for (let i = 0; i < 60; i++) {
+      if (!live) {
+        const fresh = await start(a!);
+        expect(fresh.status).toBe(201);
+        live = fresh.body;
+      }
+      const [starter, stopper] = i % 2 === 0 ? [a!, b!] : [b!, a!];
+      const sid: string = live.session_id;
+      const [started, stopped]: [Answer, number] = await Promise.all([
+        start(starter),
+        new Promise((r) => setTimeout(r, i % 4)).then(() => stop(stopper, sid)),
+      ]);
+      expect(stopped).toBe(200);
+      expect([200, 201]).toContain(started.status);
+      // The documented promise: the session in a start's answer was live when the start was answered.
+      expect(started.body.status).not.toBe('stopped');
+      expect(started.body.usage.ended_at).toBeNull();
+      if (started.status === 200) {
+        // The start came first: it answered with the live session, which the stop then ended.
+        expect(started.body.session_id).toBe(sid);
+        seen.startFirst += 1;
+        live = null;
+      } else {
+        // The stop came first: the start made a new session.
+        expect(started.body.session_id).not.toBe(sid);
+        seen.stopFirst += 1;
+        live = started.body;
+      }
+    }
+    console.log(`start/stop races across two processes: ${JSON.stringify(seen)}`);
+    if (live) expect(await stop(a!, live.session_id)).toBe(200);
   });
 
   it('the active limit holds across the two processes', async () => {

@@ -13,7 +13,13 @@ import { ApiError } from '../errors.js';
 import { newId, newPassphrase, newRelayCredential, sha256Hex } from '../ids.js';
 import type { LocatedRelay } from '../providers/types.js';
 import { recordSessionEvent } from '../store/session-events.js';
-import { getLiveSession, getSession, type SessionRow, toApiSession } from '../store/sessions.js';
+import {
+  getLiveSession,
+  getSession,
+  LIVE_STATUSES_SQL,
+  type SessionRow,
+  toApiSession,
+} from '../store/sessions.js';
 import { summarizeUsage, usageSummary } from '../store/usage.js';
 import type { UserRow } from '../store/users.js';
 import type { ControlPlaneContext } from './context.js';
@@ -114,7 +120,7 @@ export class RelayService {
     if (rec && rec.expires_at.getTime() > now.getTime()) return this.replay(rec, hash);
 
     const live = await getLiveSession(db, user.id);
-    if (live) return this.answerWithExisting(user.id, key, hash, live.id, now);
+    if (live) return this.answerWithExisting(user.id, key, hash, now);
 
     const usage = await usageSummary(db, user, now);
     if (user.plan_status !== 'active' && user.plan_status !== 'trial') {
@@ -137,8 +143,9 @@ export class RelayService {
     const { timers } = this.ctx;
     const keeper = leaseKeeper(this.ctx);
     const lease = { holder: keeper.holder, attempt: 1 };
+    let created: SessionRow | null;
     try {
-      await db.transaction(async (tx) => {
+      created = await db.transaction(async (tx) => {
         await tx.query(
           'DELETE FROM idempotency_records WHERE user_id = $1 AND endpoint = $2 AND idempotency_key = $3 AND expires_at <= $4',
           [user.id, START_ENDPOINT, key, now],
@@ -180,19 +187,19 @@ export class RelayService {
         );
         await insertLease(tx, instanceId, sessionId, lease, keeper.expiresAt());
         await this.insertRecord(tx, user.id, key, hash, 201, sessionId, now);
+        // Read before the commit: the answer is the session as created, never one a stop that
+        // committed meanwhile has already ended.
+        return getSession(tx, sessionId);
       });
     } catch (err) {
       if (isUniqueViolation(err, 'sessions_one_live_per_user')) {
-        const existing = await getLiveSession(db, user.id);
-        if (!existing) throw new Retry();
-        return this.answerWithExisting(user.id, key, hash, existing.id, now);
+        return this.answerWithExisting(user.id, key, hash, now);
       }
       if (isUniqueViolation(err, 'idempotency_records')) throw new Retry();
       throw err;
     }
     this.ctx.userChanged(user.id);
     this.ctx.tasks.run(() => provisionRelay(this.ctx, sessionId, credential, lease));
-    const created = await getSession(db, sessionId);
     if (!created) throw new Retry();
     return { statusCode: 201, session: toApiSession(created, this.ctx.clock()), replayed: false };
   }
@@ -225,27 +232,43 @@ export class RelayService {
     return res.rowCount > 0;
   }
 
-  /** The user already has a live session: remember the answer under this key and return it. */
+  /**
+   * The user already has a live session: remember the answer under this key and return it. The
+   * session is locked while the answer is recorded and read, so a stop racing this start is ordered
+   * before it (the session is no longer live: the start begins again and creates a new one) or after
+   * it (the answer shows the session live, as it was when the start was answered).
+   */
   private async answerWithExisting(
     userId: string,
     key: string,
     hash: string,
-    sessionId: string,
     now: Date,
   ): Promise<StartResult> {
     const { db } = this.ctx;
-    await db.query(
-      'DELETE FROM idempotency_records WHERE user_id = $1 AND endpoint = $2 AND idempotency_key = $3 AND expires_at <= $4',
-      [userId, START_ENDPOINT, key, now],
-    );
-    if (!(await this.insertRecord(db, userId, key, hash, 200, sessionId, now))) {
+    const answer = await db.transaction(async (tx) => {
+      const live = await tx.query<{ id: string }>(
+        `SELECT id FROM sessions WHERE user_id = $1 AND status IN ${LIVE_STATUSES_SQL} FOR UPDATE`,
+        [userId],
+      );
+      const id = live.rows[0]?.id;
+      if (!id) return { kind: 'none' as const };
+      await tx.query(
+        'DELETE FROM idempotency_records WHERE user_id = $1 AND endpoint = $2 AND idempotency_key = $3 AND expires_at <= $4',
+        [userId, START_ENDPOINT, key, now],
+      );
+      if (!(await this.insertRecord(tx, userId, key, hash, 200, id, now)))
+        return { kind: 'recorded' as const };
+      return { kind: 'answer' as const, session: await getSession(tx, id) };
+    });
+    // Stopped since it was seen: start again (it creates a session unless another start did).
+    if (answer.kind === 'none') throw new Retry();
+    if (answer.kind === 'recorded') {
       const rec = await this.readRecord(db, userId, key);
       if (!rec) throw new Retry();
       return this.replay(rec, hash);
     }
-    const s = await getSession(db, sessionId);
-    if (!s) throw new Retry();
-    return { statusCode: 200, session: toApiSession(s, this.ctx.clock()), replayed: false };
+    if (!answer.session) throw new Retry();
+    return { statusCode: 200, session: toApiSession(answer.session, this.ctx.clock()), replayed: false };
   }
 
   private async resolveRegion(
