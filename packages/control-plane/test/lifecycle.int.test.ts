@@ -261,10 +261,22 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
 
     it('a health report that arrives before provision() returns activates the session once the launch is recorded, with its addresses', async () => {
       const { token } = await h.newUser();
-      h.provider.provisionDelayMs = 200;
+      // The launch is held until the report is in (a fixed delay raced the report on a busy machine).
+      let launch!: () => void;
+      const held = new Promise<void>((r) => {
+        launch = r;
+      });
+      let reached!: () => void;
+      const launching = new Promise<void>((r) => {
+        reached = r;
+      });
+      h.provider.beforeLaunch = () => {
+        reached();
+        return held;
+      };
       try {
         const sid = (await h.start(token)).body.session_id;
-        await new Promise((r) => setTimeout(r, 50));
+        await launching;
         const agent = h.provider.agentFor(sid)!;
         const res = await h.app.inject({
           method: 'POST',
@@ -284,6 +296,7 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
         expect(res.statusCode).toBe(204);
         // No addresses recorded yet: an active session without its URLs would send clients nowhere.
         expect(await status(sid)).toBe('provisioning');
+        launch();
         await h.settle();
         expect(await status(sid)).toBe('active');
         const active = (
@@ -297,7 +310,8 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
         expect(row.rows[0]?.provider_instance_id).toBe(h.provider.instanceFor(sid));
         expect(row.rows[0]?.srt_port).toBeGreaterThan(0);
       } finally {
-        h.provider.provisionDelayMs = 0;
+        h.provider.beforeLaunch = null;
+        launch();
       }
     });
   });
