@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -13,17 +13,12 @@ import { openDatabase } from '../src/db/open.js';
 import type { SessionEventKind } from '../src/store/session-events.js';
 import { createUser } from '../src/store/users.js';
 import { BACKENDS, CLIENT_HEADERS, JWT_SECRET, START_BODY } from './harness.js';
+import { type ControlPlaneProcess, spawnControlPlane } from './server-process.js';
 
-const CLI = path.resolve(import.meta.dirname, '../../cli/bin/telemy.js');
 const USERS = 5;
 /** Users whose relays are starting when the control plane is killed; the others' launches barely began. */
 const EARLY_USERS = 3;
 const STARTS_PER_USER = 4;
-
-interface Server {
-  url: string;
-  proc: ChildProcess;
-}
 
 async function freePort(): Promise<number> {
   const srv = net.createServer();
@@ -31,32 +26,6 @@ async function freePort(): Promise<number> {
   const { port } = srv.address() as net.AddressInfo;
   await new Promise<void>((r) => srv.close(() => r()));
   return port;
-}
-
-/** `telemy control-plane` (every role) on a fixed port: the URL its relays report health to. */
-function spawnServer(env: NodeJS.ProcessEnv, port: number): Promise<Server> {
-  const proc = spawn(
-    process.execPath,
-    [CLI, 'control-plane', '--role', 'all', '--port', String(port), '--host', '127.0.0.1'],
-    { env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 60_000);
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve({ url: m[1], proc });
-      }
-    });
-    proc.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    proc.once('exit', (code) => reject(new Error(`server exited with ${code}: ${err}`)));
-  });
 }
 
 function exited(proc: ChildProcess): Promise<void> {
@@ -100,7 +69,7 @@ describe.each(BACKENDS)(
     let home: string;
     let env: NodeJS.ProcessEnv;
     let port: number;
-    let server: Server | undefined;
+    let server: ControlPlaneProcess | undefined;
     const tokens: string[] = [];
     const userIds: string[] = [];
 
@@ -161,7 +130,7 @@ describe.each(BACKENDS)(
     });
 
     it('comes back with every session active within 30 s, each on exactly one relay, no relay killed', async () => {
-      server = await spawnServer(env, port);
+      server = await spawnControlPlane(env, { role: 'all', port });
       const crashed = server;
       const startAll = (users: number[], onCreated: () => void = () => {}) =>
         users.flatMap((u) =>
@@ -225,7 +194,7 @@ describe.each(BACKENDS)(
       }
       expect(unrecorded.size).toBeGreaterThanOrEqual(1);
 
-      server = await spawnServer(env, port);
+      server = await spawnControlPlane(env, { role: 'all', port });
       const restarted = server;
       const restartedAt = Date.now();
       const active = async (token: string): Promise<ActiveView | null> => {

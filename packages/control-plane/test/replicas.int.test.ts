@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,45 +12,12 @@ import { hs256Config, verifyAccessToken } from '../src/auth/jwt.js';
 import { maxLeaseBlock } from '../src/cache/rate-limit-leases.js';
 import { createPgDb } from '../src/db/pg.js';
 import { CLIENT_HEADERS, JWT_SECRET, START_BODY } from './harness.js';
+import { type ControlPlaneProcess, spawnControlPlane } from './server-process.js';
 
 const run = promisify(execFile);
 const CLI = path.resolve(import.meta.dirname, '../../cli/bin/telemy.js');
 
-interface Server {
-  url: string;
-  proc: ChildProcess;
-}
-
-/** `telemy control-plane` as a real process on the shared PostgreSQL; resolves with its printed URL. */
-function spawnServer(env: NodeJS.ProcessEnv, role: string): Promise<Server> {
-  const proc = spawn(
-    process.execPath,
-    [CLI, 'control-plane', '--role', role, '--port', '0', '--host', '127.0.0.1'],
-    {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 60_000);
-    proc.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m?.[1]) {
-        clearTimeout(timer);
-        resolve({ url: m[1], proc });
-      }
-    });
-    proc.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    proc.once('exit', (code) => reject(new Error(`server exited with ${code}: ${err}`)));
-  });
-}
-
-function stopServer(s: Server | undefined): Promise<void> {
+function stopServer(s: ControlPlaneProcess | undefined): Promise<void> {
   if (!s || s.proc.exitCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     s.proc.once('exit', () => resolve());
@@ -62,7 +29,7 @@ describe('two server processes and the CLI on one PostgreSQL', () => {
   let pg: ThrowawayPostgres;
   let home: string;
   let env: NodeJS.ProcessEnv;
-  const servers: Server[] = [];
+  const servers: ControlPlaneProcess[] = [];
   /** The real `telemy` binary: used where the process boundary matters (migrate, servers). */
   const bin = async (...args: string[]) =>
     (await run(process.execPath, [CLI, ...args], { env })).stdout.trim();
@@ -181,7 +148,10 @@ describe('two server processes and the CLI on one PostgreSQL', () => {
   });
 
   it('100 concurrent starts split across two API processes → one session, no 5xx, one id', async () => {
-    const [a, b] = await Promise.all([spawnServer(env, 'api'), spawnServer(env, 'api')]);
+    const [a, b] = await Promise.all([
+      spawnControlPlane(env, { role: 'api' }),
+      spawnControlPlane(env, { role: 'api' }),
+    ]);
     servers.push(a!, b!);
     const userId = await cli('admin', 'user', 'create', '--email', 'racer@example.test');
     const apiKey = await cli('admin', 'key', 'create', '--user', userId);
@@ -229,13 +199,13 @@ describe('two server processes and the CLI on one PostgreSQL', () => {
       status: number;
       body: { session_id: string; status: string; usage: { ended_at: string | null } };
     }
-    const start = (s: Server): Promise<Answer> =>
+    const start = (s: ControlPlaneProcess): Promise<Answer> =>
       fetch(`${s.url}/api/v1/relay/start`, {
         method: 'POST',
         headers: { ...headers, 'idempotency-key': crypto.randomUUID() },
         body: JSON.stringify(START_BODY),
       }).then(async (r) => ({ status: r.status, body: (await r.json()) as Answer['body'] }));
-    const stop = (s: Server, sessionId: string) =>
+    const stop = (s: ControlPlaneProcess, sessionId: string) =>
       fetch(`${s.url}/api/v1/relay/stop`, {
         method: 'POST',
         headers,
@@ -320,7 +290,7 @@ describe('two server processes and the CLI on one PostgreSQL', () => {
   });
 
   it('a --role jobs process serves /metrics with job runs and no API', async () => {
-    const jobs = await spawnServer(env, 'jobs');
+    const jobs = await spawnControlPlane(env, { role: 'jobs' });
     servers.push(jobs);
     const deadline = Date.now() + 20_000;
     let metrics = '';

@@ -267,11 +267,15 @@ describe('ObsLink + MetricsHub against a real OBS', () => {
       expect(out?.displayName).toBe('Main stream');
       expect(link.state().outputs.find((o) => o.name === 'simple_stream')?.video).toBe(true);
       expect(out?.group).toBe('x264');
-      expect(out?.fps ?? 0).toBeGreaterThan(20);
+      // OBS renders at 30 fps, fewer when the machine is overloaded (14 seen in a full run beside
+      // other suites): the figures must be OBS's own, never above what it is set to.
+      expect(out?.fps ?? 0).toBeGreaterThan(0);
+      expect(out?.fps ?? 99).toBeLessThanOrEqual(30.5);
       expect(snap.outputs.some((o) => o.id === 'simple_file_output')).toBe(false);
       expect(snap.stream?.active).toBe(true);
       expect(snap.stream?.durationMs ?? 0).toBeGreaterThan(5_000);
-      expect(snap.obs?.activeFps ?? 0).toBeGreaterThan(20);
+      expect(snap.obs?.activeFps ?? 0).toBeGreaterThan(0);
+      expect(snap.obs?.activeFps ?? 99).toBeLessThanOrEqual(30.5);
       expect(snap.obs?.diskFreeBytes ?? 0).toBeGreaterThan(0);
       // Encoder lag from GetStats' skipped-frame counter: known and never negative while streaming.
       expect(snap.obs?.encodingLagMs ?? -1).toBeGreaterThanOrEqual(0);
