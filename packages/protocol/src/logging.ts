@@ -26,6 +26,23 @@ export const SECRET_FIELDS = [
 
 const REDACT_PATHS = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `*.*.${f}`, `headers.${f.toLowerCase()}`]);
 
+/**
+ * What a log line keeps of an error: its type, words, code and stack, and its cause's. Never its
+ * other properties: an HTTP client's error can carry the request, headers and all, deeper than the
+ * redaction paths reach.
+ */
+export function serializeError(e: unknown): unknown {
+  if (!(e instanceof Error)) return e;
+  const code = (e as { code?: unknown }).code;
+  return {
+    type: e.name,
+    message: e.message,
+    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+    stack: e.stack,
+    ...(e.cause !== undefined ? { cause: serializeError(e.cause) } : {}),
+  };
+}
+
 export interface CreateLoggerOptions {
   level?: string;
   /** Defaults to stdout; tests pass a stream to capture output. */
@@ -37,6 +54,7 @@ export function createLogger(name: string, opts: CreateLoggerOptions = {}): Logg
     name,
     level: opts.level ?? process.env.TELEMY_LOG_LEVEL ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { err: serializeError },
     base: { pid: process.pid },
   };
   return opts.destination ? pino(options, opts.destination) : pino(options);

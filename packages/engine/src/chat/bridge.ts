@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type BackoffPolicy, createLogger, errorText, type Logger } from '@telemy/protocol';
+import { type BackoffPolicy, createLogger, type Logger } from '@telemy/protocol';
 import type { EngineMetrics } from '../export/metrics.js';
 import type { ChatActions } from './actions.js';
 import { KickAdapter } from './adapters/kick.js';
@@ -138,7 +138,7 @@ export class ChatBridge {
   }
 
   private track(p: Promise<unknown>): void {
-    const tracked = p.catch((e) => this.log.error({ err: errorText(e) }, 'chat: handler failed'));
+    const tracked = p.catch((e) => this.log.error({ err: e }, 'chat: handler failed'));
     this.pending.add(tracked);
     void tracked.finally(() => this.pending.delete(tracked));
   }
@@ -147,7 +147,7 @@ export class ChatBridge {
     try {
       this.opts.audit?.append(record);
     } catch (e) {
-      this.log.error({ err: errorText(e) }, 'chat: audit log append failed');
+      this.log.error({ err: e }, 'chat: audit log append failed');
     }
     this.opts.metrics?.chatCommandsTotal.inc({
       platform: record.platform,
@@ -168,7 +168,7 @@ export class ChatBridge {
     try {
       this.opts.onEvent?.(record);
     } catch (e) {
-      this.log.error({ err: errorText(e) }, 'chat: event listener failed');
+      this.log.error({ err: e }, 'chat: event listener failed');
     }
   }
 
@@ -189,7 +189,7 @@ export class ChatBridge {
     try {
       return await adapter.send(text);
     } catch (e) {
-      this.log.warn({ platform: adapter.platform, err: errorText(e) }, 'chat: send failed');
+      this.log.warn({ platform: adapter.platform, err: e }, 'chat: send failed');
       return false;
     }
   }

@@ -640,20 +640,19 @@ export class CloudLink {
 
   private noteFailure(what: string, err: unknown): void {
     if (err instanceof ControlPlaneError && err.unreachable) {
-      if (this.reachable !== false)
-        this.log.warn({ problem: err.message }, `${what}: control plane unreachable`);
+      if (this.reachable !== false) this.log.warn({ err }, `${what}: control plane unreachable`);
       this.reachable = false;
       this.notice = UNREACHABLE_NOTICE;
       return;
     }
-    this.log.warn({ problem: errorText(err) }, `${what} failed`);
+    this.log.warn({ err }, `${what} failed`);
   }
 
   private emit(signal: RelaySignal): void {
     try {
       this.opts.sink.relaySignal(signal);
     } catch (err) {
-      this.log.error({ kind: signal.kind, problem: errorText(err) }, 'relay signal sink threw');
+      this.log.error({ kind: signal.kind, err }, 'relay signal sink threw');
     }
   }
 }

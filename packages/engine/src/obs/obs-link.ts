@@ -295,7 +295,7 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
     this.connectTimer = setTimeout(() => {
       this.connectTimer = null;
       this.connectOnce().catch((err: unknown) => {
-        this.log.error({ err: errorText(err) }, 'unexpected error in the OBS connect loop');
+        this.log.error({ err }, 'unexpected error in the OBS connect loop');
         this.scheduleConnect(this.opt.maxBackoffMs);
       });
     }, delayMs);
@@ -344,7 +344,7 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
       await this.resync(session);
     } catch (err) {
       if (this.session !== session) return;
-      this.log.warn({ err: errorText(err) }, 'OBS resync after connect failed; reconnecting');
+      this.log.warn({ err }, 'OBS resync after connect failed; reconnecting');
       this.endSession(session, `resync failed: ${errorText(err)}`, true);
       return;
     }
@@ -389,7 +389,7 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
       : `could not connect to OBS at ${this.url}: ${errorText(err)}`;
     const kind: OutageKind = unreachable ? 'unreachable' : 'other';
     if (this.reportedOutage !== kind) this.log.warn({ url: this.url }, line);
-    else this.log.debug({ url: this.url, err: errorText(err) }, 'OBS connect attempt failed');
+    else this.log.debug({ url: this.url, err }, 'OBS connect attempt failed');
     this.reportedOutage = kind;
     this.patch({ connection: 'disconnected', lastError: line });
     this.failedAttempts++;
@@ -431,7 +431,7 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
         try {
           handler(data);
         } catch (err) {
-          this.log.error({ err: errorText(err), event }, 'error while handling an OBS event');
+          this.log.error({ err, event }, 'error while handling an OBS event');
         }
       });
     };
@@ -441,9 +441,7 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
     on('SceneRemoved', () => this.refreshScenes(session));
     on('SceneNameChanged', () => this.refreshScenes(session));
     on('CurrentSceneCollectionChanged', () => {
-      this.resync(session).catch((err: unknown) =>
-        this.log.warn({ err: errorText(err) }, 'OBS resync failed'),
-      );
+      this.resync(session).catch((err: unknown) => this.log.warn({ err }, 'OBS resync failed'));
     });
     on('StreamStateChanged', (d) => {
       session.streamStartedAt = startedAt(d.outputState, session.streamStartedAt, this.now());
@@ -599,7 +597,7 @@ export class ObsLink extends EventEmitter<ObsLinkEvents> {
       do {
         flag.again = false;
         await job().catch((err: unknown) => {
-          if (!session.closing) this.log.debug({ err: errorText(err) }, 'OBS refresh failed');
+          if (!session.closing) this.log.debug({ err }, 'OBS refresh failed');
         });
       } while (flag.again && !session.closing);
       flag.running = false;

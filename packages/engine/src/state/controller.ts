@@ -289,7 +289,7 @@ export class FailoverController implements RelaySignalSink {
     try {
       fn();
     } catch (err) {
-      this.log.error({ kind: 'callback_failed', callback: what, err: errorText(err) }, `${what} threw`);
+      this.log.error({ kind: 'callback_failed', callback: what, err }, `${what} threw`);
     }
   }
 
@@ -358,8 +358,7 @@ export class FailoverController implements RelaySignalSink {
     if (!read) return;
     read().then(
       (scene) => this.programScene(scene),
-      (err: unknown) =>
-        this.log.warn({ kind: 'probe_failed', err: errorText(err) }, 'program scene read-back failed'),
+      (err: unknown) => this.log.warn({ kind: 'probe_failed', err }, 'program scene read-back failed'),
     );
   }
 

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import type { Logger } from '@telemy/protocol';
-import { errorText } from '@telemy/protocol';
 import si from 'systeminformation';
 import type { EngineMetrics } from '../export/metrics.js';
 import { setOptionalGauge } from './optional-gauge.js';
@@ -181,10 +180,7 @@ export class SystemMetrics {
     } catch (err) {
       if (!this.failed.has(name)) {
         this.failed.add(name);
-        this.options.logger?.warn(
-          { probe: name, err: errorText(err) },
-          'host metric probe failed; reporting it as unknown',
-        );
+        this.options.logger?.warn({ probe: name, err }, 'host metric probe failed; reporting it as unknown');
       }
       return null;
     }

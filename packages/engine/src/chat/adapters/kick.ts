@@ -89,7 +89,7 @@ export class KickAdapter extends ReconnectingChatAdapter {
       }
       return true;
     } catch (e) {
-      this.deps.log.warn({ err: errorText(e) }, 'kick chat: reply failed');
+      this.deps.log.warn({ err: e }, 'kick chat: reply failed');
       return false;
     }
   }

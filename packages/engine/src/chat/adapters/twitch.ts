@@ -100,7 +100,7 @@ export class TwitchAdapter extends ReconnectingChatAdapter {
     try {
       token = this.config.token_key ? await this.deps.getSecret(this.config.token_key) : null;
     } catch (e) {
-      this.deps.log.warn({ err: errorText(e) }, 'twitch chat: vault read failed');
+      this.deps.log.warn({ err: e }, 'twitch chat: vault read failed');
     }
     if (this.reconnector.stopped) return;
     const readOnly = !token;

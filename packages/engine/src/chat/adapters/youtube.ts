@@ -1,4 +1,3 @@
-import { errorText } from '@telemy/protocol';
 import type { YouTubeChatConfig } from '../config.js';
 import { youtubeFlags } from '../roles.js';
 import { ReconnectingChatAdapter } from './reconnecting-adapter.js';
@@ -114,7 +113,7 @@ export class YouTubeAdapter extends ReconnectingChatAdapter {
       return true;
     } catch (e) {
       if (e instanceof ApiError && e.reason === 'quotaExceeded') this.exhausted();
-      this.deps.log.warn({ err: errorText(e) }, 'youtube chat: reply failed');
+      this.deps.log.warn({ err: e }, 'youtube chat: reply failed');
       return false;
     }
   }
@@ -166,7 +165,7 @@ export class YouTubeAdapter extends ReconnectingChatAdapter {
     try {
       this.token = this.config.token_key ? await this.deps.getSecret(this.config.token_key) : null;
     } catch (e) {
-      this.deps.log.warn({ err: errorText(e) }, 'youtube chat: vault read failed');
+      this.deps.log.warn({ err: e }, 'youtube chat: vault read failed');
       this.token = null;
     }
     if (!this.token) {
