@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import type { Logger } from '@telemy/protocol';
-import { errorText } from '@telemy/protocol';
+import { errorText, type Logger } from '@telemy/protocol';
 import type { RequestBatchRequest, ResponseMessage } from 'obs-websocket-js';
 import type { EngineMetrics } from '../export/metrics.js';
+import { NonOverlappingInterval } from '../sources/non-overlapping-interval.js';
 import { setOptionalGauge } from '../system/optional-gauge.js';
 import type { SystemMetrics, SystemSample } from '../system/system-metrics.js';
 import { type ObsLink, parseOutputs } from './obs-link.js';
@@ -123,8 +123,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   private readonly now: () => number;
   private readonly intervalMs: number;
   private readonly config = new Map<string, OutputConfig>();
-  private timer: NodeJS.Timeout | null = null;
-  private ticking = false;
+  private readonly loop: NonOverlappingInterval;
   private seq = 0;
   private knownOutputs: ObsOutputInfo[] = [];
   private prevOutput = new Map<string, OutputCounters>();
@@ -144,17 +143,15 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     for (const o of options.outputs ?? []) this.config.set(o.obs_id, o);
     this.last = this.emptySnapshot(this.now(), false, null);
     this.exportObsStats(null);
+    this.loop = new NonOverlappingInterval(() => this.sample(), this.intervalMs);
   }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.tick(), this.intervalMs);
-    void this.tick();
+    this.loop.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.loop.stop();
   }
 
   /** The latest sample (plain JSON-able data). */
@@ -162,10 +159,16 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     return structuredClone(this.last);
   }
 
-  /** One sampling round; exposed for callers that drive sampling themselves. Never throws. */
+  /**
+   * One sampling round, for callers that drive sampling themselves; while a round is running it
+   * starts none and gives the latest sample. Never throws.
+   */
   async tick(): Promise<MetricsSnapshot> {
-    if (this.ticking) return this.snapshot();
-    this.ticking = true;
+    await this.loop.runOnce();
+    return this.snapshot();
+  }
+
+  private async sample(): Promise<void> {
     try {
       const asked = this.now();
       const [obs, system] = await Promise.all([this.sampleObs(asked), this.sampleSystem()]);
@@ -176,12 +179,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       if ('error' in obs) this.forgetObs();
       this.last = snap;
       this.emit('sample', this.snapshot());
-      return snap;
     } catch (err) {
       this.reportOnce(err);
-      return this.snapshot();
-    } finally {
-      this.ticking = false;
     }
   }
 
