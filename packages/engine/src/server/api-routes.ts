@@ -40,7 +40,6 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps): voi
     if (!body.success)
       return sendError(
         reply,
-        400,
         'invalid_request',
         'body must be {"intent": "LIVE"|"LOW"|"BRB"|"OFFLINE"} or {"scene": "<name>"}',
       );
@@ -49,12 +48,7 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps): voi
         ? await deps.control.intent(body.data.intent, 'api')
         : await deps.control.switchScene(body.data.scene, 'api');
     if (!outcome.ok)
-      return sendError(
-        reply,
-        outcome.guard ? 409 : 422,
-        outcome.guard ? 'blocked_by_guard' : 'switch_failed',
-        outcome.message,
-      );
+      return sendError(reply, outcome.guard ? 'blocked_by_guard' : 'switch_failed', outcome.message);
     return {
       ok: true,
       message: outcome.message,
@@ -69,14 +63,13 @@ export function registerApiRoutes(app: FastifyInstance, deps: ApiRouteDeps): voi
     if (!body.success)
       return sendError(
         reply,
-        400,
         'invalid_request',
         body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
       );
     for (const [key, value] of Object.entries(body.data)) {
       if (value === undefined) continue;
       const o = deps.control.setFlag(key as (typeof AUTOMATION_KEYS)[number], value);
-      if (!o.ok) return sendError(reply, 422, 'not_saved', o.message);
+      if (!o.ok) return sendError(reply, 'not_saved', o.message);
     }
     return { ok: true, flags: deps.flags() };
   });

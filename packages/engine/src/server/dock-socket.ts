@@ -156,12 +156,12 @@ export function registerDockSocket(app: FastifyInstance, opts: DockSocketOptions
     url: opts.path ?? DOCK_WS_PATH,
     preValidation: async (request, res) => {
       if (!(await opts.authorize(request))) {
-        await sendError(res, 401, 'unauthorized', 'not allowed to open the dock socket');
+        await sendError(res, 'unauthorized', 'not allowed to open the dock socket');
       }
     },
     // A plain GET (no upgrade) gets the engine's envelope, not the plugin's empty 404.
     handler: (_request, res) =>
-      sendError(res, 426, 'upgrade_required', 'the dock socket takes WebSocket connections only'),
+      sendError(res, 'upgrade_required', 'the dock socket takes WebSocket connections only'),
     wsHandler: (socket: WebSocket) => {
       clients.add(socket);
       alive.set(socket, true);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '@telemy/protocol';
+import { ENGINE_HTTP_ERRORS, type EngineErrorCode } from './errors.js';
 
 /**
  * Errors the engine's server answers on a bare socket, where no fastify reply exists: Node's HTTP
@@ -17,12 +18,12 @@ export function errorEnvelope(code: string, message: string, requestId: string) 
 
 /** A whole HTTP/1.1 error response, for writing straight to a socket. Header values must be plain ASCII. */
 export function rawErrorResponse(
-  status: number,
-  code: string,
+  code: EngineErrorCode,
   message: string,
   requestId: string = randomUUID(),
   headers: Record<string, string> = {},
 ): string {
+  const status = ENGINE_HTTP_ERRORS[code];
   const body = JSON.stringify(errorEnvelope(code, message, requestId));
   const lines = [
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`,
@@ -61,29 +62,28 @@ export function closeSocket(socket: Duplex): void {
 /** Writes an enveloped error response to a bare socket and closes it. */
 export function answerAndClose(
   socket: Duplex,
-  status: number,
-  code: string,
+  code: EngineErrorCode,
   message: string,
   requestId: string = randomUUID(),
   headers: Record<string, string> = {},
 ): void {
   if (socket.destroyed) return;
   if (socket.writable && !socket.writableEnded) {
-    socket.write(rawErrorResponse(status, code, message, requestId, headers));
+    socket.write(rawErrorResponse(code, message, requestId, headers));
   }
   closeSocket(socket);
 }
 
-/** Node's HTTP parser errors → status, code and a message that echoes nothing of the request. */
-function classifyClientError(errCode: string | undefined): [number, string, string] {
+/** Node's HTTP parser errors → code and a message that echoes nothing of the request. */
+function classifyClientError(errCode: string | undefined): [EngineErrorCode, string] {
   switch (errCode) {
     case 'HPE_HEADER_OVERFLOW':
-      return [431, 'headers_too_large', 'the request line or headers are too large'];
+      return ['headers_too_large', 'the request line or headers are too large'];
     case 'ERR_HTTP_REQUEST_TIMEOUT':
     case 'ERR_HTTP_HEADERS_TIMEOUT':
-      return [408, 'request_timeout', 'the request did not arrive in time'];
+      return ['request_timeout', 'the request did not arrive in time'];
     default:
-      return [400, 'invalid_request', 'the request is not valid HTTP/1.1'];
+      return ['invalid_request', 'the request is not valid HTTP/1.1'];
   }
 }
 
@@ -97,15 +97,18 @@ export function clientErrorHandler(log: Logger) {
   return (err: NodeJS.ErrnoException, socket: Duplex): void => {
     // Destroyed, or answered already (the parser fails again on data that was still arriving).
     if (err.code === 'ECONNRESET' || socket.destroyed || socket.writableEnded) return;
-    const [status, code, message] = classifyClientError(err.code);
+    const [code, message] = classifyClientError(err.code);
     const requestId = randomUUID();
-    log.debug({ code: err.code, status, request_id: requestId }, 'refused a malformed request');
+    log.debug(
+      { code: err.code, status: ENGINE_HTTP_ERRORS[code], request_id: requestId },
+      'refused a malformed request',
+    );
     // As Node itself does: no answer when a response on this connection has started already.
     const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
     if (inFlight?.headersSent) {
       socket.destroy();
       return;
     }
-    answerAndClose(socket, status, code, message, requestId);
+    answerAndClose(socket, code, message, requestId);
   };
 }

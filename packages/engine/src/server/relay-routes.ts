@@ -32,7 +32,7 @@ export function relaySessionView(s: Session, reveal: boolean): Session {
 
 export function registerRelayRoutes(app: FastifyInstance, deps: RelayRouteDeps): void {
   const cloudOff = (reply: Parameters<typeof sendError>[0]) =>
-    sendError(reply, 409, 'cloud_off', 'the cloud relay is off or has no control plane ([cloud] mode)');
+    sendError(reply, 'cloud_off', 'the cloud relay is off or has no control plane ([cloud] mode)');
 
   app.get('/api/relay', async (req, reply) => {
     const cloud = deps.cloud();
@@ -48,7 +48,7 @@ export function registerRelayRoutes(app: FastifyInstance, deps: RelayRouteDeps):
     const before = cloud.currentSession();
     const outcome = await deps.control.relayStart('cli');
     const s = cloud.currentSession();
-    if (!outcome.ok || !s) return sendError(reply, 422, 'relay_start_refused', outcome.message);
+    if (!outcome.ok || !s) return sendError(reply, 'relay_start_refused', outcome.message);
     return reply
       .code(before?.session_id === s.session_id ? 200 : 201)
       .send({ mode: deps.mode(), session: relaySessionView(s, false) });
@@ -61,7 +61,7 @@ export function registerRelayRoutes(app: FastifyInstance, deps: RelayRouteDeps):
       const stopped = await cloud.stopIrl('user_requested');
       return stopped ?? { session_id: null, status: 'stopped', stopped_at: null };
     } catch (err) {
-      return sendError(reply, 502, 'relay_stop_failed', errorText(err));
+      return sendError(reply, 'relay_stop_failed', errorText(err));
     }
   });
 }

@@ -6,6 +6,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import type { Logger } from '@telemy/protocol';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
+import { codeForStatus, ENGINE_HTTP_ERRORS, type EngineErrorCode } from './errors.js';
 import { answerAndClose, clientErrorHandler, closeSocket, errorEnvelope } from './raw-errors.js';
 import {
   allowedHosts,
@@ -34,9 +35,9 @@ export interface EngineServerOptions {
  * One JSON error shape for every engine HTTP error: `{error: {code, message, request_id}}`, the id
  * also in `X-Request-Id`. Errors written to a bare socket (raw-errors.ts) use the same envelope.
  */
-export function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+export function sendError(reply: FastifyReply, code: EngineErrorCode, message: string): FastifyReply {
   return reply
-    .code(status)
+    .code(ENGINE_HTTP_ERRORS[code])
     .header('x-request-id', reply.request.id)
     .type('application/json')
     .send(errorEnvelope(code, message, reply.request.id));
@@ -103,7 +104,7 @@ export async function createEngineServer(opts: EngineServerOptions): Promise<Fas
           : 'the URL is not valid (bad percent-encoding)';
       // No hook runs for these, so a refused upgrade's socket is closed here.
       if (onUpgradeSocket(req.raw)) reply.raw.once('finish', () => closeSocket(req.raw.socket));
-      return sendError(reply, 400, 'invalid_request', message);
+      return sendError(reply, 'invalid_request', message);
     },
   });
   const hosts = allowedHosts({ host: opts.host, port: opts.port, lanAccess: opts.lanAccess });
@@ -112,14 +113,7 @@ export async function createEngineServer(opts: EngineServerOptions): Promise<Fas
   app.setErrorHandler(
     (err: { statusCode?: number; message?: string; code?: string; stack?: string }, req, reply) => {
       const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-      const code =
-        status === 413
-          ? 'payload_too_large'
-          : status === 400
-            ? 'invalid_request'
-            : status >= 500
-              ? 'internal_error'
-              : 'error';
+      const code = codeForStatus(status);
       if (status >= 500) {
         req.log.error(
           {
@@ -130,13 +124,13 @@ export async function createEngineServer(opts: EngineServerOptions): Promise<Fas
           },
           'request failed',
         );
-        return sendError(reply, status, code, 'internal error');
+        return sendError(reply, code, 'internal error');
       }
-      return sendError(reply, status, code, redactToken(String(err.message ?? 'request refused')));
+      return sendError(reply, code, redactToken(String(err.message ?? 'request refused')));
     },
   );
   app.setNotFoundHandler((req, reply) =>
-    sendError(reply, 404, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`),
+    sendError(reply, 'not_found', `no route ${req.method} ${req.url.split('?')[0]}`),
   );
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
@@ -144,15 +138,15 @@ export async function createEngineServer(opts: EngineServerOptions): Promise<Fas
     const upgrading = isUpgrade(req.raw);
     // Whatever answers a request on an upgrade socket, the connection ends after it (onResponse).
     if (onUpgradeSocket(req.raw)) reply.header('connection', 'close');
-    if (closing) return sendError(reply, 503, 'shutting_down', 'the engine is shutting down');
+    if (closing) return sendError(reply, 'shutting_down', 'the engine is shutting down');
     if (!hostAllowed(req.headers.host, hosts)) {
-      return sendError(reply, 421, 'misdirected_request', 'this server does not answer to that Host');
+      return sendError(reply, 'misdirected_request', 'this server does not answer to that Host');
     }
     const path = req.url.split('?')[0] ?? '/';
     if (PUBLIC_PATHS.has(path)) return;
     const changing = !['GET', 'HEAD', 'OPTIONS'].includes(req.method);
     if ((upgrading || changing) && !originAllowed(req.headers.origin, req.headers.host)) {
-      return sendError(reply, 403, 'forbidden_origin', 'cross-origin request refused');
+      return sendError(reply, 'forbidden_origin', 'cross-origin request refused');
     }
     const queryToken = (req.query as Record<string, unknown> | undefined)?.token;
     const token = presentedToken({
@@ -163,7 +157,6 @@ export async function createEngineServer(opts: EngineServerOptions): Promise<Fas
     if (!token || !tokensEqual(token, opts.token)) {
       return sendError(
         reply,
-        401,
         'unauthorized',
         'missing or wrong access token: open the dashboard URL `telemy start` printed',
       );
@@ -214,7 +207,7 @@ export async function createEngineServer(opts: EngineServerOptions): Promise<Fas
     const headers: Record<string, string> = /Version/.test(err.message)
       ? { 'Sec-WebSocket-Version': '13, 8' }
       : {};
-    answerAndClose(socket, 400, 'invalid_request', err.message, randomUUID(), headers);
+    answerAndClose(socket, 'invalid_request', err.message, randomUUID(), headers);
   });
   if (opts.dockDir) await app.register(fastifyStatic, { root: opts.dockDir, index: ['index.html'] });
 
