@@ -17,6 +17,33 @@ import { createApiKey, createUser, type UserRow } from '../src/store/users.js';
 
 export type BackendName = 'pglite' | 'postgres';
 /** Every store test runs on both: the embedded default and a real PostgreSQL 15 server. */
+/** A healthy relay's health report: one SRT link from a phone, ingest and egress up. */
+export function healthReportBody(sessionId: string, instanceId: string, now: number) {
+  return {
+    session_id: sessionId,
+    instance_id: instanceId,
+    ingest_active: true,
+    egress_active: true,
+    session_uptime_seconds: 10,
+    observed_at: new Date(now).toISOString(),
+    links: [
+      {
+        link_id: 'l1',
+        label: 'phone',
+        source_ip: '203.0.113.45',
+        protocol: 'srt',
+        status: 'active',
+        bitrate_kbps: 4000,
+        rtt_ms: 40,
+        packet_loss_pct: 0.1,
+        jitter_ms: 3,
+        connected_at: new Date(now).toISOString(),
+      },
+    ],
+    bonded: { total_bitrate_kbps: 4000, active_link_count: 1, health: 'healthy' },
+  };
+}
+
 export const BACKENDS: BackendName[] = ['pglite', 'postgres'];
 
 export const JWT_SECRET = 'test-secret-0123456789abcdef0123456789';
@@ -166,27 +193,7 @@ export async function makeHarness(
         url: '/api/v1/relay/health',
         headers: { authorization: `Relay ${agent.relay_credential}` },
         payload: {
-          session_id: sessionId,
-          instance_id: provider.instanceFor(sessionId) ?? 'unknown',
-          ingest_active: true,
-          egress_active: true,
-          session_uptime_seconds: 10,
-          observed_at: new Date(now).toISOString(),
-          links: [
-            {
-              link_id: 'l1',
-              label: 'phone',
-              source_ip: '203.0.113.45',
-              protocol: 'srt',
-              status: 'active',
-              bitrate_kbps: 4000,
-              rtt_ms: 40,
-              packet_loss_pct: 0.1,
-              jitter_ms: 3,
-              connected_at: new Date(now).toISOString(),
-            },
-          ],
-          bonded: { total_bitrate_kbps: 4000, active_link_count: 1, health: 'healthy' },
+          ...healthReportBody(sessionId, provider.instanceFor(sessionId) ?? 'unknown', now),
           ...over,
         },
       });

@@ -6,6 +6,7 @@ import {
   BACKENDS,
   type Backend,
   type Harness,
+  healthReportBody,
   JWT_SECRET,
   makeHarness,
   openBackend,
@@ -55,29 +56,8 @@ describe.each(BACKENDS)('values the database cannot store, on %s', (kind) => {
     await backend?.close();
   });
 
-  const healthReport = (sessionId: string, instanceId: string) => ({
-    session_id: sessionId,
-    instance_id: instanceId,
-    ingest_active: true,
-    egress_active: true,
-    session_uptime_seconds: 10,
-    observed_at: new Date(h.now()).toISOString(),
-    links: [
-      {
-        link_id: 'l1',
-        label: 'phone',
-        source_ip: '203.0.113.45',
-        protocol: 'srt',
-        status: 'active',
-        bitrate_kbps: 4000,
-        rtt_ms: 40,
-        packet_loss_pct: 0.1,
-        jitter_ms: 3,
-        connected_at: new Date(h.now()).toISOString(),
-      },
-    ],
-    bonded: { total_bitrate_kbps: 4000, active_link_count: 1, health: 'healthy' },
-  });
+  const healthReport = (sessionId: string, instanceId: string) =>
+    healthReportBody(sessionId, instanceId, h.now());
 
   /** What the database holds about a session: its status, its health rows, its relay's instance id. */
   const stored = async (sessionId: string) => {
