@@ -165,7 +165,7 @@ describe('relay agent with real SRT', () => {
     expect(agent.healthReport().links.find((l) => l.link_id === 'link2')?.status).toBe('disconnected');
   });
 
-  it('posts health reports with the relay credential and the 30-§4 body', async () => {
+  it('posts health reports with the relay credential and the health report body', async () => {
     const report = await waitFor(
       () => cp.posted.findLast((p) => (p.body as { ingest_active?: boolean }).ingest_active === true),
       5_000,

@@ -9,7 +9,7 @@ import { requestHash } from '../../src/service/relay-service.js';
 import { assertTransition, canTransition } from '../../src/service/transitions.js';
 import { ingestSrtUrl, maskIp, obsSourceUrl } from '../../src/service/urls.js';
 
-describe('session transitions (30- §5)', () => {
+describe('session transitions', () => {
   const legal = new Set([
     'provisioning>active',
     'active>grace',

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { telemyPaths } from '@telemy/protocol';
 import type { Attempt, Outcome } from './pipeline.js';
 
-/** Format version carried by every record (80- §4); readers refuse newer versions. */
+/** Format version carried by every record; readers refuse newer versions. */
 export const AUDIT_FORMAT_VERSION = 1;
 
 export interface ChatAuditRecord extends Attempt {
@@ -67,7 +67,7 @@ export class AuditLog {
     this.checkVersion();
   }
 
-  /** Refuses to append to a file written by a newer Telemy (80- §4). */
+  /** Refuses to append to a file written by a newer Telemy. */
   private checkVersion(): void {
     if (this.size === 0) return;
     const first = readFirstLine(this.file);

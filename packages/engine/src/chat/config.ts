@@ -1,5 +1,6 @@
 /**
- * The `[chat]` section of the config file (80- §1) as plain data, with the defaults of 50- §3-4.
+ * The `[chat]` section of the config file (`telemy config init` writes it, commented) as plain
+ * data, with the commands' default roles, cooldowns and aliases.
  * The config loader validates the TOML and hands this shape over; ChatBridge never reads files.
  */
 
@@ -96,7 +97,7 @@ export interface ChatConfig {
   commands: Partial<Record<CommandName, Partial<CommandPolicy>>>;
 }
 
-/** Commands that change something; they get the 5 s global cooldown by default (50- §4). */
+/** Commands that change something; they get the 5 s global cooldown by default. */
 export const MUTATING_COMMANDS: ReadonlySet<CommandName> = new Set<CommandName>([
   'live',
   'brb',

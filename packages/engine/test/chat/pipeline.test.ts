@@ -45,7 +45,7 @@ function msg(
   };
 }
 
-/** The defaults of 50- §3, written out independently of the implementation. */
+/** The chat commands' defaults, written out independently of the implementation. */
 const SPEC_MIN_ROLE: Record<CommandName, Role> = {
   live: 'moderator',
   brb: 'moderator',

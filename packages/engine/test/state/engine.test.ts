@@ -11,7 +11,7 @@ function irlActive(): Sim {
   return s;
 }
 
-describe('mode transitions (10- §10)', () => {
+describe('mode transitions', () => {
   it('STUDIO → IRL_CONNECTING → IRL_ACTIVE', () => {
     const s = new Sim();
     expect(s.mode).toBe('STUDIO');
@@ -97,7 +97,7 @@ describe('mode transitions (10- §10)', () => {
   });
 });
 
-describe('rule precedence (10- §3, §10)', () => {
+describe('rule precedence', () => {
   it('local zero bitrate beats a healthy cloud signal → BRB', () => {
     const s = irlActive();
     expect(s.state.cloud.health).toBe('normal');
@@ -300,7 +300,7 @@ describe('rule precedence (10- §3, §10)', () => {
   });
 });
 
-describe('safety (10- §7, §8)', () => {
+describe('safety', () => {
   it('scene path down: DEGRADED, nothing emitted, commands refused; back after the probe', () => {
     const s = new Sim().ready('LIVE');
     s.samples('normal', 4);
@@ -378,7 +378,7 @@ describe('safety (10- §7, §8)', () => {
   });
 });
 
-describe('timing (10- §5, §10)', () => {
+describe('timing', () => {
   it('cold start reaches LIVE after the recovery window (three samples)', () => {
     const s = new Sim().ready('BRB');
     s.feed('normal');
