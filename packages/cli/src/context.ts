@@ -13,9 +13,12 @@ export function globals(cmd: Command): GlobalOptions {
   return cmd.optsWithGlobals() as GlobalOptions;
 }
 
-export function loadCliConfig(cmd: Command): LoadedConfig {
-  const { config } = globals(cmd);
-  return loadConfig(config ? { configPath: config } : {});
+/** The config the command runs with; its warnings (a misspelled variable) go to stderr first. */
+export function loadCliConfig(cmd: Command, file?: string): LoadedConfig {
+  const configPath = file ?? globals(cmd).config;
+  const loaded = loadConfig(configPath ? { configPath } : {});
+  for (const w of loaded.warnings) process.stderr.write(`telemy: warning: ${w}\n`);
+  return loaded;
 }
 
 export function openCliVault(): Promise<Vault> {

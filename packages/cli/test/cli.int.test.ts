@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -111,6 +111,53 @@ describe('telemy CLI', () => {
     expect(r.code).toBe(2);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('a TOML syntax error names file:line:column', async () => {
+    const f = path.join(mkdtempSync(path.join(tmpdir(), 'telemy-cfg-')), 'config.toml');
+    writeFileSync(f, 'config_version = 3\n[obs]\nhost = 127.0.0.1\n');
+    const r = await run(['config', 'validate', f]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^telemy: ${f}:3:\\d+: not valid TOML: \\S.*\n$`));
+  });
+
+  it('a misspelled TELEMY_ variable is a warning naming the real one', async () => {
+    const r = await run(['config', 'validate'], { TELEMY_OBS_PROT: '4456' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(
+      'telemy: warning: TELEMY_OBS_PROT is not a Telemy setting and is ignored; did you mean TELEMY_OBS_PORT?\n',
+    );
+  });
+
+  it('an environment value out of range names the variable, not the file', async () => {
+    const f = path.join(mkdtempSync(path.join(tmpdir(), 'telemy-cfg-')), 'config.toml');
+    writeFileSync(f, 'config_version = 3\n');
+    const r = await run(['config', 'validate', f], { TELEMY_OBS_PORT: '70000' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /^telemy: TELEMY_OBS_PORT: obs\.port: .*allowed: integer 1\.\.65535; found: "70000"\n$/,
+    );
+    expect(r.stderr).not.toContain(f);
+  });
+
+  it('--config naming a folder says so', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'telemy-cfg-'));
+    const r = await run(['--config', dir, 'config', 'show']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      `telemy: ${dir}: is a folder, not a config file (named by --config); name the file itself, e.g. ${path.join(dir, 'config.toml')}\n`,
+    );
+  });
+
+  it('config validate refuses the non-loopback host the engine would refuse at start', async () => {
+    const f = path.join(mkdtempSync(path.join(tmpdir(), 'telemy-cfg-')), 'config.toml');
+    writeFileSync(f, 'config_version = 3\n[server]\nhost = "0.0.0.0"\n');
+    const validate = await run(['config', 'validate', f]);
+    expect(validate.code).toBe(2);
+    expect(validate.stderr).toContain('server.host: is not a loopback address; set server.lan_access = true');
+    const engine = await run(['--config', f, 'engine']);
+    expect(engine.code).toBe(2);
+    expect(engine.stderr).toBe(validate.stderr);
   });
 
   it('vault set reads stdin, get prints it, list never prints values', async () => {

@@ -1,18 +1,17 @@
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import {
-  ConfigError,
   defaultConfigText,
   isV2Config,
-  loadConfig,
   migrateV2,
+  parseToml,
   resolveConfigPath,
   userConfigFile,
   validateConfig,
   writeFileAtomic,
 } from '@telemy/engine/config';
 import type { Command } from 'commander';
-import { parse, stringify } from 'smol-toml';
-import { CliError, globals } from '../context.js';
+import { stringify } from 'smol-toml';
+import { CliError, globals, loadCliConfig } from '../context.js';
 
 /** `telemy config init|validate|show|migrate` (spec 80 §1-2). */
 export function registerConfig(program: Command): void {
@@ -40,7 +39,7 @@ export function registerConfig(program: Command): void {
     .description('check the config file; prints one line per problem')
     .argument('[file]', 'file to check (default: the discovered config)')
     .action((file: string | undefined, _opts: unknown, cmd: Command) => {
-      const loaded = loadConfig({ configPath: file ?? globals(cmd).config });
+      const loaded = loadCliConfig(cmd, file);
       process.stdout.write(`${loaded.path ?? '(no config file: defaults)'}: valid\n`);
       if (loaded.envOverrides.length > 0)
         process.stdout.write(`overridden by environment: ${loaded.envOverrides.join(', ')}\n`);
@@ -50,7 +49,7 @@ export function registerConfig(program: Command): void {
     .command('show')
     .description('print the effective config (file + environment overrides), secrets masked')
     .action((_opts: unknown, cmd: Command) => {
-      const loaded = loadConfig({ configPath: globals(cmd).config });
+      const loaded = loadCliConfig(cmd);
       process.stdout.write(
         `# from ${loaded.path ?? 'defaults'}${loaded.envOverrides.length ? `; environment: ${loaded.envOverrides.join(', ')}` : ''}\n`,
       );
@@ -67,14 +66,7 @@ export function registerConfig(program: Command): void {
       const { path: file } = resolveConfigPath({ configPath: globals(cmd).config });
       if (!file) throw new CliError('no config file found to migrate (pass --config PATH)', 2);
       const text = readFileSync(file, 'utf8');
-      let raw: Record<string, unknown>;
-      try {
-        raw = parse(text) as Record<string, unknown>;
-      } catch (err) {
-        throw new ConfigError([
-          `${file}: not valid TOML: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
-        ]);
-      }
+      const raw = parseToml(text, file);
       if (raw.config_version === 3) {
         process.stdout.write(`${file} is already config_version 3; nothing to do\n`);
         return;

@@ -7,6 +7,7 @@ export {
   type LoadedConfig,
   loadConfig,
   parseConfigText,
+  parseToml,
   resolveConfigPath,
   userConfigFile,
   validateConfig,

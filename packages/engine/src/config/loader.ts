@@ -1,11 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { telemyPaths } from '@telemy/protocol';
-import { parse as parseToml } from 'smol-toml';
+import { parse as parseTomlText, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 import { isV2Config } from './migrate-v2.js';
 import { configSchema, type TelemyConfig } from './schema.js';
-import { describeAllowed, envOverrideTargets, parseEnvValue } from './schema-walk.js';
+import { closestName, describeAllowed, envOverrideTargets, parseEnvValue } from './schema-walk.js';
 
 export type ConfigSource = 'flag' | 'env' | 'cwd' | 'user' | 'defaults';
 
@@ -16,6 +16,8 @@ export interface LoadedConfig {
   source: ConfigSource;
   /** Environment variables that overrode a file value, e.g. `TELEMY_OBS_PORT`. */
   envOverrides: string[];
+  /** Things that do not stop the program but are probably mistakes (a misspelled variable). */
+  warnings: string[];
 }
 
 /** A config that cannot be used; `lines` has one line per problem (file, key, what, allowed, found). */
@@ -57,28 +59,53 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
   const env = opts.env ?? process.env;
   const { path: file, source } = resolveConfigPath(opts);
   let raw: Record<string, unknown> = { config_version: 3 };
-  if (file) {
-    if (!existsSync(file))
-      throw new ConfigError([
-        `${file}: file not found (named by ${source === 'flag' ? '--config' : 'TELEMY_CONFIG'})`,
-      ]);
-    raw = parseConfigText(readFileSync(file, 'utf8'), file);
-  }
+  if (file)
+    raw = parseConfigText(readConfigFile(file, source === 'flag' ? '--config' : 'TELEMY_CONFIG'), file);
   const label = file ?? '(defaults)';
   const { data, overrides, errors } = applyEnvOverrides(raw, env);
   if (errors.length > 0) throw new ConfigError(errors);
-  return { config: validateConfig(data, label), path: file, source, envOverrides: overrides };
+  return {
+    config: validateConfig(data, label, overrides),
+    path: file,
+    source,
+    envOverrides: overrides.map((o) => o.envName),
+    warnings: misspelledEnvNames(env),
+  };
+}
+
+/** The file's text, or one line saying why it cannot be read (missing, a folder, no permission). */
+function readConfigFile(file: string, namedBy: string): string {
+  if (!existsSync(file)) throw new ConfigError([`${file}: file not found (named by ${namedBy})`]);
+  if (statSync(file).isDirectory())
+    throw new ConfigError([
+      `${file}: is a folder, not a config file (named by ${namedBy}); name the file itself, e.g. ${path.join(file, 'config.toml')}`,
+    ]);
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`${file}: cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`]);
+  }
+}
+
+/**
+ * Parses TOML; a syntax error becomes one `file:line:column: …` line (editors jump to it) with the
+ * parser's own description of what is wrong.
+ */
+export function parseToml(text: string, file: string): Record<string, unknown> {
+  try {
+    return parseTomlText(text) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof TomlError) {
+      const what = err.message.split('\n')[0]?.replace(/^Invalid TOML document: /, '') ?? '';
+      throw new ConfigError([`${file}:${err.line}:${err.column}: not valid TOML: ${what}`]);
+    }
+    throw new ConfigError([`${file}: not valid TOML: ${err instanceof Error ? err.message : String(err)}`]);
+  }
 }
 
 /** Parses TOML text and rejects v0.0.2 files and files from a newer Telemy with a clear line. */
 export function parseConfigText(text: string, file: string): Record<string, unknown> {
-  let raw: Record<string, unknown>;
-  try {
-    raw = parseToml(text) as Record<string, unknown>;
-  } catch (err) {
-    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
-    throw new ConfigError([`${file}: not valid TOML: ${msg}`]);
-  }
+  const raw = parseToml(text, file);
   if (raw.config_version === undefined && isV2Config(raw)) {
     throw new ConfigError([
       `${file}: this is a Telemy v0.0.2 config; convert it with \`telemy config migrate --config ${file}\` (see docs/UPGRADING.md)`,
@@ -92,16 +119,35 @@ export function parseConfigText(text: string, file: string): Record<string, unkn
   return raw;
 }
 
-/** Validates an already-parsed config object; every problem becomes one line. */
-export function validateConfig(raw: unknown, file: string): TelemyConfig {
+/**
+ * Validates an already-parsed config object; every problem becomes one line, naming the file, or the
+ * environment variable when the value came from one (the file is not where to fix it).
+ */
+export function validateConfig(
+  raw: unknown,
+  file: string,
+  fromEnv: readonly EnvOverride[] = [],
+): TelemyConfig {
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
-  throw new ConfigError(formatIssues(result.error.issues, raw, file));
+  throw new ConfigError(formatIssues(result.error.issues, raw, file, fromEnv));
 }
 
-export function formatIssues(issues: z.core.$ZodIssue[], raw: unknown, file: string): string[] {
+export function formatIssues(
+  issues: z.core.$ZodIssue[],
+  raw: unknown,
+  file: string,
+  fromEnv: readonly EnvOverride[] = [],
+): string[] {
   const lines: string[] = [];
   for (const issue of issues) {
+    const env = fromEnv.find((o) => keyPath(o.path) === keyPath(issue.path));
+    if (env) {
+      lines.push(
+        `${env.envName}: ${keyPath(issue.path)}: ${issue.message}; allowed: ${describeAllowed(configSchema, issue.path)}; found: ${show(env.value)}`,
+      );
+      continue;
+    }
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         const p = [...issue.path, key];
@@ -119,12 +165,19 @@ export function formatIssues(issues: z.core.$ZodIssue[], raw: unknown, file: str
   return lines;
 }
 
+interface EnvOverride {
+  envName: string;
+  path: readonly string[];
+  /** As written in the environment. */
+  value: string;
+}
+
 function applyEnvOverrides(
   raw: Record<string, unknown>,
   env: NodeJS.ProcessEnv,
-): { data: Record<string, unknown>; overrides: string[]; errors: string[] } {
+): { data: Record<string, unknown>; overrides: EnvOverride[]; errors: string[] } {
   const data = structuredClone(raw);
-  const overrides: string[] = [];
+  const overrides: EnvOverride[] = [];
   const errors: string[] = [];
   for (const target of envOverrideTargets(configSchema)) {
     const value = env[target.envName];
@@ -137,9 +190,24 @@ function applyEnvOverrides(
       continue;
     }
     setAt(data, target.path, parsed.value);
-    overrides.push(target.envName);
+    overrides.push({ envName: target.envName, path: target.path, value });
   }
   return { data, overrides, errors };
+}
+
+/**
+ * `TELEMY_*` variables that are no config key but nearly spell one: a typo would otherwise be
+ * ignored without a word. Variables far from every key (other components' settings) are left alone.
+ */
+function misspelledEnvNames(env: NodeJS.ProcessEnv): string[] {
+  const known = envOverrideTargets(configSchema).map((t) => t.envName);
+  const warnings: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('TELEMY_') || known.includes(name)) continue;
+    const closest = closestName(name, known);
+    if (closest) warnings.push(`${name} is not a Telemy setting and is ignored; did you mean ${closest}?`);
+  }
+  return warnings;
 }
 
 function keyPath(p: readonly PropertyKey[]): string {

@@ -2,9 +2,9 @@ import {
   FAILOVER_BOUNDS,
   FALLBACK_ROLES,
   OTLP_INTERVAL_BOUNDS,
-  SETTINGS_SOURCE_TYPES,
   SOURCE_PRIORITY_BOUNDS,
-  SOURCE_REQUIRED_FIELD,
+  SOURCE_TYPES,
+  sourceRequiredField,
 } from '@telemy/protocol';
 import { z } from 'zod';
 import { CHAT_BOUNDS, COMMAND_NAMES, prefixProblem, ROLES } from '../chat/config.js';
@@ -22,9 +22,6 @@ const bounded = (key: keyof typeof FAILOVER_BOUNDS) =>
 const name = z.string().min(1).max(256);
 const secretKeyName = z.string().regex(/^[a-z0-9_.-]{1,64}$/, 'must be a vault key name (a-z, 0-9, _ . -)');
 
-/** One list for the config file and the settings page. */
-export const SOURCE_TYPES = SETTINGS_SOURCE_TYPES;
-
 const obs = z
   .object({
     host: name.default('127.0.0.1'),
@@ -33,13 +30,31 @@ const obs = z
   })
   .strict();
 
+export function isLoopbackHost(host: string): boolean {
+  return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/**
+ * What is wrong with `[server]` host, or null. The schema and the engine's server both ask this, so
+ * `telemy config validate` refuses exactly what the engine would refuse at start.
+ */
+export function serverHostProblem(s: { host: string; lan_access: boolean }): string | null {
+  return s.lan_access || isLoopbackHost(s.host)
+    ? null
+    : 'is not a loopback address; set server.lan_access = true to serve the network';
+}
+
 const server = z
   .object({
     host: name.default('127.0.0.1'),
     port: port.default(7070),
     lan_access: z.boolean().default(false),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    const problem = serverHostProblem(s);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['host'], message: problem, input: s.host });
+  });
 
 const scenes = z
   .object({
@@ -122,7 +137,7 @@ const source = z
   })
   .strict()
   .superRefine((s, ctx) => {
-    const field = SOURCE_REQUIRED_FIELD[s.type];
+    const field = sourceRequiredField(s.type);
     if (field && s[field] === undefined) {
       ctx.addIssue({
         code: 'custom',

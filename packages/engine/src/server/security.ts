@@ -85,10 +85,6 @@ export function originAllowed(origin: string | undefined, hostHeader: string | u
   return hostHeader !== undefined && origin.toLowerCase() === `http://${hostHeader.toLowerCase()}`;
 }
 
-export function isLoopbackHost(host: string): boolean {
-  return host === '127.0.0.1' || host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
-
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
   "script-src 'self'",

@@ -6,13 +6,13 @@ import fastifyWebsocket from '@fastify/websocket';
 import type { Logger } from '@telemy/protocol';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
+import { serverHostProblem } from '../config/schema.js';
 import { codeForStatus, ENGINE_HTTP_ERRORS, type EngineErrorCode } from './errors.js';
 import { answerAndClose, clientErrorHandler, closeSocket, errorEnvelope } from './raw-errors.js';
 import {
   allowedHosts,
   CONTENT_SECURITY_POLICY,
   hostAllowed,
-  isLoopbackHost,
   originAllowed,
   presentedToken,
   redactToken,
@@ -74,11 +74,8 @@ const PUBLIC_PATHS = new Set(['/healthz']);
  * Origin check on state changes and WebSocket upgrades, strict CSP. Routes are added by the caller.
  */
 export async function createEngineServer(opts: EngineServerOptions): Promise<FastifyInstance> {
-  if (!opts.lanAccess && !isLoopbackHost(opts.host)) {
-    throw new Error(
-      `server.host = "${opts.host}" is not a loopback address; set server.lan_access = true to serve the network`,
-    );
-  }
+  const hostProblem = serverHostProblem({ host: opts.host, lan_access: opts.lanAccess });
+  if (hostProblem) throw new Error(`server.host = "${opts.host}" ${hostProblem}`);
   // Request logs stay off (a dock polls constantly); errors still reach the log at warn and above.
   const log = opts.logger.child(
     { component: 'server' },

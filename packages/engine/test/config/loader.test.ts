@@ -105,12 +105,26 @@ describe('environment overrides', () => {
     ]);
   });
 
-  it('an override out of bounds is reported like a file value', () => {
-    const lines = errorLines(() =>
-      loadConfig({ configPath: writeCfg(tmp(), ''), env: { TELEMY_SERVER_PORT: '70000' } }),
-    );
+  it('an override out of bounds names the variable, not the file', () => {
+    const f = writeCfg(tmp(), '');
+    const lines = errorLines(() => loadConfig({ configPath: f, env: { TELEMY_SERVER_PORT: '70000' } }));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/server\.port: .*allowed: integer 1\.\.65535; found: 70000/);
+    expect(lines[0]).toMatch(
+      /^TELEMY_SERVER_PORT: server\.port: .*allowed: integer 1\.\.65535; found: "70000"$/,
+    );
+    expect(lines[0]).not.toContain(f);
+  });
+
+  it('a misspelled variable is a warning naming the closest real one', () => {
+    const loaded = loadConfig({
+      configPath: writeCfg(tmp(), ''),
+      env: { TELEMY_OBS_PROT: '4456', TELEMY_SERVR_PORT: '1', TELEMY_HOME: '/x', TELEMY_CP_PORT: '8080' },
+    });
+    expect(loaded.config.obs.port).toBe(4455);
+    expect(loaded.warnings).toEqual([
+      'TELEMY_OBS_PROT is not a Telemy setting and is ignored; did you mean TELEMY_OBS_PORT?',
+      'TELEMY_SERVR_PORT is not a Telemy setting and is ignored; did you mean TELEMY_SERVER_PORT?',
+    ]);
   });
 
   it('covers every scalar key of every table section', () => {
@@ -179,11 +193,27 @@ describe('bounds of every section', () => {
     expect(errorLines(() => loadConfig({ configPath: f, env: {} }))).toHaveLength(3);
   });
 
-  it('rejects invalid TOML with the file name', () => {
-    const f = writeCfg(tmp(), '[obs\nport = 1\n');
-    expect(errorLines(() => loadConfig({ configPath: f, env: {} }))[0]).toMatch(
-      new RegExp(`^${f}: not valid TOML`),
-    );
+  it('rejects invalid TOML naming file:line:column', () => {
+    const f = writeCfg(tmp(), '[obs]\nport = 1\nhost = 127.0.0.1\n');
+    expect(errorLines(() => loadConfig({ configPath: f, env: {} }))).toEqual([
+      expect.stringMatching(new RegExp(`^${f}:4:\\d+: not valid TOML: \\S`)),
+    ]);
+  });
+
+  it('names a folder given as the config file', () => {
+    const dir = tmp();
+    expect(errorLines(() => loadConfig({ configPath: dir, env: {} }))).toEqual([
+      `${dir}: is a folder, not a config file (named by --config); name the file itself, e.g. ${path.join(dir, 'config.toml')}`,
+    ]);
+  });
+
+  it('refuses a non-loopback host without lan_access, as the engine does', () => {
+    const f = writeCfg(tmp(), '[server]\nhost = "0.0.0.0"\n');
+    expect(errorLines(() => loadConfig({ configPath: f, env: {} }))).toEqual([
+      `${f}: server.host: is not a loopback address; set server.lan_access = true to serve the network; allowed: text; found: "0.0.0.0"`,
+    ]);
+    const lan = writeCfg(tmp(), '[server]\nhost = "0.0.0.0"\nlan_access = true\n');
+    expect(loadConfig({ configPath: lan, env: {} }).config.server.host).toBe('0.0.0.0');
   });
 
   it('refuses a newer config_version', () => {
