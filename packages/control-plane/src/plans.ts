@@ -7,7 +7,7 @@ export interface Plan {
   overageAllowed: boolean;
 }
 
-/** Monthly Time Bank per tier: starter 15 h (spec), standard 40 h, pro 100 h with overage. */
+/** Monthly Time Bank per tier: starter 15 h, standard 40 h, pro 100 h with overage. */
 export const PLANS: Record<PlanTier, Plan> = {
   starter: { tier: 'starter', includedSeconds: 54_000, overageAllowed: false },
   standard: { tier: 'standard', includedSeconds: 144_000, overageAllowed: true },

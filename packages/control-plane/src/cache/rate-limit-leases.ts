@@ -1,6 +1,6 @@
 /**
  * Rate-limit counts taken from the shared counter ahead of need. The counter of a (bucket, window)
- * lives in the database so that every replica enforces one limit (`30-` §7). Raising it once per
+ * lives in the database so that every replica enforces one limit. Raising it once per
  * request costs every request a database round trip; instead a replica raises it by what its waiting
  * requests need plus a block (`leaseBlock`), and hands the spare positions to its next requests. The
  * k-th position of a window is allowed when k ≤ limit, exactly as one increment per request would be,

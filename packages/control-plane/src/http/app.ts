@@ -293,7 +293,7 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     return sendError(req, reply, 'internal_error', 'internal error');
   });
 
-  /** Per client route: which per-user limit of `30-` §7 applies. */
+  /** Per client route: which per-user limit applies (docs/reference/api.md, "Rate limits"). */
   const CLIENT_LIMITS: Record<string, keyof RateLimits> = {
     '/api/v1/relay/start': 'start',
     '/api/v1/relay/stop': 'stop',

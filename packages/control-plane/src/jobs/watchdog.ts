@@ -32,8 +32,8 @@ interface LiveRow {
 const ageSeconds = (t: Date, now: Date) => (now.getTime() - t.getTime()) / 1000;
 
 /**
- * Contract C1 on the backend: whatever the relays and clients stop doing, sessions end, instances go
- * away and nothing keeps billing. Each corrective action is counted by kind.
+ * Whatever the relays and clients stop doing, sessions end, instances go away and nothing keeps
+ * billing. Each corrective action is counted by kind.
  */
 export async function runWatchdog(ctx: ControlPlaneContext, now: Date) {
   const actions: { action: WatchdogAction; id: string }[] = [];

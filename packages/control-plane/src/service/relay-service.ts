@@ -352,7 +352,7 @@ export class RelayService {
 
   /**
    * A relay's heartbeat. The credential identifies the relay instance; the report must be about that
-   * instance's session. Drives activation and grace (`30-` §5).
+   * instance's session. Drives activation and grace (docs/reference/api.md, `POST /relay/health`).
    *
    * The first report of a relay whose launch is not recorded (its provisioning process died, or has
    * not finished) adopts it: the provider is asked about the instance the report names, and when it

@@ -107,7 +107,7 @@ export function liveDurationSeconds(
   return s.activated_at ? secondsBetween(s.activated_at.getTime(), nowMs) : 0;
 }
 
-/** The API representation (`30-` §3) at `nowMs`, with live timers and masked link addresses. */
+/** The API's session object (docs/reference/api.md) at `nowMs`: live timers, masked link addresses. */
 export function toApiSession(s: SessionRow, nowMs: number): RelaySession {
   const ip = s.public_ip;
   const duration = liveDurationSeconds(s, nowMs);
