@@ -36,7 +36,7 @@ export interface LoadConfigOptions {
   cwd?: string;
 }
 
-/** Discovery order of spec §1: --config, TELEMY_CONFIG, ./telemy.toml, the per-user config folder. */
+/** Discovery order: --config, TELEMY_CONFIG, ./telemy.toml, the per-user config folder. */
 export function resolveConfigPath(opts: LoadConfigOptions = {}): {
   path: string | null;
   source: ConfigSource;

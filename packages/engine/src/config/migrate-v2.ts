@@ -1,5 +1,5 @@
 /**
- * Telemy v0.0.2 → v3 config conversion (spec 80 §2). The v0.0.2 file had no `config_version` and the
+ * Telemy v0.0.2 → v3 config conversion (docs/UPGRADING.md). The v0.0.2 file had no `config_version` and the
  * sections below; what has a v3 home is carried over, everything else is reported with the reason.
  */
 

@@ -10,7 +10,7 @@ export interface DockActionDeps {
 
 /**
  * Carries out one validated dock action through EngineControl. A scene switch reports `accepted` at
- * once and `completed` only when OBS confirmed it (spec 60 §2).
+ * once and `completed` only when OBS confirmed it (docs/reference/dock-state.md, "Actions").
  */
 export async function handleDockAction(
   action: DockAction,

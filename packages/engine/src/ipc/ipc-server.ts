@@ -45,7 +45,7 @@ export interface IpcServerOptions {
   onObsShutdown?(reason: 'obs_module_unload' | 'obs_exit'): void;
   platform?: NodeJS.Platform;
   now?: () => number;
-  /** No ping for this long → session closed, endpoints recreated (spec: 3500 ms). */
+  /** No ping for this long → session closed, endpoints recreated (default 3500 ms). */
   pingTimeoutMs?: number;
   snapshotIntervalMs?: number;
   readTimeoutMs?: number;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { writeFileAtomic } from '../config/atomic-write.js';
 
 /**
- * What the engine keeps across restarts (spec 80 §4): the relay session it was serving (so a restart
+ * What the engine keeps across restarts: the relay session it was serving (so a restart
  * reconnects instead of provisioning) and lifetime counters. A file from a newer Telemy is refused,
  * an older one migrated; a corrupt one is moved aside, never trusted.
  */

@@ -24,7 +24,7 @@ import { managedScenes, type SceneRoles } from '../state/params.js';
 import type { SystemSample } from '../system/system-metrics.js';
 
 /**
- * Pure projection from what the engine knows to the DockState it pushes (`60-` §1). The caller maps
+ * Pure projection from what the engine knows to the DockState it pushes. The caller maps
  * its live objects into `DockInputs`; this file only reshapes, derives display values (elapsed
  * seconds, output status, link signal bars, totals) and hides what must stay hidden. A producer that
  * is absent (`null`/`undefined`) yields its section's explicit "not configured / unknown" state.

@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 
 /**
- * Pure checks of spec 60 §4. The dock can switch scenes, so every request must carry the local
+ * Pure checks for the local server. The dock can switch scenes, so every request must carry the local
  * access token, name an allowed Host (defeats DNS rebinding), and — when it changes state or
  * upgrades to a WebSocket — come from the dashboard's own Origin.
  */

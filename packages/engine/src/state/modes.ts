@@ -33,7 +33,7 @@ interface Row {
   triggers: readonly ModeTrigger[];
 }
 
-/** The transition table of §1, row for row. Anything not listed here is illegal. */
+/** The mode transition table, row for row. Anything not listed here is illegal. */
 export const TRANSITIONS: readonly Row[] = [
   { from: 'STUDIO', to: 'IRL_CONNECTING', triggers: ['irl_start_accepted', 'session_restored'] },
   { from: 'IRL_CONNECTING', to: 'IRL_ACTIVE', triggers: ['relay_connected'] },

@@ -2,11 +2,11 @@ import { FAILOVER_BOUNDS as CONFIG_FAILOVER_BOUNDS, type FallbackRole } from '@t
 import { defaultConfig } from '../config/schema.js';
 
 /**
- * Parameters of the failover engine, named exactly like the config file's keys (`80-` §1) so the
+ * Parameters of the failover engine, named exactly like the config file's keys so the
  * config sections can be passed in unchanged.
  */
 
-/** `[failover]`. `grace_window_s` and `mode_debounce_ms` are engine tunables with spec defaults (`10-` §5). */
+/** `[failover]`. `grace_window_s` and `mode_debounce_ms` are engine tunables with fixed defaults. */
 export interface FailoverParams {
   sample_interval_ms: number;
   low_bitrate_kbps: number;
@@ -87,7 +87,7 @@ export function resolveFailoverParams(p: FailoverParams): ResolvedFailoverParams
   return out;
 }
 
-/** Every scene automation may switch away from (`10-` §3 "managed scenes only"). */
+/** Every scene automation may switch away from (it never leaves a scene it does not manage). */
 export function managedScenes(roles: SceneRoles): string[] {
   const out: string[] = [];
   for (const s of [roles.live, roles.low, roles.brb, roles.offline, ...roles.managed_extra]) {

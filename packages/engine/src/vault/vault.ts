@@ -12,7 +12,7 @@ import {
 } from './key-store.js';
 
 /**
- * Encrypted secret store (spec 80 §3): one AES-256-GCM entry per secret, the entry name bound as
+ * Encrypted secret store: one AES-256-GCM entry per secret, the entry name bound as
  * associated data so entries cannot be swapped. The file is never rewritten when it cannot be read:
  * a corrupted vault is reported and left for the user to restore.
  *

@@ -32,7 +32,7 @@ const s = (over: Partial<FeedSample> = {}): FeedSample => ({
 });
 
 describe('classifyFeed', () => {
-  it('applies the thresholds of §4', () => {
+  it('applies the low and offline bitrate and RTT thresholds', () => {
     const cls = (over: Partial<FeedSample>, t: FeedThresholds = T) =>
       classifyFeed(s(over), t, EMPTY_HISTORY, NOW).health;
     expect(cls({})).toBe('normal');
