@@ -4,7 +4,7 @@ import { DOCK_CHAT_PLATFORMS } from './dock-state.js';
 /**
  * The settings page's form. The dock validates with this schema
  * before sending and the engine validates the same object again before writing anything, so both
- * sides refuse exactly the same input with the same words. Bounds match the config file's (`80-` §1).
+ * sides refuse exactly the same input with the same words. Bounds match the config file's.
  */
 
 export const FAILOVER_BOUNDS = {

@@ -76,7 +76,7 @@ export const statusSnapshotPayloadSchema = z.object({
     chat_bot: z.boolean(),
     alerts: z.boolean(),
   }),
-  // Thresholds are open-ended (`...` in the spec): every value a number, the two named ones required.
+  // Thresholds are open-ended: every value a number, the two named ones required.
   thresholds: z
     .object({ low_bitrate_kbps: z.number(), offline_bitrate_kbps: z.number() })
     .catchall(z.number()),

@@ -4,7 +4,7 @@ import { RelayBonded, RelayLink } from '../api/control-plane.js';
 /**
  * Messages the relay agent sends on its telemetry WebSocket, one JSON object per
  * frame, discriminated by `type`. Link rows and the bonded summary are the same shapes as in the
- * health report (`30-` §4), so one producer serves both. `at` is an ISO-8601 instant.
+ * health report (`POST /relay/health`), so one producer serves both. `at` is an ISO-8601 instant.
  */
 export const RelayHelloMessage = z.object({
   type: z.literal('hello'),

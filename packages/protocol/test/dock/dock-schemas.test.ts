@@ -39,7 +39,7 @@ function validSettings(): SettingsFormInput {
 }
 
 describe('dock action schema', () => {
-  it('covers every action of the spec plus the settings-page actions', () => {
+  it('covers every dock action, the settings-page actions included', () => {
     expect(new Set(DOCK_ACTION_TYPES)).toEqual(
       new Set([
         'set_mode',
