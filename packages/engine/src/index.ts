@@ -47,17 +47,10 @@ export {
 export { FeedMonitor, type MonitoredSource } from './sources/feed-monitor.js';
 export { type FeedSample, type ParseOutcome, toSample } from './sources/feed-sample.js';
 export { HttpStatsPoller, type HttpStatsPollerOptions } from './sources/http-poller.js';
-export {
-  type ObsOutputReading,
-  parseBelaboxStats,
-  parseMediamtxPaths,
-  parseNginxRtmpStat,
-  parseObsMediaStatus,
-  parseObsOutput,
-  parseSlsStats,
-  parseSrtLiveTransmitLine,
-} from './sources/parsers.js';
+export { parseSrtLiveTransmitLine } from './sources/srt-stats-line.js';
 export { SrtStatsFileTail, type SrtStatsTailOptions } from './sources/srt-stats-tail.js';
+export { SOURCE_MODULES } from './sources/types/registry.js';
+export type { SourceContext, SourceModule, SourceRunner } from './sources/types/source-module.js';
 export {
   type CommandResult,
   type ExplicitCommand,

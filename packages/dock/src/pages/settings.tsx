@@ -4,11 +4,14 @@ import {
   FAILOVER_BOUNDS,
   type FailoverBoundKey,
   OTLP_INTERVAL_BOUNDS,
-  SETTINGS_SOURCE_TYPES,
   type SettingsFieldErrors,
   type SettingsFormInput,
+  SOURCE_TYPE_CATALOGUE,
+  SOURCE_TYPES,
+  type SourceTypeInfo,
   settingsFieldErrors,
   settingsFormSchema,
+  sourceRequiredField,
 } from '@telemy/protocol/dock';
 import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
@@ -53,7 +56,7 @@ export function draftFromState(state: DockState): SettingsFormInput | null {
     timings: { ...c.timings },
     sources: c.sources.map((s) => ({
       name: s.name,
-      type: (SETTINGS_SOURCE_TYPES as readonly string[]).includes(s.type)
+      type: (SOURCE_TYPES as readonly string[]).includes(s.type)
         ? (s.type as SettingsFormInput['sources'][number]['type'])
         : 'obs_output',
       priority: s.priority,
@@ -311,17 +314,11 @@ export function SettingsPage({ state }: { state: DockState }) {
             {select(
               ['sources', i, 'type'],
               'Type',
-              SETTINGS_SOURCE_TYPES.map((t) => ({ value: t, label: t })),
+              SOURCE_TYPES.map((t) => ({ value: t, label: `${t}: ${SOURCE_TYPE_CATALOGUE[t].about}` })),
             )}
             {number(['sources', i, 'priority'], 'Priority', { min: 0, max: 1000 })}
             {check(['sources', i, 'enabled'], 'Enabled')}
-            {s.type === 'srt_live_transmit'
-              ? text(['sources', i, 'stats_file'], 'Stats file')
-              : s.type === 'obs_media_source'
-                ? text(['sources', i, 'input'], 'OBS media source')
-                : s.type === 'obs_output' || s.type === 'relay'
-                  ? null
-                  : text(['sources', i, 'url'], 'Stats URL')}
+            {requiredFieldEditor(s.type, (field, label) => text(['sources', i, field], label))}
             <button
               type="button"
               class="small"
@@ -471,4 +468,21 @@ function Field(props: {
       </p>
     </div>
   );
+}
+
+const REQUIRED_FIELD_LABEL: Record<NonNullable<SourceTypeInfo['needs']>, string> = {
+  url: 'Stats URL',
+  stats_file: 'Stats file',
+  input: 'OBS media source',
+};
+
+/** The one field a source type needs, from the shared source-type table (none for some types). */
+function requiredFieldEditor<T>(
+  type: string,
+  editor: (field: NonNullable<SourceTypeInfo['needs']>, label: string) => T,
+): T | null {
+  const field = (SOURCE_TYPES as readonly string[]).includes(type)
+    ? sourceRequiredField(type as (typeof SOURCE_TYPES)[number])
+    : null;
+  return field === null ? null : editor(field, REQUIRED_FIELD_LABEL[field]);
 }

@@ -1,3 +1,5 @@
+import { SOURCE_TYPES } from '@telemy/protocol';
+
 /** The commented file `telemy config init` writes; every value equals the schema default. */
 export function defaultConfigText(): string {
   return `config_version = 3
@@ -56,7 +58,7 @@ alerts = true
 # Ingest sources, first non-offline by priority wins. Without any, the OBS stream output is used.
 # [[sources]]
 # name = "phone"
-# type = "srt_live_transmit"   # obs_output | srt_live_transmit | sls | belabox | mediamtx | nginx_rtmp | obs_media_source | relay
+# type = "srt_live_transmit"   # ${SOURCE_TYPES.join(' | ')}
 # priority = 10
 # stats_file = "/tmp/srt-stats.json"
 # input = "Phone"   # the OBS media source that plays this feed: LIVE waits until it shows the picture

@@ -1,36 +1,21 @@
 import type { Logger } from '@telemy/protocol';
-import { errorText } from '@telemy/protocol';
 import type { CloudLink } from '../cloudlink/cloudlink.js';
 import type { SourceConfig } from '../config/index.js';
 import type { EngineMetrics } from '../export/metrics.js';
 import type { MetricsHub } from '../obs/metrics-hub.js';
-import { type ObsLink, ObsRequestError } from '../obs/obs-link.js';
+import type { ObsLink } from '../obs/obs-link.js';
 import type { FeedThresholds, SelectedFeed } from '../sources/classify.js';
 import { FeedMonitor } from '../sources/feed-monitor.js';
-import { type FeedSample, type ParseOutcome, toSample } from '../sources/feed-sample.js';
-import { HttpStatsPoller } from '../sources/http-poller.js';
+import type { FeedSample } from '../sources/feed-sample.js';
 import { NonOverlappingInterval } from '../sources/non-overlapping-interval.js';
-import {
-  parseBelaboxStats,
-  parseMediamtxPaths,
-  parseNginxRtmpStat,
-  parseObsMediaStatus,
-  parseObsOutput,
-  parseSlsStats,
-} from '../sources/parsers.js';
 import { PICTURE_LOOK_MS, PictureProbe } from '../sources/picture-probe.js';
-import { RelayFeedReader } from '../sources/relay-feed.js';
-import { SrtStatsFileTail } from '../sources/srt-stats-tail.js';
+import { SOURCE_MODULES } from '../sources/types/registry.js';
+import type { SourceRunner } from '../sources/types/source-module.js';
 import type { FeedView } from './engine-views.js';
 import type { SourceReading } from './status-summary.js';
 
 /** Without `[[sources]]` the feed is OBS's own stream output. */
 const DEFAULT_SOURCES: SourceConfig[] = [{ name: 'obs', type: 'obs_output', priority: 100, enabled: true }];
-
-interface Runner {
-  start(): void;
-  stop(): void;
-}
 
 export interface FeedSourcesOptions {
   sources: SourceConfig[];
@@ -54,16 +39,13 @@ export interface FeedSourcesOptions {
   liveOnAir?: () => boolean;
 }
 
-/** The stats file is local: reading it every 100 ms costs a stat() and lets a sample count from its line. */
-const STATS_FILE_POLL_MS = 100;
-
 /**
  * Turns `[[sources]]` into running pollers that feed one FeedMonitor, and serves the controller's
  * `observe()` (once per tick) plus the dock's and chat's view of every source.
  */
 export class FeedSources {
   readonly monitor: FeedMonitor;
-  private readonly runners: Runner[] = [];
+  private readonly runners: SourceRunner[] = [];
   private readonly picture: PictureProbe;
   private readonly configured: SourceConfig[];
   private thresholds: FeedThresholds;
@@ -160,95 +142,26 @@ export class FeedSources {
     this.o.onSample?.();
   }
 
-  private runnerFor(s: SourceConfig): Runner {
-    const intervalMs = this.thresholds.sample_interval_ms;
-    const http = (parse: (body: string) => ParseOutcome) =>
-      new HttpStatsPoller({
-        source: s.name,
-        url: s.url ?? '',
-        intervalMs,
-        parse,
-        onSample: this.ingest,
-        now: this.o.now,
-      });
-    switch (s.type) {
-      case 'srt_live_transmit':
-        return new SrtStatsFileTail({
-          source: s.name,
-          file: s.stats_file ?? '',
-          intervalMs: Math.min(intervalMs, STATS_FILE_POLL_MS),
-          onSample: this.ingest,
-          onLooked: (at) => this.looked(s.name, at),
-          now: this.o.now,
-        });
-      case 'sls':
-        return http((b) => parseSlsStats(b, s.publisher));
-      case 'belabox':
-        return http((b) => parseBelaboxStats(b, s.publisher));
-      case 'mediamtx':
-        return http((b) => parseMediamtxPaths(b, s.stream));
-      case 'nginx_rtmp':
-        return http((b) => parseNginxRtmpStat(b, s.publisher, s.stream));
-      case 'obs_output':
-        return this.obsOutputRunner(s.name);
-      case 'obs_media_source':
-        return this.timerRunner(intervalMs, async () => {
-          const at = this.o.now();
-          const outcome: ParseOutcome = await this.o.obs
-            .call('GetMediaInputStatus', { inputName: s.input ?? '' })
-            .then(parseObsMediaStatus, (err: unknown) => mediaInputFailure(s.input ?? '', err));
-          this.ingest(toSample(outcome, s.name, at));
-        });
-      case 'relay': {
-        const reader = new RelayFeedReader();
-        return this.timerRunner(intervalMs, async () => {
-          const now = this.o.now();
-          const snap = this.o.cloud()?.snapshot();
-          this.ingest(toSample(reader.read(snap, now, this.o.cloudStarting?.() ?? false), s.name, now));
-        });
-      }
-    }
+  /** The entry's runner, from its type's module. */
+  private runnerFor(config: SourceConfig): SourceRunner {
+    return SOURCE_MODULES[config.type].runner({
+      config,
+      intervalMs: this.thresholds.sample_interval_ms,
+      now: this.o.now,
+      ingest: this.ingest,
+      looked: (at) => this.looked(config.name, at),
+      every: (intervalMs, poll) => this.timerRunner(intervalMs, poll),
+      obs: this.o.obs,
+      hub: this.o.hub,
+      cloud: this.o.cloud,
+      cloudStarting: () => this.o.cloudStarting?.() ?? false,
+    });
   }
 
-  /** The OBS stream output, from every metrics-hub sample (instantaneous bitrate). */
-  private obsOutputRunner(name: string): Runner {
-    const onSample = () => {
-      const snap = this.o.hub.snapshot();
-      const st = snap.stream;
-      // OBS gone or not answering says nothing about the stream it sends: unknown, never offline.
-      const outcome: ParseOutcome = !snap.obsConnected
-        ? { kind: 'unknown', reason: 'OBS not connected' }
-        : snap.statsError !== null
-          ? { kind: 'unknown', reason: `OBS did not answer the stats request (${snap.statsError})` }
-          : parseObsOutput({
-              active: st?.active ?? false,
-              bitrate_kbps: st?.windowBitrateKbps ?? null,
-              reconnecting: st?.reconnecting ?? false,
-              congestion: st?.congestion ?? null,
-            });
-      this.ingest(toSample(outcome, name, snap.at));
-    };
-    return {
-      start: () => this.o.hub.on('sample', onSample),
-      stop: () => this.o.hub.off('sample', onSample),
-    };
-  }
-
-  private timerRunner(intervalMs: number, poll: () => Promise<void>): Runner {
+  private timerRunner(intervalMs: number, poll: () => Promise<void>): SourceRunner {
     return new NonOverlappingInterval(
       () => poll().catch((err: unknown) => this.o.logger.warn({ err }, 'source poll failed')),
       intervalMs,
     );
   }
-}
-
-/**
- * A failed `GetMediaInputStatus`: OBS answering that the input is missing is a broken source
- * (offline, with the reason); OBS not answering in time or not connected says nothing (unknown).
- */
-function mediaInputFailure(input: string, err: unknown): ParseOutcome {
-  const message = errorText(err);
-  if (err instanceof ObsRequestError)
-    return { kind: 'offline', reason: `OBS media input ${input}: ${message}` };
-  return { kind: 'unknown', reason: `OBS media input ${input}: ${message}` };
 }

@@ -2,8 +2,8 @@ import { open, stat } from 'node:fs/promises';
 import type { FeedSample, ParseOutcome } from './feed-sample.js';
 import { toSample } from './feed-sample.js';
 import { NonOverlappingInterval } from './non-overlapping-interval.js';
-import { parseSrtLiveTransmitLine } from './parsers.js';
 import { addInterval, EMPTY_SRT_WINDOW, type SrtRateWindow, windowRate } from './srt-rate-window.js';
+import { parseSrtLiveTransmitLine } from './srt-stats-line.js';
 
 export interface SrtStatsTailOptions {
   source: string;

@@ -2,15 +2,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { classifyFeed, EMPTY_HISTORY, type FeedThresholds } from '../../src/sources/classify.js';
 import { toSample } from '../../src/sources/feed-sample.js';
-import {
-  parseBelaboxStats,
-  parseMediamtxPaths,
-  parseNginxRtmpStat,
-  parseObsMediaStatus,
-  parseObsOutput,
-  parseSlsStats,
-  parseSrtLiveTransmitLine,
-} from '../../src/sources/parsers.js';
+import { parseSrtLiveTransmitLine } from '../../src/sources/srt-stats-line.js';
+import { parseMediamtxPaths } from '../../src/sources/types/mediamtx.js';
+import { parseNginxRtmpStat } from '../../src/sources/types/nginx-rtmp.js';
+import { parseObsMediaStatus } from '../../src/sources/types/obs-media-source.js';
+import { parseObsOutput } from '../../src/sources/types/obs-output.js';
+import { parsePublisherStats } from '../../src/sources/types/publisher-stats.js';
 
 const T: FeedThresholds = {
   low_bitrate_kbps: 800,
@@ -68,14 +65,14 @@ describe('srt-live-transmit JSON stats', () => {
 
 describe('SRT Live Server and BELABOX stats', () => {
   it('reads the publisher bitrate and RTT', () => {
-    expect(parseSlsStats(fixture('sls-stats.json'), 'live/feed1')).toMatchObject({
+    expect(parsePublisherStats(fixture('sls-stats.json'), 'sls', 'live/feed1')).toMatchObject({
       kind: 'sample',
       bitrate_kbps: 4937,
       rtt_ms: 38.4,
       missing: [],
     });
-    expect(parseSlsStats(fixture('sls-stats.json'))).toMatchObject({ bitrate_kbps: 4937 });
-    expect(parseBelaboxStats(fixture('belabox-stats.json'), 'feed1')).toMatchObject({
+    expect(parsePublisherStats(fixture('sls-stats.json'), 'sls')).toMatchObject({ bitrate_kbps: 4937 });
+    expect(parsePublisherStats(fixture('belabox-stats.json'), 'belabox', 'feed1')).toMatchObject({
       kind: 'sample',
       bitrate_kbps: 6012,
       rtt_ms: 72.5,
@@ -83,25 +80,27 @@ describe('SRT Live Server and BELABOX stats', () => {
   });
 
   it('no publisher is offline; a missing field is absent', () => {
-    expect(parseSlsStats(fixture('sls-stats-empty.json'))).toMatchObject({
+    expect(parsePublisherStats(fixture('sls-stats-empty.json'), 'sls')).toMatchObject({
       kind: 'offline',
       reason: expect.stringMatching(/not publishing/),
     });
-    expect(parseSlsStats(fixture('sls-stats.json'), 'live/other')).toMatchObject({ kind: 'offline' });
+    expect(parsePublisherStats(fixture('sls-stats.json'), 'sls', 'live/other')).toMatchObject({
+      kind: 'offline',
+    });
     const raw = JSON.parse(fixture('belabox-stats.json'));
     delete raw.publishers['publish/live/feed1'].rtt;
     raw.publishers['publish/live/feed1'].bitrate = null;
-    expect(parseBelaboxStats(JSON.stringify(raw))).toMatchObject({
+    expect(parsePublisherStats(JSON.stringify(raw), 'belabox')).toMatchObject({
       kind: 'sample',
       bitrate_kbps: null,
       rtt_ms: null,
       missing: ['bitrate', 'rtt'],
     });
-    expect(parseBelaboxStats('<html>502 Bad Gateway</html>')).toMatchObject({
+    expect(parsePublisherStats('<html>502 Bad Gateway</html>', 'belabox')).toMatchObject({
       kind: 'offline',
       reason: expect.stringMatching(/not JSON/),
     });
-    expect(parseSlsStats('{"status":"ok"}')).toMatchObject({
+    expect(parsePublisherStats('{"status":"ok"}', 'sls')).toMatchObject({
       kind: 'offline',
       reason: expect.stringMatching(/no publishers/),
     });

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeedSample } from '../../src/sources/feed-sample.js';
 import { HttpStatsPoller } from '../../src/sources/http-poller.js';
-import { parseMediamtxPaths, parseSlsStats } from '../../src/sources/parsers.js';
 import { SrtStatsFileTail } from '../../src/sources/srt-stats-tail.js';
+import { parseMediamtxPaths } from '../../src/sources/types/mediamtx.js';
+import { parsePublisherStats } from '../../src/sources/types/publisher-stats.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 
@@ -46,7 +47,7 @@ describe('HttpStatsPoller', () => {
       url: `${base}${path}`,
       intervalMs: 500,
       timeoutMs,
-      parse: (b) => parseSlsStats(b),
+      parse: (b) => parsePublisherStats(b, 'sls'),
       onSample: (s) => got.push(s),
     });
     await p.poll();
@@ -80,7 +81,7 @@ describe('HttpStatsPoller', () => {
       source: 'x',
       url: `http://127.0.0.1:${port}/stats`,
       intervalMs: 500,
-      parse: parseSlsStats,
+      parse: (b) => parsePublisherStats(b, 'sls'),
       onSample: (s) => got.push(s),
     }).poll();
     expect(got[0]).toMatchObject({ connected: false, reason: 'stats endpoint unreachable (ECONNREFUSED)' });

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseSrtLiveTransmitLine } from '../../src/sources/parsers.js';
 import {
   addInterval,
   EMPTY_SRT_WINDOW,
@@ -8,6 +7,7 @@ import {
   type SrtInterval,
   windowRate,
 } from '../../src/sources/srt-rate-window.js';
+import { parseSrtLiveTransmitLine } from '../../src/sources/srt-stats-line.js';
 
 /** Real srt-live-transmit output around a 400 ms stop of the process while a 2 Mb/s phone published. */
 const stall = readFileSync(new URL('./fixtures/srt-live-transmit-stall.jsonl', import.meta.url), 'utf8')

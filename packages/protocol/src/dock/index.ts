@@ -1,3 +1,4 @@
+export * from '../source-types.js';
 export * from './actions.js';
 export * from './dock-state.js';
 export * from './messages.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SOURCE_TYPES, sourceRequiredField } from '../source-types.js';
 import { DOCK_CHAT_PLATFORMS } from './dock-state.js';
 
 /**
@@ -25,29 +26,6 @@ export type FailoverBoundKey = keyof typeof FAILOVER_BOUNDS;
 
 export const OTLP_INTERVAL_BOUNDS = { min: 1000, max: 3_600_000 } as const;
 export const SOURCE_PRIORITY_BOUNDS = { min: 0, max: 1000 } as const;
-
-export const SETTINGS_SOURCE_TYPES = [
-  'obs_output',
-  'srt_live_transmit',
-  'sls',
-  'belabox',
-  'mediamtx',
-  'nginx_rtmp',
-  'obs_media_source',
-  'relay',
-] as const;
-
-/** The field each source type cannot work without (the others take nothing, or only defaults). */
-export const SOURCE_REQUIRED_FIELD: Partial<
-  Record<(typeof SETTINGS_SOURCE_TYPES)[number], 'url' | 'stats_file' | 'input'>
-> = {
-  sls: 'url',
-  belabox: 'url',
-  mediamtx: 'url',
-  nginx_rtmp: 'url',
-  srt_live_transmit: 'stats_file',
-  obs_media_source: 'input',
-};
 
 const bounded = (key: FailoverBoundKey) => {
   const b = FAILOVER_BOUNDS[key];
@@ -131,7 +109,7 @@ export const sceneRolesFormSchema = z
 export const sourceFormSchema = z
   .object({
     name,
-    type: z.enum(SETTINGS_SOURCE_TYPES, 'must be one of the supported source types'),
+    type: z.enum(SOURCE_TYPES, 'must be one of the supported source types'),
     priority: z
       .number({ error: 'must be a number' })
       .int('must be a whole number')
@@ -143,7 +121,7 @@ export const sourceFormSchema = z
     input: z.string().max(256).optional(),
   })
   .superRefine((s, ctx) => {
-    const field = SOURCE_REQUIRED_FIELD[s.type];
+    const field = sourceRequiredField(s.type);
     if (field && !s[field]) {
       ctx.addIssue({ code: 'custom', path: [field], message: `is required for type ${s.type}` });
     }

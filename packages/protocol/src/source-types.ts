@@ -1,0 +1,30 @@
+/**
+ * The feed source types, in one place: the config file, the settings page and the engine's source
+ * registry (`packages/engine/src/sources/types/`) all read this table, and the type checker makes
+ * the registry implement every entry. `needs` is the field a source of that type cannot work
+ * without; `about` is the one line the config template and the settings page show.
+ */
+export const SOURCE_TYPE_CATALOGUE = {
+  obs_output: { needs: null, about: "OBS's own stream output (the default without sources)" },
+  srt_live_transmit: { needs: 'stats_file', about: 'the JSON stats file of srt-live-transmit -pf:json' },
+  sls: { needs: 'url', about: 'SRT Live Server /stats' },
+  belabox: { needs: 'url', about: 'a BELABOX receiver stats endpoint' },
+  mediamtx: { needs: 'url', about: 'MediaMTX /v3/paths/list' },
+  nginx_rtmp: { needs: 'url', about: 'nginx-rtmp /stat' },
+  obs_media_source: { needs: 'input', about: 'an OBS media source that plays the feed' },
+  relay: { needs: null, about: "the Telemy relay's telemetry while an IRL session runs" },
+} as const satisfies Record<string, SourceTypeInfo>;
+
+export interface SourceTypeInfo {
+  needs: 'url' | 'stats_file' | 'input' | null;
+  about: string;
+}
+
+export type SourceType = keyof typeof SOURCE_TYPE_CATALOGUE;
+
+export const SOURCE_TYPES = Object.keys(SOURCE_TYPE_CATALOGUE) as [SourceType, ...SourceType[]];
+
+/** The field a source of `type` cannot work without, or null. */
+export function sourceRequiredField(type: SourceType): SourceTypeInfo['needs'] {
+  return SOURCE_TYPE_CATALOGUE[type].needs;
+}
