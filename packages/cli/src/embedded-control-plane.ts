@@ -13,7 +13,7 @@ import { createLogger, EmbeddedInit } from '@telemy/protocol';
 
 /**
  * Session timers and the watchdog period of the embedded control plane, from the environment
- * (end-to-end tests and trials shorten them; the defaults are the spec's):
+ * (end-to-end tests and trials shorten them; the defaults are the control plane's own):
  * `TELEMY_CP_GRACE_WINDOW_S` (600), `TELEMY_CP_HEALTH_SILENCE_GRACE_S` (30),
  * `TELEMY_CP_HEALTH_LOST_S` (180), `TELEMY_CP_PROVISIONING_TIMEOUT_S` (300),
  * `TELEMY_CP_WATCHDOG_INTERVAL_MS` (30000). The child inherits them from the engine's environment.

@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import { stringify } from 'smol-toml';
 import { CliError, globals, loadCliConfig } from '../context.js';
 
-/** `telemy config init|validate|show|migrate` (spec 80 §1-2). */
+/** `telemy config init|validate|show|migrate` (docs/reference/config.md, docs/UPGRADING.md). */
 export function registerConfig(program: Command): void {
   const config = program.command('config').description('create, check, show or upgrade the config file');
 

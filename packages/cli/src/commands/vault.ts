@@ -3,7 +3,7 @@ import { importV2Vault } from '@telemy/engine/vault';
 import type { Command } from 'commander';
 import { CliError, openCliVault } from '../context.js';
 
-/** `telemy vault set|get|list|delete|import-v2` (spec 80 §3). Values never come from argv unless --value. */
+/** `telemy vault set|get|list|delete|import-v2`. Values never come from argv unless --value. */
 export function registerVault(program: Command): void {
   const vault = program.command('vault').description('manage secrets in the encrypted vault');
 
