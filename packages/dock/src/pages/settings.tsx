@@ -18,7 +18,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { useConnection } from '../context.js';
 
 /**
- * Settings (spec §3). The draft is validated with the same zod schema the engine applies, on every
+ * The settings page. The draft is validated with the same zod schema the engine applies, on every
  * edit; the whole form is sent as one `save_settings` action that the engine applies atomically, so
  * nothing is ever half-saved. Secrets are write-only fields: empty keeps the value in the vault.
  * Starting values come from the engine's config view, so defaults live only in its config schema.
