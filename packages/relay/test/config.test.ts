@@ -10,7 +10,7 @@ const required = {
 };
 
 describe('relay config', () => {
-  it('applies the spec defaults', () => {
+  it('applies the documented defaults', () => {
     const c = parseRelayConfig(required);
     expect(c).toMatchObject({
       egressPort: 9001,

@@ -43,7 +43,7 @@ describe('decideSelfDestruct', () => {
   });
 
   it('is orphaned only when the control plane is unreachable AND ingest is idle', () => {
-    // Unreachable for 900 s, but ingest still flowing: keep serving (contract C1).
+    // Unreachable for 900 s, but ingest still flowing: keep serving through a control-plane outage.
     expect(
       decideSelfDestruct(at(s(1_000), { lastControlPlaneContactAt: s(100), lastIngestAt: s(999) }), policy)
         .destroy,
