@@ -26,10 +26,11 @@ import {
 } from '../support/telemy-process.js';
 
 /**
- * 70-observability §4–§5 end to end: a real `telemy engine` (real OBS streaming over SRT, OTLP push
- * on) and a real `telemy control-plane --role all` (AWS provider against a local EC2 stand-in, so
- * provisioning, retries, exhaustion and the watchdog really run) scraped by Debian's Prometheus with
- * the shipped alert rules loaded; every query of the shipped dashboards must return series.
+ * Metrics, OTLP push, dashboards and alert rules (docs/observability.md) end to end: a real
+ * `telemy engine` (real OBS streaming over SRT, OTLP push on) and a real `telemy control-plane --role
+ * all` (AWS provider against a local EC2 stand-in, so provisioning, retries, exhaustion and the
+ * watchdog really run) scraped by Debian's Prometheus with the shipped alert rules loaded; every query
+ * of the shipped dashboards must return series.
  */
 
 const ROOT = path.resolve(import.meta.dirname, '../..');

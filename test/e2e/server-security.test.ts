@@ -18,9 +18,10 @@ import {
 } from '../support/telemy-process.js';
 
 /**
- * Spec 60 §4 against the real `telemy engine` (cloud off, no OBS listening): loopback-only binding,
- * token on every route and the WebSocket, Host check, Origin check on state changes and upgrades, CSP,
- * and no secret in any DockState frame or in `/api/state`.
+ * The local server's security rules (docs/reference/dock-state.md) against the real `telemy engine`
+ * (cloud off, no OBS listening): loopback-only binding, token on every route and the WebSocket, Host
+ * check, Origin check on state changes and upgrades, CSP, and no secret in any DockState frame or in
+ * `/api/state`.
  */
 
 const ENGINE_PORT = 7211;
@@ -174,7 +175,7 @@ afterAll(async () => {
   if (home) rmSync(home, { recursive: true, force: true });
 });
 
-describe('local server security (spec 60 §4)', () => {
+describe('local server security', () => {
   it('refuses every HTTP route without the token (401), and with a wrong one', async () => {
     for (const [method, path] of [
       ['GET', '/'],

@@ -1,5 +1,5 @@
 /**
- * Looks for things that must never leave the engine in DockState or `/api/state` (spec 60 §4): the
+ * Looks for things that must never leave the engine in DockState or `/api/state`: the
  * given vault secrets, anything shaped like a JWT, and SRT pairing credentials (a passphrase or a
  * publish stream id) while pairing is not revealed. Returns what it found, each secret masked, so a
  * failing assertion does not print the secret itself.
