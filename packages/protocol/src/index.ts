@@ -10,6 +10,7 @@ export * from './logging.js';
 export * from './obs/confirmed-switch.js';
 export * from './package-root.js';
 export * from './paths.js';
+export * from './relay/relay-address.js';
 export * from './relay/telemetry.js';
 export * from './stall-tolerant.js';
 export * from './tokens.js';

@@ -3,8 +3,19 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
-import { createLogger, type Logger, packageRoot, telemyPaths } from '@telemy/protocol';
+import {
+  chooseRelayAddress,
+  createLogger,
+  LOCAL_RELAY_ENV,
+  type Logger,
+  type NetworkInterfaces,
+  packageRoot,
+  RELAY_BIND_ALL,
+  type RelayAddressChoice,
+  telemyPaths,
+} from '@telemy/protocol';
 import { type RelayAgentConfigInput, relayConfigToEnv } from '@telemy/relay';
 import { processAlive } from '../processes.js';
 import type { RelayProviderDeps } from './registry.js';
@@ -31,6 +42,12 @@ export interface LocalRelayProviderOptions {
   maxLinks?: number;
   /** Extra agent settings (tests shorten stall and health timings). */
   agentOverrides?: Partial<RelayAgentConfigInput>;
+  /** Where relays listen (`[relay] bind_host`); default `TELEMY_LOCAL_RELAY_BIND_HOST`, then every interface. */
+  bindHost?: string;
+  /** The address handed to the phone (`[relay] public_host`); default `TELEMY_LOCAL_RELAY_PUBLIC_HOST`, then chosen. */
+  publicHost?: string;
+  /** The machine's interfaces, read at each provisioning (tests inject them). */
+  interfaces?: () => NetworkInterfaces;
 }
 
 interface StartedRelay {
@@ -41,22 +58,25 @@ interface StartedRelay {
   /** The first ingest port and the egress port the agent was given (absent in older registries). */
   srt_port?: number;
   egress_port?: number;
+  /** The address the relay was advertised on (absent in older registries: those served 127.0.0.1). */
+  public_host?: string;
   started_at: string;
 }
 
 export const LOCAL_REGION = 'local';
 
-async function freeUdpPort(): Promise<number> {
+/** Probed on the address the relay will listen on: a port free on loopback may be taken on another. */
+async function freeUdpPort(host: string): Promise<number> {
   const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => s.bind(0, host, () => r()));
   const { port } = s.address();
   await new Promise<void>((r) => s.close(() => r()));
   return port;
 }
 
-async function freeTcpPort(): Promise<number> {
+async function freeTcpPort(host: string): Promise<number> {
   const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => srv.listen(0, host, () => r()));
   const { port } = srv.address() as net.AddressInfo;
   await new Promise<void>((r) => srv.close(() => r()));
   return port;
@@ -76,7 +96,7 @@ function addressOf(r: StartedRelay): ProvisionedRelay | null {
   if (r.srt_port === undefined || r.egress_port === undefined) return null;
   return {
     instance_id: r.instance_id,
-    public_ip: '127.0.0.1',
+    public_ip: r.public_host ?? '127.0.0.1',
     srt_port: r.srt_port,
     egress_port: r.egress_port,
     ws_port: r.ws_port,
@@ -86,8 +106,9 @@ function addressOf(r: StartedRelay): ProvisionedRelay | null {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * The `local` provider: each relay is a `telemy relay` child process on
- * 127.0.0.1 with free ports. Relays run in their own process group and outlive the control plane
+ * The `local` provider: each relay is a `telemy relay` child process with free ports, listening on
+ * `bind_host` (every interface by default, so a phone on the same network reaches it) and advertised
+ * on `public_host` (see `chooseRelayAddress`). Relays run in their own process group and outlive the control plane
  * (an engine restart must find its relay still serving), so the provider keeps a small registry
  * file of what it started; `list()` and `deprovision()` work from it after a restart too.
  */
@@ -108,14 +129,25 @@ export class LocalRelayProvider implements RelayProvider {
     this.registryFile = path.join(this.dir, 'local-relays.json');
   }
 
+  /** Where the next relay listens and which address it is advertised on, and why. */
+  address(): RelayAddressChoice {
+    const setting = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
+    return chooseRelayAddress({
+      bindHost: this.opts.bindHost ?? setting(this.env[LOCAL_RELAY_ENV.bindHost]),
+      publicHost: this.opts.publicHost ?? setting(this.env[LOCAL_RELAY_ENV.publicHost]),
+      interfaces: (this.opts.interfaces ?? os.networkInterfaces)(),
+    });
+  }
+
   async provision(req: RelayProvisionRequest): Promise<ProvisionedRelay> {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const instance_id = `local-${randomBytes(6).toString('hex')}`;
+    const where = this.address();
     const maxLinks = this.opts.maxLinks ?? 2;
     const ingestPorts: number[] = [];
-    for (let i = 0; i < maxLinks; i++) ingestPorts.push(await freeUdpPort());
-    const egressPort = await freeUdpPort();
-    const wsPort = await freeTcpPort();
+    for (let i = 0; i < maxLinks; i++) ingestPorts.push(await freeUdpPort(where.bind_host));
+    const egressPort = await freeUdpPort(where.bind_host);
+    const wsPort = await freeTcpPort(where.bind_host);
     const agent: RelayAgentConfigInput = {
       sessionId: req.session_id,
       instanceId: instance_id,
@@ -125,7 +157,7 @@ export class LocalRelayProvider implements RelayProvider {
       relayWsToken: req.agent.relay_ws_token,
       egressPassphrase: req.agent.egress_passphrase,
       maxSessionSeconds: req.agent.max_session_seconds,
-      bindHost: '127.0.0.1',
+      bindHost: where.bind_host,
       ingestPorts,
       maxLinks,
       egressPort,
@@ -162,6 +194,7 @@ export class LocalRelayProvider implements RelayProvider {
       ws_port: wsPort,
       srt_port: ingestPorts[0] as number,
       egress_port: egressPort,
+      public_host: where.public_host,
       started_at: new Date().toISOString(),
     };
     this.writeRegistry([...this.readRegistry(), started]);
@@ -170,13 +203,30 @@ export class LocalRelayProvider implements RelayProvider {
       exitCode = code;
     });
     try {
-      await this.waitReady(wsPort, () => exitCode !== undefined, this.opts.readyTimeoutMs ?? 30_000);
+      // Asked where it listens: a relay bound to one address does not answer on loopback.
+      const probeHost = where.bind_host === RELAY_BIND_ALL ? '127.0.0.1' : where.bind_host;
+      await this.waitReady(
+        probeHost,
+        wsPort,
+        () => exitCode !== undefined,
+        this.opts.readyTimeoutMs ?? 30_000,
+      );
     } catch (err) {
       await this.deprovision(instance_id);
       const tail = this.logTail(logFile);
       throw new Error(`${(err as Error).message}${tail ? `; relay log: ${tail}` : ''}`);
     }
-    this.log.info({ instance_id, session_id: req.session_id, pid }, 'local relay provisioned');
+    this.log.info(
+      {
+        instance_id,
+        session_id: req.session_id,
+        pid,
+        bind_host: where.bind_host,
+        public_host: where.public_host,
+        why: where.reason,
+      },
+      'local relay provisioned',
+    );
     return addressOf(started) as ProvisionedRelay;
   }
 
@@ -205,8 +255,7 @@ export class LocalRelayProvider implements RelayProvider {
   }
 
   /**
-   * A live relay from the registry, with the addresses it was started on (every local relay serves
-   * on 127.0.0.1). Works for relays another provider instance (a control plane that has since died)
+   * A live relay from the registry, with the addresses it was started on. Works for relays another provider instance (a control plane that has since died)
    * started in the same data folder.
    */
   async locate(instanceId: string): Promise<LocatedRelay | null> {
@@ -234,12 +283,17 @@ export class LocalRelayProvider implements RelayProvider {
     }
   }
 
-  private async waitReady(port: number, exited: () => boolean, timeoutMs: number): Promise<void> {
+  private async waitReady(
+    host: string,
+    port: number,
+    exited: () => boolean,
+    timeoutMs: number,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (exited()) throw new Error('local relay exited before it answered /healthz');
       try {
-        const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1_000) });
+        const res = await fetch(`http://${host}:${port}/healthz`, { signal: AbortSignal.timeout(1_000) });
         if (res.ok) return;
       } catch {
         // Not listening yet.
