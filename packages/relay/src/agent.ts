@@ -22,6 +22,7 @@ import { parentDeathLauncher } from './parent-death.js';
 import { decideSelfDestruct, type SelfDestructReason } from './self-destruct.js';
 import { SrtCallerTracker } from './srt-caller.js';
 import { parseSrtStatsLine, type SrtStatsSample } from './srt-stats.js';
+import { SrtlaServer } from './srtla/server.js';
 import { SupervisedProcess } from './supervised-process.js';
 import { TelemetryServer } from './telemetry-server.js';
 
@@ -34,6 +35,8 @@ export interface RelayAgentAddresses {
   ingestPorts: number[];
   egressPort: number;
   telemetryPort: number;
+  /** The SRTLA receiver's UDP port, null when SRTLA is off. */
+  srtlaPort: number | null;
 }
 
 export interface RelayAgentExit {
@@ -85,10 +88,12 @@ function srtListenerUri(
   port: number,
   passphrase: string,
   latencyMs: number | null = null,
+  reorderPackets: number | null = null,
 ): string {
   const h = host === '0.0.0.0' ? '' : host;
   const latency = latencyMs === null ? '' : `&latency=${latencyMs}`;
-  return `srt://${h}:${port}?mode=listener&passphrase=${encodeURIComponent(passphrase)}${latency}`;
+  const reorder = reorderPackets === null ? '' : `&lossmaxttl=${reorderPackets}`;
+  return `srt://${h}:${port}?mode=listener&passphrase=${encodeURIComponent(passphrase)}${latency}${reorder}`;
 }
 
 /**
@@ -191,7 +196,13 @@ export async function startRelayAgent(
           `-s:${config.statsEveryPackets}`,
           // `note` adds the handshake lines that name the caller's address (SrtCallerTracker).
           '-loglevel:note',
-          srtListenerUri(config.bindHost, port, config.pairToken, config.ingestLatencyMs),
+          srtListenerUri(
+            config.bindHost,
+            port,
+            config.pairToken,
+            config.ingestLatencyMs,
+            i === 0 && config.srtlaPort !== null ? config.srtlaReorderPackets : null,
+          ),
           `udp://127.0.0.1:${socket.address().port}`,
         ]),
         log,
@@ -272,6 +283,22 @@ export async function startRelayAgent(
     },
   });
 
+  // Bonded senders reach the first ingest listener through the SRTLA receiver, from loopback
+  // unless the listener is bound to one address only.
+  const srtla =
+    config.srtlaPort === null
+      ? null
+      : new SrtlaServer({
+          host: config.bindHost,
+          port: config.srtlaPort,
+          listener: {
+            address: config.bindHost === '0.0.0.0' ? '127.0.0.1' : config.bindHost,
+            port: links[0]?.port as number,
+          },
+          log,
+          now,
+        });
+  const srtlaPort = srtla ? await srtla.listen() : null;
   const telemetryPort = await telemetry.listen();
   for (const l of links) l.process.start();
   egress.start();
@@ -405,6 +432,7 @@ export async function startRelayAgent(
       if (l.stallTimer) clearTimeout(l.stallTimer);
       if (l.relistenTimer) clearTimeout(l.relistenTimer);
     }
+    await srtla?.close();
     await Promise.all([...links.map((l) => l.process.stop()), egress.stop()]);
     for (const l of links) l.socket.close();
     egressSocket.close();
@@ -419,13 +447,19 @@ export async function startRelayAgent(
       ingest_ports: links.map((l) => l.port),
       egress_port: config.egressPort,
       telemetry_port: telemetryPort,
+      srtla_port: srtlaPort,
     },
     'relay agent serving',
   );
 
   return {
     config,
-    addresses: { ingestPorts: links.map((l) => l.port), egressPort: config.egressPort, telemetryPort },
+    addresses: {
+      ingestPorts: links.map((l) => l.port),
+      egressPort: config.egressPort,
+      telemetryPort,
+      srtlaPort,
+    },
     metrics,
     finished,
     healthReport,

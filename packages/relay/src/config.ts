@@ -27,6 +27,16 @@ export const RelayAgentConfigSchema = z
     ingestPorts: z.array(port).min(1).nullable().default(null),
     maxLinks: z.number().int().min(1).max(16).default(2),
     egressPort: port.default(9001),
+    /**
+     * UDP port of the SRTLA receiver for bonding senders (null = none). It forwards every
+     * connection group to the first ingest listener, so the pair token still guards the stream.
+     */
+    srtlaPort: port.nullable().default(null),
+    /**
+     * SRT reorder tolerance (packets) of the first ingest listener when SRTLA is on: bonded links
+     * deliver out of order, and without it every reordering would be NAKed and resent.
+     */
+    srtlaReorderPackets: z.number().int().min(0).max(1_000).default(40),
     telemetryPort: port.default(7443),
     maxSessionSeconds: z.number().int().positive().default(57_600),
     healthIntervalMs: z.number().int().positive().default(10_000),
@@ -93,6 +103,8 @@ export const RELAY_ENV = {
   ingestPorts: 'TELEMY_RELAY_INGEST_PORTS',
   maxLinks: 'TELEMY_RELAY_MAX_LINKS',
   egressPort: 'TELEMY_RELAY_EGRESS_PORT',
+  srtlaPort: 'TELEMY_RELAY_SRTLA_PORT',
+  srtlaReorderPackets: 'TELEMY_RELAY_SRTLA_REORDER_PACKETS',
   telemetryPort: 'TELEMY_RELAY_TELEMETRY_PORT',
   maxSessionSeconds: 'TELEMY_RELAY_MAX_SESSION_SECONDS',
   healthIntervalMs: 'TELEMY_RELAY_HEALTH_INTERVAL_MS',
@@ -111,6 +123,8 @@ const NUMERIC_KEYS = new Set<keyof RelayAgentConfig>([
   'ingestPort',
   'maxLinks',
   'egressPort',
+  'srtlaPort',
+  'srtlaReorderPackets',
   'telemetryPort',
   'maxSessionSeconds',
   'healthIntervalMs',
