@@ -36,6 +36,8 @@ export interface YouTubeStubOptions {
   tokens?: string[];
   liveChatId?: string | null;
   pollingIntervalMillis?: number;
+  /** `snippet.actualStartTime` of the active broadcast (ISO 8601); the stub's start time by default. */
+  actualStartTime?: string;
 }
 
 function googleError(code: number, reason: string, message: string) {
@@ -47,6 +49,7 @@ export class YouTubeApiStub {
   readonly inserted: Array<{ liveChatId: string; text: string }> = [];
   liveChatId: string | null;
   pollingIntervalMillis: number;
+  actualStartTime: string;
   /** While true every request answers 403 quotaExceeded (as Google does once the daily quota is spent). */
   quotaExceeded = false;
   private readonly tokens: Set<string>;
@@ -59,6 +62,7 @@ export class YouTubeApiStub {
     this.tokens = new Set(opts.tokens ?? []);
     this.liveChatId = opts.liveChatId === undefined ? 'stub-live-chat' : opts.liveChatId;
     this.pollingIntervalMillis = opts.pollingIntervalMillis ?? 50;
+    this.actualStartTime = opts.actualStartTime ?? new Date().toISOString();
     this.server = http.createServer((req, res) => void this.handle(req, res));
   }
 
@@ -137,7 +141,7 @@ export class YouTubeApiStub {
             {
               kind: 'youtube#liveBroadcast',
               id: 'stub-broadcast',
-              snippet: { title: 'IRL', liveChatId: this.liveChatId },
+              snippet: { title: 'IRL', liveChatId: this.liveChatId, actualStartTime: this.actualStartTime },
             },
           ]
         : [];

@@ -1,5 +1,5 @@
 import type { DockChat, DockSystem } from '@telemy/protocol/dock';
-import { kbps, pct } from '../format.js';
+import { kbps, pct, quotaPace } from '../format.js';
 import { Badge, Muted, Panel, Row, type Tone } from './ui.js';
 
 export function SystemPanel({ system }: { system: DockSystem }) {
@@ -59,6 +59,11 @@ export function ChatPanel({ chat }: { chat: DockChat }) {
                   </Badge>
                 )}
                 {p.quota_left !== null && <span class="muted-inline"> quota left {p.quota_left}</span>}
+                {p.quota_pace && (
+                  <p class="detail" data-testid={`quota-pace-${p.platform}`}>
+                    {quotaPace(p.quota_pace, Date.now())}
+                  </p>
+                )}
                 {p.detail && <p class="detail">{p.detail}</p>}
               </li>
             );

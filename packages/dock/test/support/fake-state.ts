@@ -168,6 +168,7 @@ export function fakeDockState(now = Date.now()): DockState {
           channel: 'streamer',
           read_only: false,
           quota_left: null,
+          quota_pace: null,
           detail: null,
         },
         {
@@ -176,6 +177,7 @@ export function fakeDockState(now = Date.now()): DockState {
           channel: 'streamer',
           read_only: true,
           quota_left: null,
+          quota_pace: null,
           detail: 'no Kick OAuth token: read-only',
         },
       ],

@@ -42,7 +42,7 @@ export function adaptersFor(config: ChatConfig, deps: AdapterDeps): ChatAdapter[
   const list: ChatAdapter[] = [];
   if (config.twitch) list.push(new TwitchAdapter(config.twitch, deps));
   if (config.kick) list.push(new KickAdapter(config.kick, deps));
-  if (config.youtube) list.push(new YouTubeAdapter(config.youtube, deps));
+  if (config.youtube) list.push(new YouTubeAdapter(config.youtube, deps, { commandPrefix: config.prefix }));
   return list;
 }
 

@@ -84,6 +84,11 @@ export interface YouTubeChatConfig {
   live_chat_id?: string;
   /** Daily quota of the Google Cloud project, in units. */
   quota_per_day?: number;
+  /**
+   * How long a broadcast usually lasts, in hours (default 8): the quota is spread over this, so
+   * polls follow the API's interval whenever the quota left covers the rest of the broadcast.
+   */
+  expected_stream_hours?: number;
 }
 
 export interface ChatConfig {
@@ -172,6 +177,7 @@ export const CHAT_BOUNDS = {
   cooldownMaxS: 3600,
   aliasPattern: /^[a-z0-9_]{1,25}$/,
   youtubeQuotaMin: 100,
+  youtubeStreamHours: { min: 0.25, max: 48 },
 } as const;
 
 /** The effective policy of a command: the defaults overlaid with `[chat.commands.<name>]`. */

@@ -223,6 +223,11 @@ const chat = z
         channel: name.optional(),
         live_chat_id: z.string().max(256).optional(),
         quota_per_day: int(CHAT_BOUNDS.youtubeQuotaMin, 10_000_000).optional(),
+        expected_stream_hours: z
+          .number()
+          .min(CHAT_BOUNDS.youtubeStreamHours.min)
+          .max(CHAT_BOUNDS.youtubeStreamHours.max)
+          .optional(),
       })
       .strict()
       .optional(),

@@ -82,6 +82,10 @@ announce_auto_switch = false
 # channel = "yourchannel"
 # bot_user = "yourbot"
 # token_key = "twitch_token"
+# [chat.youtube]
+# token_key = "youtube_token"
+# quota_per_day = 10000        # your Google Cloud project's daily quota (docs/chat.md: how to raise it)
+# expected_stream_hours = 8    # the quota is spread over this; polls slow down only if it would not last
 
 [otlp]
 enabled = false

@@ -219,6 +219,7 @@ function chatInput(states: ChatPlatformState[] | null): DockInputs['chat'] {
       channel: s.channel,
       read_only: s.read_only,
       quota_left: s.quota_remaining ?? null,
+      quota_pace: s.quota_pace ?? null,
       detail: s.note,
     })),
   };

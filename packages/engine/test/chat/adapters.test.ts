@@ -298,6 +298,59 @@ describe('YouTube adapter against the Data API stub', () => {
     expect(s.count('/youtube/v3/liveChat/messages')).toBe(1);
   });
 
+  it('budgets from the broadcast start Google reports, and tells the dock how long the quota lasts', async () => {
+    const noonPacific = Date.parse('2026-11-22T20:00:00Z');
+    // Engine restarted 7 h 45 min into an 8-hour broadcast: 15 minutes left to cover.
+    const s = await stub({ actualStartTime: new Date(noonPacific - 7.75 * 3600_000).toISOString() });
+    const h = new Harness();
+    const a = started(
+      new YouTubeAdapter({ ...cfg(s), quota_per_day: 10_000 }, h.deps({ yt: 'yttok' }), {
+        now: () => noonPacific,
+      }),
+    );
+    await a.start();
+    await until(() => a.state().connected, 'connected');
+    const pace = a.state().quota_pace;
+    // ~1,900 polls over 15 minutes: one per ~0.47 s, where a fresh join would pace for 8 hours (~15 s).
+    expect(pace?.poll_interval_ms).toBeGreaterThan(450);
+    expect(pace?.poll_interval_ms).toBeLessThan(500);
+    expect(pace?.resets_at_ms).toBe(Date.parse('2026-11-23T08:00:00Z'));
+    expect(pace?.lasts_until_ms).toBeGreaterThan(noonPacific + 14 * 60_000);
+    expect(pace?.lasts_until_ms).toBeLessThanOrEqual(noonPacific + 16 * 60_000);
+  });
+
+  it("polls at the API's interval for a while after a moderator's command", async () => {
+    const s = await stub();
+    const h = new Harness();
+    const noonPacific = Date.parse('2026-11-22T20:00:00Z');
+    // After the first two calls (6 units) 2,750 are left for a 15-minute broadcast:
+    // (2,750 - 500) / 5 = 450 polls, one per 2 s. The stub asks for 30 ms.
+    const a = started(
+      new YouTubeAdapter(
+        { ...cfg(s), quota_per_day: 2756, expected_stream_hours: 0.25 },
+        h.deps({ yt: 'yttok' }),
+        { now: () => noonPacific, commandPrefix: '!' },
+      ),
+    );
+    const polls = () => s.count('/youtube/v3/liveChat/messages');
+    await a.start();
+    await until(() => a.state().connected, 'connected');
+    expect(a.state().quota_pace?.poll_interval_ms).toBe(2000);
+    s.say({ channelId: 'UCviewer', displayName: 'Viewer' }, '!brb');
+    await until(() => h.messages.length === 1, 'viewer command read', 5000);
+    const afterViewer = polls();
+    await new Promise((r) => setTimeout(r, 500));
+    // A viewer's command changes nothing: the next poll is still ~2 s away.
+    expect(polls()).toBe(afterViewer);
+    await until(() => polls() > afterViewer, 'next steady poll', 5000);
+    s.say({ channelId: 'UCmod', displayName: 'Mod', moderator: true }, '!brb');
+    await until(() => h.messages.length === 2, 'moderator command read', 5000);
+    const afterMod = polls();
+    // Now every ~30 ms, where the steady pace would allow no poll at all in this time.
+    await until(() => polls() >= afterMod + 5, 'burst polls', 1500);
+    expect(a.state().quota_pace?.poll_interval_ms).toBeGreaterThanOrEqual(2000);
+  });
+
   it('backs off on quotaExceeded and reports the quota as used up', async () => {
     const s = await stub();
     const h = new Harness();

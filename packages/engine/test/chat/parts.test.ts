@@ -15,16 +15,20 @@ import {
   matchScene,
   msUntilQuotaReset,
   type Platform,
+  pacing,
   parseTwitchHost,
-  pollDelay,
   prefixProblem,
   ptDay,
+  quotaLastsUntil,
   quotaRemaining,
   readAuditFile,
   resolveRole,
+  rollQuota,
   spendQuota,
   twitchFlags,
+  YOUTUBE_BURST_MS,
   YOUTUBE_COSTS,
+  YOUTUBE_DEFAULT_QUOTA,
   youtubeFlags,
 } from '../../src/chat/index.js';
 import type { Attempt } from '../../src/chat/pipeline.js';
@@ -180,15 +184,119 @@ describe('YouTube quota', () => {
     expect(quotaRemaining(q, 10_000, t0 + 22 * 3600_000)).toBe(10_000);
   });
 
-  it('never polls faster than the quota allows', () => {
-    const day = 86_400_000;
-    // 10,000 units over a whole day: (10000 - 500) / 5 = 1900 polls → one per ~45 s.
-    expect(pollDelay(1000, 10_000, day)).toBe(Math.ceil(day / 1900));
-    // Plenty of quota: the API's interval wins.
-    expect(pollDelay(2000, 10_000_000, day)).toBe(2000);
-    // Nothing left beyond the reply reserve: wait for the reset.
-    expect(pollDelay(1000, 500, 3_600_000)).toBe(3_600_000);
+  it('resets at midnight Pacific on both daylight-saving change days', () => {
+    // 2026-03-08 01:00 PST: clocks jump to 03:00, the day has 23 hours; next midnight is 07:00 UTC.
+    const spring = Date.UTC(2026, 2, 8, 9, 0, 0);
+    expect(msUntilQuotaReset(spring)).toBe(22 * 3600_000);
+    // 2026-11-01 01:30 PDT, then 01:30 PST an hour later: a 25-hour day; next midnight is 08:00 UTC.
+    const fall = Date.UTC(2026, 10, 1, 8, 30, 0);
+    expect(msUntilQuotaReset(fall)).toBe(23.5 * 3600_000);
+    expect(msUntilQuotaReset(fall + 3600_000)).toBe(22.5 * 3600_000);
+    expect(ptDay(Date.UTC(2026, 10, 2, 7, 59, 59))).toBe('2026-11-01');
+    expect(ptDay(Date.UTC(2026, 10, 2, 8, 0, 0))).toBe('2026-11-02');
+  });
+
+  const H = 3600_000;
+  // 2026-11-22 08:00 PST: sixteen hours before the reset, so an 8-hour broadcast ends first.
+  const morning = Date.UTC(2026, 10, 22, 16, 0, 0);
+  const base = {
+    now: morning,
+    apiIntervalMs: 2000,
+    remaining: YOUTUBE_DEFAULT_QUOTA,
+    perDay: YOUTUBE_DEFAULT_QUOTA,
+    broadcastStart: morning,
+    expectedStreamMs: 8 * H,
+    burstUsed: 0,
+    lastCommandAt: null,
+  };
+
+  it('spreads the quota over the broadcast, not the day', () => {
+    // (10,000 - 500 reserve) / 5 = 1,900 polls over 8 h: one per 15.2 s, not one per 30 s over 16 h.
+    const p = pacing(base);
+    expect(p).toMatchObject({ horizonMs: 8 * H, burst: false });
+    expect(p.delayMs).toBe(Math.ceil((8 * H) / 1900));
+    expect(quotaLastsUntil(base.remaining, p.delayMs, morning)).toBe(morning + 1900 * p.delayMs);
+  });
+
+  it('polls at the interval the API asks for whenever the quota covers the rest of the broadcast', () => {
+    expect(pacing({ ...base, perDay: 60_000, remaining: 60_000 }).delayMs).toBe(Math.ceil((8 * H) / 11_900));
+    expect(pacing({ ...base, perDay: 100_000, remaining: 100_000 }).delayMs).toBe(2000);
+    // The default quota, with 45 minutes of the broadcast left: 1,900 polls cover it at 2 s.
+    const late = { ...base, now: morning + 7.25 * H };
+    expect(pacing(late)).toMatchObject({ delayMs: 2000, burst: false });
+    // Google asks for 20 s: never faster than that.
+    expect(pacing({ ...base, apiIntervalMs: 20_000 }).delayMs).toBe(20_000);
+  });
+
+  it('with the quota nearly spent, polls slower and still last the broadcast', () => {
+    let now = morning + 4 * H;
+    let q = spendQuota(freshQuota(morning), 9000, morning);
+    const end = morning + 8 * H;
+    const first = pacing({ ...base, now, remaining: quotaRemaining(q, 10_000, now) });
+    // 500 units beyond the reply reserve: 100 polls over the 4 hours left, one per 144 s.
+    expect(first.delayMs).toBe(144_000);
+    let polls = 0;
+    while (now < end) {
+      const p = pacing({ ...base, now, remaining: quotaRemaining(q, 10_000, now) });
+      expect(p.delayMs).toBeLessThanOrEqual(144_000);
+      now += p.delayMs;
+      q = spendQuota(q, YOUTUBE_COSTS.messagesList, now);
+      polls++;
+    }
+    expect(polls).toBe(100);
+    // The reply reserve is untouched, and polls were still running when the broadcast ended.
+    expect(quotaRemaining(q, 10_000, now)).toBe(500);
+    expect(now - end).toBeLessThan(144_000);
+  });
+
+  it('a reset in mid-broadcast: the quota left lasts until midnight Pacific, then a fresh one takes over (fall back night)', () => {
+    // 2026-10-31 20:00 PDT; 8 hours end at 03:00 PST, after midnight and the clock change.
+    const start = Date.UTC(2026, 10, 1, 3, 0, 0);
+    const midnight = Date.UTC(2026, 10, 1, 7, 0, 0);
+    const end = start + 8 * H;
+    let q = freshQuota(start);
+    let now = start;
+    let lowest = Number.POSITIVE_INFINITY;
+    const delays: number[] = [];
+    while (now < end) {
+      q = rollQuota(q, now);
+      const remaining = quotaRemaining(q, 10_000, now);
+      lowest = Math.min(lowest, remaining);
+      const p = pacing({ ...base, now, remaining, broadcastStart: start });
+      if (now === start) expect(p.horizonMs).toBe(midnight - start);
+      delays.push(p.delayMs);
+      now += p.delayMs;
+      q = spendQuota(q, YOUTUBE_COSTS.messagesList, now);
+    }
+    // Four hours on each side of midnight with 1,900 polls each: about 7.6 s apart all night.
+    expect(Math.max(...delays)).toBeLessThanOrEqual(Math.ceil((4 * H) / 1800));
+    expect(lowest).toBeGreaterThanOrEqual(500);
+    expect(q.day).toBe('2026-11-01');
+    expect(delays.length).toBeGreaterThan(3700);
+  });
+
+  it('past the expected end the quota must last until the reset', () => {
+    const p = pacing({ ...base, now: morning + 9 * H, remaining: 5500 });
+    expect(p.horizonMs).toBe(7 * H);
+    expect(p.delayMs).toBe(Math.ceil((7 * H) / 1000));
+  });
+
+  it('polls at the API interval for a while after a command, from a capped share of the quota', () => {
+    const afterCommand = { ...base, lastCommandAt: morning - 10_000 };
+    expect(pacing(afterCommand)).toMatchObject({ delayMs: 2000, burst: true });
+    expect(pacing(afterCommand).steadyMs).toBe(pacing(base).steadyMs);
+    expect(pacing({ ...afterCommand, lastCommandAt: morning - YOUTUBE_BURST_MS }).burst).toBe(false);
+    // A fifth of 10,000 units already went to bursts today.
+    expect(pacing({ ...afterCommand, burstUsed: 2000 }).burst).toBe(false);
+    // Nothing beyond the reply reserve: wait for the reset, burst or not.
+    const spent = pacing({ ...afterCommand, remaining: 500 });
+    expect(spent).toMatchObject({ burst: false, delayMs: msUntilQuotaReset(morning) });
     expect(YOUTUBE_COSTS).toEqual({ broadcastsList: 1, messagesList: 5, messagesInsert: 50 });
+  });
+
+  it('says when the quota lasts past the reset', () => {
+    expect(quotaLastsUntil(10_000, 60_000, morning)).toBeNull();
+    expect(quotaLastsUntil(1000, 60_000, morning)).toBe(morning + 100 * 60_000);
   });
 });
 

@@ -167,6 +167,11 @@ describe('bounds of every section', () => {
     ['[chat]\nprefix = "！"', 'chat.prefix', /found: "！"/],
     ['[chat.commands.dance]\nrole = "public"', 'chat.commands.dance', /found: \{"role":"public"\}/],
     ['[chat.youtube]\nquota_per_day = 5', 'chat.youtube.quota_per_day', /integer 100\.\./],
+    [
+      '[chat.youtube]\nexpected_stream_hours = 0.1',
+      'chat.youtube.expected_stream_hours',
+      /0\.25\.\.48; found: 0\.1/,
+    ],
     ['[chat.commands.brb]\nrole = "king"', 'chat.commands.brb.role', /one of broadcaster/],
     ['[chat.commands.brb]\ncooldown_s = 99999', 'chat.commands.brb.cooldown_s', /integer 0\.\.3600/],
     ['[otlp]\ninterval_ms = 10', 'otlp.interval_ms', /integer 1000\.\.3600000; found: 10/],

@@ -213,6 +213,15 @@ const chatPlatformRowSchema = z.object({
   channel: z.string(),
   read_only: z.boolean(),
   quota_left: count.nullable(),
+  /** YouTube while reading chat: the steady poll pace and when the quota left runs out at it. */
+  quota_pace: z
+    .object({
+      poll_interval_ms: count,
+      /** Null when the quota lasts until the daily reset. */
+      lasts_until_ms: nullableNum,
+      resets_at_ms: num,
+    })
+    .nullable(),
   detail: text.nullable(),
 });
 

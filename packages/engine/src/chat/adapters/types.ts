@@ -2,6 +2,14 @@ import { type BackoffPolicy, backoffMs, type Logger } from '@telemy/protocol';
 import type { Platform } from '../config.js';
 import type { IncomingChatMessage } from '../pipeline.js';
 
+export interface QuotaPace {
+  poll_interval_ms: number;
+  /** When the quota left runs out at this pace; null when it lasts until the daily reset. */
+  lasts_until_ms: number | null;
+  /** Next midnight Pacific Time, when Google restores the daily quota. */
+  resets_at_ms: number;
+}
+
 /** What the dock shows per platform. Never carries a token. */
 export interface ChatPlatformState {
   platform: Platform;
@@ -12,6 +20,8 @@ export interface ChatPlatformState {
   note: string | null;
   /** YouTube only: quota units left today (as tracked locally). */
   quota_remaining?: number;
+  /** YouTube only, while reading chat: the steady poll pace and how long the quota lasts at it. */
+  quota_pace?: QuotaPace | null;
   reconnects: number;
 }
 

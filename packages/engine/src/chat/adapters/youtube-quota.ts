@@ -14,6 +14,8 @@ export interface QuotaState {
   used: number;
   /** Google answered `quotaExceeded` on this day. */
   exhausted: boolean;
+  /** Units of `used` spent on burst polls after a command. */
+  burst: number;
 }
 
 const PT = new Intl.DateTimeFormat('en-CA', {
@@ -38,15 +40,22 @@ export function ptDay(now: number): string {
   return `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
 }
 
-/** Milliseconds until the next midnight Pacific Time (within an hour on DST change days). */
+/** The UTC instant of 00:00 Pacific Time on the Pacific date `y-m-d` (the day may overflow). */
+function ptMidnight(y: number, m: number, d: number): number {
+  // Pacific Time is UTC-8 (PST) or UTC-7 (PDT); midnight is never inside a clock change (2 a.m.).
+  const pst = Date.UTC(y, m - 1, d, 8);
+  const p = ptParts(pst);
+  return p.hour === 0 ? pst : pst - 3_600_000;
+}
+
+/** Milliseconds until the next midnight Pacific Time, exact on daylight-saving change days. */
 export function msUntilQuotaReset(now: number): number {
   const p = ptParts(now);
-  const elapsed = (((p.hour ?? 0) * 60 + (p.minute ?? 0)) * 60 + (p.second ?? 0)) * 1000 + (now % 1000);
-  return Math.max(1000, 86_400_000 - elapsed);
+  return Math.max(1000, ptMidnight(p.year ?? 1970, p.month ?? 1, (p.day ?? 1) + 1) - now);
 }
 
 export function freshQuota(now: number): QuotaState {
-  return { day: ptDay(now), used: 0, exhausted: false };
+  return { day: ptDay(now), used: 0, exhausted: false, burst: 0 };
 }
 
 /** The state for `now`: a new Pacific day starts from zero. */
@@ -64,13 +73,70 @@ export function quotaRemaining(q: QuotaState, perDay: number, now: number): numb
   return cur.exhausted ? 0 : Math.max(0, perDay - cur.used);
 }
 
+/** How long a broadcast is expected to last when `expected_stream_hours` is not set. */
+export const YOUTUBE_DEFAULT_STREAM_HOURS = 8;
 /**
- * Delay before the next `liveChatMessages.list`: the API's `pollingIntervalMillis`, but never so
- * fast that the quota left (minus a reserve for replies) runs out before it resets.
+ * After a moderator's or the owner's command, polls follow the API's interval for this long:
+ * someone handling a problem types several commands in a row (`!brb`, `!status`, `!live`).
  */
-export function pollDelay(apiIntervalMs: number, remaining: number, msUntilReset: number): number {
-  const budget = remaining - YOUTUBE_REPLY_RESERVE;
-  if (budget < YOUTUBE_COSTS.messagesList) return msUntilReset;
-  const polls = Math.floor(budget / YOUTUBE_COSTS.messagesList);
-  return Math.max(apiIntervalMs, Math.ceil(msUntilReset / polls));
+export const YOUTUBE_BURST_MS = 120_000;
+/** At most this share of the daily quota goes to those bursts, so the steady pace stays what it was. */
+export const YOUTUBE_BURST_SHARE = 0.2;
+
+export interface PacingInput {
+  now: number;
+  /** `pollingIntervalMillis` of the last answer: Google's minimum. */
+  apiIntervalMs: number;
+  /** Units left today. */
+  remaining: number;
+  perDay: number;
+  /** When the broadcast started (or when Telemy joined its chat). */
+  broadcastStart: number;
+  expectedStreamMs: number;
+  /** Units spent on burst polls today. */
+  burstUsed: number;
+  /** When a moderator's or the owner's command was last read; null when none yet. */
+  lastCommandAt: number | null;
+}
+
+export interface Pacing {
+  /** Delay before the next `liveChatMessages.list`. */
+  delayMs: number;
+  /** The pace without a burst: the quota left spread over the horizon, never faster than the API asks. */
+  steadyMs: number;
+  /** What the quota left must last: to the expected end of the broadcast or the reset, whichever is first. */
+  horizonMs: number;
+  burst: boolean;
+}
+
+/**
+ * The quota is budgeted over the broadcast, not the day: the units left (minus a reserve for
+ * replies) are spread over the time until the expected end of the broadcast, or until midnight
+ * Pacific when that comes first (a fresh quota takes over there). Past the expected end the quota
+ * must last until the reset. Never faster than the API asks; a short burst at the API's interval
+ * after a command, paid from a capped share of the day's quota.
+ */
+export function pacing(p: PacingInput): Pacing {
+  const untilReset = msUntilQuotaReset(p.now);
+  const untilEnd = p.broadcastStart + p.expectedStreamMs - p.now;
+  const horizonMs = untilEnd > 0 ? Math.min(untilEnd, untilReset) : untilReset;
+  const polls = Math.floor((p.remaining - YOUTUBE_REPLY_RESERVE) / YOUTUBE_COSTS.messagesList);
+  if (polls < 1) return { delayMs: untilReset, steadyMs: untilReset, horizonMs, burst: false };
+  const steadyMs = Math.max(p.apiIntervalMs, Math.ceil(horizonMs / polls));
+  const burst =
+    steadyMs > p.apiIntervalMs &&
+    p.lastCommandAt !== null &&
+    p.now - p.lastCommandAt < YOUTUBE_BURST_MS &&
+    p.burstUsed + YOUTUBE_COSTS.messagesList <= YOUTUBE_BURST_SHARE * p.perDay;
+  return { delayMs: burst ? p.apiIntervalMs : steadyMs, steadyMs, horizonMs, burst };
+}
+
+/**
+ * When the quota left runs out if polls keep coming every `steadyMs`, or null when it outlasts the
+ * reset (the dock then says so instead of a time).
+ */
+export function quotaLastsUntil(remaining: number, steadyMs: number, now: number): number | null {
+  const polls = Math.max(0, Math.floor((remaining - YOUTUBE_REPLY_RESERVE) / YOUTUBE_COSTS.messagesList));
+  const until = now + polls * steadyMs;
+  return until >= now + msUntilQuotaReset(now) ? null : until;
 }

@@ -5,12 +5,16 @@ import type { AdapterDeps, ChatPlatformState } from './types.js';
 import {
   freshQuota,
   msUntilQuotaReset,
-  pollDelay,
+  type Pacing,
+  pacing,
   type QuotaState,
+  quotaLastsUntil,
   quotaRemaining,
+  rollQuota,
   spendQuota,
   YOUTUBE_COSTS,
   YOUTUBE_DEFAULT_QUOTA,
+  YOUTUBE_DEFAULT_STREAM_HOURS,
 } from './youtube-quota.js';
 
 export const YOUTUBE_DEFAULT_HOST = 'https://www.googleapis.com/youtube/v3';
@@ -31,6 +35,10 @@ interface LiveChatMessage {
   };
 }
 
+interface BroadcastsResponse {
+  items?: Array<{ snippet?: { liveChatId?: unknown; actualStartTime?: unknown } }>;
+}
+
 interface ListResponse {
   pollingIntervalMillis?: unknown;
   nextPageToken?: unknown;
@@ -47,25 +55,36 @@ class ApiError extends Error {
 }
 
 export interface YouTubeAdapterOptions {
-  /** Clock for the quota day; tests move it. */
+  /** Clock for the quota day and the broadcast's length; tests move it. */
   now?: () => number;
+  /** The chat's command prefix: a moderator's line starting with it starts a burst of fast polls. */
+  commandPrefix?: string;
 }
 
 /**
  * YouTube live chat over the Data API v3: the active broadcast's `liveChatId`, then
- * `liveChatMessages.list` at the interval the API returns, slowed down so the daily quota lasts
- * until it resets; replies with `liveChatMessages.insert`.
+ * `liveChatMessages.list` at the interval the API returns, slowed down only as far as needed for
+ * the quota to last the expected broadcast (`pacing`); replies with `liveChatMessages.insert`.
  */
 export class YouTubeAdapter extends ReconnectingChatAdapter {
   readonly platform = 'youtube' as const;
   private readonly base: string;
   private readonly perDay: number;
+  private readonly expectedStreamMs: number;
+  private readonly prefix: string;
   private readonly now: () => number;
   private token: string | null = null;
   private liveChatId: string | null;
   private pageToken: string | null = null;
   private quota: QuotaState;
   private pollTimer: NodeJS.Timeout | null = null;
+  /** The chat the broadcast clock belongs to, and when that broadcast started. */
+  private broadcast: { chatId: string; startedAt: number } | null = null;
+  /** `actualStartTime` of the broadcast found by `liveBroadcasts.list`, if any. */
+  private foundStart: number | null = null;
+  private lastCommandAt: number | null = null;
+  private pace: Pacing | null = null;
+  private burstPoll = false;
 
   constructor(
     private readonly config: YouTubeChatConfig,
@@ -84,13 +103,28 @@ export class YouTubeAdapter extends ReconnectingChatAdapter {
     });
     this.base = (config.host ?? YOUTUBE_DEFAULT_HOST).replace(/\/+$/, '');
     this.perDay = perDay;
+    this.expectedStreamMs = (config.expected_stream_hours ?? YOUTUBE_DEFAULT_STREAM_HOURS) * 3_600_000;
+    this.prefix = opts.commandPrefix ?? '!';
     this.now = opts.now ?? Date.now;
     this.liveChatId = config.live_chat_id ?? null;
     this.quota = freshQuota(this.now());
   }
 
   override state(): ChatPlatformState {
-    return { ...this.current, quota_remaining: quotaRemaining(this.quota, this.perDay, this.now()) };
+    const now = this.now();
+    const remaining = quotaRemaining(this.quota, this.perDay, now);
+    const pace = this.pace && this.current.connected ? this.pace : null;
+    return {
+      ...this.current,
+      quota_remaining: remaining,
+      quota_pace: pace
+        ? {
+            poll_interval_ms: pace.steadyMs,
+            lasts_until_ms: quotaLastsUntil(remaining, pace.steadyMs, now),
+            resets_at_ms: now + msUntilQuotaReset(now),
+          }
+        : null,
+    };
   }
 
   protected connect(): Promise<void> {
@@ -196,9 +230,12 @@ export class YouTubeAdapter extends ReconnectingChatAdapter {
       '/liveBroadcasts',
       { part: 'snippet', broadcastStatus: 'active', broadcastType: 'all' },
       YOUTUBE_COSTS.broadcastsList,
-    )) as { items?: Array<{ snippet?: { liveChatId?: unknown } }> };
-    const id = res?.items?.find((b) => typeof b.snippet?.liveChatId === 'string')?.snippet?.liveChatId;
-    this.liveChatId = typeof id === 'string' ? id : null;
+    )) as BroadcastsResponse;
+    const snippet = res?.items?.find((b) => typeof b.snippet?.liveChatId === 'string')?.snippet;
+    this.liveChatId = typeof snippet?.liveChatId === 'string' ? snippet.liveChatId : null;
+    const started =
+      typeof snippet?.actualStartTime === 'string' ? Date.parse(snippet.actualStartTime) : Number.NaN;
+    this.foundStart = Number.isFinite(started) ? started : null;
     this.pageToken = null;
   }
 
@@ -211,6 +248,12 @@ export class YouTubeAdapter extends ReconnectingChatAdapter {
       query,
       YOUTUBE_COSTS.messagesList,
     )) as ListResponse;
+    if (this.burstPoll) this.quota = { ...this.quota, burst: this.quota.burst + YOUTUBE_COSTS.messagesList };
+    if (this.broadcast?.chatId !== chatId) {
+      // A restart mid-broadcast keeps the real start when Google gave one; a fixed chat id starts now.
+      this.broadcast = { chatId, startedAt: Math.min(this.foundStart ?? this.now(), this.now()) };
+      this.lastCommandAt = null;
+    }
     // The first page after (re)joining is backlog: commands typed before we listened are not run.
     const backlog = this.pageToken === null;
     this.pageToken = typeof res?.nextPageToken === 'string' ? res.nextPageToken : this.pageToken;
@@ -219,8 +262,20 @@ export class YouTubeAdapter extends ReconnectingChatAdapter {
     if (!backlog) for (const item of res?.items ?? []) this.emit(item);
     const apiMs = typeof res?.pollingIntervalMillis === 'number' ? res.pollingIntervalMillis : 5000;
     const now = this.now();
+    this.quota = rollQuota(this.quota, now);
+    this.pace = pacing({
+      now,
+      apiIntervalMs: apiMs,
+      remaining: quotaRemaining(this.quota, this.perDay, now),
+      perDay: this.perDay,
+      broadcastStart: this.broadcast.startedAt,
+      expectedStreamMs: this.expectedStreamMs,
+      burstUsed: this.quota.burst,
+      lastCommandAt: this.lastCommandAt,
+    });
+    this.burstPoll = this.pace.burst;
     this.deps.onState(this.state());
-    this.schedulePoll(pollDelay(apiMs, quotaRemaining(this.quota, this.perDay, now), msUntilQuotaReset(now)));
+    this.schedulePoll(this.pace.delayMs);
   }
 
   private emit(item: LiveChatMessage): void {
@@ -228,6 +283,7 @@ export class YouTubeAdapter extends ReconnectingChatAdapter {
     const text = item.snippet?.textMessageDetails?.messageText ?? item.snippet?.displayMessage;
     if (item.snippet?.type !== 'textMessageEvent' || typeof text !== 'string' || !a) return;
     if (typeof a.channelId !== 'string' || typeof a.displayName !== 'string') return;
+    if ((a.isChatOwner || a.isChatModerator) && text.startsWith(this.prefix)) this.lastCommandAt = this.now();
     this.deps.onMessage({
       platform: 'youtube',
       channel: this.current.channel,
