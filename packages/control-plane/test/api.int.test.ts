@@ -5,20 +5,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { ApiErrorBody, newApiKey, RelaySession, UsageCurrentResponse } from '@telemy/protocol';
 import { generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signAccessToken } from '../src/auth/jwt.js';
 import { seedManifest } from '../src/server.js';
 import { getUserByEmail, registerApiKey } from '../src/store/users.js';
-import {
-  activeSession,
-  BACKENDS,
-  type Backend,
-  type Harness,
-  JWT_SECRET,
-  makeHarness,
-  openBackend,
-  START_BODY,
-} from './harness.js';
+import { activeSession, BACKENDS, harnessPerSuite, JWT_SECRET, START_BODY } from './harness.js';
 
 const run = promisify(execFile);
 
@@ -35,16 +26,7 @@ function expectEnvelope(
 }
 
 describe.each(BACKENDS)('control plane API on %s', (kind) => {
-  let backend: Backend;
-  let h: Harness;
-  beforeAll(async () => {
-    backend = await openBackend(kind);
-    h = await makeHarness(backend.db);
-  });
-  afterAll(async () => {
-    await h?.close();
-    await backend?.close();
-  });
+  const h = harnessPerSuite(kind);
 
   it('serves /healthz, /readyz, /metrics and the OpenAPI document', async () => {
     expect((await h.app.inject('/healthz')).json()).toEqual({ status: 'ok' });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { PlanStatus, PlanTier } from '@telemy/protocol';
 import { createLogger, type Logger, type RelayHealthReport, type RelaySession } from '@telemy/protocol';
 import type { LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import { startPostgres } from '../../../test/support/postgres.js';
 import { hs256Config, type JwtConfig, signAccessToken } from '../src/auth/jwt.js';
 import type { HttpLimits, LifecycleTimers, RateLimits } from '../src/config.js';
@@ -16,7 +17,6 @@ import { seedManifest } from '../src/server.js';
 import { createApiKey, createUser, type UserRow } from '../src/store/users.js';
 
 export type BackendName = 'pglite' | 'postgres';
-/** Every store test runs on both: the embedded default and a real PostgreSQL 15 server. */
 /** A healthy relay's health report: one SRT link from a phone, ingest and egress up. */
 export function healthReportBody(sessionId: string, instanceId: string, now: number) {
   return {
@@ -44,6 +44,7 @@ export function healthReportBody(sessionId: string, instanceId: string, now: num
   };
 }
 
+/** Every store test runs on both: the embedded default and a real PostgreSQL 15 server. */
 export const BACKENDS: BackendName[] = ['pglite', 'postgres'];
 
 export const JWT_SECRET = 'test-secret-0123456789abcdef0123456789';
@@ -222,4 +223,29 @@ export async function activeSession(h: Harness, token: string): Promise<string> 
   const code = await h.health(res.body.session_id);
   if (code !== 204) throw new Error(`health answered ${code}`);
   return res.body.session_id;
+}
+
+/**
+ * A harness on a fresh `kind` store for the enclosing describe block: opened before its tests and
+ * closed after them. The returned object stands for it from then on (it is not open while the block
+ * is being declared).
+ */
+export function harnessPerSuite(kind: BackendName): Harness {
+  let backend: Backend | undefined;
+  let h: Harness | undefined;
+  beforeAll(async () => {
+    backend = await openBackend(kind);
+    h = await makeHarness(backend.db);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await backend?.close();
+  });
+  return new Proxy({} as Harness, {
+    get(_target, key) {
+      if (!h) throw new Error('the harness is open only inside the tests of its block');
+      const value: unknown = Reflect.get(h, key);
+      return typeof value === 'function' ? value.bind(h) : value;
+    },
+  });
 }

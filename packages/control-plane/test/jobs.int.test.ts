@@ -1,22 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runHealthRetention, runIdempotencyCleanup } from '../src/jobs/cleanup.js';
 import { JOB_LOCK_KEYS } from '../src/jobs/run-job.js';
 import { runJobNow } from '../src/jobs/scheduler.js';
 import { runOutageReconciliation, runUsageRollup } from '../src/jobs/usage.js';
 import { runWatchdog } from '../src/jobs/watchdog.js';
-import { activeSession, BACKENDS, type Backend, type Harness, makeHarness, openBackend } from './harness.js';
+import { activeSession, BACKENDS, harnessPerSuite } from './harness.js';
 
 describe.each(BACKENDS)('jobs on %s', (kind) => {
-  let backend: Backend;
-  let h: Harness;
-  beforeAll(async () => {
-    backend = await openBackend(kind);
-    h = await makeHarness(backend.db);
-  });
-  afterAll(async () => {
-    await h?.close();
-    await backend?.close();
-  });
+  const h = harnessPerSuite(kind);
 
   const now = () => new Date(h.now());
   const session = async (sid: string) =>

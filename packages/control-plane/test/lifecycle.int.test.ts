@@ -1,18 +1,9 @@
 import type { RelaySession } from '@telemy/protocol';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, type Backend, type Harness, makeHarness, openBackend, START_BODY } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { BACKENDS, harnessPerSuite, makeHarness, START_BODY } from './harness.js';
 
 describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
-  let backend: Backend;
-  let h: Harness;
-  beforeAll(async () => {
-    backend = await openBackend(kind);
-    h = await makeHarness(backend.db);
-  });
-  afterAll(async () => {
-    await h?.close();
-    await backend?.close();
-  });
+  const h = harnessPerSuite(kind);
 
   const status = async (sid: string) =>
     (await h.db.query<{ status: string }>('SELECT status FROM sessions WHERE id = $1', [sid])).rows[0]

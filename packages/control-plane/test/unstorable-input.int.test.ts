@@ -1,16 +1,7 @@
 import { ApiErrorBody, PG_INT4_MAX, PG_TIMESTAMP_MIN } from '@telemy/protocol';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  activeSession,
-  BACKENDS,
-  type Backend,
-  type Harness,
-  healthReportBody,
-  JWT_SECRET,
-  makeHarness,
-  openBackend,
-} from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { activeSession, BACKENDS, harnessPerSuite, healthReportBody, JWT_SECRET } from './harness.js';
 
 /**
  * Values PostgreSQL cannot store — a NUL, an unpaired UTF-16 surrogate, an integer beyond its
@@ -45,16 +36,7 @@ function outcome(res: Response) {
 }
 
 describe.each(BACKENDS)('values the database cannot store, on %s', (kind) => {
-  let backend: Backend;
-  let h: Harness;
-  beforeAll(async () => {
-    backend = await openBackend(kind);
-    h = await makeHarness(backend.db);
-  });
-  afterAll(async () => {
-    await h?.close();
-    await backend?.close();
-  });
+  const h = harnessPerSuite(kind);
 
   const healthReport = (sessionId: string, instanceId: string) =>
     healthReportBody(sessionId, instanceId, h.now());
