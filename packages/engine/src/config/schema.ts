@@ -167,10 +167,17 @@ const cloud = z
     }
   });
 
+/** The embedded relay's SRT listeners are IPv4, and the control plane stores its address as one. */
+const ipv4 = z.ipv4({ error: 'must be an IPv4 address' });
+
 const relay = z
   .object({
     obs_source_name: name.default('Telemy Relay'),
     auto_configure_obs_source: z.boolean().default(true),
+    /** Where embedded relays listen; unset = every interface (`chooseRelayAddress`). */
+    bind_host: ipv4.optional(),
+    /** The address the phone is given; unset = chosen from bind_host and the machine's interfaces. */
+    public_host: ipv4.optional(),
   })
   .strict();
 
@@ -208,6 +215,9 @@ const chat = z
       }),
     admins: z.array(z.string().min(1).max(64)).max(256).default([]),
     announce_auto_switch: z.boolean().default(false),
+    privacy_scene: name.optional(),
+    starting_scene: name.optional(),
+    ending_scene: name.optional(),
     twitch: chatPlatform.optional(),
     kick: chatPlatform
       .extend({

@@ -73,11 +73,16 @@ region_preference = "auto"
 [relay]
 obs_source_name = "Telemy Relay"
 auto_configure_obs_source = true
+# Where the embedded relay listens: every interface unless set, so a phone on this network reaches it.
+# bind_host = "0.0.0.0"
+# The address the phone is given (QR code, SRT URL): this machine's first non-internal IPv4 unless set.
+# public_host = "192.168.1.20"
 
 [chat]
 prefix = "!"
 admins = []
 announce_auto_switch = false
+# privacy_scene = "PRIVACY"     # the scene !privacy switches to (likewise starting_scene, ending_scene)
 # [chat.twitch]
 # channel = "yourchannel"
 # bot_user = "yourbot"
