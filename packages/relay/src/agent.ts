@@ -18,6 +18,7 @@ import { type FeedEvent, FeedSelector } from './feed-selector.js';
 import { type HealthOutcome, HealthReporter } from './health-reporter.js';
 import { LinkMeter } from './link-meter.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
+import { argvSecrets } from './argv-secrets.js';
 import { parentDeathLauncher } from './parent-death.js';
 import { decideSelfDestruct, type SelfDestructReason } from './self-destruct.js';
 import { SrtCallerTracker } from './srt-caller.js';
@@ -122,6 +123,8 @@ export async function startRelayAgent(
       'setpriv --pdeathsig unavailable (util-linux): srt-live-transmit children would outlive a killed agent',
     );
   }
+  // Passphrases reach srt-live-transmit through its environment, not its command line (`ps`).
+  const secrets = argvSecrets({ log });
   const linkIds = ingestPortsOf(config).map((_, i) => `link${i + 1}`);
   const selector = new FeedSelector(linkIds);
   let egressClients = 0;
@@ -191,20 +194,24 @@ export async function startRelayAgent(
       srt: null,
       process: new SupervisedProcess({
         name: `ingest-${id}`,
-        ...launcher.wrap(srtBin, [
-          '-pf:json',
-          `-s:${config.statsEveryPackets}`,
-          // `note` adds the handshake lines that name the caller's address (SrtCallerTracker).
-          '-loglevel:note',
-          srtListenerUri(
-            config.bindHost,
-            port,
-            config.pairToken,
-            config.ingestLatencyMs,
-            i === 0 && config.srtlaPort !== null ? config.srtlaReorderPackets : null,
-          ),
-          `udp://127.0.0.1:${socket.address().port}`,
-        ]),
+        ...secrets.hide(
+          launcher.wrap(srtBin, [
+            '-pf:json',
+            `-s:${config.statsEveryPackets}`,
+            // `note` adds the handshake lines that name the caller's address (SrtCallerTracker).
+            '-loglevel:note',
+            srtListenerUri(
+              config.bindHost,
+              port,
+              config.pairToken,
+              config.ingestLatencyMs,
+              i === 0 && config.srtlaPort !== null ? config.srtlaReorderPackets : null,
+            ),
+            `udp://127.0.0.1:${socket.address().port}`,
+          ]),
+          srtBin,
+          config.pairToken,
+        ),
         log,
         onStart: () => {
           link.connectedAt = null;
@@ -265,10 +272,14 @@ export async function startRelayAgent(
 
   const egress = new SupervisedProcess({
     name: 'egress',
-    ...launcher.wrap(srtBin, [
-      `udp://127.0.0.1:${egressInputPort}`,
-      srtListenerUri(config.bindHost, config.egressPort, config.egressPassphrase),
-    ]),
+    ...secrets.hide(
+      launcher.wrap(srtBin, [
+        `udp://127.0.0.1:${egressInputPort}`,
+        srtListenerUri(config.bindHost, config.egressPort, config.egressPassphrase),
+      ]),
+      srtBin,
+      config.egressPassphrase,
+    ),
     log,
     onStart: () => {
       egressClients = 0;

@@ -6,6 +6,8 @@ export interface SupervisedProcessOptions {
   name: string;
   command: string;
   args: string[];
+  /** The child's environment; absent = the agent's own. */
+  env?: NodeJS.ProcessEnv;
   log: Logger;
   onStdoutLine?: (line: string) => void;
   onStderrLine?: (line: string) => void;
@@ -21,8 +23,8 @@ const STABLE_AFTER_MS = 10_000;
 
 /**
  * Keeps one child process running (`srt-live-transmit` for the media path): restarts it with a
- * capped backoff whenever it dies, until `stop()`. Arguments may carry passphrases, so they are
- * never logged.
+ * capped backoff whenever it dies, until `stop()`. Arguments and environment may carry
+ * passphrases, so they are never logged.
  */
 export class SupervisedProcess {
   private child: ChildProcess | null = null;
@@ -41,7 +43,10 @@ export class SupervisedProcess {
   start(): void {
     if (this.stopped || this.child) return;
     const startedAt = Date.now();
-    const child = spawn(this.opts.command, this.opts.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(this.opts.command, this.opts.args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(this.opts.env ? { env: this.opts.env } : {}),
+    });
     this.child = child;
     const out = new LineSplitter();
     const err = new LineSplitter();
