@@ -1,56 +1,51 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ranLate, STALL_LATE_MS, stallTolerantDeadline } from '../src/stall-tolerant.js';
 
+/** A 1 s deadline on a clock the test moves by hand; `expired` holds the clock when it fired. */
+function oneSecondDeadline() {
+  const clock = { t: 0 };
+  const expired: number[] = [];
+  const deadline = stallTolerantDeadline(
+    1000,
+    () => expired.push(clock.t),
+    () => clock.t,
+  );
+  return { clock, expired, deadline };
+}
+
 describe('timers that do not blame a peer for our own stall', () => {
-  it('a deadline that runs on time expires at once', () => {
+  beforeEach(() => {
     vi.useFakeTimers();
-    let t = 0;
-    const expired: number[] = [];
-    stallTolerantDeadline(
-      1000,
-      () => expired.push(t),
-      () => t,
-    );
-    t = 1000;
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a deadline that runs on time expires at once', () => {
+    const { clock, expired } = oneSecondDeadline();
+    clock.t = 1000;
     vi.advanceTimersByTime(1000);
     expect(expired).toEqual([1000]);
-    vi.useRealTimers();
   });
 
   it('a deadline that runs late first gives pending I/O a turn, and can still be cleared by it', () => {
-    vi.useFakeTimers();
-    let t = 0;
-    const expired: number[] = [];
-    const d = stallTolerantDeadline(
-      1000,
-      () => expired.push(t),
-      () => t,
-    );
+    const { clock, expired, deadline } = oneSecondDeadline();
     // The process was stopped: the timer runs 3 s after it was due.
-    t = 4000;
+    clock.t = 4000;
     vi.advanceTimersByTime(1000);
     expect(expired).toEqual([]);
     // The answer read in that turn clears the deadline: nobody is blamed.
-    d.clear();
+    deadline.clear();
     vi.advanceTimersByTime(100);
     expect(expired).toEqual([]);
-    vi.useRealTimers();
   });
 
   it('a late deadline that nothing clears still expires', () => {
-    vi.useFakeTimers();
-    let t = 0;
-    const expired: number[] = [];
-    stallTolerantDeadline(
-      1000,
-      () => expired.push(t),
-      () => t,
-    );
-    t = 4000;
+    const { clock, expired } = oneSecondDeadline();
+    clock.t = 4000;
     vi.advanceTimersByTime(1000);
     vi.advanceTimersByTime(50);
     expect(expired).toHaveLength(1);
-    vi.useRealTimers();
   });
 
   it('a periodic check knows when it ran late', () => {
