@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Runs the bundle from `npm run build` when it is newer than every source file it was built from;
 // otherwise the TypeScript sources through tsx's loader, so an edited checkout never runs stale code.
-import { readFileSync, statSync } from 'node:fs';
+// An installed package has no sources: it always runs its bundle.
+import { existsSync, readFileSync, statSync } from 'node:fs';
 
 const bundle = new URL('../dist/telemy.js', import.meta.url);
+const sources = new URL('../src/main.ts', import.meta.url);
 const repoRoot = new URL('../../../', import.meta.url);
 
 function bundleIsCurrent() {
@@ -16,10 +18,10 @@ function bundleIsCurrent() {
   }
 }
 
-if (bundleIsCurrent()) {
+if (!existsSync(sources) || bundleIsCurrent()) {
   await import(bundle.href);
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  await import('../src/main.ts');
+  await import(sources.href);
 }

@@ -66,4 +66,11 @@ describe('bin/telemy.js', () => {
     rmSync(path.join(cli(), 'dist', 'inputs.json'));
     expect(run().trim()).toBe('sources');
   });
+
+  it('runs the bundle when there are no sources, as in an installed package', () => {
+    setMtime(source(), 1);
+    rmSync(path.join(cli(), 'dist', 'inputs.json'), { force: true });
+    rmSync(path.join(cli(), 'src', 'main.ts'));
+    expect(run().trim()).toBe('bundle');
+  });
 });

@@ -1,14 +1,11 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { packageRoot } from '@telemy/protocol';
+import { productVersion } from '@telemy/protocol';
 import type { ClientPlatform } from './api-schemas.js';
 
-/** Sent as `X-Aegis-Client-Version`: the engine package's version. */
-export const ENGINE_VERSION: string = (
-  JSON.parse(readFileSync(path.join(packageRoot('@telemy/engine'), 'package.json'), 'utf8')) as {
-    version: string;
-  }
-).version;
+/**
+ * The product's version (one for every part of Telemy): sent as `X-Aegis-Client-Version`, shown by
+ * `telemy --version`, `/healthz` and the dashboard.
+ */
+export const ENGINE_VERSION: string = productVersion();
 
 /** Sent as `X-Aegis-Client-Platform`. */
 export function clientPlatform(platform: NodeJS.Platform = process.platform): ClientPlatform {
