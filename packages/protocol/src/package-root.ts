@@ -5,10 +5,11 @@ import { fileURLToPath } from 'node:url';
 /** The folder holding this module: `packages/protocol/src` in a checkout, somewhere in `dist` in a bundle. */
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
+/** The product root's manifest is named `telemy`: the repository's root and the published package alike. */
 function isProductRoot(dir: string): boolean {
-  const manifest = path.join(dir, 'packages', 'protocol', 'package.json');
+  const manifest = path.join(dir, 'package.json');
   if (!existsSync(manifest)) return false;
-  return (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === '@telemy/protocol';
+  return (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name === 'telemy';
 }
 
 let cachedRoot: string | undefined;
