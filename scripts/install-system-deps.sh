@@ -4,7 +4,7 @@
 # command to run and fails, so no test is ever skipped for a missing peer.
 set -euo pipefail
 
-PACKAGES=(obs-studio xvfb srt-tools ffmpeg postgresql prometheus chromium cloud-init iproute2 procps)
+PACKAGES=(obs-studio xvfb srt-tools ffmpeg postgresql prometheus chromium cloud-init iproute2 procps systemd)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
