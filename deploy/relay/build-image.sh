@@ -19,7 +19,8 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-apt-get install -y --no-install-recommends ca-certificates curl gnupg git srt-tools cloud-init
+# gcc and libc6-dev build the library that keeps SRT passphrases off srt-live-transmit's command line.
+apt-get install -y --no-install-recommends ca-certificates curl gnupg git srt-tools cloud-init gcc libc6-dev
 
 # Node 20 from NodeSource's signed apt repository (Debian 12 ships Node 18).
 install -d -m 0755 /etc/apt/keyrings

@@ -88,21 +88,26 @@ function buildLibrary(dir: string, compiler: string, log: Logger): string | null
     return null;
   }
   if (fs.existsSync(library)) return library;
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = `${library}.${process.pid}.tmp`;
-  const built = spawnSync(compiler, ['-shared', '-fPIC', '-O2', '-o', tmp, SOURCE], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  if (built.error || built.status !== 0) {
-    fs.rmSync(tmp, { force: true });
-    const why = built.error ? built.error.message : built.stderr.trim().slice(0, 400);
-    log.warn(
-      { compiler, why },
-      `could not build the argv-secrets library (Debian: apt-get install -y gcc libc6-dev): ${exposed}`,
-    );
-    return null;
+  let why: string;
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const built = spawnSync(compiler, ['-shared', '-fPIC', '-O2', '-o', tmp, SOURCE], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    if (!built.error && built.status === 0) {
+      fs.renameSync(tmp, library);
+      return library;
+    }
+    why = built.error ? built.error.message : built.stderr.trim().slice(0, 400);
+  } catch (err) {
+    why = (err as Error).message;
   }
-  fs.renameSync(tmp, library);
-  return library;
+  fs.rmSync(tmp, { force: true });
+  log.warn(
+    { compiler, why },
+    `could not build the argv-secrets library (Debian: apt-get install -y gcc libc6-dev): ${exposed}`,
+  );
+  return null;
 }
