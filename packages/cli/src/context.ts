@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { type LoadedConfig, loadConfig } from '@telemy/engine/config';
 import { Vault } from '@telemy/engine/vault';
 import { telemyPaths } from '@telemy/protocol';
@@ -14,11 +15,16 @@ export function globals(cmd: Command): GlobalOptions {
 }
 
 /** The config the command runs with; its warnings (a misspelled variable) go to stderr first. */
-export function loadCliConfig(cmd: Command, file?: string): LoadedConfig {
+export function loadCliConfig(cmd: Command, file?: string, warn = true): LoadedConfig {
   const configPath = file ?? globals(cmd).config;
   const loaded = loadConfig(configPath ? { configPath } : {});
-  for (const w of loaded.warnings) process.stderr.write(`telemy: warning: ${w}\n`);
+  if (warn) for (const w of loaded.warnings) process.stderr.write(`telemy: warning: ${w}\n`);
   return loaded;
+}
+
+/** `<data>/telemy.lock`: held by the running `telemy start` (or `telemy engine` alone). */
+export function startLockFile(): string {
+  return path.join(telemyPaths().data, 'telemy.lock');
 }
 
 export function openCliVault(): Promise<Vault> {

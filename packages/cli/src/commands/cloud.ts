@@ -2,8 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Session } from '@telemy/engine';
 import { LOCAL_ACCESS_TOKEN_KEY } from '@telemy/engine/vault';
 import { createLogger } from '@telemy/protocol';
+import { lockOwner } from '@telemy/protocol/pid-lock';
 import type { Command } from 'commander';
-import { CliError, globals, loadCliConfig, openCliVault } from '../context.js';
+import { CliError, globals, loadCliConfig, openCliVault, startLockFile } from '../context.js';
 
 interface CloudOpts {
   baseUrl?: string;
@@ -108,6 +109,11 @@ async function cloudClient(
     throw new CliError(
       'the cloud is off in the config ([cloud] mode = "off"); pass --base-url to use one anyway',
       2,
+    );
+  }
+  if (config.cloud.mode === 'embedded' && !opts.baseUrl && !lockOwner(startLockFile())) {
+    throw new CliError(
+      'engine not running: in embedded mode the relay session runs in the engine; start it with `telemy start`',
     );
   }
   const vault = await openCliVault();

@@ -1,26 +1,104 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { defaultConfig, type LoadedConfig, type TelemyConfig } from '@telemy/engine/config';
 import { createLogger, packageRoot, telemyPaths } from '@telemy/protocol';
-import type { Command } from 'commander';
+import { LockHeld, takePidLock } from '@telemy/protocol/pid-lock';
+import { type Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
-import { type GlobalOptions, globals, loadCliConfig, openCliVault } from '../context.js';
+import {
+  CliError,
+  type GlobalOptions,
+  globals,
+  loadCliConfig,
+  openCliVault,
+  startLockFile,
+} from '../context.js';
+
+interface PortOptions {
+  port?: number;
+  obsPort?: number;
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65_535)
+    throw new InvalidArgumentError('a port is an integer 1-65535');
+  return n;
+}
+
+/** `--port` and `--obs-port`, on both commands; their defaults are the config's own. */
+function withPortOptions(cmd: Command): Command {
+  const d = defaultConfig();
+  return cmd
+    .option(
+      '--port <n>',
+      `dashboard port (default ${d.server.port}; beats [server] port and TELEMY_SERVER_PORT)`,
+      parsePort,
+    )
+    .option(
+      '--obs-port <n>',
+      `OBS WebSocket port (default ${d.obs.port}; beats [obs] port and TELEMY_OBS_PORT)`,
+      parsePort,
+    );
+}
 
 /** `telemy engine` (the engine alone) and `telemy start` (the shim supervising the engine). */
 export function registerEngine(program: Command): void {
-  program
-    .command('start')
-    .description(
-      'run Telemy: the shim supervises the engine and switches scenes in OBS (dashboard at 127.0.0.1:7070)',
-    )
-    .action(async (_opts: unknown, cmd: Command) => {
-      await runStart(cmd);
-    });
-  program
-    .command('engine')
-    .description('run the engine alone (direct obs-websocket scene switching; for development)')
-    .action(async (_opts: unknown, cmd: Command) => {
-      await runEngineProcess(cmd);
-    });
+  const d = defaultConfig();
+  withPortOptions(
+    program
+      .command('start')
+      .description(
+        `run Telemy: the shim supervises the engine and switches scenes in OBS (dashboard at ${d.server.host}:${d.server.port})`,
+      ),
+  ).action(async (opts: PortOptions, cmd: Command) => {
+    await runStart(cmd, opts);
+  });
+  withPortOptions(
+    program
+      .command('engine')
+      .description('run the engine alone (direct obs-websocket scene switching; for development)'),
+  ).action(async (opts: PortOptions, cmd: Command) => {
+    await runEngineProcess(cmd, opts);
+  });
+}
+
+/** The config with the command line's ports applied (flags beat the file and the environment). */
+function loadWithPorts(cmd: Command, opts: PortOptions, warn = true): LoadedConfig {
+  const loaded = loadCliConfig(cmd, undefined, warn);
+  const config: TelemyConfig = {
+    ...loaded.config,
+    server: { ...loaded.config.server, port: opts.port ?? loaded.config.server.port },
+    obs: { ...loaded.config.obs, port: opts.obsPort ?? loaded.config.obs.port },
+  };
+  return { ...loaded, config };
+}
+
+/** Where the dashboard of this config is reached from this machine. */
+function dashboardUrl(config: TelemyConfig): string {
+  const { host, port } = config.server;
+  return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/`;
+}
+
+/**
+ * One Telemy per data folder: two would share the vault, the engine state and the embedded control
+ * plane's store, and the second would only fail later on a taken port. The lock (pid and start time,
+ * taken over when its process is gone) is released when this process exits.
+ */
+function lockDataFolder(config: TelemyConfig): void {
+  const data = telemyPaths().data;
+  mkdirSync(data, { recursive: true, mode: 0o700 });
+  let release: () => void;
+  try {
+    release = takePidLock(startLockFile(), `dashboard ${dashboardUrl(config)}`);
+  } catch (err) {
+    if (!(err instanceof LockHeld)) throw err;
+    const { pid, note } = err.owner;
+    throw new CliError(
+      `Telemy is already running on the data folder ${data}: ${pid === null ? 'another process' : `process ${pid}`}${note ? `, ${note}` : ''}; stop it first (Ctrl-C in its terminal${pid === null ? '' : `, or kill ${pid}`}), or give this one another TELEMY_HOME`,
+    );
+  }
+  process.once('exit', release);
 }
 
 function makeLogger(name: string, level: string, file: string | undefined) {
@@ -38,9 +116,9 @@ const ENGINE_NODE_FLAGS = ['--max-semi-space-size=1'];
 /** A SIGTERM ends the engine within this long, whatever hangs (the shim and service managers wait). */
 const SHUTDOWN_DEADLINE_MS = 3_000;
 
-async function runStart(cmd: Command): Promise<void> {
-  const loaded = loadCliConfig(cmd);
-  const { config } = loaded;
+async function runStart(cmd: Command, opts: PortOptions): Promise<void> {
+  const { config } = loadWithPorts(cmd, opts);
+  lockDataFolder(config);
   const vault = await openCliVault();
   const logger = makeLogger('shim', config.log.level, config.log.file);
   const { runShim } = await import('@telemy/shim');
@@ -53,6 +131,8 @@ async function runStart(cmd: Command): Promise<void> {
       bin,
       ...(g.config ? ['--config', g.config] : []),
       'engine',
+      ...(opts.port === undefined ? [] : ['--port', String(opts.port)]),
+      ...(opts.obsPort === undefined ? [] : ['--obs-port', String(opts.obsPort)]),
     ],
     ipcDir: config.ipc.dir ?? telemyPaths().runtime,
     obs: { host: config.obs.host, port: config.obs.port, password: vault.get(config.obs.password_key) },
@@ -82,12 +162,14 @@ function startupWindowMs(raw: string | undefined): number | undefined {
   return n;
 }
 
-export async function runEngineProcess(cmd: Command): Promise<void> {
-  const loaded = loadCliConfig(cmd);
+export async function runEngineProcess(cmd: Command, opts: PortOptions): Promise<void> {
+  // Under the shim (which sets the IPC folder) the shim holds the lock and has said the warnings.
+  const ipcDir = process.env.TELEMY_IPC_DIR || null;
+  const loaded = loadWithPorts(cmd, opts, ipcDir === null);
   const { config } = loaded;
+  if (ipcDir === null) lockDataFolder(config);
   const vault = await openCliVault();
   const logger = makeLogger('engine', config.log.level, config.log.file);
-  const ipcDir = process.env.TELEMY_IPC_DIR || null;
   const embedded =
     config.cloud.mode === 'embedded'
       ? await (await import('../embedded-cloud.js')).prepareEmbeddedCloud({
@@ -132,7 +214,7 @@ export async function runEngineProcess(cmd: Command): Promise<void> {
     await engine.stop().catch(() => undefined);
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new Error(
-        `port ${config.server.port} on ${config.server.host} is already in use (another Telemy running?); set [server] port or TELEMY_SERVER_PORT`,
+        `port ${config.server.port} on ${config.server.host} is already in use by another program; pass --port, or set [server] port or TELEMY_SERVER_PORT`,
       );
     }
     throw err;

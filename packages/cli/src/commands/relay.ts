@@ -1,6 +1,14 @@
 import { createLogger } from '@telemy/protocol';
-import { RELAY_ENV, type RelayAgentConfig, relayConfigFromStrings } from '@telemy/relay/config';
+import {
+  parseRelayConfig,
+  RELAY_ENV,
+  type RelayAgentConfig,
+  type RelayAgentConfigInput,
+  RelayAgentConfigSchema,
+  relayConfigFromStrings,
+} from '@telemy/relay/config';
 import type { Command } from 'commander';
+import { CliError } from '../context.js';
 
 /** Flag → config key. Every flag falls back to its `TELEMY_RELAY_*` variable (see `--help`). */
 const FLAGS: Array<[flag: string, key: keyof RelayAgentConfig, help: string]> = [
@@ -76,6 +84,7 @@ export function registerRelay(program: Command): void {
       const raw: Partial<Record<keyof RelayAgentConfig, string | undefined>> = {};
       for (const [flag, key] of FLAGS) raw[key] = opts[optionName(flag)] ?? process.env[RELAY_ENV[key]];
       const input = relayConfigFromStrings(raw);
+      checkUsage(input);
       const log = createLogger('relay', { level: raw.logLevel ?? 'info', destination: process.stderr });
       const { startRelayAgent } = await import('@telemy/relay');
       const agent = await startRelayAgent(input, { log });
@@ -94,4 +103,30 @@ export function registerRelay(program: Command): void {
       if (outcome === null) await agent.close();
       else process.stdout.write(`telemy relay stopped: ${outcome.reason} (${outcome.detail})\n`);
     });
+}
+
+/**
+ * A usage error (exit 2) before anything starts: the settings the agent cannot run without, each
+ * named by its flag and variable, then any value the agent would refuse.
+ */
+function checkUsage(input: RelayAgentConfigInput): void {
+  const result = RelayAgentConfigSchema.safeParse(input);
+  if (result.success) return;
+  const missing = new Set<string>();
+  for (const issue of result.error.issues) {
+    const key = issue.path[0] as keyof RelayAgentConfig | undefined;
+    if (issue.path.length !== 1 || key === undefined || input[key] !== undefined) continue;
+    const flag = FLAGS.find(([, k]) => k === key)?.[0].split(' ')[0];
+    if (flag) missing.add(`${flag} (or ${RELAY_ENV[key]})`);
+  }
+  if (missing.size > 0)
+    throw new CliError(
+      `relay: missing ${[...missing].join(', ')}; \`telemy relay --help\` lists every setting`,
+      2,
+    );
+  try {
+    parseRelayConfig(input);
+  } catch (err) {
+    throw new CliError(`relay: ${err instanceof Error ? err.message : String(err)}`, 2);
+  }
 }
