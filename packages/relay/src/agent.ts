@@ -8,6 +8,7 @@ import {
   type RelayLink,
   type RelayTelemetryMessage,
 } from '@telemy/protocol';
+import { argvSecrets } from './argv-secrets.js';
 import {
   ingestPortsOf,
   parseRelayConfig,
@@ -18,7 +19,6 @@ import { type FeedEvent, FeedSelector } from './feed-selector.js';
 import { type HealthOutcome, HealthReporter } from './health-reporter.js';
 import { LinkMeter } from './link-meter.js';
 import { createRelayMetrics, type RelayMetrics } from './metrics.js';
-import { argvSecrets } from './argv-secrets.js';
 import { parentDeathLauncher } from './parent-death.js';
 import { decideSelfDestruct, type SelfDestructReason } from './self-destruct.js';
 import { SrtCallerTracker } from './srt-caller.js';
@@ -47,6 +47,10 @@ export interface RelayAgentExit {
 
 /** Loss above this marks a link `degraded` (2 % is where SRT's retransmissions start to lose). */
 const DEGRADED_LOSS_RATIO = 0.02;
+/** Bonding senders keep idle links alive once a second: longer silence means a failing link. */
+const SRTLA_SILENT_MS = 2_500;
+/** Health reports carry at most this many link rows. */
+const MAX_LINK_ROWS = 16;
 
 interface Link {
   id: string;
@@ -337,6 +341,41 @@ export async function startRelayAgent(
     };
   }
 
+  /** One row per SRTLA connection; together they are the feed of the first ingest listener. */
+  function srtlaRows(t: number): RelayLink[] {
+    if (!srtla) return [];
+    const iso = (ms: number) => new Date(ms).toISOString();
+    return srtla.stats().flatMap((g) =>
+      g.connections.map(
+        (c): RelayLink => ({
+          link_id: `srtla${c.id}`,
+          label: `SRTLA ${c.address.address}:${c.address.port}`,
+          source_ip: c.address.address,
+          protocol: 'srtla',
+          status: t - c.lastPacketAt > SRTLA_SILENT_MS ? 'degraded' : 'active',
+          bitrate_kbps: Math.round(c.bitrateKbps),
+          rtt_ms: null,
+          packet_loss_pct: null,
+          jitter_ms: null,
+          connected_at: iso(c.registeredAt),
+          srtla: {
+            share_pct: c.share * 100,
+            naks: c.naksRouted,
+            retransmits: c.retransmits,
+            last_packet_at: iso(c.lastPacketAt),
+          },
+        }),
+      ),
+    );
+  }
+
+  /** While a bonded sender is connected its links stand in for the listener it feeds. */
+  function linkRows(): RelayLink[] {
+    const bonded = srtlaRows(now());
+    const plain = links.filter((_, i) => i > 0 || bonded.length === 0).map(linkRow);
+    return [...plain, ...bonded].slice(0, MAX_LINK_ROWS);
+  }
+
   function bondedOf(rows: RelayLink[]): RelayBonded {
     const active = rows.filter((r) => r.status !== 'disconnected');
     return {
@@ -352,7 +391,7 @@ export async function startRelayAgent(
   }
 
   function healthReport(): RelayHealthReport {
-    const rows = links.map(linkRow);
+    const rows = linkRows();
     return {
       session_id: config.sessionId,
       instance_id: config.instanceId,
@@ -374,7 +413,8 @@ export async function startRelayAgent(
       if (l.srt?.lossRatio != null) metrics.linkLoss.set({ link: l.id }, l.srt.lossRatio);
     }
     metrics.egressClients.set(egressClients);
-    const rows = links.map(linkRow);
+    if (srtla) recordSrtlaMetrics(t);
+    const rows = linkRows();
     const stats: RelayTelemetryMessage = {
       type: 'stats',
       links: rows,
@@ -385,6 +425,26 @@ export async function startRelayAgent(
     };
     telemetry.broadcast(stats);
   }, 1_000);
+
+  function recordSrtlaMetrics(t: number): void {
+    const groups = srtla?.stats() ?? [];
+    metrics.srtlaGroups.set(groups.length);
+    // Connections come and go (a NAT rebinding is a new one): only the current ones are exported.
+    for (const g of [
+      metrics.srtlaLinkBitrate,
+      metrics.srtlaLinkShare,
+      metrics.srtlaLinkNaks,
+      metrics.srtlaLinkSilence,
+    ])
+      g.reset();
+    for (const c of groups.flatMap((g) => g.connections)) {
+      const labels = { link: `srtla${c.id}`, source: `${c.address.address}:${c.address.port}` };
+      metrics.srtlaLinkBitrate.set(labels, c.bitrateKbps);
+      metrics.srtlaLinkShare.set(labels, c.share);
+      metrics.srtlaLinkNaks.set(labels, c.naksRouted);
+      metrics.srtlaLinkSilence.set(labels, Math.max(0, t - c.lastPacketAt) / 1000);
+    }
+  }
 
   const onHealth = (o: HealthOutcome): void => {
     if (o.kind === 'ok') lastContactAt = now();

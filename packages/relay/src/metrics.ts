@@ -48,6 +48,35 @@ export function createRelayMetrics() {
       help: 'Health reports to the control plane that failed',
       registers: [registry],
     }),
+    srtlaGroups: new Gauge({
+      name: 'telemy_relay_srtla_groups',
+      help: 'SRTLA connection groups (bonded senders) known to the receiver',
+      registers: [registry],
+    }),
+    srtlaLinkBitrate: new Gauge({
+      name: 'telemy_relay_srtla_link_bitrate_kbps',
+      help: 'SRT data arriving per SRTLA connection over the last seconds (kbit/s)',
+      labelNames: ['link', 'source'] as const,
+      registers: [registry],
+    }),
+    srtlaLinkShare: new Gauge({
+      name: 'telemy_relay_srtla_link_share_ratio',
+      help: "Part of its group's data packets each SRTLA connection carried over the last seconds",
+      labelNames: ['link', 'source'] as const,
+      registers: [registry],
+    }),
+    srtlaLinkNaks: new Gauge({
+      name: 'telemy_relay_srtla_link_naks',
+      help: 'SRT NAKs routed back over each SRTLA connection since it registered',
+      labelNames: ['link', 'source'] as const,
+      registers: [registry],
+    }),
+    srtlaLinkSilence: new Gauge({
+      name: 'telemy_relay_srtla_link_silence_seconds',
+      help: 'Time since the last datagram of each SRTLA connection (keepalives count)',
+      labelNames: ['link', 'source'] as const,
+      registers: [registry],
+    }),
     rejectedCallers: new Counter({
       name: 'telemy_relay_rejected_callers_total',
       help: 'SRT callers rejected by a listener (wrong passphrase)',

@@ -1,4 +1,7 @@
-import { createLogger } from '@telemy/protocol';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createLogger, RelayHealthReport, RelayTelemetryMessage } from '@telemy/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   type SrtListener,
@@ -6,8 +9,9 @@ import {
   startFfmpegPublisher,
   startSrtListener,
 } from '../../../test/support/srt.js';
+import { startRelayAgent } from '../src/index.js';
 import { SrtlaServer } from '../src/srtla/server.js';
-import { freeUdpPort, waitFor } from './srt-peers.js';
+import { freeUdpPort, publish, subscribe, tapTelemetry, waitFor } from './srt-peers.js';
 import { startTestSrtlaSender, type TestSrtlaSender } from './srtla-sender.js';
 
 /** Three local source addresses: on Linux the whole of 127.0.0.0/8 is loopback. */
@@ -57,6 +61,83 @@ describe('SRTLA receiver in front of a real SRT listener', () => {
       expect(c.dataPackets).toBeGreaterThan(50);
       // The listener's ACKs reach every link, which is what keeps each one up on the sender.
       expect(c.srtAcksRouted).toBeGreaterThan(0);
+    }
+  });
+
+  it('lets the relay agent take a bonded sender on its SRTLA port, pair token inside, links in telemetry', async () => {
+    process.env.TELEMY_HOME ??= fs.mkdtempSync(path.join(os.tmpdir(), 'telemy-srtla-'));
+    const PAIR = 'PAIRTOKENSRTLA234567';
+    const EGRESS = 'EGRESSPASSSRTLA765';
+    const WS_TOKEN = 'ws-token-srtla-0123456789';
+    const agent = await startRelayAgent({
+      sessionId: 'ses_srtla',
+      instanceId: 'inst-srtla',
+      pairToken: PAIR,
+      relayWsToken: WS_TOKEN,
+      egressPassphrase: EGRESS,
+      bindHost: '127.0.0.1',
+      ingestPorts: [await freeUdpPort()],
+      maxLinks: 1,
+      egressPort: await freeUdpPort(),
+      srtlaPort: await freeUdpPort(),
+      telemetryPort: 0,
+      ingestLatencyMs: 200,
+      logLevel: 'error',
+    });
+    cleanup.push(() => agent.close());
+    const srtlaPort = agent.addresses.srtlaPort;
+    expect(srtlaPort).not.toBeNull();
+    const tap = await tapTelemetry(agent.addresses.telemetryPort, WS_TOKEN);
+    cleanup.push(async () => tap.close());
+    const sender = await startTestSrtlaSender({
+      sources: SOURCES,
+      receiver: { host: '127.0.0.1', port: srtlaPort as number },
+    });
+    cleanup.push(() => sender.close());
+    await waitFor(() => sender.links().every((l) => l.up), 5_000, 'every link registered');
+
+    const phone = publish(sender.port, PAIR, 200);
+    cleanup.push(async () => phone.kill());
+    const obs = await subscribe(agent.addresses.egressPort, EGRESS);
+    cleanup.push(() => obs.stop());
+    await waitFor(() => obs.bytes() > 100_000, 30_000, 'bytes at the OBS-side caller');
+    expect(obs.firstByte()).toBe(0x47);
+
+    const stats = await waitFor(
+      () =>
+        tap.messages.findLast(
+          (m) =>
+            m.type === 'stats' &&
+            (m.links as { protocol: string; bitrate_kbps: number }[]).filter(
+              (l) => l.protocol === 'srtla' && l.bitrate_kbps > 0,
+            ).length === 3,
+        ),
+      10_000,
+      'stats with three SRTLA links carrying data',
+    );
+    const parsed = RelayTelemetryMessage.parse(stats);
+    if (parsed.type !== 'stats') throw new Error('not stats');
+    const rows = parsed.links.filter((l) => l.protocol === 'srtla');
+    expect(rows.map((r) => r.source_ip).sort()).toEqual(SOURCES);
+    // The bonded links stand in for the listener they feed.
+    expect(parsed.links.map((l) => l.link_id)).not.toContain('link1');
+    for (const r of rows) {
+      expect(r.status).toBe('active');
+      expect(r.srtla?.share_pct).toBeGreaterThan(10);
+    }
+    expect(rows.reduce((a, r) => a + (r.srtla?.share_pct ?? 0), 0)).toBeCloseTo(100, 0);
+    expect(parsed.bonded.active_link_count).toBe(3);
+
+    expect(RelayHealthReport.safeParse(agent.healthReport()).success).toBe(true);
+    const text = await (await fetch(`http://127.0.0.1:${agent.addresses.telemetryPort}/metrics`)).text();
+    expect(text).toMatch(/^telemy_relay_srtla_groups 1$/m);
+    for (const source of SOURCES) {
+      expect(text).toMatch(
+        new RegExp(
+          `^telemy_relay_srtla_link_share_ratio\\{link="srtla\\d+",source="${source.replaceAll('.', '\\.')}:\\d+"\\} 0\\.\\d+`,
+          'm',
+        ),
+      );
     }
   });
 });

@@ -71,13 +71,26 @@ export const RelayLink = z.object({
   link_id: PgText.max(100),
   label: PgText.max(200),
   source_ip: PgText.max(64).nullable(),
-  protocol: z.literal('srt'),
+  /** `srtla`: one connection of a bonded sender's group, all of which feed one SRT stream. */
+  protocol: z.enum(['srt', 'srtla']),
   status: LinkStatus,
   bitrate_kbps: z.number().nonnegative(),
   rtt_ms: z.number().nonnegative().nullable(),
   packet_loss_pct: z.number().min(0).max(100).nullable(),
   jitter_ms: z.number().nonnegative().nullable(),
   connected_at: z.iso.datetime().nullable(),
+  /** SRTLA connections only: what the receiver sees of this link. */
+  srtla: z
+    .object({
+      /** This link's part of the group's data packets over the last few seconds. */
+      share_pct: z.number().min(0).max(100),
+      /** SRT NAKs the listener sent back over this link (a lost packet never arrives anywhere). */
+      naks: z.number().int().nonnegative(),
+      /** Retransmitted data packets that arrived on this link. */
+      retransmits: z.number().int().nonnegative(),
+      last_packet_at: z.iso.datetime(),
+    })
+    .optional(),
 });
 export type RelayLink = z.infer<typeof RelayLink>;
 
