@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { ensureDockBuilt } from '@telemy/dock';
 import { Vault } from '@telemy/engine/vault';
+import { productVersion } from '@telemy/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { childPids, cmdline, running } from '../support/procs.js';
@@ -202,10 +203,10 @@ describe('local server security', () => {
     expect(ok.status).toBe(200);
   });
 
-  it('/healthz answers without the token and says nothing more than ok', async () => {
+  it('/healthz answers without the token and says nothing more than ok and the version', async () => {
     const r = await call('GET', '/healthz');
     expect(r.status).toBe(200);
-    expect(JSON.parse(r.body)).toEqual({ status: 'ok' });
+    expect(JSON.parse(r.body)).toEqual({ status: 'ok', version: productVersion() });
   });
 
   it('refuses the WebSocket upgrade without the token (401) and accepts it with it', async () => {

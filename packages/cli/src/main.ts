@@ -1,4 +1,4 @@
-import { errorText } from '@telemy/protocol';
+import { errorText, productVersion } from '@telemy/protocol';
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index.js';
 
@@ -11,6 +11,7 @@ const program = new Command('telemy')
   .description(
     'Telemy: keeps a live stream on air (OBS health, automatic failover, chat control, cloud relay)',
   )
+  .version(productVersion(), '-V, --version', 'print the version')
   .option('--verbose', 'print stack traces for errors')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();

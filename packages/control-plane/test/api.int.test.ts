@@ -3,13 +3,26 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ApiErrorBody, newApiKey, RelaySession, UsageCurrentResponse } from '@telemy/protocol';
+import {
+  ApiErrorBody,
+  newApiKey,
+  productVersion,
+  RelaySession,
+  UsageCurrentResponse,
+} from '@telemy/protocol';
 import { generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { signAccessToken } from '../src/auth/jwt.js';
 import { seedManifest } from '../src/server.js';
 import { getUserByEmail, registerApiKey } from '../src/store/users.js';
-import { activeSession, BACKENDS, harnessPerSuite, JWT_SECRET, START_BODY } from './harness.js';
+import {
+  activeSession,
+  BACKENDS,
+  harnessPerSuite,
+  healthReportBody,
+  JWT_SECRET,
+  START_BODY,
+} from './harness.js';
 
 const run = promisify(execFile);
 
@@ -29,7 +42,7 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
   const h = harnessPerSuite(kind);
 
   it('serves /healthz, /readyz, /metrics and the OpenAPI document', async () => {
-    expect((await h.app.inject('/healthz')).json()).toEqual({ status: 'ok' });
+    expect((await h.app.inject('/healthz')).json()).toEqual({ status: 'ok', version: productVersion() });
     expect((await h.app.inject('/readyz')).statusCode).toBe(200);
     const metrics = await h.app.inject('/metrics');
     expect(metrics.body).toContain('aegis_http_requests_total{route="/healthz",method="GET",status="200"} 1');
@@ -409,35 +422,38 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
         method: 'POST',
         url: '/api/v1/relay/health',
         headers: { authorization: `Relay ${credA}` },
-        payload: { ...validHealth(sb, h.provider.instanceFor(sb)!) },
+        payload: { ...healthReportBody(sb, h.provider.instanceFor(sb)!, Date.now()) },
       });
       expectEnvelope(cross, 403, 'forbidden');
       const otherInstance = await h.app.inject({
         method: 'POST',
         url: '/api/v1/relay/health',
         headers: { authorization: `Relay ${credA}` },
-        payload: validHealth(sa, 'i-someone-else'),
+        payload: healthReportBody(sa, 'i-someone-else', Date.now()),
       });
       expectEnvelope(otherInstance, 403, 'forbidden');
       const unknown = await h.app.inject({
         method: 'POST',
         url: '/api/v1/relay/health',
         headers: { authorization: 'Relay rly_UNKNOWN' },
-        payload: validHealth(sa, 'x'),
+        payload: healthReportBody(sa, 'x', Date.now()),
       });
       expectEnvelope(unknown, 401, 'unauthorized');
       const bearer = await h.app.inject({
         method: 'POST',
         url: '/api/v1/relay/health',
         headers: { authorization: `Bearer ${a.token}` },
-        payload: validHealth(sa, 'x'),
+        payload: healthReportBody(sa, 'x', Date.now()),
       });
       expectEnvelope(bearer, 401, 'unauthorized');
       const badBody = await h.app.inject({
         method: 'POST',
         url: '/api/v1/relay/health',
         headers: { authorization: `Relay ${credA}` },
-        payload: { ...validHealth(sa, h.provider.instanceFor(sa)!), session_uptime_seconds: -1 },
+        payload: {
+          ...healthReportBody(sa, h.provider.instanceFor(sa)!, Date.now()),
+          session_uptime_seconds: -1,
+        },
       });
       expect(expectEnvelope(badBody, 400, 'invalid_request').details.field).toBe('session_uptime_seconds');
     });
@@ -658,16 +674,3 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
     });
   });
 });
-
-function validHealth(sessionId: string, instanceId: string) {
-  return {
-    session_id: sessionId,
-    instance_id: instanceId,
-    ingest_active: true,
-    egress_active: true,
-    session_uptime_seconds: 5,
-    observed_at: new Date().toISOString(),
-    links: [],
-    bonded: { total_bitrate_kbps: 0, active_link_count: 0, health: 'critical' },
-  };
-}

@@ -24,9 +24,7 @@ export function App() {
   return (
     <div class={`app route-${route}${stale ? ' is-stale' : ''}`}>
       <nav class="topnav">
-        <span class="brand">
-          Telemy <span class="muted-inline">{snap.state?.header.version ?? ''}</span>
-        </span>
+        <span class="brand">Telemy</span>
         <a href="#/" aria-current={route === 'dock' ? 'page' : undefined}>
           Dock
         </a>
@@ -44,6 +42,11 @@ export function App() {
         ) : (
           <Overview state={snap.state} layout={route === 'dashboard' ? 'dashboard' : 'dock'} />
         )
+      ) : null}
+      {snap.state ? (
+        <footer class="app-footer muted" data-testid="footer">
+          Telemy {snap.state.header.version}
+        </footer>
       ) : null}
     </div>
   );

@@ -62,6 +62,16 @@ describe('dock in Chromium', () => {
     await page.close();
   });
 
+  it("shows the engine's version in the footer", async () => {
+    const page = await openDock(320);
+    await page.getByTestId('footer').filter({ hasText: 'Telemy 0.1.0' }).waitFor();
+    engine.update((s) => {
+      s.header.version = '9.8.7';
+    });
+    await page.getByTestId('footer').filter({ hasText: 'Telemy 9.8.7' }).waitFor();
+    await page.close();
+  });
+
   it('puts the engine status line above the header, follows it, and keeps its two lines at 300 px', async () => {
     const page = await openDock(300);
     const line = page.getByTestId('status-line');

@@ -5,6 +5,7 @@ import {
   ClientPlatform,
   createLogger,
   type Logger,
+  productVersion,
   RelayHealthReport,
   RelayStartRequest,
   RelayStopRequest,
@@ -371,7 +372,8 @@ export async function createControlPlane(opts: ControlPlaneOptions): Promise<Con
     return a;
   };
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  const version = productVersion();
+  app.get('/healthz', async () => ({ status: 'ok', version }));
   app.get('/readyz', async () => {
     try {
       await db.query('SELECT 1');

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import fastifyStatic from '@fastify/static';
 import fastifyWebsocket from '@fastify/websocket';
-import type { Logger } from '@telemy/protocol';
+import { type Logger, productVersion } from '@telemy/protocol';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import { serverHostProblem } from '../config/schema.js';
@@ -70,7 +70,7 @@ function isUpgrade(raw: IncomingMessage): boolean {
 const PUBLIC_PATHS = new Set(['/healthz']);
 
 /**
- * The engine's local server: token on every route but `/healthz` (which says only "ok"), Host check,
+ * The engine's local server: token on every route but `/healthz` (which says only "ok" and the version), Host check,
  * Origin check on state changes and WebSocket upgrades, strict CSP. Routes are added by the caller.
  */
 export async function createEngineServer(opts: EngineServerOptions): Promise<FastifyInstance> {
@@ -208,7 +208,8 @@ export async function createEngineServer(opts: EngineServerOptions): Promise<Fas
   });
   if (opts.dockDir) await app.register(fastifyStatic, { root: opts.dockDir, index: ['index.html'] });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  const version = productVersion();
+  app.get('/healthz', async () => ({ status: 'ok', version }));
   app.get('/metrics', async (_req, reply) => {
     reply.type(opts.registry.contentType);
     return opts.registry.metrics();
