@@ -37,6 +37,16 @@ const FLAGS: Array<[flag: string, key: keyof RelayAgentConfig, help: string]> = 
   ['--max-links <n>', 'maxLinks', 'number of ingest links (default 2)'],
   ['--egress-port <n>', 'egressPort', 'SRT egress port OBS pulls from (default 9001)'],
   [
+    '--srtla-port <n>',
+    'srtlaPort',
+    'SRTLA receiver for bonding senders, in front of the first ingest port (default off)',
+  ],
+  [
+    '--srtla-reorder-packets <n>',
+    'srtlaReorderPackets',
+    'reordering the first ingest listener tolerates when SRTLA is on (default 40)',
+  ],
+  [
     '--telemetry-port <n>',
     'telemetryPort',
     'telemetry WebSocket, /metrics and /healthz (default 7443; 0 = any)',
@@ -92,6 +102,7 @@ export function registerRelay(program: Command): void {
       const a = agent.addresses;
       process.stdout.write(
         `telemy relay serving session ${agent.config.sessionId}: SRT ingest ${host}:${a.ingestPorts.join(',')}/udp, ` +
+          (a.srtlaPort === null ? '' : `SRTLA ${host}:${a.srtlaPort}/udp, `) +
           `egress ${host}:${a.egressPort}/udp, telemetry ws://${host}:${a.telemetryPort}/telemetry ` +
           `(/metrics, /healthz on the same port)\n`,
       );
