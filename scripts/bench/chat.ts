@@ -48,11 +48,16 @@ function instantActions(): ChatActions {
     setThreshold: ok,
     status: ok,
     bitrates: ok,
+    sourceInfo: ok,
+    obsInfo: ok,
     irl: ok,
     startStream: ok,
     stopStream: ok,
     toggleRecord: ok,
     fixMediaSources: ok,
+    refreshFeedSource: ok,
+    setNotify: ok,
+    setPrefix: ok,
     setAlias: ok,
   };
 }

@@ -215,6 +215,7 @@ export class Engine {
       ensureCloud: () => this.ensureCloud(),
       logger,
       onChange: () => this.changed(),
+      feedInput: () => this.feed.feedInput(),
     });
 
     this.parts = {
@@ -348,6 +349,8 @@ export class Engine {
           status: () => statusSummaryOf(this.snapshot()),
         }),
         getSecret: async (key) => vault.get(key),
+        setSecret: async (key, value) => vault.set(key, value),
+        onAuthRevoked: (_platform, text) => this.pushChatEvent('warn', text, null),
         audit: new AuditLog({ dir: `${telemyPaths().data}/audit` }),
         metrics: this.metrics,
         onEvent: (r) =>

@@ -26,7 +26,7 @@ export type AutomationSetting = 'auto_scene_switch' | 'manual_override';
  * resolves (never rejects on a refusal) with the outcome and a reply.
  */
 export interface ChatActions {
-  explicitIntent(intent: 'LIVE' | 'BRB' | 'OFFLINE', source: ChatSource): Promise<ActionResult>;
+  explicitIntent(intent: 'LIVE' | 'LOW' | 'BRB' | 'OFFLINE', source: ChatSource): Promise<ActionResult>;
   /** Resolves after OBS confirmed the switch (or refused it). */
   switchToScene(name: string, source: ChatSource): Promise<ActionResult>;
   listScenes(): Promise<string[]>;
@@ -38,11 +38,21 @@ export interface ChatActions {
   setThreshold(name: ThresholdName, value: number, source: ChatSource): Promise<ActionResult>;
   status(): Promise<ActionResult>;
   bitrates(): Promise<ActionResult>;
+  /** Every feed source: its state, bitrate, RTT and why. */
+  sourceInfo(): Promise<ActionResult>;
+  /** OBS: streaming or not, program scene, output bitrate, dropped frames, encoding lag. */
+  obsInfo(): Promise<ActionResult>;
   irl(on: boolean, source: ChatSource): Promise<ActionResult>;
   startStream(source: ChatSource): Promise<ActionResult>;
   stopStream(source: ChatSource): Promise<ActionResult>;
   toggleRecord(source: ChatSource): Promise<ActionResult>;
   fixMediaSources(source: ChatSource): Promise<ActionResult>;
+  /** Restarts the one OBS media source that plays the feed now (the relay's during IRL). */
+  refreshFeedSource(source: ChatSource): Promise<ActionResult>;
+  /** `[chat] announce_auto_switch`, persisted. */
+  setNotify(on: boolean, source: ChatSource): Promise<ActionResult>;
+  /** `[chat] prefix` (already validated), persisted. */
+  setPrefix(prefix: string, source: ChatSource): Promise<ActionResult>;
   /** Adds (`command` set) or removes (`command` null) an alias in `[chat.commands.*].aliases`, persisted. */
   setAlias(alias: string, command: CommandName | null, source: ChatSource): Promise<ActionResult>;
 }

@@ -7,7 +7,8 @@ import { TwitchAdapter } from './adapters/twitch.js';
 import type { AdapterDeps, ChatAdapter, ChatPlatformState } from './adapters/types.js';
 import { YouTubeAdapter } from './adapters/youtube.js';
 import { type AuditLog, auditRecord, type ChatAuditRecord } from './audit.js';
-import { type ChatConfig, isCommandName, type Platform, withAlias } from './config.js';
+import { chatConfigAfter } from './commands.js';
+import { type ChatConfig, isCommandName, type Platform } from './config.js';
 import { type CooldownState, EMPTY_COOLDOWNS } from './cooldown.js';
 import { decide, execute, type IncomingChatMessage } from './pipeline.js';
 
@@ -15,6 +16,10 @@ export interface ChatBridgeOptions {
   config: ChatConfig;
   actions: ChatActions;
   getSecret: (key: string) => Promise<string | null>;
+  /** Saves a platform's refreshed tokens in the vault. */
+  setSecret?: (key: string, value: string) => Promise<void>;
+  /** A platform's sign-in was revoked: once per revocation, for the event log. */
+  onAuthRevoked?: (platform: Platform, text: string) => void;
   /** Where audit records are appended; null keeps them in memory only (event + metric). */
   audit: AuditLog | null;
   metrics?: EngineMetrics;
@@ -56,6 +61,8 @@ export class ChatBridge {
   private readonly pending = new Set<Promise<unknown>>();
   /** Texts we sent, per platform, until when an identical incoming line counts as our own echo. */
   private readonly echoes = new Map<string, number>();
+  /** Platforms whose revoked sign-in was already reported: one event per revocation. */
+  private readonly revoked = new Set<Platform>();
 
   constructor(private readonly opts: ChatBridgeOptions) {
     this.config = opts.config;
@@ -63,6 +70,7 @@ export class ChatBridge {
     this.log = opts.log ?? createLogger('chat');
     const deps: AdapterDeps = {
       getSecret: opts.getSecret,
+      ...(opts.setSecret ? { setSecret: opts.setSecret } : {}),
       onMessage: (msg) => this.track(this.handle(msg)),
       onState: (s) => this.stateChanged(s),
       log: this.log,
@@ -120,10 +128,8 @@ export class ChatBridge {
       reply = decision.reply;
     } else {
       const done = await execute(decision, msg, this.opts.actions, requestId);
-      if (done.outcome === 'accepted' && decision.invocation.command === 'alias') {
-        const inv = decision.invocation;
-        this.config = withAlias(this.config, inv.alias, inv.target);
-      }
+      // What chat changed in `[chat]` (aliases, prefix, announcements) applies from the next message.
+      if (done.outcome === 'accepted') this.config = chatConfigAfter(this.config, decision.invocation);
       record = auditRecord(decision.attempt, done.outcome, done.detail, requestId, now);
       reply = done.reply;
     }
@@ -200,6 +206,14 @@ export class ChatBridge {
   }
 
   private stateChanged(s: ChatPlatformState): void {
+    const revoked = s.auth?.kind === 'revoked';
+    if (revoked && !this.revoked.has(s.platform)) {
+      this.revoked.add(s.platform);
+      this.opts.onAuthRevoked?.(
+        s.platform,
+        `chat ${s.platform}: sign in again — ${s.auth?.problem ?? 'the saved sign-in was refused'}; \`telemy chat login ${s.platform}\``,
+      );
+    } else if (!revoked) this.revoked.delete(s.platform);
     this.opts.metrics?.chatConnected.set({ platform: s.platform }, s.connected ? 1 : 0);
     this.opts.onState?.(this.states());
   }

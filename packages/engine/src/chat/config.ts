@@ -4,6 +4,8 @@
  * The config loader validates the TOML and hands this shape over; ChatBridge never reads files.
  */
 
+import type { ChatOAuthConfig } from './auth/platforms.js';
+
 export const PLATFORMS = ['twitch', 'kick', 'youtube'] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
@@ -13,11 +15,17 @@ export type Role = (typeof ROLES)[number];
 
 export const COMMAND_NAMES = [
   'live',
+  'low',
   'brb',
   'offline',
   'switch',
+  'privacy',
+  'starting',
+  'ending',
   'status',
   'bitrate',
+  'sourceinfo',
+  'obsinfo',
   'irl',
   'auto',
   'override',
@@ -25,9 +33,12 @@ export const COMMAND_NAMES = [
   'otrigger',
   'rtrigger',
   'fix',
+  'refresh',
   'start',
   'stop',
   'record',
+  'notify',
+  'prefix',
   'alias',
   'telemy',
 ] as const;
@@ -46,7 +57,7 @@ export interface CommandPolicy {
   user_cooldown_s: number;
 }
 
-export interface TwitchChatConfig {
+export interface TwitchChatConfig extends ChatOAuthConfig {
   channel: string;
   bot_user?: string;
   /** Vault key of the bot's OAuth token; without one the connection is anonymous and read-only. */
@@ -55,7 +66,7 @@ export interface TwitchChatConfig {
   host?: string;
 }
 
-export interface KickChatConfig {
+export interface KickChatConfig extends ChatOAuthConfig {
   /** Channel slug. */
   channel: string;
   bot_user?: string;
@@ -73,7 +84,7 @@ export interface KickChatConfig {
   broadcaster_user_id?: number;
 }
 
-export interface YouTubeChatConfig {
+export interface YouTubeChatConfig extends ChatOAuthConfig {
   /** Shown in the dock; the live chat itself comes from the active broadcast or `live_chat_id`. */
   channel?: string;
   bot_user?: string;
@@ -91,11 +102,19 @@ export interface YouTubeChatConfig {
   expected_stream_hours?: number;
 }
 
+/** Commands that switch to a scene named in the config (`[chat] <command>_scene`). */
+export const SCENE_SHORTCUTS = ['privacy', 'starting', 'ending'] as const;
+export type SceneShortcut = (typeof SCENE_SHORTCUTS)[number];
+
 export interface ChatConfig {
   prefix: string;
   /** Names with the admin role; `platform:name` limits a name to one platform. */
   admins: string[];
   announce_auto_switch: boolean;
+  /** The scenes `!privacy`, `!starting` and `!ending` switch to; a shortcut without one is not set up. */
+  privacy_scene?: string;
+  starting_scene?: string;
+  ending_scene?: string;
   twitch?: TwitchChatConfig;
   kick?: KickChatConfig;
   youtube?: YouTubeChatConfig;
@@ -105,9 +124,13 @@ export interface ChatConfig {
 /** Commands that change something; they get the 5 s global cooldown by default. */
 export const MUTATING_COMMANDS: ReadonlySet<CommandName> = new Set<CommandName>([
   'live',
+  'low',
   'brb',
   'offline',
   'switch',
+  'privacy',
+  'starting',
+  'ending',
   'irl',
   'auto',
   'override',
@@ -115,19 +138,28 @@ export const MUTATING_COMMANDS: ReadonlySet<CommandName> = new Set<CommandName>(
   'otrigger',
   'rtrigger',
   'fix',
+  'refresh',
   'start',
   'stop',
   'record',
+  'notify',
+  'prefix',
   'alias',
 ]);
 
 const DEFAULT_ROLES: Record<CommandName, Role> = {
   live: 'moderator',
+  low: 'moderator',
   brb: 'moderator',
   offline: 'moderator',
   switch: 'moderator',
+  privacy: 'moderator',
+  starting: 'moderator',
+  ending: 'moderator',
   status: 'public',
   bitrate: 'public',
+  sourceinfo: 'public',
+  obsinfo: 'moderator',
   irl: 'broadcaster',
   auto: 'moderator',
   override: 'moderator',
@@ -135,12 +167,23 @@ const DEFAULT_ROLES: Record<CommandName, Role> = {
   otrigger: 'moderator',
   rtrigger: 'moderator',
   fix: 'moderator',
+  refresh: 'moderator',
   start: 'broadcaster',
   stop: 'broadcaster',
   record: 'broadcaster',
+  notify: 'moderator',
+  prefix: 'admin',
   alias: 'admin',
   telemy: 'public',
 };
+
+/** Commands that only report, with the same answer for everyone. */
+const READOUTS: ReadonlySet<CommandName> = new Set<CommandName>([
+  'status',
+  'bitrate',
+  'sourceinfo',
+  'obsinfo',
+]);
 
 export const DEFAULT_GLOBAL_COOLDOWN_S = 5;
 export const DEFAULT_PUBLIC_USER_COOLDOWN_S = 30;
@@ -151,10 +194,9 @@ function defaultPolicy(name: CommandName): CommandPolicy {
     role,
     users: [],
     aliases: [],
-    // `!status`/`!bitrate` answer the same for everyone, so a burst of them gets one reply;
+    // The readouts answer the same for everyone, so a burst of them gets one reply;
     // `!telemy help` answers per caller and is limited per user only.
-    cooldown_s:
-      MUTATING_COMMANDS.has(name) || name === 'status' || name === 'bitrate' ? DEFAULT_GLOBAL_COOLDOWN_S : 0,
+    cooldown_s: MUTATING_COMMANDS.has(name) || READOUTS.has(name) ? DEFAULT_GLOBAL_COOLDOWN_S : 0,
     user_cooldown_s: role === 'public' ? DEFAULT_PUBLIC_USER_COOLDOWN_S : 0,
   };
 }

@@ -1,6 +1,6 @@
 import { errorText } from '@telemy/protocol';
 import type { ActionResult, ChatActions, ChatSource } from './actions.js';
-import { executeInvocation, type Invocation, parseInvocation, USAGE } from './commands.js';
+import { executeInvocation, type Invocation, isRead, parseInvocation, USAGE } from './commands.js';
 import {
   type ChatConfig,
   COMMAND_NAMES,
@@ -151,27 +151,41 @@ export function decide(
   if (!mayRun(policy, role, msg)) {
     return notice('denied_role', `needs ${policy.role}`, `${config.prefix}${command} needs ${policy.role}`);
   }
-  const parsed = parseInvocation(command, norm.args, config.prefix);
+  const parsed = parseInvocation(command, norm.args, config);
   if ('error' in parsed) return notice('invalid_args', parsed.error, parsed.error);
 
   const bypass = role === 'broadcaster' || role === 'admin';
-  const windows = [
-    { key: globalKey(command), ms: policy.cooldown_s * 1000 },
-    { key: userKey(msg.platform, msg.user_id, command), ms: policy.user_cooldown_s * 1000 },
-  ];
+  const read = isRead(parsed);
+  const userWindow = { key: userKey(msg.platform, msg.user_id, command), ms: policy.user_cooldown_s * 1000 };
+  const windows = [{ key: globalKey(command), ms: policy.cooldown_s * 1000 }, userWindow];
   if (!bypass) {
+    // A read is held back only by the caller's own window: another user's change does not hide the value.
     const cooling = coolingKey(
       cooldowns,
-      windows.map((w) => w.key),
+      (read ? [userWindow] : windows).map((w) => w.key),
       now,
     );
     if (cooling) {
-      const detail = `${cooling.startsWith('cmd:') ? 'global' : 'user'} cooldown until ${cooldowns.until[cooling]}`;
-      return { kind: 'refuse', attempt, outcome: 'cooldown', detail, reply: null, cooldowns };
+      const until = cooldowns.until[cooling] ?? now;
+      const detail = `${cooling.startsWith('cmd:') ? 'global' : 'user'} cooldown until ${until}`;
+      // Moderators hear once per window why nothing happened; viewers never (no reply spam).
+      const noteKey = `cdnote:${msg.platform}:${msg.user_id}:${cooling}`;
+      if (throttled || coolingKey(cooldowns, [noteKey], now)) {
+        return { kind: 'refuse', attempt, outcome: 'cooldown', detail, reply: null, cooldowns };
+      }
+      const seconds = Math.ceil((until - now) / 1000);
+      return {
+        kind: 'refuse',
+        attempt,
+        outcome: 'cooldown',
+        detail,
+        reply: formatReply(msg, `${config.prefix}${command} is on cooldown for ${seconds} s`),
+        cooldowns: startCooldowns(cooldowns, [{ key: noteKey, ms: until - now }], now),
+      };
     }
   }
   // Bypassing users still start the windows: a broadcaster's `!brb` keeps a mod's duplicate out.
-  const next = startCooldowns(cooldowns, windows, now);
+  const next = read ? cooldowns : startCooldowns(cooldowns, windows, now);
   return {
     kind: 'run',
     attempt,

@@ -3,7 +3,13 @@ import type { ActionResult, ChatActions, ChatSource, ThresholdName } from '../ch
 import { type CommandName, withAlias } from '../chat/config.js';
 import type { ConfigStore } from '../config/index.js';
 import type { ControlOutcome, EngineControl } from './engine-control.js';
-import { bitrateLine, type EngineStatusSummary, statusReply } from './status-summary.js';
+import {
+  bitrateLine,
+  type EngineStatusSummary,
+  obsInfoLine,
+  sourceInfoLine,
+  statusReply,
+} from './status-summary.js';
 
 /** What chat replies and audits for an engine outcome: a guard refusal is `blocked_by_guard`. */
 export function chatResult(o: ControlOutcome): ActionResult {
@@ -24,6 +30,15 @@ export function engineChatActions(deps: {
 }): ChatActions {
   const { control, store } = deps;
   const result = chatResult;
+  /** Saves `[chat]` keys; the bridge applies them itself once the command is accepted. */
+  const saveChat = (changes: Record<string, string | boolean>, what: string): ActionResult => {
+    try {
+      store.update(changes);
+    } catch (err) {
+      return { ok: false, reply: `could not save the ${what}`, detail: errorText(err) };
+    }
+    return { ok: true, reply: `${what} saved` };
+  };
   return {
     explicitIntent: async (intent, source: ChatSource) =>
       result(await control.intent(intent, 'chat', source.request_id)),
@@ -41,11 +56,16 @@ export function engineChatActions(deps: {
     setThreshold: async (name: ThresholdName, value) => result(control.setThresholds({ [name]: value })),
     status: async () => ({ ok: true, reply: statusReply(deps.status()) }),
     bitrates: async () => ({ ok: true, reply: bitrateLine(deps.status()) }),
+    sourceInfo: async () => ({ ok: true, reply: sourceInfoLine(deps.status()) }),
+    obsInfo: async () => ({ ok: true, reply: obsInfoLine(deps.status()) }),
     irl: async (on) => result(on ? await control.relayStart('chatbridge') : await control.relayStop()),
     startStream: async () => result(await control.startStream()),
     stopStream: async () => result(await control.stopStream()),
     toggleRecord: async () => result(await control.toggleRecord()),
     fixMediaSources: async () => result(await control.fixMediaSources()),
+    refreshFeedSource: async () => result(await control.refreshFeedSource()),
+    setNotify: async (on) => saveChat({ 'chat.announce_auto_switch': on }, 'announcement setting'),
+    setPrefix: async (prefix) => saveChat({ 'chat.prefix': prefix }, 'prefix'),
     setAlias: async (alias: string, command: CommandName | null) => {
       const next = withAlias(store.config.chat, alias, command);
       const changes: Record<string, string[]> = {};

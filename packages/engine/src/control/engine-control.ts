@@ -2,7 +2,7 @@ import { errorText, type Guard, type Logger, SETTING_KEYS, type SettingsForm } f
 import type { CloudLink } from '../cloudlink/cloudlink.js';
 import { fixMediaSources } from '../cloudlink/obs-media-source.js';
 import { ConfigError, type ConfigStore, type OutputConfig, type ScalarChange } from '../config/index.js';
-import type { ObsLink } from '../obs/obs-link.js';
+import { type ObsLink, ObsRequestError } from '../obs/obs-link.js';
 import type { CommandResult, FailoverController } from '../state/controller.js';
 import type { ActiveIntent, CommandOrigin } from '../state/engine.js';
 import type { AutomationFlags } from '../state/params.js';
@@ -54,7 +54,13 @@ export interface EngineControlDeps {
   onChange?: () => void;
   /** How long `!start` / `!stop` wait for OBS to report the output (default 15 s). */
   streamStateTimeoutMs?: number;
+  /** The OBS media source that plays the feed now (`!refresh`), or null when none is known. */
+  feedInput?: () => string | null;
 }
+
+/** OBS statuses that mean the stream output already is where it was asked to go. */
+const OUTPUT_RUNNING = 500;
+const OUTPUT_NOT_RUNNING = 501;
 
 /** How long `!start` / `!stop` wait for OBS to report the stream output active / stopped. */
 const STREAM_STATE_TIMEOUT_MS = 15_000;
@@ -256,6 +262,23 @@ export class EngineControl {
         };
   }
 
+  /** Restarts the one media source that plays the feed now, so it reconnects at once. */
+  async refreshFeedSource(): Promise<ControlOutcome> {
+    const input = this.d.feedInput?.() ?? null;
+    if (!input) {
+      return {
+        ok: false,
+        message: 'no OBS media source is known for the feed (set input = "…" on its [[sources]] entry)',
+      };
+    }
+    try {
+      await fixMediaSources(this.d.obs, input);
+      return { ok: true, message: `restarted ${input}` };
+    } catch (err) {
+      return { ok: false, message: `could not restart ${input}: ${obsProblem(err)}` };
+    }
+  }
+
   private async streamChange(
     request: 'StartStream' | 'StopStream',
     active: boolean,
@@ -288,7 +311,10 @@ export class EngineControl {
         ? { ok: true, message: `stream ${what}` }
         : { ok: false, message: `OBS accepted but has not ${what} the stream after ${waitMs / 1000} s` };
     } catch (err) {
-      return { ok: false, message: `OBS refused: ${errorText(err)}` };
+      // OBS's state arrives by event; a request can overtake it and find the output already there.
+      if (err instanceof ObsRequestError && err.code === (active ? OUTPUT_RUNNING : OUTPUT_NOT_RUNNING))
+        return { ok: true, message: active ? 'already live' : 'not live' };
+      return { ok: false, message: obsProblem(err) };
     } finally {
       for (const t of timers) clearTimeout(t);
       obs.off('streamStateChanged', onChange);
@@ -300,7 +326,7 @@ export class EngineControl {
       await this.d.obs.call(request);
       return { ok: true, message: done };
     } catch (err) {
-      return { ok: false, message: `OBS refused: ${errorText(err)}` };
+      return { ok: false, message: obsProblem(err) };
     }
   }
 
@@ -354,6 +380,11 @@ function settingsFieldPaths(errors: Record<string, string>): Record<string, stri
     out[`settings.${mapped}`] = v;
   }
   return out;
+}
+
+/** A failed OBS request for people: the refusal in words, or why OBS could not be asked. */
+export function obsProblem(err: unknown): string {
+  return err instanceof ObsRequestError ? `OBS refused: ${err.reason}` : errorText(err);
 }
 
 function configRefusal(err: unknown): ControlOutcome {

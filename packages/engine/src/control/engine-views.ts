@@ -322,6 +322,7 @@ export function statusSnapshotOf(snap: EngineSnapshot): StatusSnapshotPayload {
 /** Chat's `!status` / `!bitrate` and the CLI. */
 export function statusSummaryOf(snap: EngineSnapshot): EngineStatusSummary {
   const relay = snap.relay;
+  const stream = snap.hub.stream;
   return {
     mode: snap.mode,
     status: statusLineOf(snap).text,
@@ -331,6 +332,16 @@ export function statusSummaryOf(snap: EngineSnapshot): EngineStatusSummary {
     relay: {
       status: relay?.status ?? (snap.cloud ? 'inactive' : 'off'),
       time_bank_left_s: relay?.time_bank?.left_s ?? null,
+    },
+    obs: {
+      connected: snap.obs.connection === 'connected',
+      problem: snap.obs.lastError,
+      streaming: snap.obs.streaming,
+      stream_duration_ms: snap.obs.streamDurationMs,
+      recording: snap.obs.recording,
+      bitrate_kbps: stream?.bitrateKbps ?? null,
+      dropped_pct: stream && stream.dropRatio !== null ? stream.dropRatio * 100 : null,
+      encoding_lag_ms: snap.hub.obs?.encodingLagMs ?? null,
     },
   };
 }

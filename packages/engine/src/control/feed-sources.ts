@@ -118,6 +118,17 @@ export class FeedSources {
   }
 
   /**
+   * The OBS media source to restart when the picture is stuck (`!refresh`): the one showing the
+   * feed, or, while no source carries it, the first source by priority that names one.
+   */
+  feedInput(): string | null {
+    const input = this.pictureInput(this.last.source);
+    if (input !== null) return input;
+    const named = [...this.configured].sort((a, b) => a.priority - b.priority).find((s) => s.input);
+    return named?.input ?? null;
+  }
+
+  /**
    * The OBS media source that shows the feed, when Telemy knows one: the relay's source during an
    * IRL session, otherwise the `input` of the source the feed comes from.
    */

@@ -19,6 +19,7 @@ import {
   orderScenes,
   toOutputInfo,
 } from './obs-state.js';
+import { obsRequestReason } from './request-status.js';
 
 export interface ObsLinkOptions {
   host: string;
@@ -63,13 +64,18 @@ export class ObsNotConnectedError extends Error {
 
 /** Thrown by `call()` when OBS answered with a failed request status. */
 export class ObsRequestError extends Error {
+  /** What went wrong in words, without the request's name (what a chat reply says). */
+  readonly reason: string;
+
   constructor(
     readonly requestType: string,
     readonly code: number,
     comment: string,
   ) {
-    super(`OBS request ${requestType} failed (code ${code}): ${comment}`);
+    const reason = obsRequestReason(code, comment);
+    super(`OBS refused ${requestType}: ${reason}`);
     this.name = 'ObsRequestError';
+    this.reason = reason;
   }
 }
 

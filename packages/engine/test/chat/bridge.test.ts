@@ -146,7 +146,7 @@ describe('ChatBridge end to end with the Twitch, Kick and YouTube stubs', () => 
     expect(actions.mutations().length).toBe(before);
   });
 
-  it('drops a second moderator !live inside the global cooldown, without a reply', async () => {
+  it('refuses a second moderator !live inside the global cooldown, saying so once', async () => {
     clock += 60_000;
     twitch.say('streamer', MOD, '!live');
     await until(() => actions.calls.some((c) => c.args[0] === 'LIVE'), 'first live');
@@ -154,9 +154,14 @@ describe('ChatBridge end to end with the Twitch, Kick and YouTube stubs', () => 
     twitch.say('streamer', MOD2, '!live');
     await until(() => !!event((r) => r.user_name === 'mod2'), 'cooldown audit');
     expect(event((r) => r.user_name === 'mod2')).toMatchObject({ outcome: 'cooldown', command: 'live' });
-    expect(actions.calls.filter((c) => c.args[0] === 'LIVE')).toHaveLength(1);
+    await twitch.waitFor(() => twitch.sent.some((m) => m.text.startsWith('@mod2')), 5000, 'cooldown reply');
+    twitch.say('streamer', MOD2, '!live');
+    await until(() => events.filter((r) => r.user_name === 'mod2').length === 2, 'second cooldown audit');
     await bridge.idle();
-    expect(twitch.sent.some((m) => m.text.startsWith('@mod2'))).toBe(false);
+    expect(actions.calls.filter((c) => c.args[0] === 'LIVE')).toHaveLength(1);
+    expect(twitch.sent.filter((m) => m.text.startsWith('@mod2')).map((m) => m.text)).toEqual([
+      '@mod2 !live is on cooldown for 4 s',
+    ]);
   });
 
   it('sets the low threshold with !trigger 1000 and switches to PRIVACY with !switch priv', async () => {
@@ -255,7 +260,7 @@ describe('ChatBridge end to end with the Twitch, Kick and YouTube stubs', () => 
         (v) => v.labels.platform === platform && v.labels.command === command && v.labels.outcome === outcome,
       )?.value;
     expect(value('twitch', 'brb', 'denied_role')).toBe(1);
-    expect(value('twitch', 'live', 'cooldown')).toBe(1);
+    expect(value('twitch', 'live', 'cooldown')).toBe(2);
     expect(value('kick', 'switch', 'accepted')).toBe(1);
     const total = counter.values.reduce((a, v) => a + v.value, 0);
     expect(total).toBe(records.length);

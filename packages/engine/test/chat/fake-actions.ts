@@ -30,6 +30,8 @@ export class FakeChatActions implements ChatActions {
   };
   /** Set to make intents/switches fail a guard, as the state machine would. */
   guard: Guard | null = null;
+  /** Set to make the config writer refuse `!notify` / `!prefix`. */
+  saveFails = false;
   /** Called on every recorded call (latency measurements). */
   onCall: ((c: ActionCall) => void) | null = null;
 
@@ -47,7 +49,10 @@ export class FakeChatActions implements ChatActions {
     );
   }
 
-  async explicitIntent(intent: 'LIVE' | 'BRB' | 'OFFLINE', source: ChatSource): Promise<ActionResult> {
+  async explicitIntent(
+    intent: 'LIVE' | 'LOW' | 'BRB' | 'OFFLINE',
+    source: ChatSource,
+  ): Promise<ActionResult> {
     this.rec('explicitIntent', [intent], source);
     return this.switched(intent, source);
   }
@@ -80,6 +85,14 @@ export class FakeChatActions implements ChatActions {
     this.rec('bitrates', []);
     return { ok: true, reply: 'obs: 6000 kb/s, RTT ? ms (normal)' };
   }
+  async sourceInfo(): Promise<ActionResult> {
+    this.rec('sourceInfo', []);
+    return { ok: true, reply: 'phone: normal, 4200 kb/s, RTT 80 ms — bitrate 4200 kb/s above 800' };
+  }
+  async obsInfo(): Promise<ActionResult> {
+    this.rec('obsInfo', []);
+    return { ok: true, reply: 'OBS live for 12 min · scene LIVE · 6000 kb/s · dropped frames 0.0%' };
+  }
   async irl(on: boolean, source: ChatSource): Promise<ActionResult> {
     this.rec('irl', [on], source);
     return { ok: true, reply: on ? 'relay provisioning (local)' : 'relay stopped' };
@@ -100,6 +113,23 @@ export class FakeChatActions implements ChatActions {
     this.rec('fixMediaSources', [], source);
     return { ok: true, reply: 'restarted Telemy Relay' };
   }
+  async refreshFeedSource(source: ChatSource): Promise<ActionResult> {
+    this.rec('refreshFeedSource', [], source);
+    return { ok: true, reply: 'restarted Phone' };
+  }
+  async setNotify(on: boolean, source: ChatSource): Promise<ActionResult> {
+    this.rec('setNotify', [on], source);
+    return this.saved('announcement setting');
+  }
+  async setPrefix(prefix: string, source: ChatSource): Promise<ActionResult> {
+    this.rec('setPrefix', [prefix], source);
+    return this.saved('prefix');
+  }
+  private saved(what: string): ActionResult {
+    return this.saveFails
+      ? { ok: false, reply: `could not save the ${what}`, detail: 'disk full' }
+      : { ok: true, reply: `${what} saved` };
+  }
   async setAlias(alias: string, command: CommandName | null, source: ChatSource): Promise<ActionResult> {
     this.rec('setAlias', [alias, command], source);
     return { ok: true, reply: command ? `alias !${alias} → !${command}` : `alias !${alias} removed` };
@@ -107,6 +137,7 @@ export class FakeChatActions implements ChatActions {
 
   /** Calls that change something (not reads). */
   mutations(): ActionCall[] {
-    return this.calls.filter((c) => !['listScenes', 'thresholds', 'status', 'bitrates'].includes(c.method));
+    const reads = ['listScenes', 'thresholds', 'status', 'bitrates', 'sourceInfo', 'obsInfo'];
+    return this.calls.filter((c) => !reads.includes(c.method));
   }
 }

@@ -1,7 +1,9 @@
+import { createLogger } from '@telemy/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   CHAT_DEFAULTS,
+  ChatBridge,
   type ChatConfig,
   COMMAND_NAMES,
   type CommandName,
@@ -18,7 +20,13 @@ import {
 } from '../../src/chat/index.js';
 import { FakeChatActions } from './fake-actions.js';
 
-const config: ChatConfig = { ...CHAT_DEFAULTS, admins: ['theadmin'] };
+const config: ChatConfig = {
+  ...CHAT_DEFAULTS,
+  admins: ['theadmin'],
+  privacy_scene: 'PRIVACY',
+  starting_scene: 'Starting Soon',
+  ending_scene: 'Thanks',
+};
 
 const FLAGS: Record<Role, { flags: RoleFlags; user: string }> = {
   broadcaster: { flags: { ...NO_FLAGS, broadcaster: true }, user: 'streamer' },
@@ -48,11 +56,17 @@ function msg(
 /** The chat commands' defaults, written out independently of the implementation. */
 const SPEC_MIN_ROLE: Record<CommandName, Role> = {
   live: 'moderator',
+  low: 'moderator',
   brb: 'moderator',
   offline: 'moderator',
   switch: 'moderator',
+  privacy: 'moderator',
+  starting: 'moderator',
+  ending: 'moderator',
   status: 'public',
   bitrate: 'public',
+  sourceinfo: 'public',
+  obsinfo: 'moderator',
   irl: 'broadcaster',
   auto: 'moderator',
   override: 'moderator',
@@ -60,9 +74,12 @@ const SPEC_MIN_ROLE: Record<CommandName, Role> = {
   otrigger: 'moderator',
   rtrigger: 'moderator',
   fix: 'moderator',
+  refresh: 'moderator',
   start: 'broadcaster',
   stop: 'broadcaster',
   record: 'broadcaster',
+  notify: 'moderator',
+  prefix: 'admin',
   alias: 'admin',
   telemy: 'public',
 };
@@ -76,6 +93,8 @@ const VALID_ARGS: Partial<Record<CommandName, string>> = {
   trigger: ' 1000',
   otrigger: ' 150',
   rtrigger: ' 3000',
+  notify: ' on',
+  prefix: ' ?',
   alias: ' pause brb',
   telemy: ' help',
 };
@@ -256,6 +275,12 @@ describe('argument validation', () => {
     ['!alias x nosuch', '!alias: unknown command nosuch'],
     ['!alias bad-name! brb', 'usage: !alias <alias> <command> | rem <alias>'],
     ['!telemy what', 'usage: !telemy help'],
+    ['!notify', 'usage: !notify on|off'],
+    ['!notify loud', 'usage: !notify on|off'],
+    ['!prefix', 'usage: !prefix <prefix>'],
+    ['!prefix ? !', 'usage: !prefix <prefix>'],
+    ['!prefix x', '!prefix: must not contain letters or digits'],
+    ['!prefix ????', '!prefix: must be 1-3 characters'],
   ])('%s → invalid_args', (text, reply) => {
     const d = decide(msg(text, 'broadcaster'), config, EMPTY_COOLDOWNS, 0);
     expect(d).toMatchObject({ kind: 'refuse', outcome: 'invalid_args' });
@@ -274,6 +299,23 @@ describe('argument validation', () => {
     expect(run('!alias rem pause')).toEqual({ command: 'alias', alias: 'pause', target: null });
     expect(run('!alias Pause !BRB')).toEqual({ command: 'alias', alias: 'pause', target: 'brb' });
     expect(run('!brb back in five')).toEqual({ command: 'brb' });
+    expect(run('!notify OFF')).toEqual({ command: 'notify', on: false });
+    expect(run('!prefix ~')).toEqual({ command: 'prefix', prefix: '~' });
+    expect(run('!starting')).toEqual({ command: 'starting', scene: 'Starting Soon' });
+    expect(run('!ending now')).toEqual({ command: 'ending', scene: 'Thanks' });
+  });
+
+  it('answers a scene shortcut without a configured scene that it is not set up, and starts no cooldown', () => {
+    const bare: ChatConfig = { ...CHAT_DEFAULTS };
+    for (const c of ['privacy', 'starting', 'ending']) {
+      const d = decide(msg(`!${c}`), bare, EMPTY_COOLDOWNS, 0);
+      expect(d).toMatchObject({
+        kind: 'refuse',
+        outcome: 'invalid_args',
+        reply: `@mod1 !${c} is not set up (no ${c}_scene in [chat])`,
+        cooldowns: EMPTY_COOLDOWNS,
+      });
+    }
   });
 });
 
@@ -295,13 +337,58 @@ describe('cooldowns (fake clock)', () => {
     };
   }
 
-  it('drops a second mutating command inside the 5 s global window, silently', () => {
+  it('refuses a second mutating command inside the 5 s global window, telling a moderator once', () => {
+    const mod2 = { user_id: 'other', user_name: 'mod2' };
     const a = run('!brb', 'moderator', EMPTY_COOLDOWNS, 1000);
     expect(a.kind).toBe('run');
-    const b = run('!brb', 'moderator', a.state, 5999, { user_id: 'other', user_name: 'mod2' });
-    expect(b).toMatchObject({ kind: 'refuse', outcome: 'cooldown', reply: null });
-    const c = run('!brb', 'moderator', b.state, 6000, { user_id: 'other', user_name: 'mod2' });
+    const b = run('!brb', 'moderator', a.state, 3500, mod2);
+    expect(b).toMatchObject({
+      kind: 'refuse',
+      outcome: 'cooldown',
+      reply: '@mod2 !brb is on cooldown for 3 s',
+    });
+    const again = run('!brb', 'moderator', b.state, 4000, mod2);
+    expect(again).toMatchObject({ kind: 'refuse', outcome: 'cooldown', reply: null });
+    const c = run('!brb', 'moderator', again.state, 6000, mod2);
     expect(c.kind).toBe('run');
+  });
+
+  it('tells each moderator once, in the words of the configured prefix', () => {
+    const c: ChatConfig = { ...config, prefix: '?' };
+    const a = decide(msg('?live'), c, EMPTY_COOLDOWNS, 0);
+    if (a.kind !== 'run') throw new Error('not run');
+    const other = decide(msg('?live', 'moderator', { user_id: 'm2', user_name: 'mod2' }), c, a.cooldowns, 1);
+    expect(other).toMatchObject({ outcome: 'cooldown', reply: '@mod2 ?live is on cooldown for 5 s' });
+    const first = decide(msg('?live'), c, other.kind === 'refuse' ? other.cooldowns : a.cooldowns, 2);
+    expect(first).toMatchObject({ outcome: 'cooldown', reply: '@mod1 ?live is on cooldown for 5 s' });
+  });
+
+  it('tells a moderator again in the next window', () => {
+    const mod2 = { user_id: 'other', user_name: 'mod2' };
+    const a = run('!brb', 'moderator', EMPTY_COOLDOWNS, 0);
+    const told = run('!brb', 'moderator', a.state, 1000, mod2);
+    const b = run('!brb', 'moderator', told.state, 10_000);
+    expect(b.kind).toBe('run');
+    expect(run('!brb', 'moderator', b.state, 11_000, mod2).reply).toBe('@mod2 !brb is on cooldown for 4 s');
+  });
+
+  it.each(['vip', 'public'] as const)('stays silent to a %s inside a cooldown', (role) => {
+    const c: ChatConfig = { ...config, commands: { brb: { role: 'public' } } };
+    const a = decide(msg('!brb'), c, EMPTY_COOLDOWNS, 0);
+    const b = decide(msg('!brb', role), c, a.kind === 'run' ? a.cooldowns : EMPTY_COOLDOWNS, 1000);
+    expect(b).toMatchObject({ kind: 'refuse', outcome: 'cooldown', reply: null });
+    const s = run('!status', role, EMPTY_COOLDOWNS, 0);
+    expect(run('!status', role, s.state, 10_000)).toMatchObject({ outcome: 'cooldown', reply: null });
+  });
+
+  it('starts no cooldown for reading a value, and shows it inside a change window', () => {
+    const read = run('!trigger', 'moderator', EMPTY_COOLDOWNS, 0);
+    expect(read).toMatchObject({ kind: 'run', state: EMPTY_COOLDOWNS });
+    expect(run('!trigger 500', 'moderator', read.state, 1).kind).toBe('run');
+    const set = run('!trigger 600', 'moderator', EMPTY_COOLDOWNS, 0);
+    const other = { user_id: 'other', user_name: 'mod2' };
+    expect(run('!trigger', 'moderator', set.state, 1000, other).kind).toBe('run');
+    expect(run('!trigger 700', 'moderator', set.state, 1000, other).outcome).toBe('cooldown');
   });
 
   it('keeps windows per command', () => {
@@ -359,7 +446,7 @@ describe('help', () => {
   it('lists only what the caller may use', () => {
     const pub = decide(msg('!telemy help', 'public'), config, EMPTY_COOLDOWNS, 0);
     const mod = decide(msg('!telemy', 'moderator'), config, EMPTY_COOLDOWNS, 0);
-    expect(pub.kind === 'run' && pub.help).toBe('you can use: !status !bitrate !telemy help');
+    expect(pub.kind === 'run' && pub.help).toBe('you can use: !status !bitrate !sourceinfo !telemy help');
     expect(mod.kind === 'run' && mod.help).toContain('!brb');
     expect(mod.kind === 'run' && mod.help).not.toContain('!stop');
   });
@@ -376,9 +463,13 @@ describe('execution through ChatActions', () => {
   it('maps commands to the dock/CLI paths', async () => {
     const cases: Array<[string, string, unknown[]]> = [
       ['!live', 'explicitIntent', ['LIVE']],
+      ['!low', 'explicitIntent', ['LOW']],
       ['!brb', 'explicitIntent', ['BRB']],
       ['!offline', 'explicitIntent', ['OFFLINE']],
       ['!switch priv', 'switchToScene', ['PRIVACY']],
+      ['!privacy', 'switchToScene', ['PRIVACY']],
+      ['!starting', 'switchToScene', ['Starting Soon']],
+      ['!ending', 'switchToScene', ['Thanks']],
       ['!auto off', 'setSetting', ['auto_scene_switch', false]],
       ['!override on', 'setSetting', ['manual_override', true]],
       ['!trigger 1000', 'setThreshold', ['low_bitrate_kbps', 1000]],
@@ -386,12 +477,17 @@ describe('execution through ChatActions', () => {
       ['!rtrigger 3000', 'setThreshold', ['low_rtt_ms', 3000]],
       ['!irl on', 'irl', [true]],
       ['!fix', 'fixMediaSources', []],
+      ['!refresh', 'refreshFeedSource', []],
+      ['!notify on', 'setNotify', [true]],
+      ['!prefix ?', 'setPrefix', ['?']],
       ['!start', 'startStream', []],
       ['!stop', 'stopStream', []],
       ['!record', 'toggleRecord', []],
       ['!alias pause brb', 'setAlias', ['pause', 'brb']],
       ['!status', 'status', []],
       ['!bitrate', 'bitrates', []],
+      ['!sourceinfo', 'sourceInfo', []],
+      ['!obsinfo', 'obsInfo', []],
     ];
     for (const [text, method, args] of cases) {
       const { result, actions } = await go(text);
@@ -412,8 +508,48 @@ describe('execution through ChatActions', () => {
 
   it('shows a threshold without an argument and changes nothing', async () => {
     const { result, actions } = await go('!rtrigger');
-    expect(result).toMatchObject({ outcome: 'accepted', reply: '@streamer low_rtt_ms is 2500 ms' });
+    expect(result).toMatchObject({ outcome: 'accepted', reply: '@streamer RTT trigger is 2500 ms' });
     expect(actions.mutations()).toEqual([]);
+    expect((await go('!trigger')).result.reply).toBe('@streamer low-bitrate trigger is 800 kb/s');
+  });
+
+  it('confirms changes in words with units', async () => {
+    const replies: Array<[string, string]> = [
+      ['!trigger 500', 'low-bitrate trigger set to 500 kb/s'],
+      ['!otrigger 150', 'offline-bitrate trigger set to 150 kb/s'],
+      ['!rtrigger 3000', 'RTT trigger set to 3000 ms'],
+      ['!auto off', 'automatic switching off'],
+      ['!override on', 'manual override on'],
+      ['!notify on', 'automatic switches will be announced in chat'],
+      ['!notify off', 'automatic switches will not be announced'],
+      ['!prefix ?', 'commands now start with ?, e.g. ?telemy help'],
+    ];
+    for (const [text, reply] of replies) {
+      expect((await go(text)).result, text).toMatchObject({
+        outcome: 'accepted',
+        reply: `@streamer ${reply}`,
+      });
+    }
+  });
+
+  it('keeps the reason when a setting could not be saved', async () => {
+    const a = new FakeChatActions();
+    a.saveFails = true;
+    expect((await go('!notify on', a)).result).toMatchObject({
+      outcome: 'failed',
+      reply: '@streamer could not save the announcement setting',
+    });
+    expect((await go('!prefix ~', a)).result).toMatchObject({
+      outcome: 'failed',
+      reply: '@streamer could not save the prefix',
+    });
+  });
+
+  it('answers the readouts with what the engine reports', async () => {
+    expect((await go('!sourceinfo', undefined, 'public')).result.reply).toMatch(
+      /^@viewer1 phone: normal, 4200 kb\/s/,
+    );
+    expect((await go('!obsinfo', undefined, 'moderator')).result.reply).toMatch(/^@mod1 OBS live/);
   });
 
   it('confirms the matched scene and refuses an ambiguous or unknown one without switching', async () => {
@@ -508,5 +644,49 @@ describe('property: no input throws', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('settings changed from chat apply from the next message', () => {
+  function bridgeWith(actions: FakeChatActions, cfg: ChatConfig = config) {
+    let clock = 0;
+    const bridge = new ChatBridge({
+      config: cfg,
+      actions,
+      getSecret: async () => null,
+      audit: null,
+      adapters: () => [],
+      now: () => {
+        clock += 10_000;
+        return clock;
+      },
+      log: createLogger('chat-test', { level: 'silent' }),
+    });
+    return bridge;
+  }
+
+  it('!prefix switches the prefix the pipeline listens for', async () => {
+    const bridge = bridgeWith(new FakeChatActions());
+    expect(await bridge.handle(msg('!prefix ~', 'admin'))).toMatchObject({ outcome: 'accepted' });
+    expect(bridge.currentConfig().prefix).toBe('~');
+    expect(await bridge.handle(msg('!brb'))).toBeNull();
+    expect(await bridge.handle(msg('~brb'))).toMatchObject({ command: 'brb', outcome: 'accepted' });
+  });
+
+  it('!notify turns the announcements of automatic switches on and off', async () => {
+    const bridge = bridgeWith(new FakeChatActions());
+    await bridge.handle(msg('!notify on'));
+    expect(bridge.currentConfig().announce_auto_switch).toBe(true);
+    await bridge.handle(msg('!notify off'));
+    expect(bridge.currentConfig().announce_auto_switch).toBe(false);
+  });
+
+  it('keeps the old values when the config writer refused them', async () => {
+    const actions = new FakeChatActions();
+    actions.saveFails = true;
+    const bridge = bridgeWith(actions);
+    expect(await bridge.handle(msg('!prefix ~', 'admin'))).toMatchObject({ outcome: 'failed' });
+    expect(await bridge.handle(msg('!notify on'))).toMatchObject({ outcome: 'failed' });
+    expect(bridge.currentConfig()).toMatchObject({ prefix: '!', announce_auto_switch: false });
   });
 });
