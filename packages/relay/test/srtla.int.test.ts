@@ -11,7 +11,7 @@ import {
 } from '../../../test/support/srt.js';
 import { startRelayAgent } from '../src/index.js';
 import { SrtlaServer } from '../src/srtla/server.js';
-import { freeUdpPort, publish, subscribe, tapTelemetry, waitFor } from './srt-peers.js';
+import { freeUdpPort, publish, subscribe, tapTelemetry, waitFor, waitForAsync } from './srt-peers.js';
 import { startTestSrtlaSender, type TestSrtlaSender } from './srtla-sender.js';
 
 /** Three local source addresses: on Linux the whole of 127.0.0.0/8 is loopback. */
@@ -139,5 +139,42 @@ describe('SRTLA receiver in front of a real SRT listener', () => {
         ),
       );
     }
+  });
+
+  it('still refuses a bonded sender whose SRT stream carries the wrong passphrase', async () => {
+    process.env.TELEMY_HOME ??= fs.mkdtempSync(path.join(os.tmpdir(), 'telemy-srtla-'));
+    const agent = await startRelayAgent({
+      sessionId: 'ses_srtla_bad',
+      instanceId: 'inst-srtla-bad',
+      pairToken: 'PAIRTOKENSRTLA234567',
+      relayWsToken: 'ws-token-srtla-0123456789',
+      egressPassphrase: 'EGRESSPASSSRTLA765',
+      bindHost: '127.0.0.1',
+      ingestPorts: [await freeUdpPort()],
+      maxLinks: 1,
+      egressPort: await freeUdpPort(),
+      srtlaPort: await freeUdpPort(),
+      telemetryPort: 0,
+      logLevel: 'error',
+    });
+    cleanup.push(() => agent.close());
+    const sender = await startTestSrtlaSender({
+      sources: SOURCES,
+      receiver: { host: '127.0.0.1', port: agent.addresses.srtlaPort as number },
+    });
+    cleanup.push(() => sender.close());
+    await waitFor(() => sender.links().every((l) => l.up), 5_000, 'every link registered');
+    const phone = publish(sender.port, 'WRONGTOKEN9876543210', 200);
+    cleanup.push(async () => phone.kill());
+    const metrics = `http://127.0.0.1:${agent.addresses.telemetryPort}/metrics`;
+    await waitForAsync(
+      async () =>
+        /^telemy_relay_rejected_callers_total\{listener="link1"\} [1-9]/m.test(
+          await (await fetch(metrics)).text(),
+        ),
+      15_000,
+      'the wrong passphrase rejected on link1',
+    );
+    expect(agent.healthReport().ingest_active).toBe(false);
   });
 });
