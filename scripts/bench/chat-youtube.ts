@@ -112,7 +112,7 @@ cooldown_s = 0
   }
   const engine = startTelemy(['engine', '--config', path.join(home, 'config.toml')], { home });
   try {
-    const token = (await engine.waitFor(/dashboard: \S+\?token=(\S+)/))[1] as string;
+    const token = (await engine.waitFor(/dashboard: \S+\?token=(\S+)/, 120_000))[1] as string;
     const youtube = async (): Promise<YouTubeRow> => {
       const r = await fetch(`http://127.0.0.1:${ENGINE_PORT}/api/state`, {
         headers: { authorization: `Bearer ${token}` },
