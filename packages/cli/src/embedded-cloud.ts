@@ -8,6 +8,7 @@ import {
   backoffMs,
   type EmbeddedInit,
   EmbeddedReport,
+  LOCAL_RELAY_ENV,
   type Logger,
   newApiKey,
   packageRoot,
@@ -122,6 +123,19 @@ export interface EmbeddedCloudOptions {
   apiKeyName: string;
   logLevel: EmbeddedInit['log_level'];
   logger: Logger;
+  /** `[relay] bind_host` and `public_host` for the child's local relays. */
+  relay?: { bind_host?: string | undefined; public_host?: string | undefined };
+}
+
+/**
+ * The `[relay]` settings as the child's environment entries; an unset key is left out, so the child
+ * keeps what the engine's environment says (tests pin relays to loopback that way).
+ */
+export function embeddedRelayEnv(relay: EmbeddedCloudOptions['relay'] = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (relay.bind_host !== undefined) env[LOCAL_RELAY_ENV.bindHost] = relay.bind_host;
+  if (relay.public_host !== undefined) env[LOCAL_RELAY_ENV.publicHost] = relay.public_host;
+  return env;
 }
 
 /**
@@ -228,7 +242,10 @@ class EmbeddedControlPlane implements EmbeddedCloud {
       String(this.port),
     ]);
     const spawnedAt = Date.now();
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', logFd] });
+    const child = spawn(command, args, {
+      stdio: ['pipe', 'pipe', logFd],
+      env: { ...process.env, ...embeddedRelayEnv(this.opts.relay) },
+    });
     fs.closeSync(logFd);
     this.child = child;
     // A child that died before reading its stdin is reported by its exit, not by this pipe.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { afterCrash, parseChildReport, RESTART_POLICY } from '../src/embedded-cloud.js';
+import { afterCrash, embeddedRelayEnv, parseChildReport, RESTART_POLICY } from '../src/embedded-cloud.js';
 
 describe('the embedded control plane child: restart decisions', () => {
   const quick = 1_000;
@@ -47,5 +47,18 @@ describe('the embedded control plane child: stdout reports', () => {
       'null',
     ])
       expect(parseChildReport(line), line).toBeNull();
+  });
+});
+
+describe('the embedded control plane child: relay addresses', () => {
+  it('hands over the [relay] addresses that are set, and leaves the others to its environment', () => {
+    expect(embeddedRelayEnv({ bind_host: '0.0.0.0', public_host: '192.168.1.20' })).toEqual({
+      TELEMY_LOCAL_RELAY_BIND_HOST: '0.0.0.0',
+      TELEMY_LOCAL_RELAY_PUBLIC_HOST: '192.168.1.20',
+    });
+    expect(embeddedRelayEnv({ public_host: '10.0.0.2' })).toEqual({
+      TELEMY_LOCAL_RELAY_PUBLIC_HOST: '10.0.0.2',
+    });
+    expect(embeddedRelayEnv({})).toEqual({});
   });
 });

@@ -28,6 +28,7 @@ export {
   relaySourceSettings,
 } from './obs-media-source.js';
 export { buildPairing, type PairingDetails, renderQrForTerminal } from './pairing.js';
+export { relayAddressReason } from './relay-address.js';
 export type { RelaySignal, RelaySignalKind, RelaySignalSink } from './relay-signals.js';
 export {
   RelayTelemetryClient,
