@@ -1,8 +1,11 @@
+import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
 import { engineChatActions } from '../../src/control/chat-actions.js';
+import { EngineControl } from '../../src/control/engine-control.js';
+import { ObsNotConnectedError, ObsRequestError } from '../../src/obs/obs-link.js';
 import { registerApiRoutes } from '../../src/server/api-routes.js';
-import { controlRig } from './fixtures.js';
+import { controlRig, silent } from './fixtures.js';
 
 const chatSource = {
   kind: 'chat' as const,
@@ -158,5 +161,136 @@ describe('EngineControl: settings never switch by themselves', () => {
     const o = control.setThresholds({ low_bitrate_kbps: -1 });
     expect(o).toMatchObject({ ok: false, field_errors: { 'failover.low_bitrate_kbps': expect.any(String) } });
     expect(store.config.failover.low_bitrate_kbps).toBe(800);
+  });
+});
+
+describe('EngineControl: OBS refusals in words', () => {
+  it('a refusal without a comment says what the status means, not its number', async () => {
+    const { control, obs } = await controlRig();
+    obs.refusals.ToggleRecord = new ObsRequestError('ToggleRecord', 504, '');
+    const o = await control.toggleRecord();
+    expect(o).toEqual({ ok: false, message: 'OBS refused: the output is disabled in OBS' });
+    expect(o.message).not.toMatch(/\d{3}/);
+  });
+
+  it("OBS's own comment is kept when it gave one", async () => {
+    const { control, obs } = await controlRig();
+    obs.refusals.StartStream = new ObsRequestError('StartStream', 702, 'No stream key set.');
+    expect(await control.startStream()).toEqual({ ok: false, message: 'OBS refused: No stream key set' });
+  });
+
+  it('a start that finds the output already running (before its event arrived) is "already live"', async () => {
+    const { control, obs } = await controlRig();
+    obs.refusals.StartStream = new ObsRequestError('StartStream', 500, '');
+    expect(await control.startStream()).toEqual({ ok: true, message: 'already live' });
+    obs.st = { ...obs.st, streaming: true };
+    obs.refusals.StopStream = new ObsRequestError('StopStream', 501, '');
+    expect(await control.stopStream()).toEqual({ ok: true, message: 'not live' });
+  });
+
+  it('OBS not connected is said as such', async () => {
+    const { control, obs } = await controlRig();
+    obs.refusals.ToggleRecord = new ObsNotConnectedError();
+    expect(await control.toggleRecord()).toEqual({ ok: false, message: 'OBS is not connected' });
+  });
+});
+
+describe('EngineControl: !refresh restarts the media source that plays the feed', () => {
+  async function rigWithFeed(input: string | null) {
+    const rig = await controlRig();
+    const control = new EngineControl({
+      controller: rig.controller,
+      obs: rig.obs.asLink(),
+      store: rig.store,
+      vault: rig.vault,
+      cloud: () => null,
+      logger: silent,
+      feedInput: () => input,
+    });
+    return { ...rig, control };
+  }
+
+  it('restarts that one input with the restart media action', async () => {
+    const { control, obs } = await rigWithFeed('Phone');
+    const sent: unknown[] = [];
+    const call = obs.call.bind(obs);
+    obs.call = async (request: string, data?: unknown) => {
+      sent.push([request, data]);
+      return call(request);
+    };
+    expect(await control.refreshFeedSource()).toEqual({ ok: true, message: 'restarted Phone' });
+    expect(sent).toEqual([
+      [
+        'TriggerMediaInputAction',
+        { inputName: 'Phone', mediaAction: 'OBS_WEBSOCKET_MEDIA_INPUT_ACTION_RESTART' },
+      ],
+    ]);
+  });
+
+  it('says how to name the source when none is known, without asking OBS', async () => {
+    const { control, obs } = await rigWithFeed(null);
+    const o = await control.refreshFeedSource();
+    expect(o).toMatchObject({ ok: false, message: expect.stringMatching(/input = .* \[\[sources\]\]/) });
+    expect(obs.calls).toEqual([]);
+  });
+
+  it('names the input and the refusal when OBS has no such source', async () => {
+    const { control, obs } = await rigWithFeed('Phone');
+    obs.refusals.TriggerMediaInputAction = new ObsRequestError('TriggerMediaInputAction', 600, '');
+    expect(await control.refreshFeedSource()).toEqual({
+      ok: false,
+      message: 'could not restart Phone: OBS refused: it does not exist in OBS',
+    });
+  });
+
+  it('chat !refresh goes through the same path', async () => {
+    const { control, store, obs } = await rigWithFeed('Telemy Relay');
+    const actions = engineChatActions({
+      control,
+      store,
+      scenes: () => obs.st.scenes,
+      status: () => {
+        throw new Error('not used');
+      },
+    });
+    expect(await actions.refreshFeedSource(chatSource)).toMatchObject({
+      ok: true,
+      reply: 'restarted Telemy Relay',
+    });
+  });
+});
+
+describe('chat settings saved by the engine', () => {
+  it('!notify and !prefix are written to [chat] in the config file', async () => {
+    const { control, store, obs } = await controlRig();
+    const actions = engineChatActions({
+      control,
+      store,
+      scenes: () => obs.st.scenes,
+      status: () => {
+        throw new Error('not used');
+      },
+    });
+    expect(await actions.setNotify(true, chatSource)).toMatchObject({ ok: true });
+    expect(await actions.setPrefix('?', chatSource)).toMatchObject({ ok: true });
+    expect(store.config.chat).toMatchObject({ announce_auto_switch: true, prefix: '?' });
+    expect(readFileSync(store.path, 'utf8')).toMatch(/^prefix = "\?"$/m);
+  });
+
+  it('a prefix the config refuses is not saved, and says so', async () => {
+    const { control, store, obs } = await controlRig();
+    const actions = engineChatActions({
+      control,
+      store,
+      scenes: () => obs.st.scenes,
+      status: () => {
+        throw new Error('not used');
+      },
+    });
+    expect(await actions.setPrefix('abc', chatSource)).toMatchObject({
+      ok: false,
+      reply: 'could not save the prefix',
+    });
+    expect(store.config.chat.prefix).toBe('!');
   });
 });

@@ -31,6 +31,8 @@ export class FakeObs extends EventEmitter<ObsLinkEvents> {
   /** Requests OBS accepts and then ignores (a start while its last output is still stopping). */
   ignoreNext = 0;
   mediaStatus: Record<string, unknown> | Error = { mediaState: 'OBS_MEDIA_STATE_PLAYING' };
+  /** Requests OBS answers with a failure, by request type. */
+  refusals: Record<string, Error> = {};
 
   get connected(): boolean {
     return this.st.connection === 'connected';
@@ -42,6 +44,8 @@ export class FakeObs extends EventEmitter<ObsLinkEvents> {
 
   async call(request: string): Promise<Record<string, unknown>> {
     this.calls.push(request);
+    const refusal = this.refusals[request];
+    if (refusal) throw refusal;
     if (request === 'StartStream' || request === 'StopStream') {
       const active = request === 'StartStream';
       if (this.ignoreNext > 0) {
