@@ -40,6 +40,12 @@ export function RelayPanel({ relay, links }: { relay: DockRelay; links: DockLink
               <Row label="Grace left">{duration(relay.grace_remaining_s)}</Row>
             )}
           </div>
+          {relay.phone_address && (
+            <Row label="Phone address">
+              <span data-testid="relay-phone-address">{relay.phone_address.host}</span>{' '}
+              <span class="muted-inline">({relay.phone_address.reason})</span>
+            </Row>
+          )}
           {relay.time_bank && (
             <div class="timebank">
               <Row label="Time Bank">

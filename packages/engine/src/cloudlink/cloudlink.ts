@@ -37,6 +37,8 @@ export interface CloudLinkOptions {
   createTelemetry?: (url: string, token: string) => TelemetryConnection;
   now?: () => number;
   logger?: Logger;
+  /** Why a session's relay is at the address it was given (`relayAddressReason`). */
+  relayAddressReason?: (publicIp: string) => string;
   /**
    * How often `active()` is polled while provisioning at first (default 500 ms); slower after
    * 10 s and 60 s so a slow cloud launch stays well inside the control plane's rate limit.
@@ -314,9 +316,14 @@ export class CloudLink {
         : null,
       pairing: s ? this.pairing : null,
       pairingRevealed: this.revealed,
+      phone_address: s?.relay.public_ip ? this.phoneAddress(s.relay.public_ip) : null,
       links: s && rows ? rows.map(linkInput) : null,
       detail: this.detail ?? this.notice,
     };
+  }
+
+  private phoneAddress(host: string): { host: string; reason: string } {
+    return { host, reason: this.opts.relayAddressReason?.(host) ?? 'given by the control plane' };
   }
 
   /** The link whose packets reach OBS: the one the relay forwards, else the strongest active one. */

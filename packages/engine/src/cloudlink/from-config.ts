@@ -3,6 +3,7 @@ import type { TelemyConfig } from '../config/schema.js';
 import { CloudLink } from './cloudlink.js';
 import { ControlPlaneClient, type FetchLike } from './control-plane-client.js';
 import { ensureRelayMediaSource, type ObsRequester } from './obs-media-source.js';
+import { relayAddressReason } from './relay-address.js';
 import type { RelaySignalSink } from './relay-signals.js';
 
 export interface CloudLinkWiring {
@@ -63,6 +64,7 @@ export function createCloudLink(w: CloudLinkWiring): CloudLink | null {
     restoredSessionId: w.restoredSessionId ?? null,
     obsConnected: () => obs?.connected ?? false,
     ...(configureObsSource ? { configureObsSource } : {}),
+    relayAddressReason: (ip) => relayAddressReason(ip, w.config),
     logger: log,
   });
 }

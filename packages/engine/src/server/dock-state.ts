@@ -129,6 +129,8 @@ export interface RelayInput {
   /** Present while a session has pairing details; shown only when `pairingRevealed`. */
   pairing: { srt_url: string; qr_svg: string; obs_source_url: string } | null;
   pairingRevealed: boolean;
+  /** The relay address the phone is given and why; absent or null without a relay address. */
+  phone_address?: { host: string; reason: string } | null;
   /** null: no relay telemetry yet. */
   links: readonly RelayLinkInput[] | null;
   detail: string | null;
@@ -392,6 +394,7 @@ function projectRelay(relay: RelayInput | null | undefined): DockRelay {
       relay.pairing && relay.pairingRevealed
         ? { revealed: true, available: true, ...relay.pairing }
         : { revealed: false, available: relay.pairing !== null },
+    phone_address: relay.phone_address ?? null,
     detail: relay.detail,
   };
 }

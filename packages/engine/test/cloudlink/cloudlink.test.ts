@@ -482,6 +482,7 @@ describe('CloudLink snapshot and pairing', () => {
         tele.push(t);
         return t;
       },
+      relayAddressReason: (ip) => `why ${ip}`,
       logger: createLogger('test', { level: 'silent' }),
     });
     links.push(cl);
@@ -490,6 +491,7 @@ describe('CloudLink snapshot and pairing', () => {
       links: null,
       pairing: null,
       time_bank: null,
+      phone_address: null,
     });
 
     api.activeReplies = [session('active')];
@@ -507,6 +509,8 @@ describe('CloudLink snapshot and pairing', () => {
       time_bank: { left_s: 3540, used_s: 60 },
     });
     expect(before.pairing?.srt_url).toBe(SRT_URL);
+    // The phone's address is no secret: shown with the reason for it before any reveal.
+    expect(before.phone_address).toEqual({ host: '198.51.100.4', reason: 'why 198.51.100.4' });
     expect(before.pairing?.qr_svg).toContain('<svg');
 
     const t = tele[0]!;

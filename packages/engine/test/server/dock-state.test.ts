@@ -212,6 +212,17 @@ describe('buildDockState', () => {
     expect(s.links).toEqual({ status: 'not_configured', rows: [] });
   });
 
+  it("relay: the phone's address and why, shown without revealing the pairing", () => {
+    const address = {
+      host: '192.168.1.23',
+      reason: 'first non-internal IPv4 address of this machine (wlan0)',
+    };
+    const s = buildDockState({ ...baseInputs(), relay: relay({ phone_address: address }) });
+    expect(s.relay.phone_address).toEqual(address);
+    expect(s.relay.pairing).toEqual({ revealed: false, available: true });
+    expect(buildDockState({ ...baseInputs(), relay: relay() }).relay.phone_address).toBeNull();
+  });
+
   it('relay: status, uptime, Time Bank percentage, links with signal bars', () => {
     const s = buildDockState({ ...baseInputs(), relay: relay() });
     expect(s.relay).toMatchObject({

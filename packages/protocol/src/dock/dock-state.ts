@@ -178,6 +178,8 @@ const relaySchema = z.object({
   grace_remaining_s: count.nullable(),
   time_bank: z.object({ left_s: count, used_s: count, used_pct: z.number().min(0).max(100) }).nullable(),
   pairing: pairingSchema,
+  /** The relay address the phone is given (not a secret), and why it is that one. */
+  phone_address: z.object({ host: z.string(), reason: text }).nullable().optional(),
   /** Why the last start was refused or the relay stopped, when the engine knows. */
   detail: text.nullable(),
 });
