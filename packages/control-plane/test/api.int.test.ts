@@ -379,6 +379,10 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
       expect(a.ingest.srt_url).toBe(
         `srt://127.0.0.1:${a.relay.srt_port}?mode=caller&passphrase=${s.credentials.pair_token}&latency=2000`,
       );
+      expect(a.relay.srtla_port).toBeGreaterThan(0);
+      expect(a.ingest.srtla_url).toBe(
+        `srtla://127.0.0.1:${a.relay.srtla_port}?passphrase=${s.credentials.pair_token}&latency=2000`,
+      );
       expect(a.ingest.obs_source_url).toMatch(
         /^srt:\/\/127\.0\.0\.1:\d+\?mode=caller&passphrase=[A-Z2-7]{24}&latency=2000000$/,
       );

@@ -47,6 +47,7 @@ export class FakeRelayProvider implements RelayProvider {
       srt_port: 40_000 + this.seq,
       egress_port: 41_000 + this.seq,
       ws_port: 42_000 + this.seq,
+      srtla_port: 43_000 + this.seq,
     };
     this.instances.set(instance_id, {
       instance_id,

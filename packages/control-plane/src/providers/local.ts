@@ -58,6 +58,8 @@ interface StartedRelay {
   /** The first ingest port and the egress port the agent was given (absent in older registries). */
   srt_port?: number;
   egress_port?: number;
+  /** The SRTLA port (absent in older registries: those relays ran no SRTLA receiver). */
+  srtla_port?: number;
   /** The address the relay was advertised on (absent in older registries: those served 127.0.0.1). */
   public_host?: string;
   started_at: string;
@@ -100,6 +102,7 @@ function addressOf(r: StartedRelay): ProvisionedRelay | null {
     srt_port: r.srt_port,
     egress_port: r.egress_port,
     ws_port: r.ws_port,
+    ...(r.srtla_port === undefined ? {} : { srtla_port: r.srtla_port }),
   };
 }
 
@@ -147,6 +150,8 @@ export class LocalRelayProvider implements RelayProvider {
     const ingestPorts: number[] = [];
     for (let i = 0; i < maxLinks; i++) ingestPorts.push(await freeUdpPort(where.bind_host));
     const egressPort = await freeUdpPort(where.bind_host);
+    // Bonding phones send SRTLA: every local relay takes them next to plain SRT callers.
+    const srtlaPort = await freeUdpPort(where.bind_host);
     const wsPort = await freeTcpPort(where.bind_host);
     const agent: RelayAgentConfigInput = {
       sessionId: req.session_id,
@@ -161,6 +166,7 @@ export class LocalRelayProvider implements RelayProvider {
       ingestPorts,
       maxLinks,
       egressPort,
+      srtlaPort,
       telemetryPort: wsPort,
       ...this.opts.agentOverrides,
     };
@@ -194,6 +200,7 @@ export class LocalRelayProvider implements RelayProvider {
       ws_port: wsPort,
       srt_port: ingestPorts[0] as number,
       egress_port: egressPort,
+      srtla_port: srtlaPort,
       public_host: where.public_host,
       started_at: new Date().toISOString(),
     };

@@ -31,6 +31,8 @@ export interface ProvisionedRelay {
   srt_port: number;
   egress_port: number;
   ws_port: number;
+  /** The SRTLA receiver's port; providers whose relays run none leave it out. */
+  srtla_port?: number;
 }
 
 /** A running relay as its provider knows it: where it serves and which session it was launched for. */

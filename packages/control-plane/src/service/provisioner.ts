@@ -39,6 +39,7 @@ export async function recordLaunch(
   const recorded = await tx.query<{ last_health_at: Date | null }>(
     `UPDATE relay_instances SET provider_instance_id = $2, public_ip = $3,
        srt_port = $4, egress_port = $5, ws_port = $6, launched_at = COALESCE(launched_at, $7),
+       srtla_port = $8,
        state = CASE WHEN state = 'provisioning' THEN 'running' ELSE state END
      WHERE id = $1 AND (public_ip IS NULL OR provider_instance_id = $2) RETURNING last_health_at`,
     [
@@ -49,6 +50,7 @@ export async function recordLaunch(
       relay.egress_port,
       relay.ws_port,
       now,
+      relay.srtla_port ?? null,
     ],
   );
   const row = recorded.rows[0];

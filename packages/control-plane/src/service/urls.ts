@@ -12,6 +12,14 @@ export function ingestSrtUrl(ip: string, port: number, passphrase: string): stri
   return `srt://${hostPart(ip)}:${port}?mode=caller&passphrase=${passphrase}&latency=${SRT_LATENCY_MS}`;
 }
 
+/**
+ * What a bonding sender pastes: the same passphrase and latency as the SRT URL, since SRTLA carries
+ * that SRT stream unchanged to the same listener.
+ */
+export function ingestSrtlaUrl(ip: string, port: number, passphrase: string): string {
+  return `srtla://${hostPart(ip)}:${port}?passphrase=${passphrase}&latency=${SRT_LATENCY_MS}`;
+}
+
 /** What the OBS media source (ffmpeg's SRT input) opens: ffmpeg reads `latency` in microseconds. */
 export function obsSourceUrl(ip: string, port: number, passphrase: string): string {
   return `srt://${hostPart(ip)}:${port}?mode=caller&passphrase=${passphrase}&latency=${SRT_LATENCY_MS * 1000}`;

@@ -1,6 +1,6 @@
 import type { RelayBonded, RelayLink, RelaySession, SessionStatus } from '@telemy/protocol';
 import type { Queryable } from '../db/types.js';
-import { ingestSrtUrl, maskIp, obsSourceUrl, telemetryWsUrl } from '../service/urls.js';
+import { ingestSrtlaUrl, ingestSrtUrl, maskIp, obsSourceUrl, telemetryWsUrl } from '../service/urls.js';
 import { type Field, jsonArraySql, selectList } from './array-rows.js';
 
 /** A session joined with its relay instance and its latest health report. */
@@ -28,6 +28,7 @@ export interface SessionRow {
   srt_port: number | null;
   egress_port: number | null;
   ws_port: number | null;
+  srtla_port: number | null;
   instance_state: string | null;
   last_health_at: Date | null;
   last_health: { links?: RelayLink[]; bonded?: RelayBonded } | null;
@@ -64,6 +65,7 @@ export const SESSION_FIELDS: ReadonlyArray<Field<SessionRow>> = [
   ['srt_port', 'r.srt_port', 'value'],
   ['egress_port', 'r.egress_port', 'value'],
   ['ws_port', 'r.ws_port', 'value'],
+  ['srtla_port', 'r.srtla_port', 'value'],
   ['instance_state', 'r.state', 'value'],
   ['last_health_at', 'r.last_health_at', 'time'],
   [
@@ -126,11 +128,13 @@ export function toApiSession(s: SessionRow, nowMs: number): RelaySession {
       public_ip: ip,
       srt_port: s.srt_port,
       egress_port: s.egress_port,
+      srtla_port: s.srtla_port,
       ws_url: ip && s.ws_port ? telemetryWsUrl(ip, s.ws_port) : null,
     },
     credentials: { pair_token: s.pair_token, relay_ws_token: s.relay_ws_token },
     ingest: {
       srt_url: ip && s.srt_port ? ingestSrtUrl(ip, s.srt_port, s.pair_token) : null,
+      srtla_url: ip && s.srtla_port ? ingestSrtlaUrl(ip, s.srtla_port, s.pair_token) : null,
       obs_source_url: ip && s.egress_port ? obsSourceUrl(ip, s.egress_port, s.egress_passphrase) : null,
     },
     timers: {

@@ -1,3 +1,4 @@
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,6 +56,16 @@ describe('LocalRelayProvider', () => {
       session_id: 'ses_local1',
       instance_id: relay.instance_id,
     });
+    // Its SRTLA port answers a sender's first registration attempt (an unknown group: REG_NGP).
+    const srtla = dgram.createSocket('udp4');
+    const answer = new Promise<Buffer>((r) => srtla.once('message', r));
+    srtla.send(
+      Buffer.concat([Buffer.from([0x92, 0x01]), Buffer.alloc(256, 7)]),
+      relay.srtla_port as number,
+      '127.0.0.1',
+    );
+    expect((await answer).toString('hex')).toBe('9211');
+    srtla.close();
     expect(await provider.list()).toEqual([
       { instance_id: relay.instance_id, session_id: 'ses_local1', region: 'local', state: 'running' },
     ]);

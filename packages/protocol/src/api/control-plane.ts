@@ -125,10 +125,17 @@ export const RelaySession = z.object({
     public_ip: z.string().nullable(),
     srt_port: z.number().int().nullable(),
     egress_port: z.number().int().nullable(),
+    /** The SRTLA port for bonding senders: null when the relay runs none, absent from older servers. */
+    srtla_port: z.number().int().nullable().optional(),
     ws_url: z.string().nullable(),
   }),
   credentials: z.object({ pair_token: z.string(), relay_ws_token: z.string() }),
-  ingest: z.object({ srt_url: z.string().nullable(), obs_source_url: z.string().nullable() }),
+  ingest: z.object({
+    srt_url: z.string().nullable(),
+    /** What a bonding sender (BELABOX, Moblin, IRL Pro) pastes; null and absent as `srtla_port`. */
+    srtla_url: z.string().nullable().optional(),
+    obs_source_url: z.string().nullable(),
+  }),
   timers: z.object({
     grace_window_seconds: z.number().int(),
     max_session_seconds: z.number().int(),
