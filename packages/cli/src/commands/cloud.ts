@@ -81,7 +81,7 @@ export function registerCloud(program: Command): void {
       if (opts.qr && !opts.reveal) {
         throw new CliError('--qr shows the phone passphrase as a QR code; add --reveal to confirm', 2);
       }
-      const { client } = await cloudClient(cmd, opts);
+      const { client, config } = await cloudClient(cmd, opts);
       const session = await client.active(opts.reveal === true);
       if (!session) {
         process.stdout.write(opts.json ? 'null\n' : 'no active relay session\n');
@@ -89,7 +89,16 @@ export function registerCloud(program: Command): void {
       }
       if (opts.json) return printJson(session, opts.reveal === true);
       process.stdout.write(`session ${session.session_id} ${session.status}\n`);
-      process.stdout.write(describe(session, opts.reveal === true));
+      const ip = session.relay.public_ip;
+      // `--base-url` reaches a hosted control plane whatever the config's mode says.
+      const mode = opts.baseUrl ? 'remote' : config.cloud.mode;
+      const why = ip
+        ? (await import('@telemy/engine')).relayAddressReason(ip, {
+            ...config,
+            cloud: { ...config.cloud, mode },
+          })
+        : null;
+      process.stdout.write(describe(session, opts.reveal === true, why));
       const srtUrl = session.ingest.srt_url;
       if (opts.qr) {
         if (!srtUrl)
@@ -242,13 +251,15 @@ function maskUrl(url: string, reveal: boolean): string {
   return reveal ? url : url.replace(/(passphrase=)[^&]*/gi, '$1****');
 }
 
-function describe(s: Session, reveal: boolean): string {
+/** `addressReason`: why the phone is given the relay's address (`relayAddressReason`). */
+function describe(s: Session, reveal: boolean, addressReason: string | null = null): string {
   const lines: string[] = [];
   if (s.region) lines.push(`  region:        ${s.region}`);
   if (s.relay.public_ip) {
     lines.push(
       `  relay:         ${s.relay.public_ip} (ingest ${s.relay.srt_port}, egress ${s.relay.egress_port})`,
     );
+    if (addressReason) lines.push(`  phone address: ${s.relay.public_ip} (${addressReason})`);
   }
   lines.push(`  started:       ${s.usage.started_at}`);
   lines.push(`  duration:      ${s.usage.duration_seconds} s`);

@@ -177,6 +177,7 @@ export async function runEngineProcess(cmd: Command, opts: PortOptions): Promise
           apiKeyName: config.cloud.api_key_key,
           logLevel: config.log.level,
           logger,
+          relay: config.relay,
         })
       : null;
   // Loaded here, not at the top: every other command stays quick to start.
