@@ -4,7 +4,7 @@
 # command to run and fails, so no test is ever skipped for a missing peer.
 set -euo pipefail
 
-PACKAGES=(obs-studio xvfb srt-tools ffmpeg postgresql prometheus chromium cloud-init iproute2 procps systemd)
+PACKAGES=(obs-studio xvfb srt-tools ffmpeg postgresql prometheus chromium cloud-init iproute2 procps systemd gcc libc6-dev)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
