@@ -69,7 +69,8 @@ const badFrame = fc.oneof(
     }),
 );
 
-describe('IPC codec fuzzing', () => {
+// Thousands of runs each: on a busy 2-core machine one property can take well over the unit default.
+describe('IPC codec fuzzing', { timeout: 90_000 }, () => {
   it('random bytes never throw and only yield known results', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 2048 }), chunking, (bytes, cuts) => {
