@@ -42,6 +42,8 @@ export interface RelayPorts {
   maxLinks: number;
   egressPort: number;
   telemetryPort: number;
+  /** The SRTLA receiver for bonding senders (null = none). */
+  srtlaPort: number | null;
 }
 
 export interface AwsRelayProviderOptions {
@@ -90,7 +92,14 @@ export class AwsRelayProvider implements RelayProvider {
 
   constructor(private readonly opts: AwsRelayProviderOptions) {
     this.log = opts.log ?? createLogger('provider-aws');
-    this.ports = { ingestPort: 9000, maxLinks: 2, egressPort: 9001, telemetryPort: 7443, ...opts.ports };
+    this.ports = {
+      ingestPort: 9000,
+      maxLinks: 2,
+      egressPort: 9001,
+      telemetryPort: 7443,
+      srtlaPort: 5000,
+      ...opts.ports,
+    };
     this.metrics = awsMetrics(opts.registry ?? new Registry());
     this.call = {
       metrics: this.metrics,
@@ -125,6 +134,7 @@ export class AwsRelayProvider implements RelayProvider {
       maxLinks: this.ports.maxLinks,
       egressPort: this.ports.egressPort,
       telemetryPort: this.ports.telemetryPort,
+      srtlaPort: this.ports.srtlaPort,
       shutdownCommand: 'shutdown -h now',
     };
   }
@@ -191,6 +201,7 @@ export class AwsRelayProvider implements RelayProvider {
         srt_port: this.ports.ingestPort,
         egress_port: this.ports.egressPort,
         ws_port: this.ports.telemetryPort,
+        ...this.srtlaPortField(),
       };
     } catch (err) {
       this.log.error(
@@ -284,7 +295,12 @@ export class AwsRelayProvider implements RelayProvider {
       srt_port: this.ports.ingestPort,
       egress_port: this.ports.egressPort,
       ws_port: this.ports.telemetryPort,
+      ...this.srtlaPortField(),
     };
+  }
+
+  private srtlaPortField(): { srtla_port?: number } {
+    return this.ports.srtlaPort === null ? {} : { srtla_port: this.ports.srtlaPort };
   }
 
   async list(): Promise<ListedRelayInstance[]> {
@@ -392,6 +408,9 @@ export class AwsRelayProvider implements RelayProvider {
                   IpRanges: anywhere,
                 },
                 { IpProtocol: 'tcp', FromPort: p.telemetryPort, ToPort: p.telemetryPort, IpRanges: anywhere },
+                ...(p.srtlaPort === null
+                  ? []
+                  : [{ IpProtocol: 'udp', FromPort: p.srtlaPort, ToPort: p.srtlaPort, IpRanges: anywhere }]),
               ],
             }),
           ),

@@ -103,6 +103,7 @@ describe('AwsRelayProvider.provision', () => {
       srt_port: 9000,
       egress_port: 9001,
       ws_port: 7443,
+      srtla_port: 5000,
     });
     const [call] = ec2Mock.commandCalls(RunInstancesCommand);
     const input = call?.args[0].input;
@@ -154,6 +155,7 @@ describe('AwsRelayProvider.provision', () => {
       ingestPort: 9000,
       egressPort: 9001,
       telemetryPort: 7443,
+      srtlaPort: 5000,
       shutdownCommand: 'shutdown -h now',
     });
     // The secret travels only inside the base64 payload, never as readable YAML.
@@ -190,6 +192,7 @@ describe('AwsRelayProvider.provision', () => {
     ).toEqual([
       { IpProtocol: 'udp', FromPort: 9000, ToPort: 9002, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
       { IpProtocol: 'tcp', FromPort: 7443, ToPort: 7443, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+      { IpProtocol: 'udp', FromPort: 5000, ToPort: 5000, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
     ]);
     expect(ec2Mock.commandCalls(RunInstancesCommand)[0]?.args[0].input.SecurityGroupIds).toEqual(['sg-new']);
   });
@@ -382,7 +385,9 @@ describe('AwsRelayProvider.locate', () => {
     ec2Mock
       .on(DescribeInstancesCommand)
       .resolves(tagged({ 'telemy:managed': 'true', 'telemy:session_id': 'ses_abc123' }));
-    const { provider } = harness({ ports: { ingestPort: 9100, egressPort: 9101, telemetryPort: 7500 } });
+    const { provider } = harness({
+      ports: { ingestPort: 9100, egressPort: 9101, telemetryPort: 7500, srtlaPort: null },
+    });
     expect(await provider.locate('i-0abc', 'us-east-1')).toEqual({
       instance_id: 'i-0abc',
       session_id: 'ses_abc123',
