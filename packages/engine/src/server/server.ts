@@ -19,6 +19,7 @@ import {
   TOKEN_COOKIE,
   tokensEqual,
 } from './security.js';
+import { signInPage, wantsSignInPage } from './sign-in-page.js';
 
 export interface EngineServerOptions {
   host: string;
@@ -152,6 +153,12 @@ export async function createEngineServer(opts: EngineServerOptions): Promise<Fas
       queryToken: typeof queryToken === 'string' ? queryToken : undefined,
     });
     if (!token || !tokensEqual(token, opts.token)) {
+      if (!upgrading && wantsSignInPage(req.method, path, req.headers.accept)) {
+        return reply
+          .code(401)
+          .type('text/html; charset=utf-8')
+          .send(signInPage(req.headers.host ?? '127.0.0.1', token !== null));
+      }
       return sendError(
         reply,
         'unauthorized',
