@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -178,8 +178,22 @@ describe('telemy CLI', () => {
     expect(warned.stderr).toContain('warning: --value');
   });
 
+  it('doctor --timeout needs a number of milliseconds', async () => {
+    const r = await run(['doctor', '--timeout', 'abc']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "option '--timeout <ms>' argument 'abc' is invalid. a timeout is a whole number of milliseconds, 1-600000",
+    );
+    expect(r.stdout).toBe('');
+  });
+
   it('doctor prints one line per check, names the system tools, and exits 1 when OBS is unreachable', async () => {
-    const r = await run(['doctor'], { TELEMY_OBS_PORT: '1' });
+    const home = mkdtempSync(path.join(tmpdir(), 'telemy-doctor-'));
+    const r = await run(['doctor'], { TELEMY_OBS_PORT: '1', TELEMY_HOME: home });
+    expect(r.stdout).toMatch(
+      new RegExp(`^ok\\s+vault\\s+${path.join(home, 'vault.json')} not created yet`, 'm'),
+    );
+    expect(readdirSync(home)).toEqual([]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^FAIL\s+obs\s+ws:\/\/127\.0\.0\.1:1 not reachable/m);
     for (const tool of ['srt-live-transmit', 'setpriv', 'ffmpeg']) {

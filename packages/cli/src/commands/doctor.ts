@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { ConfigError, type LoadedConfig, type SceneRolesConfig } from '@telemy/engine/config';
-import type { Vault } from '@telemy/engine/vault';
+import { type Vault, vaultFileIn } from '@telemy/engine/vault';
 import type { FallbackRole } from '@telemy/protocol';
-import { errorText } from '@telemy/protocol';
-import type { Command } from 'commander';
+import { errorText, telemyPaths } from '@telemy/protocol';
+import { type Command, InvalidArgumentError } from 'commander';
 import OBSWebSocket from 'obs-websocket-js';
 import { loadCliConfig, openCliVault } from '../context.js';
 
@@ -20,9 +21,9 @@ export function registerDoctor(program: Command): void {
   program
     .command('doctor')
     .description('check config, vault, OBS, ports, system tools, control plane and chat; print what to fix')
-    .option('--timeout <ms>', 'network check timeout', '3000')
-    .action(async (opts: { timeout: string }, cmd: Command) => {
-      const timeoutMs = Number(opts.timeout) || 3000;
+    .option('--timeout <ms>', 'network check timeout', parseTimeout, 3000)
+    .action(async (opts: { timeout: number }, cmd: Command) => {
+      const timeoutMs = opts.timeout;
       const checks: Check[] = [];
       let loaded: LoadedConfig | null = null;
       try {
@@ -42,32 +43,42 @@ export function registerDoctor(program: Command): void {
           });
       }
       let vault: Vault | null = null;
-      try {
-        vault = await openCliVault();
+      // Doctor only looks: opening a vault that does not exist yet would create its key.
+      const vaultFile = vaultFileIn(telemyPaths().data);
+      if (!existsSync(vaultFile)) {
         checks.push({
           level: 'ok',
           what: 'vault',
-          detail: `${vault.file} readable (${vault.list().length} entries)`,
+          detail: `${vaultFile} not created yet (\`telemy start\` or \`telemy vault set\` creates it)`,
         });
-        for (const name of vault.corrupted())
+      } else {
+        try {
+          vault = await openCliVault();
+          checks.push({
+            level: 'ok',
+            what: 'vault',
+            detail: `${vault.file} readable (${vault.list().length} entries)`,
+          });
+          for (const name of vault.corrupted())
+            checks.push({
+              level: 'FAIL',
+              what: 'vault',
+              detail: `entry "${name}" is corrupted (it does not decrypt with the vault key) — \`telemy vault set ${name}\` to replace it`,
+            });
+          if (vault.keyStore.kind === 'key_file') {
+            checks.push({
+              level: 'warn',
+              what: 'vault key',
+              detail: `no OS secret store; the key is in ${vault.keyStore.location} (0600) — anyone with this file and the vault can read your secrets`,
+            });
+          }
+        } catch (err) {
           checks.push({
             level: 'FAIL',
             what: 'vault',
-            detail: `entry "${name}" is corrupted (it does not decrypt with the vault key) — \`telemy vault set ${name}\` to replace it`,
-          });
-        if (vault.keyStore.kind === 'key_file') {
-          checks.push({
-            level: 'warn',
-            what: 'vault key',
-            detail: `no OS secret store; the key is in ${vault.keyStore.location} (0600) — anyone with this file and the vault can read your secrets`,
+            detail: errorText(err),
           });
         }
-      } catch (err) {
-        checks.push({
-          level: 'FAIL',
-          what: 'vault',
-          detail: errorText(err),
-        });
       }
       if (loaded) {
         const cfg = loaded.config;
@@ -118,6 +129,13 @@ export function registerDoctor(program: Command): void {
     });
 }
 
+function parseTimeout(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 600_000)
+    throw new InvalidArgumentError('a timeout is a whole number of milliseconds, 1-600000');
+  return n;
+}
+
 async function checkObs(
   host: string,
   port: number,
@@ -132,14 +150,21 @@ async function checkObs(
     const timeout = new Promise<never>((_, rej) =>
       setTimeout(() => rej(new Error('timed out')), timeoutMs).unref(),
     );
+    // OBS's Hello carries an authentication challenge only when its password is on; connect()'s
+    // answer leaves the challenge out, the Hello event keeps it.
+    let challenged = false;
+    obs.once('Hello', (h) => {
+      challenged = h.authentication !== undefined;
+    });
     const hello = await Promise.race([obs.connect(url, password ?? undefined), timeout]);
+    const auth = challenged ? 'authenticated' : 'authentication off (OBS asks for no password)';
     const list = await Promise.race([obs.call('GetSceneList'), timeout]);
     const scenes = list.scenes.map((s) => String(s.sceneName));
     return [
       {
         level: 'ok',
         what: 'obs',
-        detail: `${url} reachable, obs-websocket ${hello.obsWebSocketVersion}, authenticated`,
+        detail: `${url} reachable, obs-websocket ${hello.obsWebSocketVersion}, ${auth}`,
       },
       ...checkRoleScenes(roles, scenes),
     ];

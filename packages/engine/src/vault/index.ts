@@ -6,4 +6,4 @@ export {
   openOsKeyring,
   type VaultKeyStore,
 } from './key-store.js';
-export { LOCAL_ACCESS_TOKEN_KEY, Vault, VaultError } from './vault.js';
+export { LOCAL_ACCESS_TOKEN_KEY, Vault, VaultError, vaultFileIn } from './vault.js';

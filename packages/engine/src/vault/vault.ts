@@ -52,6 +52,11 @@ export class VaultError extends Error {
 
 const NAME_RE = /^[a-z0-9_.-]{1,64}$/;
 
+/** The vault file of a data folder (it exists once something was stored, or Telemy has run). */
+export function vaultFileIn(dir: string): string {
+  return path.join(dir, 'vault.json');
+}
+
 export class Vault {
   private constructor(
     readonly file: string,
@@ -65,7 +70,7 @@ export class Vault {
    * OS secret store, else a new key is made and saved to the secret store or, lacking one, a 0600 file.
    */
   static async open(dir: string, opts: { keyring?: KeyringEntry | null } = {}): Promise<Vault> {
-    const file = path.join(dir, 'vault.json');
+    const file = vaultFileIn(dir);
     const data = readVaultFile(file);
     const keyFile = new KeyFileStore(path.join(dir, 'vault.key'));
     const keyring = opts.keyring !== undefined ? opts.keyring : await openOsKeyring(file);
