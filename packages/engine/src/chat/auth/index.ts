@@ -1,3 +1,4 @@
+export * from './doctor.js';
 export * from './lifetime.js';
 export { chatLogin, type LoginOptions, type LoginPrompt } from './login.js';
 export * from './platforms.js';
