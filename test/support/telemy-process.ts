@@ -61,10 +61,17 @@ export function startTelemy(
     /** In a session of its own, as when a user starts it from its own terminal (its own autogroup
      * on Linux: the CPU the caller's other children use is not charged to it). */
     ownSession?: boolean;
+    /** An installed `telemy` executable instead of the repository's bin, with exactly `env`
+     * (nothing inherited from the test runner) and this working folder. */
+    installed?: { bin: string; cwd: string };
   },
 ): TelemyProcess {
-  const proc = spawn(process.execPath, [TELEMY_BIN, ...args], {
-    env: { ...process.env, ...opts.env, TELEMY_HOME: opts.home },
+  const [command, argv, env] = opts.installed
+    ? [opts.installed.bin, args, { ...opts.env, TELEMY_HOME: opts.home }]
+    : [process.execPath, [TELEMY_BIN, ...args], { ...process.env, ...opts.env, TELEMY_HOME: opts.home }];
+  const proc = spawn(command, argv, {
+    env,
+    cwd: opts.installed?.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.ownSession === true,
   });
