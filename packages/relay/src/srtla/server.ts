@@ -111,7 +111,7 @@ export class SrtlaServer {
     const s = dgram.createSocket('udp4');
     const { listener } = this.opts;
     s.on('message', (msg, rinfo) => {
-      if (rinfo.port !== listener.port) return;
+      if (rinfo.port !== listener.port || rinfo.address !== listener.address) return;
       this.apply(this.receiver.fromListener(group, msg, this.now()));
     });
     s.on('error', (e) => this.log.warn({ group, err: e.message }, 'SRTLA group socket error'));
