@@ -31,6 +31,8 @@ export interface KickStubOptions {
   channels?: Record<string, { chatroomId: number; userId: number }>;
   /** Bearer tokens accepted by `POST /public/v1/chat`. */
   tokens?: string[];
+  /** Accepts further tokens (an OAuth stub's current ones). */
+  accept?: (token: string) => boolean;
 }
 
 export class KickStub {
@@ -43,11 +45,13 @@ export class KickStub {
   private readonly wss: WebSocketServer;
   private readonly channels: Record<string, { chatroomId: number; userId: number }>;
   private readonly tokens: Set<string>;
+  private readonly accepts: (token: string) => boolean;
   port = 0;
 
   constructor(opts: KickStubOptions = {}) {
     this.channels = opts.channels ?? {};
     this.tokens = new Set(opts.tokens ?? []);
+    this.accepts = opts.accept ?? (() => false);
     this.server = http.createServer((req, res) => void this.http(req, res));
     this.wss = new WebSocketServer({ noServer: true });
     this.server.on('upgrade', (req, socket, head) => {
@@ -186,10 +190,15 @@ export class KickStub {
         chatroom: { id: ch.chatroomId },
       });
     }
+    const authorization = req.headers.authorization ?? '';
+    const bearer = authorization.replace(/^Bearer /, '');
+    const authorized = this.tokens.has(bearer) || this.accepts(bearer);
+    if (req.method === 'GET' && url.pathname === '/public/v1/users') {
+      if (!authorized) return json(401, { message: 'Unauthorized' });
+      return json(200, { data: [{ user_id: 4242, name: 'telemybot' }], message: 'OK' });
+    }
     if (req.method === 'POST' && url.pathname === '/public/v1/chat') {
-      const authorization = req.headers.authorization ?? '';
-      if (!this.tokens.has(authorization.replace(/^Bearer /, '')))
-        return json(401, { message: 'Unauthorized' });
+      if (!authorized) return json(401, { message: 'Unauthorized' });
       let body: KickPostedMessage['body'];
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));

@@ -35,6 +35,8 @@ interface Session {
 export interface TwitchIrcStubOptions {
   /** Accepted `PASS oauth:<token>` values; others get `Login authentication failed`. */
   tokens?: Record<string, { login: string; userId: string }>;
+  /** Accepts further tokens (an OAuth stub's current ones) as this account. */
+  accept?: (token: string) => { login: string; userId: string } | undefined;
   host?: string;
 }
 
@@ -47,6 +49,7 @@ export class TwitchIrcStub {
   private readonly server: net.Server;
   private readonly http: http.Server;
   private readonly tokens: Record<string, { login: string; userId: string }>;
+  private readonly accepts: (token: string) => { login: string; userId: string } | undefined;
   private readonly host: string;
   private waiters: Array<() => void> = [];
   port = 0;
@@ -54,6 +57,7 @@ export class TwitchIrcStub {
 
   constructor(opts: TwitchIrcStubOptions = {}) {
     this.tokens = opts.tokens ?? {};
+    this.accepts = opts.accept ?? (() => undefined);
     this.host = opts.host ?? '127.0.0.1';
     this.server = net.createServer((socket) => this.accept(socket));
     this.http = http.createServer((req, res) => this.validate(req, res));
@@ -212,7 +216,7 @@ export class TwitchIrcStub {
     const nick = s.nick ?? '';
     const anonymous = /^justinfan\d+$/.test(nick);
     const token = s.pass?.replace(/^oauth:/, '') ?? '';
-    if (!anonymous && this.tokens[token]?.login !== nick) {
+    if (!anonymous && this.account(token)?.login !== nick) {
       this.write(s, ':tmi.twitch.tv NOTICE * :Login authentication failed');
       s.socket.end();
       return;
@@ -252,10 +256,14 @@ export class TwitchIrcStub {
     );
   }
 
+  private account(token: string): { login: string; userId: string } | undefined {
+    return Object.hasOwn(this.tokens, token) ? this.tokens[token] : this.accepts(token);
+  }
+
   private validate(req: http.IncomingMessage, res: http.ServerResponse): void {
     const auth = req.headers.authorization ?? '';
     const token = auth.replace(/^(OAuth|Bearer) /i, '');
-    const who = this.tokens[token];
+    const who = this.account(token);
     if (!req.url?.startsWith('/auth/validate') || !who) {
       res.writeHead(401, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: 401, message: 'invalid access token' }));

@@ -34,6 +34,8 @@ interface StoredMessage {
 
 export interface YouTubeStubOptions {
   tokens?: string[];
+  /** Accepts further tokens (an OAuth stub's current ones). */
+  accept?: (token: string) => boolean;
   liveChatId?: string | null;
   pollingIntervalMillis?: number;
   /** `snippet.actualStartTime` of the active broadcast (ISO 8601); the stub's start time by default. */
@@ -53,6 +55,7 @@ export class YouTubeApiStub {
   /** While true every request answers 403 quotaExceeded (as Google does once the daily quota is spent). */
   quotaExceeded = false;
   private readonly tokens: Set<string>;
+  private readonly accepts: (token: string) => boolean;
   private readonly messages: StoredMessage[] = [];
   private dropCount = 0;
   private readonly server: http.Server;
@@ -60,6 +63,7 @@ export class YouTubeApiStub {
 
   constructor(opts: YouTubeStubOptions = {}) {
     this.tokens = new Set(opts.tokens ?? []);
+    this.accepts = opts.accept ?? (() => false);
     this.liveChatId = opts.liveChatId === undefined ? 'stub-live-chat' : opts.liveChatId;
     this.pollingIntervalMillis = opts.pollingIntervalMillis ?? 50;
     this.actualStartTime = opts.actualStartTime ?? new Date().toISOString();
@@ -123,7 +127,8 @@ export class YouTubeApiStub {
       res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8' });
       res.end(JSON.stringify(body));
     };
-    if (!this.tokens.has(authorization.replace(/^Bearer /, ''))) {
+    const bearer = authorization.replace(/^Bearer /, '');
+    if (!this.tokens.has(bearer) && !this.accepts(bearer)) {
       return json(401, googleError(401, 'authError', 'Request had invalid authentication credentials.'));
     }
     if (this.quotaExceeded) {
@@ -134,6 +139,9 @@ export class YouTubeApiStub {
           errors: [{ message: 'quota', domain: 'youtube.quota', reason: 'quotaExceeded' }],
         },
       });
+    }
+    if (req.method === 'GET' && url.pathname === '/youtube/v3/channels' && url.searchParams.get('mine')) {
+      return json(200, { items: [{ id: 'UCstub', snippet: { title: 'Stub Channel' } }] });
     }
     if (req.method === 'GET' && url.pathname === '/youtube/v3/liveBroadcasts') {
       const items = this.liveChatId

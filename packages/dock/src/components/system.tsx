@@ -31,6 +31,8 @@ export function SystemPanel({ system }: { system: DockSystem }) {
   );
 }
 
+const PLATFORM_NAMES: Record<string, string> = { twitch: 'Twitch', kick: 'Kick', youtube: 'YouTube' };
+
 const CHAT: Record<string, [Tone, string]> = {
   connected: ['ok', '✔'],
   connecting: ['info', '◌'],
@@ -53,6 +55,12 @@ export function ChatPanel({ chat }: { chat: DockChat }) {
                 <Badge tone={tone} icon={icon}>
                   {p.status}
                 </Badge>
+                {p.auth === 'revoked' && (
+                  <Badge tone="bad" icon="✖">
+                    {PLATFORM_NAMES[p.platform] ?? p.platform}: sign in again
+                  </Badge>
+                )}
+                {p.account && <span class="muted-inline"> as {p.account}</span>}
                 {p.read_only && (
                   <Badge tone="warn" icon="◉">
                     read-only

@@ -170,6 +170,8 @@ export function fakeDockState(now = Date.now()): DockState {
           quota_left: null,
           quota_pace: null,
           detail: null,
+          auth: 'pasted',
+          account: null,
         },
         {
           platform: 'kick',
@@ -179,6 +181,8 @@ export function fakeDockState(now = Date.now()): DockState {
           quota_left: null,
           quota_pace: null,
           detail: 'no Kick OAuth token: read-only',
+          auth: 'none',
+          account: null,
         },
       ],
     },

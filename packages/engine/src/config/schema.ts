@@ -187,6 +187,10 @@ const chatPlatform = z
     bot_user: z.string().max(128).optional(),
     token_key: secretKeyName.optional(),
     host: z.string().min(1).max(512).optional(),
+    /** OAuth app for `telemy chat login` and token refresh; the secret stays in the vault. */
+    client_id: z.string().min(1).max(256).optional(),
+    client_secret_key: secretKeyName.optional(),
+    auth_host: z.url().optional(),
   })
   .strict();
 

@@ -221,6 +221,8 @@ function chatInput(states: ChatPlatformState[] | null): DockInputs['chat'] {
       quota_left: s.quota_remaining ?? null,
       quota_pace: s.quota_pace ?? null,
       detail: s.note,
+      auth: s.auth?.kind ?? 'none',
+      account: s.auth?.account ?? null,
     })),
   };
 }

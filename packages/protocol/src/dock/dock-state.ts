@@ -225,6 +225,13 @@ const chatPlatformRowSchema = z.object({
     })
     .nullable(),
   detail: text.nullable(),
+  /**
+   * The credentials in use: signed in (refreshed by the engine), a pasted token (never refreshed),
+   * none, or a sign-in the platform revoked (the dock asks to sign in again). Never a token.
+   */
+  auth: z.enum(['none', 'pasted', 'oauth', 'revoked']),
+  /** The signed-in account, when known. */
+  account: z.string().nullable(),
 });
 
 const chatSchema = z.discriminatedUnion('configured', [

@@ -55,14 +55,18 @@ export class KickAdapter extends ReconnectingChatAdapter {
     private readonly config: KickChatConfig,
     deps: AdapterDeps,
   ) {
-    super(deps, {
-      platform: 'kick',
-      connected: false,
-      channel: config.channel,
-      read_only: true,
-      note: 'connecting',
-      reconnects: 0,
-    });
+    super(
+      deps,
+      {
+        platform: 'kick',
+        connected: false,
+        channel: config.channel,
+        read_only: true,
+        note: 'connecting',
+        reconnects: 0,
+      },
+      config,
+    );
     this.chatroomId = config.chatroom_id ?? null;
     this.broadcasterId = config.broadcaster_user_id ?? null;
   }
@@ -73,13 +77,22 @@ export class KickAdapter extends ReconnectingChatAdapter {
       this.broadcasterId !== null
         ? { broadcaster_user_id: this.broadcasterId, content: text, type: 'user' }
         : { content: text, type: 'bot' };
-    try {
-      const res = await fetch(`${this.config.api_host ?? KICK_DEFAULT_API_HOST}/public/v1/chat`, {
+    const post = (token: string) =>
+      fetch(`${this.config.api_host ?? KICK_DEFAULT_API_HOST}/public/v1/chat`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
       });
+    try {
+      const token = await this.auth.accessToken();
+      if (!token) return false;
+      let res = await post(token);
+      if (res.status === 401) {
+        // Expired or revoked early: one refresh and one more try, never a loop.
+        const fresh = await this.auth.rejected();
+        if (fresh && fresh !== token) res = await post(fresh);
+      }
       if (!res.ok) {
         this.deps.log.warn({ status: res.status }, 'kick chat: reply refused by the API');
         if (res.status === 401 || res.status === 403) {
@@ -121,7 +134,7 @@ export class KickAdapter extends ReconnectingChatAdapter {
 
   protected async connect(): Promise<void> {
     try {
-      this.token = this.config.token_key ? await this.deps.getSecret(this.config.token_key) : null;
+      this.token = await this.auth.accessToken();
       if (this.chatroomId === null) await this.lookupChatroom();
     } catch (e) {
       this.retry(errorText(e));
@@ -175,7 +188,7 @@ export class KickAdapter extends ReconnectingChatAdapter {
         this.update({
           connected: true,
           read_only: !this.token,
-          note: this.token ? null : 'no token configured: read-only (replies off)',
+          note: this.token ? null : this.noTokenNote('no token configured: read-only (replies off)'),
         });
         return;
       case 'pusher:ping':

@@ -1,3 +1,5 @@
+import type { ChatOAuthConfig } from '../auth/platforms.js';
+import { TokenSource } from '../auth/token-source.js';
 import type { Platform } from '../config.js';
 import {
   type AdapterDeps,
@@ -9,34 +11,47 @@ import {
 
 /**
  * What every chat adapter shares: the published state (each change goes to `onState` as a copy), the
- * reconnect loop with backoff, and start/stop around the platform's own `connect` and `teardown`.
+ * reconnect loop with backoff, the platform's access token (`auth`, refreshed on its own), and
+ * start/stop around the platform's own `connect` and `teardown`.
  */
 export abstract class ReconnectingChatAdapter implements ChatAdapter {
   abstract readonly platform: Platform;
   protected readonly reconnector: Reconnector;
   protected current: ChatPlatformState;
+  protected readonly auth: TokenSource;
 
   constructor(
     protected readonly deps: AdapterDeps,
     initial: ChatPlatformState,
+    authConfig: (ChatOAuthConfig & { token_key?: string }) | undefined,
   ) {
     this.current = initial;
     this.reconnector = new Reconnector(deps.reconnect ?? DEFAULT_RECONNECT, () => void this.connect());
+    this.auth = new TokenSource({
+      platform: initial.platform,
+      config: authConfig,
+      getSecret: deps.getSecret,
+      ...(deps.setSecret ? { setSecret: deps.setSecret } : {}),
+      log: deps.log,
+      onChange: () => this.deps.onState(this.state()),
+    });
   }
 
   abstract send(text: string): Promise<boolean>;
 
   state(): ChatPlatformState {
-    return { ...this.current };
+    return { ...this.current, auth: this.auth.status() };
   }
 
   async start(): Promise<void> {
     this.reconnector.stopped = false;
+    this.auth.start();
     await this.connect();
   }
 
   async stop(): Promise<void> {
     this.reconnector.stop();
+    this.auth.stop();
     this.teardown();
     this.update({ connected: false, note: 'stopped' });
   }
@@ -44,6 +59,13 @@ export abstract class ReconnectingChatAdapter implements ChatAdapter {
   protected update(patch: Partial<ChatPlatformState>): void {
     this.current = { ...this.current, ...patch };
     this.deps.onState(this.state());
+  }
+
+  /** Why there is no token: a revoked sign-in says what to do, otherwise `fallback`. */
+  protected noTokenNote(fallback: string): string {
+    return this.auth.status().kind === 'revoked'
+      ? `sign in again: \`telemy chat login ${this.platform}\` (the platform refused the saved sign-in)`
+      : fallback;
   }
 
   /** Drops the connection and schedules the next attempt (one at a time), counted in the state. */

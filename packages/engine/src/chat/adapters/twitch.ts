@@ -1,6 +1,6 @@
 import { errorText } from '@telemy/protocol';
-import { StaticAuthProvider } from '@twurple/auth';
 import { ChatClient, type ChatMessage } from '@twurple/chat';
+import { TokenSourceAuthProvider } from '../auth/twurple-provider.js';
 import type { TwitchChatConfig } from '../config.js';
 import { twitchFlags } from '../roles.js';
 import { ReconnectingChatAdapter } from './reconnecting-adapter.js';
@@ -59,19 +59,20 @@ export class TwitchAdapter extends ReconnectingChatAdapter {
   private readonly channel: string;
   private readonly endpoint: TwitchEndpoint;
 
-  constructor(
-    private readonly config: TwitchChatConfig,
-    deps: AdapterDeps,
-  ) {
+  constructor(config: TwitchChatConfig, deps: AdapterDeps) {
     const channel = config.channel.replace(/^#/, '').toLowerCase();
-    super(deps, {
-      platform: 'twitch',
-      connected: false,
-      channel,
-      read_only: true,
-      note: 'connecting',
-      reconnects: 0,
-    });
+    super(
+      deps,
+      {
+        platform: 'twitch',
+        connected: false,
+        channel,
+        read_only: true,
+        note: 'connecting',
+        reconnects: 0,
+      },
+      config,
+    );
     this.channel = channel;
     this.endpoint = parseTwitchHost(config.host ?? TWITCH_DEFAULT_HOST);
   }
@@ -96,18 +97,13 @@ export class TwitchAdapter extends ReconnectingChatAdapter {
   }
 
   protected async connect(): Promise<void> {
-    let token: string | null = null;
-    try {
-      token = this.config.token_key ? await this.deps.getSecret(this.config.token_key) : null;
-    } catch (e) {
-      this.deps.log.warn({ err: e }, 'twitch chat: vault read failed');
-    }
+    const token = await this.auth.accessToken();
     if (this.reconnector.stopped) return;
     const readOnly = !token;
     let client: ChatClient;
     try {
       client = new ChatClient({
-        ...(token ? { authProvider: new StaticAuthProvider('', token, ['chat:read', 'chat:edit']) } : {}),
+        ...(token ? { authProvider: new TokenSourceAuthProvider(this.auth) } : {}),
         hostName: this.endpoint.hostName,
         ssl: this.endpoint.ssl,
         webSocket: this.endpoint.webSocket,
@@ -129,7 +125,7 @@ export class TwitchAdapter extends ReconnectingChatAdapter {
       this.update({
         connected: true,
         read_only: readOnly,
-        note: readOnly ? 'no token configured: read-only (anonymous)' : null,
+        note: readOnly ? this.noTokenNote('no token configured: read-only (anonymous)') : null,
       });
     });
     client.onJoinFailure((channel, reason) => {

@@ -1,4 +1,5 @@
 import { type BackoffPolicy, backoffMs, type Logger } from '@telemy/protocol';
+import type { ChatAuthStatus } from '../auth/token-source.js';
 import type { Platform } from '../config.js';
 import type { IncomingChatMessage } from '../pipeline.js';
 
@@ -23,12 +24,16 @@ export interface ChatPlatformState {
   /** YouTube only, while reading chat: the steady poll pace and how long the quota lasts at it. */
   quota_pace?: QuotaPace | null;
   reconnects: number;
+  /** Which credentials the platform runs on (signed in, pasted, none, revoked); never a token. */
+  auth?: ChatAuthStatus;
 }
 
 export const DEFAULT_RECONNECT: BackoffPolicy = { baseMs: 1000, maxMs: 60_000 };
 
 export interface AdapterDeps {
   getSecret: (key: string) => Promise<string | null>;
+  /** Saves refreshed tokens; without it a refresh lasts until the engine stops. */
+  setSecret?: (key: string, value: string) => Promise<void>;
   onMessage: (msg: IncomingChatMessage) => void;
   onState: (state: ChatPlatformState) => void;
   log: Logger;

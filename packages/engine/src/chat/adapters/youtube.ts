@@ -92,15 +92,19 @@ export class YouTubeAdapter extends ReconnectingChatAdapter {
     opts: YouTubeAdapterOptions = {},
   ) {
     const perDay = config.quota_per_day ?? YOUTUBE_DEFAULT_QUOTA;
-    super(deps, {
-      platform: 'youtube',
-      connected: false,
-      channel: config.channel ?? '',
-      read_only: false,
-      note: 'connecting',
-      quota_remaining: perDay,
-      reconnects: 0,
-    });
+    super(
+      deps,
+      {
+        platform: 'youtube',
+        connected: false,
+        channel: config.channel ?? '',
+        read_only: false,
+        note: 'connecting',
+        quota_remaining: perDay,
+        reconnects: 0,
+      },
+      config,
+    );
     this.base = (config.host ?? YOUTUBE_DEFAULT_HOST).replace(/\/+$/, '');
     this.perDay = perDay;
     this.expectedStreamMs = (config.expected_stream_hours ?? YOUTUBE_DEFAULT_STREAM_HOURS) * 3_600_000;
@@ -115,7 +119,7 @@ export class YouTubeAdapter extends ReconnectingChatAdapter {
     const remaining = quotaRemaining(this.quota, this.perDay, now);
     const pace = this.pace && this.current.connected ? this.pace : null;
     return {
-      ...this.current,
+      ...super.state(),
       quota_remaining: remaining,
       quota_pace: pace
         ? {
@@ -196,14 +200,9 @@ export class YouTubeAdapter extends ReconnectingChatAdapter {
   /** One step: credentials, quota, live chat id, then one page of messages. Never throws. */
   private async tick(): Promise<void> {
     if (this.reconnector.stopped) return;
-    try {
-      this.token = this.config.token_key ? await this.deps.getSecret(this.config.token_key) : null;
-    } catch (e) {
-      this.deps.log.warn({ err: e }, 'youtube chat: vault read failed');
-      this.token = null;
-    }
+    this.token = await this.auth.accessToken();
     if (!this.token) {
-      this.retry('no token configured: YouTube needs an OAuth token to read chat');
+      this.retry(this.noTokenNote('no token configured: YouTube needs an OAuth token to read chat'));
       return;
     }
     const now = this.now();
@@ -309,6 +308,8 @@ export class YouTubeAdapter extends ReconnectingChatAdapter {
         this.retry(`live chat unavailable (${e.reason})`);
         return;
       }
+      // A rejected token is refreshed now; the next attempt waits for that refresh.
+      if (e.status === 401) void this.auth.rejected();
       this.retry(e.status === 401 ? 'token rejected (HTTP 401)' : `API error: ${e.message}`);
       return;
     }
