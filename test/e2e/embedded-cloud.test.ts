@@ -96,7 +96,8 @@ beforeAll(async () => {
   home = newTelemyHome();
   configFile = writeConfig(
     home,
-    `[obs]\nport = ${NO_OBS_PORT}\n[server]\nport = ${ENGINE_PORT}\n[cloud]\nmode = "embedded"\n`,
+    // public_host reaches the child's local relays from the config (the tests' environment binds loopback).
+    `[obs]\nport = ${NO_OBS_PORT}\n[server]\nport = ${ENGINE_PORT}\n[cloud]\nmode = "embedded"\n[relay]\npublic_host = "127.0.0.1"\n`,
   );
   telemy = startTelemy(['--config', configFile, 'start'], { home, env: ENV });
   await telemy.waitFor(/dashboard: \S+\?token=/, 90_000);
@@ -134,6 +135,9 @@ describe('the embedded control plane, a child process of the engine', () => {
 
     rmSync(pgliteLock());
     await startActiveSession();
+    // Which address the phone is given, and why: the provider's choice from the config, as both say.
+    expect(cloudOk(['active'])).toContain('phone address: 127.0.0.1 (set by [relay] public_host)');
+    expect(cpLog()).toContain('"why":"set by [relay] public_host"');
   }, 180_000);
 
   it('runs outside the engine: PGlite is the child’s, the engine stays small, no secret on its command line, environment or logs', async () => {
