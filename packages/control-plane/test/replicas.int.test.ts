@@ -100,9 +100,9 @@ describe('two server processes and the CLI on one PostgreSQL', () => {
 
   it('migrate applies the numbered migrations once', async () => {
     expect(await bin('control-plane', 'migrate')).toMatch(
-      /^applied migrations 1, 2, 3, 4, 5 \(schema version 5\) to PostgreSQL/,
+      /^applied migrations 1, 2, 3, 4, 5, 6 \(schema version 6\) to PostgreSQL/,
     );
-    expect(await cli('control-plane', 'migrate')).toMatch(/^schema is up to date \(version 5\)/);
+    expect(await cli('control-plane', 'migrate')).toMatch(/^schema is up to date \(version 6\)/);
     // The counters written by every request are unlogged: their commits wait for no WAL flush.
     const db = createPgDb(pg.url);
     try {
