@@ -210,7 +210,8 @@ export function dockStateOf(snap: EngineSnapshot) {
   return buildDockState(dockInputsOf(snap));
 }
 
-function chatInput(states: ChatPlatformState[] | null): DockInputs['chat'] {
+/** The dock's chat rows from the adapters' states. */
+export function chatInput(states: ChatPlatformState[] | null): DockInputs['chat'] {
   if (!states) return null;
   return {
     platforms: states.map((s) => ({
