@@ -286,8 +286,9 @@ describe('YouTube quota', () => {
     expect(pacing(afterCommand)).toMatchObject({ delayMs: 2000, burst: true });
     expect(pacing(afterCommand).steadyMs).toBe(pacing(base).steadyMs);
     expect(pacing({ ...afterCommand, lastCommandAt: morning - YOUTUBE_BURST_MS }).burst).toBe(false);
-    // A fifth of 10,000 units already went to bursts today.
-    expect(pacing({ ...afterCommand, burstUsed: 2000 }).burst).toBe(false);
+    // A tenth of 10,000 units already went to bursts today.
+    expect(pacing({ ...afterCommand, burstUsed: 995 }).burst).toBe(true);
+    expect(pacing({ ...afterCommand, burstUsed: 1000 }).burst).toBe(false);
     // Nothing beyond the reply reserve: wait for the reset, burst or not.
     const spent = pacing({ ...afterCommand, remaining: 500 });
     expect(spent).toMatchObject({ burst: false, delayMs: msUntilQuotaReset(morning) });

@@ -77,11 +77,15 @@ export function quotaRemaining(q: QuotaState, perDay: number, now: number): numb
 export const YOUTUBE_DEFAULT_STREAM_HOURS = 8;
 /**
  * After a moderator's or the owner's command, polls follow the API's interval for this long:
- * someone handling a problem types several commands in a row (`!brb`, `!status`, `!live`).
+ * someone fixing a problem often types the next command within seconds (`!status`, `!fix`, a
+ * corrected `!switch`). At a 2 s interval a burst costs about 115 units.
  */
-export const YOUTUBE_BURST_MS = 120_000;
-/** At most this share of the daily quota goes to those bursts, so the steady pace stays what it was. */
-export const YOUTUBE_BURST_SHARE = 0.2;
+export const YOUTUBE_BURST_MS = 45_000;
+/**
+ * At most this share of the daily quota goes to those bursts (1,000 of the default 10,000 units,
+ * about nine full bursts), so the steady pace slows by at most about a tenth.
+ */
+export const YOUTUBE_BURST_SHARE = 0.1;
 
 export interface PacingInput {
   now: number;
