@@ -158,6 +158,7 @@ type = "srt_live_transmit"
 stats_file = "${statsFile}"
 [chat]
 admins = []
+privacy_scene = "PRIVACY"
 [chat.twitch]
 channel = "${CHANNEL}"
 token_key = "twitch_token"
@@ -234,15 +235,20 @@ describe('chat commands through telemy engine and a real OBS', () => {
     );
   });
 
-  it('a second moderator !live inside the global cooldown is dropped without a reply', async () => {
+  it('a second moderator !live inside the global cooldown is refused, and said so only once', async () => {
     expect(await twitchCommand(MOD, '!live')).toMatch(/LIVE/);
     acceptedAt.set('live', Date.now());
     await obs.setScene('BRB');
     await eventually(async () => (await state()).obs.currentScene === 'BRB', 3_000);
-    const before = twitch.sent.length;
-    twitch.say(CHANNEL, MOD2, '!live');
+    expect(await twitchCommand(MOD2, '!live')).toMatch(/^@mod2 !live is on cooldown for [1-5] s$/);
     const line = await auditFor((a) => a.user_name === 'mod2' && a.command === 'live');
     expect(line).toMatchObject({ role: 'moderator', outcome: 'cooldown' });
+    const before = twitch.sent.length;
+    twitch.say(CHANNEL, MOD2, '!live');
+    await eventually(
+      () => audit().filter((a) => a.user_name === 'mod2' && a.command === 'live').length === 2,
+      5_000,
+    );
     await sleep(500);
     expect(await obs.currentScene()).toBe('BRB');
     expect(twitch.sent.length).toBe(before);
@@ -264,6 +270,14 @@ describe('chat commands through telemy engine and a real OBS', () => {
     const reply = await twitchCommand(MOD, '!switch priv');
     expect(await obs.currentScene()).toBe('PRIVACY');
     expect(reply).toMatch(/PRIVACY/);
+  });
+
+  it('!low puts LOW on air, !privacy the configured scene, and a viewer may ask !sourceinfo', async () => {
+    expect(await twitchCommand(MOD, '!low')).toMatch(/LOW/);
+    await sceneBecomes('LOW');
+    expect(await twitchCommand(MOD, '!privacy')).toMatch(/PRIVACY/);
+    await sceneBecomes('PRIVACY');
+    expect(await twitchCommand(VIEWER, '!sourceinfo')).toMatch(/phone: (normal|low), \d+ kb\/s/);
   });
 
   it('the same commands work from Kick and YouTube, connected at the same time', async () => {
