@@ -6,7 +6,7 @@ import path from 'node:path';
 import { defaultConfig } from '@telemy/engine/config';
 import { takePidLock } from '@telemy/protocol/pid-lock';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startTelemy, type TelemyProcess } from '../../../test/support/telemy-process.js';
+import { eventually, startTelemy, type TelemyProcess } from '../../../test/support/telemy-process.js';
 
 const BIN = path.resolve(import.meta.dirname, '../bin/telemy.js');
 
@@ -90,6 +90,47 @@ describe('telemy start', () => {
 
     expect(await terminate(first)).toBe(0);
     expect(existsSync(path.join(home, 'telemy.lock'))).toBe(false);
+    // Not a terminal: the log lines (shim's and engine's) are JSON.
+    const lines = first.stderr().trim().split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(JSON.parse(line)).toHaveProperty('msg');
+  });
+
+  it('logs human lines with --log-format pretty, and a Ctrl-C stops it cleanly without a warning', async () => {
+    const home = newHome();
+    const config = path.join(home, 'config.toml');
+    writeFileSync(config, 'config_version = 3\n[cloud]\nmode = "off"\n');
+    const port = await freePort();
+    const args = [
+      '--config',
+      config,
+      'start',
+      '--port',
+      String(port),
+      '--obs-port',
+      '1',
+      '--log-format',
+      'pretty',
+    ];
+    // In a process group of its own, as in a terminal, where Ctrl-C signals the shim and the engine.
+    const p = startTelemy(args, { home, ownSession: true });
+    running.push(p);
+    await p.waitFor(/Telemy engine running/, 60_000);
+    expect(p.stdout()).toContain('  scenes:    switched by the shim over IPC\n');
+    // Once the start-up has said all it has to say: the link up, OBS not found, and so the first
+    // read-back of the program scene failed.
+    const startup = [/IPC session established/, /OBS is not reachable/, /program scene read-back failed/];
+    await eventually(() => startup.every((re) => re.test(p.stderr())), 60_000);
+    const exited = new Promise<number | null>((resolve) => p.proc.once('exit', (code) => resolve(code)));
+    process.kill(-(p.proc.pid as number), 'SIGINT');
+    expect(await exited).toBe(0);
+    const lines = p.stderr().trim().split('\n');
+    for (const line of lines)
+      expect(line).toMatch(/^\d\d:\d\d:\d\d\.\d{3} (TRACE|DEBUG|INFO |WARN |ERROR|FATAL) \S+/);
+    expect(lines).toContainEqual(expect.stringMatching(/ INFO {2}engine\/ipc IPC ready ipc_ready=true$/));
+    const stopping = lines.findIndex((l) => l.includes(' shim stopping '));
+    expect(stopping).toBeGreaterThan(-1);
+    expect(lines.slice(stopping).filter((l) => !/ (TRACE|DEBUG|INFO) /.test(l))).toEqual([]);
   });
 
   it('a lock naming a running process refuses; one left by a process that is gone is taken over', async () => {
@@ -115,7 +156,8 @@ describe('telemy start', () => {
     expect(readFileSync(path.join(home, 'telemy.lock'), 'utf8')).toMatch(
       new RegExp(`^${engine.proc.pid} \\d+\ndashboard http://127\\.0\\.0\\.1:${port}/\n$`),
     );
-    expect(await terminate(engine)).toBe(0);
+    const code = await terminate(engine);
+    expect(code, `${engine.proc.signalCode} ${engine.stderr().slice(-2000)}`).toBe(0);
   });
 });
 

@@ -105,6 +105,8 @@ export class Engine {
   private readonly parts: EngineParts;
   /** The snapshot every view is built from; rebuilt when something changed (or it is 250 ms old). */
   private cached: EngineSnapshot | null = null;
+  /** Set when stop() begins: links closing from then on are the shutdown, not a failure to act on. */
+  private stopping = false;
   private programSince: number | null = null;
   private dock: DockSocket | null = null;
   private server: FastifyInstance | null = null;
@@ -257,6 +259,7 @@ export class Engine {
       this.changed();
     });
     this.obs.on('disconnected', (reason) => {
+      if (this.stopping) return;
       this.controller.note('warn', 'obs_disconnected', `OBS disconnected: ${reason}`);
       this.programSince = null;
       this.controller.programScene(null);
@@ -284,6 +287,7 @@ export class Engine {
       this.changed();
     });
     this.ipc?.on('ready', () => {
+      if (this.stopping) return;
       this.controller.scenePathChanged();
       this.changed();
     });
@@ -419,6 +423,7 @@ export class Engine {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     this.persist();
     this.dock?.lifecycle('stopping', 'engine stopping');
     this.controller.stop();

@@ -116,8 +116,10 @@ export async function runShim(opts: RunShimOptions): Promise<ShimHandle> {
     if (state === 'stopped') return;
     state = 'stopped';
     log.info(exit, 'shim stopping');
-    ipc.stop();
+    // The engine first: it then closes the IPC link as part of its own shutdown, instead of seeing
+    // the shim vanish and reporting its scene path lost on a clean Ctrl-C.
     await supervisor.stop();
+    ipc.stop();
     await obs.stop();
     if (failureServer) await new Promise<void>((r) => failureServer?.close(() => r()));
     resolveDone(exit);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { defaultConfig, type LoadedConfig, type TelemyConfig } from '@telemy/engine/config';
 import { createLogger, packageRoot, telemyPaths } from '@telemy/protocol';
 import { LockHeld, takePidLock } from '@telemy/protocol/pid-lock';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import pino from 'pino';
 import {
   CliError,
@@ -13,10 +13,12 @@ import {
   openCliVault,
   startLockFile,
 } from '../context.js';
+import { defaultLogFormat, LOG_FORMATS, type LogFormat, prettyDestination } from '../log-format.js';
 
 interface PortOptions {
   port?: number;
   obsPort?: number;
+  logFormat?: LogFormat;
 }
 
 function parsePort(v: string): number {
@@ -26,10 +28,16 @@ function parsePort(v: string): number {
   return n;
 }
 
-/** `--port` and `--obs-port`, on both commands; their defaults are the config's own. */
+/** `--port`, `--obs-port` and `--log-format`, on both commands; the ports' defaults are the config's own. */
 function withPortOptions(cmd: Command): Command {
   const d = defaultConfig();
   return cmd
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'console log lines: pretty (time, level, component, message, fields) or json (default: pretty on a terminal, else json; [log] file is always json)',
+      ).choices(LOG_FORMATS),
+    )
     .option(
       '--port <n>',
       `dashboard port (default ${d.server.port}; beats [server] port and TELEMY_SERVER_PORT)`,
@@ -101,8 +109,17 @@ function lockDataFolder(config: TelemyConfig): void {
   process.once('exit', release);
 }
 
-function makeLogger(name: string, level: string, file: string | undefined) {
-  const destination = file ? pino.destination({ dest: file, mkdir: true }) : pino.destination(2);
+/** The console format this process logs in: the flag, else by whether stderr is a terminal. */
+function logFormat(opts: PortOptions, file: string | undefined): LogFormat {
+  return file ? 'json' : (opts.logFormat ?? defaultLogFormat(process.stderr));
+}
+
+function makeLogger(name: string, level: string, file: string | undefined, format: LogFormat) {
+  const destination = file
+    ? pino.destination({ dest: file, mkdir: true })
+    : format === 'pretty'
+      ? prettyDestination(process.stderr)
+      : pino.destination(2);
   return createLogger(name, { level, destination });
 }
 
@@ -120,7 +137,8 @@ async function runStart(cmd: Command, opts: PortOptions): Promise<void> {
   const { config } = loadWithPorts(cmd, opts);
   lockDataFolder(config);
   const vault = await openCliVault();
-  const logger = makeLogger('shim', config.log.level, config.log.file);
+  const format = logFormat(opts, config.log.file);
+  const logger = makeLogger('shim', config.log.level, config.log.file, format);
   const { runShim } = await import('@telemy/shim');
   const g: GlobalOptions = globals(cmd);
   const bin = path.join(packageRoot('@telemy/cli'), 'bin', 'telemy.js');
@@ -133,6 +151,9 @@ async function runStart(cmd: Command, opts: PortOptions): Promise<void> {
       'engine',
       ...(opts.port === undefined ? [] : ['--port', String(opts.port)]),
       ...(opts.obsPort === undefined ? [] : ['--obs-port', String(opts.obsPort)]),
+      // The engine's stderr is a pipe to ours: it logs in the format chosen for our terminal.
+      '--log-format',
+      format,
     ],
     ipcDir: config.ipc.dir ?? telemyPaths().runtime,
     obs: { host: config.obs.host, port: config.obs.port, password: vault.get(config.obs.password_key) },
@@ -169,7 +190,7 @@ export async function runEngineProcess(cmd: Command, opts: PortOptions): Promise
   const { config } = loaded;
   if (ipcDir === null) lockDataFolder(config);
   const vault = await openCliVault();
-  const logger = makeLogger('engine', config.log.level, config.log.file);
+  const logger = makeLogger('engine', config.log.level, config.log.file, logFormat(opts, config.log.file));
   const embedded =
     config.cloud.mode === 'embedded'
       ? await (await import('../embedded-cloud.js')).prepareEmbeddedCloud({
@@ -226,7 +247,7 @@ export async function runEngineProcess(cmd: Command, opts: PortOptions): Promise
   out.write(`  metrics:   ${urls.metrics} (Authorization: Bearer <local access token>)\n`);
   out.write(`  OBS:       ${engine.obs.url}\n`);
   out.write(
-    `  scenes:    ${ipcDir ? `switched by the shim over IPC (${ipcDir})` : 'switched directly over obs-websocket'}\n`,
+    `  scenes:    ${ipcDir ? 'switched by the shim over IPC' : 'switched directly over obs-websocket'}\n`,
   );
   out.write(
     `  cloud:     ${config.cloud.mode === 'off' ? 'off' : embedded ? `${embedded.url}, a child process started on the first IRL start` : (config.cloud.base_url ?? 'not configured')} (${config.cloud.mode})\n`,
