@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { processStartTime } from '@telemy/protocol/pid-lock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, pgliteDataDir } from '../src/db/open.js';
 import { PgliteFolderInUse } from '../src/db/pglite-lock.js';
-import { processStartTime } from '../src/processes.js';
 
 const run = promisify(execFile);
 const CLI = path.resolve(import.meta.dirname, '../../cli/bin/telemy.js');

@@ -16,8 +16,8 @@ import {
   type RelayAddressChoice,
   telemyPaths,
 } from '@telemy/protocol';
+import { processAlive } from '@telemy/protocol/pid-lock';
 import { type RelayAgentConfigInput, relayConfigToEnv } from '@telemy/relay';
-import { processAlive } from '../processes.js';
 import type { RelayProviderDeps } from './registry.js';
 import type {
   ListedRelayInstance,
