@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { chatAuthCheck, oauthEntryName, type Platform } from '@telemy/engine/chat-auth';
 import { ConfigError, type LoadedConfig, type SceneRolesConfig } from '@telemy/engine/config';
 import { type Vault, vaultFileIn } from '@telemy/engine/vault';
 import type { FallbackRole } from '@telemy/protocol';
@@ -103,14 +104,19 @@ export function registerDoctor(program: Command): void {
           youtube: cfg.chat.youtube,
         })) {
           if (!section) continue;
-          const hasToken = section.token_key ? vault?.has(section.token_key) : false;
-          checks.push({
-            level: hasToken || platform === 'kick' ? 'ok' : 'warn',
-            what: `chat ${platform}`,
-            detail: hasToken
-              ? `channel ${section.channel}, token ${section.token_key} in the vault`
-              : `channel ${section.channel}: no token (${section.token_key ?? 'token_key unset'}) — read-only; \`telemy vault set ${section.token_key ?? `${platform}_token`}\` to reply`,
-          });
+          // Read from the vault only: asking the platform would spend a refresh token the engine holds.
+          const oauth = oauthEntryName(platform as Platform);
+          checks.push(
+            chatAuthCheck(
+              platform as Platform,
+              section,
+              {
+                oauth: vault && !vault.corrupted().includes(oauth) ? vault.get(oauth) : null,
+                pasted: section.token_key ? (vault?.has(section.token_key) ?? false) : false,
+              },
+              Date.now(),
+            ),
+          );
         }
       }
       checks.push(checkBuild());

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerAdmin } from './admin.js';
+import { registerChat } from './chat.js';
 import { registerCloud } from './cloud.js';
 import { registerConfig } from './config.js';
 import { registerControlPlane } from './control-plane.js';
@@ -17,6 +18,7 @@ export function registerCommands(program: Command): void {
   registerEngine(program);
   registerConfig(program);
   registerVault(program);
+  registerChat(program);
   registerDoctor(program);
   registerCloud(program);
   registerControlPlane(program);

@@ -1,3 +1,4 @@
+export { PLATFORMS, type Platform } from '../config.js';
 export * from './doctor.js';
 export * from './lifetime.js';
 export { chatLogin, type LoginOptions, type LoginPrompt } from './login.js';
