@@ -159,14 +159,14 @@ export class Vault {
   set(name: string, value: string): void {
     if (!NAME_RE.test(name))
       throw new VaultError(`invalid vault key name "${name}": use a-z, 0-9, _ . - (max 64)`, 'invalid_name');
-    const next: VaultFile = structuredClone(this.data);
+    const next = this.current();
     next.entries[name] = { ...this.seal(value, name), updated_at: new Date().toISOString() };
     this.persist(next);
   }
 
   delete(name: string): boolean {
     if (!this.has(name)) return false;
-    const next: VaultFile = structuredClone(this.data);
+    const next = this.current();
     delete next.entries[name];
     this.persist(next);
     return true;
@@ -229,6 +229,17 @@ export class Vault {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * The entries as the file holds them now, as the base of a write: another process may have written
+   * since this one read it (`telemy chat login` while the engine runs and refreshes its own tokens),
+   * and a write must not drop its entries. A file sealed with another key is not merged.
+   */
+  private current(): VaultFile {
+    const onDisk = readVaultFile(this.file);
+    if (onDisk.check && this.unseal(onDisk.check, CHECK_AAD) === CHECK_PLAINTEXT) this.data = onDisk;
+    return structuredClone(this.data);
   }
 
   /**

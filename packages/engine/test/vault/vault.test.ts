@@ -118,6 +118,20 @@ describe('vault', () => {
     expect(readFileSync(v.file, 'utf8')).toBe('garbage');
   });
 
+  it('a write keeps what another process wrote since this one opened the vault', async () => {
+    const dir = tmp();
+    const engine = await Vault.open(dir, { keyring: null });
+    engine.set('chat_twitch_oauth', 'old-sign-in');
+    const cli = await Vault.open(dir, { keyring: null });
+    cli.set('chat_youtube_oauth', 'new-sign-in');
+    engine.set('chat_twitch_oauth', 'refreshed');
+    engine.delete('nothing-there');
+    const after = await Vault.open(dir, { keyring: null });
+    expect(after.get('chat_youtube_oauth')).toBe('new-sign-in');
+    expect(after.get('chat_twitch_oauth')).toBe('refreshed');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
   it('getOrCreate makes a token once', async () => {
     const v = await Vault.open(tmp(), { keyring: null });
     const a = v.getOrCreate('local_access_token');
