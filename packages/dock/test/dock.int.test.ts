@@ -278,6 +278,7 @@ describe('dock in Chromium', () => {
             revealed: true,
             available: true,
             srt_url: 'srt://203.0.113.7:9000?streamid=publish:abc&passphrase=pairing-secret-123',
+            srtla_url: 'srtla://203.0.113.7:9002?passphrase=pairing-secret-123&latency=2000',
             qr_svg: '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 4 4"><path d="M0 0h2v2H0z"/></svg>',
             obs_source_url: 'srt://203.0.113.7:9001?streamid=play:abc',
           };
@@ -290,6 +291,7 @@ describe('dock in Chromium', () => {
     await page.getByRole('button', { name: /Reveal phone pairing/ }).click();
     await page.locator('.pairing.revealed code').first().filter({ hasText: 'pairing-secret-123' }).waitFor();
     expect(await page.locator('.qr svg').count()).toBe(1);
+    expect(await page.locator('.pairing.revealed').textContent()).toContain('srtla://203.0.113.7:9002');
     engine.update((s) => {
       s.relay.pairing = { revealed: false, available: true };
     });

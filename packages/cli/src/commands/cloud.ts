@@ -279,6 +279,8 @@ function describe(s: Session, reveal: boolean, addressReason: string | null = nu
     );
   }
   if (s.ingest.srt_url) lines.push(`  phone SRT URL: ${maskUrl(s.ingest.srt_url, reveal)}`);
+  if (s.ingest.srtla_url)
+    lines.push(`  bonding (SRTLA): ${maskUrl(s.ingest.srtla_url, reveal)}  (BELABOX, Moblin, IRL Pro)`);
   if (s.ingest.obs_source_url) lines.push(`  OBS source:    ${maskUrl(s.ingest.obs_source_url, reveal)}`);
   if (!reveal && s.ingest.srt_url)
     lines.push('  (passphrases hidden; --reveal shows them, --reveal --qr prints a QR code)');
@@ -292,6 +294,7 @@ function printJson(s: Session, reveal: boolean): void {
     ingest: s.ingest
       ? {
           srt_url: s.ingest.srt_url && maskUrl(s.ingest.srt_url, reveal),
+          srtla_url: s.ingest.srtla_url ? maskUrl(s.ingest.srtla_url, reveal) : (s.ingest.srtla_url ?? null),
           obs_source_url: s.ingest.obs_source_url && maskUrl(s.ingest.obs_source_url, reveal),
         }
       : null,

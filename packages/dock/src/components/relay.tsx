@@ -105,6 +105,11 @@ function Pairing({ relay }: { relay: DockRelay }) {
         aria-label="QR code of the phone SRT URL"
         dangerouslySetInnerHTML={{ __html: p.qr_svg }}
       />
+      {p.srtla_url ? (
+        <Row label="Bonding (SRTLA) URL">
+          <code class="url">{p.srtla_url}</code>
+        </Row>
+      ) : null}
       <Row label="OBS source URL">
         <code class="url">{p.obs_source_url}</code>
       </Row>

@@ -8,7 +8,9 @@ import type { Session } from './api-schemas.js';
 export interface PairingDetails {
   /** Pasted into the phone app: relay ingest with the pair token as passphrase and the latency. */
   srt_url: string;
-  /** The same URL as an SVG QR code for the phone camera. */
+  /** What a bonding sender (BELABOX, Moblin, IRL Pro) pastes, or null when the relay runs no SRTLA. */
+  srtla_url: string | null;
+  /** The phone SRT URL as an SVG QR code for the phone camera. */
   qr_svg: string;
   /** What the OBS media source pulls: relay egress with its passphrase. */
   obs_source_url: string;
@@ -25,7 +27,12 @@ export async function buildPairing(session: Session): Promise<PairingDetails | n
   const obsUrl = session.ingest.obs_source_url;
   if (!srtUrl || !obsUrl) return null;
   const qrSvg = await QRCode.toString(srtUrl, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-  return { srt_url: srtUrl, qr_svg: qrSvg, obs_source_url: obsUrl };
+  return {
+    srt_url: srtUrl,
+    srtla_url: session.ingest.srtla_url ?? null,
+    qr_svg: qrSvg,
+    obs_source_url: obsUrl,
+  };
 }
 
 /** The phone URL as a QR code drawn with terminal characters (`telemy cloud active --qr`). */

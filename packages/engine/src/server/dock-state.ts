@@ -127,7 +127,7 @@ export interface RelayInput {
   grace_remaining_s: number | null;
   time_bank: { left_s: number; used_s: number } | null;
   /** Present while a session has pairing details; shown only when `pairingRevealed`. */
-  pairing: { srt_url: string; qr_svg: string; obs_source_url: string } | null;
+  pairing: { srt_url: string; srtla_url: string | null; qr_svg: string; obs_source_url: string } | null;
   pairingRevealed: boolean;
   /** The relay address the phone is given and why; absent or null without a relay address. */
   phone_address?: { host: string; reason: string } | null;

@@ -26,7 +26,11 @@ export function relaySessionView(s: Session, reveal: boolean): Session {
   return {
     ...s,
     credentials: { pair_token: '', relay_ws_token: '' },
-    ingest: { srt_url: mask(s.ingest.srt_url), obs_source_url: mask(s.ingest.obs_source_url) },
+    ingest: {
+      srt_url: mask(s.ingest.srt_url),
+      ...(s.ingest.srtla_url === undefined ? {} : { srtla_url: mask(s.ingest.srtla_url) }),
+      obs_source_url: mask(s.ingest.obs_source_url),
+    },
   };
 }
 

@@ -256,6 +256,9 @@ describe('CloudLink with the control plane', () => {
       /phone SRT URL: srt:\/\/127\.0\.0\.1:\d+\?mode=caller&passphrase=\*\*\*\*&latency=/,
     );
     expect(masked.stdout).toMatch(/OBS source: +srt:\/\/127\.0\.0\.1:\d+\?mode=caller&passphrase=\*\*\*\*/);
+    expect(masked.stdout).toMatch(
+      /bonding \(SRTLA\): srtla:\/\/127\.0\.0\.1:\d+\?passphrase=\*\*\*\*&latency=/,
+    );
     const agent = provider.agentFor(session.session_id)!;
     for (const secret of [agent.pair_token, agent.relay_ws_token, agent.egress_passphrase]) {
       expect(masked.stdout).not.toContain(secret);
@@ -265,6 +268,9 @@ describe('CloudLink with the control plane', () => {
     expect(revealed.code, revealed.stderr).toBe(0);
     expect(revealed.stdout).toContain(`passphrase=${agent.pair_token}`);
     expect(revealed.stdout).toContain(`passphrase=${agent.egress_passphrase}`);
+    expect(revealed.stdout).toMatch(
+      new RegExp(`srtla://127\\.0\\.0\\.1:\\d+\\?passphrase=${agent.pair_token}&`),
+    );
     expect(revealed.stdout).toMatch(/[▀▄█]{10}/);
 
     const stop = await cli(['cloud', 'stop', '--base-url', baseUrl]);

@@ -13,6 +13,7 @@ import { baseInputs } from './dock-fixtures.js';
 
 const PAIR = {
   srt_url: 'srt://relay.example:9000?streamid=publish:abc&passphrase=SECRETPASSPHRASE123',
+  srtla_url: 'srtla://relay.example:9002?passphrase=SECRETPASSPHRASE123&latency=2000',
   qr_svg: '<svg xmlns="http://www.w3.org/2000/svg"><path d="M0 0h1v1H0z"/></svg>',
   obs_source_url: 'srt://relay.example:9001?streamid=play:abc&passphrase=SECRETPASSPHRASE123',
 };

@@ -164,6 +164,8 @@ const pairingSchema = z.discriminatedUnion('revealed', [
     revealed: z.literal(true),
     available: z.literal(true),
     srt_url: z.string(),
+    /** For bonding senders; null when the relay runs no SRTLA receiver. */
+    srtla_url: z.string().nullable(),
     qr_svg: z.string(),
     obs_source_url: z.string(),
   }),
