@@ -86,9 +86,9 @@ announce_auto_switch = false
 # [chat.twitch]
 # channel = "yourchannel"
 # bot_user = "yourbot"
-# token_key = "twitch_token"
+# client_id = "your-app-client-id"   # then \`telemy chat login twitch\` (docs/chat.md)
 # [chat.youtube]
-# token_key = "youtube_token"
+# client_id = "…apps.googleusercontent.com"
 # quota_per_day = 10000        # your Google Cloud project's daily quota (docs/chat.md: how to raise it)
 # expected_stream_hours = 8    # the quota is spread over this; polls slow down only if it would not last
 
