@@ -1,4 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -325,6 +327,43 @@ describe('TokenSource against a token endpoint stub', () => {
         Date.now(),
       ).level,
     ).toBe('FAIL');
+  });
+
+  it('a token endpoint that fails for a while is retried with backoff, also when callers ask', async () => {
+    let requests = 0;
+    const down = http.createServer((_req, res) => {
+      requests++;
+      res.writeHead(503).end();
+    });
+    await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => down.close(() => r())));
+    const host = `http://127.0.0.1:${(down.address() as AddressInfo).port}/oauth2`;
+    let clock = 10_000;
+    const src = new TokenSource({
+      platform: 'twitch',
+      config: { auth_host: host },
+      getSecret: async (k) =>
+        k === oauthEntryName('twitch')
+          ? serializeTokenRecord(record({ obtained_at_ms: 0, expires_at_ms: 5000 }))
+          : null,
+      now: () => clock,
+      random: () => 0,
+      log: silent,
+    });
+    expect(await src.accessToken()).toBe('at-x');
+    expect(requests).toBe(1);
+    // The retry timer is not what is tested here: only the callers' side of the backoff.
+    src.stop();
+    expect(src.status()).toMatchObject({
+      kind: 'oauth',
+      problem: expect.stringMatching(/HTTP 503.*retrying/),
+    });
+    await src.accessToken();
+    await src.rejected();
+    expect(requests).toBe(1);
+    clock += 500;
+    await src.accessToken();
+    expect(requests).toBe(2);
   });
 
   it('a pasted token is used as it is, and said to be unrefreshable', async () => {

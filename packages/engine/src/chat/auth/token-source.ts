@@ -49,6 +49,8 @@ export class TokenSource {
   private inflight: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private attempt = 0;
+  /** After a passing failure: no refresh before this, whoever asks (the backoff holds for callers too). */
+  private retryAt: number | null = null;
   private stopped = false;
   private readonly now: () => number;
   private readonly random: () => number;
@@ -83,7 +85,11 @@ export class TokenSource {
     const r = this.record;
     if (!r) return this.pasted;
     if (r.revoked_at_ms !== null) return null;
-    if (r.expires_at_ms !== null && msUntilRefresh(r.obtained_at_ms, r.expires_at_ms, this.now()) === 0)
+    if (
+      r.expires_at_ms !== null &&
+      msUntilRefresh(r.obtained_at_ms, r.expires_at_ms, this.now()) === 0 &&
+      this.mayTry()
+    )
       await this.refresh();
     const now = this.record;
     return now && now.revoked_at_ms === null ? now.access_token : null;
@@ -93,7 +99,7 @@ export class TokenSource {
   async rejected(): Promise<string | null> {
     await this.load();
     if (!this.record || this.record.revoked_at_ms !== null) return this.record ? null : this.pasted;
-    await this.refresh();
+    if (this.mayTry()) await this.refresh();
     return this.record?.revoked_at_ms === null ? this.record.access_token : null;
   }
 
@@ -152,6 +158,7 @@ export class TokenSource {
     if (this.record !== r) return;
     if (result.ok) {
       this.attempt = 0;
+      this.retryAt = null;
       this.problem = null;
       this.record = result.record;
       await this.save(result.record);
@@ -163,6 +170,7 @@ export class TokenSource {
     } else if (result.failure === 'transient') {
       this.problem = `token refresh failed (${result.detail}); retrying`;
       const delay = refreshRetryMs(this.attempt++, this.random);
+      this.retryAt = this.now() + delay;
       log.warn(
         { delay_ms: delay, reason: result.detail },
         `${platform} chat: token refresh failed, retrying`,
@@ -182,6 +190,10 @@ export class TokenSource {
       );
     }
     this.changed();
+  }
+
+  private mayTry(): boolean {
+    return this.retryAt === null || this.now() >= this.retryAt;
   }
 
   private schedule(): void {
