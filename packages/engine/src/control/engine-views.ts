@@ -6,6 +6,8 @@ import type {
   StatusSnapshotPayload,
 } from '@telemy/protocol';
 import type { ChatPlatformState } from '../chat/adapters/types.js';
+import { oauthEntryName } from '../chat/auth/platforms.js';
+import type { Platform } from '../chat/config.js';
 import type { CloudLink, CloudLinkSnapshot } from '../cloudlink/cloudlink.js';
 import { type ConfigStore, effectiveChatBot, type TelemyConfig } from '../config/index.js';
 import type { OtlpExportStatus } from '../export/otlp-status.js';
@@ -229,7 +231,9 @@ export function chatInput(states: ChatPlatformState[] | null): DockInputs['chat'
 }
 
 function configView(c: TelemyConfig, vault: Vault): DockConfigView {
-  const token = (k: string | undefined) => (k ? vault.has(k) : false);
+  // A sign-in (`telemy chat login`) or a pasted token under `token_key`.
+  const token = (p: Platform, k: string | undefined) =>
+    vault.has(oauthEntryName(p)) || (k ? vault.has(k) : false);
   return {
     obs: { host: c.obs.host, port: c.obs.port, password_set: vault.has(c.obs.password_key) },
     cloud: {
@@ -255,9 +259,12 @@ function configView(c: TelemyConfig, vault: Vault): DockConfigView {
     },
     managed_extra: [...c.scenes.managed_extra],
     chat: {
-      twitch: { channel: c.chat.twitch?.channel ?? '', token_set: token(c.chat.twitch?.token_key) },
-      kick: { channel: c.chat.kick?.channel ?? '', token_set: token(c.chat.kick?.token_key) },
-      youtube: { channel: c.chat.youtube?.channel ?? '', token_set: token(c.chat.youtube?.token_key) },
+      twitch: { channel: c.chat.twitch?.channel ?? '', token_set: token('twitch', c.chat.twitch?.token_key) },
+      kick: { channel: c.chat.kick?.channel ?? '', token_set: token('kick', c.chat.kick?.token_key) },
+      youtube: {
+        channel: c.chat.youtube?.channel ?? '',
+        token_set: token('youtube', c.chat.youtube?.token_key),
+      },
     },
     sources: c.sources.map((s) => ({
       name: s.name,
