@@ -11,6 +11,8 @@ export interface TestSrtlaSender {
   readonly port: number;
   /** Datagrams sent and received per link, in the order of the source addresses. */
   links(): LinkCounts[];
+  /** The link from `source` dies like a modem losing signal: it sends and answers nothing more. */
+  drop(source: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -25,6 +27,7 @@ export interface LinkCounts {
 
 interface Link extends LinkCounts {
   socket: dgram.Socket;
+  dropped: boolean;
 }
 
 const u16 = (type: number, rest: Buffer = Buffer.alloc(0)): Buffer => {
@@ -58,10 +61,10 @@ export async function startTestSrtlaSender(opts: {
   for (const source of opts.sources) {
     const socket = dgram.createSocket('udp4');
     await bind(socket, source);
-    links.push({ source, socket, up: false, srt: 0, received: 0, srtlaAcks: 0 });
+    links.push({ source, socket, up: false, dropped: false, srt: 0, received: 0, srtlaAcks: 0 });
   }
   const send = (l: Link, b: Buffer) => {
-    l.socket.send(b, opts.receiver.port, opts.receiver.host);
+    if (!l.dropped) l.socket.send(b, opts.receiver.port, opts.receiver.host);
   };
 
   for (const l of links) {
@@ -82,7 +85,7 @@ export async function startTestSrtlaSender(opts: {
 
   local.on('message', (msg, rinfo) => {
     caller = { address: rinfo.address, port: rinfo.port };
-    const up = links.filter((l) => l.up);
+    const up = links.filter((l) => l.up && !l.dropped);
     if (up.length === 0) return;
     const l = up[next++ % up.length] as Link;
     l.srt += 1;
@@ -103,11 +106,17 @@ export async function startTestSrtlaSender(opts: {
     port: local.address().port,
     links: () =>
       links.map(({ source, up, srt, received, srtlaAcks }) => ({ source, up, srt, received, srtlaAcks })),
+    async drop(source: string) {
+      const l = links.find((x) => x.source === source && !x.dropped);
+      if (!l) throw new Error(`no live link from ${source}`);
+      l.dropped = true;
+      l.up = false;
+      await new Promise<void>((r) => l.socket.close(() => r()));
+    },
     async close() {
       clearInterval(timer);
-      await Promise.all(
-        [local, ...links.map((l) => l.socket)].map((s) => new Promise<void>((r) => s.close(() => r()))),
-      );
+      const open = [local, ...links.filter((l) => !l.dropped).map((l) => l.socket)];
+      await Promise.all(open.map((s) => new Promise<void>((r) => s.close(() => r()))));
     },
   };
 }
