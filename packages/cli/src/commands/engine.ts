@@ -151,9 +151,8 @@ async function runStart(cmd: Command, opts: PortOptions): Promise<void> {
       'engine',
       ...(opts.port === undefined ? [] : ['--port', String(opts.port)]),
       ...(opts.obsPort === undefined ? [] : ['--obs-port', String(opts.obsPort)]),
-      // The engine's stderr is a pipe to ours: it logs in the format chosen for our terminal.
-      '--log-format',
-      format,
+      // The engine's stderr is a pipe to ours, so it would log JSON: it is told when ours is pretty.
+      ...(format === 'pretty' ? ['--log-format', 'pretty'] : []),
     ],
     ipcDir: config.ipc.dir ?? telemyPaths().runtime,
     obs: { host: config.obs.host, port: config.obs.port, password: vault.get(config.obs.password_key) },
