@@ -233,7 +233,7 @@ describe('connections per client address (limit 4)', () => {
         c.write('GET /healthz HTTP/1.1\r\nHost: cp\r\n\r\n');
         const res = await c.response();
         expect(res.status).toBe(200);
-        expect(JSON.parse(res.body)).toEqual({ status: 'ok' });
+        expect(JSON.parse(res.body)).toEqual({ status: 'ok', version: expect.any(String) });
       }
     }
 
