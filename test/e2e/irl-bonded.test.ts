@@ -147,5 +147,9 @@ describe('a bonded phone through the embedded relay', () => {
     await sender.drop('127.0.0.1');
     await eventually(() => program.find((p) => p.at >= gone && p.scene === 'BRB') ?? null, 30_000);
     expect((await (await obs.client()).call('GetStreamStatus')).outputActive).toBe(true);
+
+    // A relay outlives the engine by design (a restart must not drop the phone): stop the session.
+    await api('/api/relay/stop', 'POST');
+    await eventually(async () => (await api<RelayView>('/api/relay')).session === null || null, 30_000);
   });
 });
