@@ -162,7 +162,7 @@ export async function prepareEmbeddedCloud(opts: EmbeddedCloudOptions): Promise<
 }
 
 /**
- * The child's supervisor. The first start is on demand (`Engine.ensureCloud`); a child that dies
+ * The child's supervisor. The first start is on demand (`EngineApp.ensureCloud`); a child that dies
  * later is restarted with a capped backoff on the same port, and after a few quick crashes in a row
  * the engine gives up with one error line (IRL unavailable, local operation continues). Relays the
  * child started live on across its restarts: they run in their own process groups.

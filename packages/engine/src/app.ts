@@ -20,10 +20,13 @@ import {
   takeSnapshot,
 } from './control/engine-views.js';
 import { FeedSources } from './control/feed-sources.js';
-import { EngineMetrics } from './export/metrics.js';
-import type { OtlpMetricsPush } from './export/otlp.js';
-import { otlpDisabledStatus } from './export/otlp-status.js';
+import { FailoverController } from './failover/controller.js';
+import type { FailoverEvent } from './failover/events.js';
+import { sceneOnAir } from './failover/machine.js';
 import { IpcServer } from './ipc/ipc-server.js';
+import { EngineMetrics } from './metrics/metrics.js';
+import type { OtlpMetricsPush } from './metrics/otlp.js';
+import { otlpDisabledStatus } from './metrics/otlp-status.js';
 import { MetricsHub } from './obs/metrics-hub.js';
 import { ObsLink } from './obs/obs-link.js';
 import { EngineStateFile } from './persist/engine-state-file.js';
@@ -35,9 +38,6 @@ import { SparklineHistory } from './server/dock-sparkline.js';
 import type { EventInput } from './server/dock-state.js';
 import { registerRelayRoutes } from './server/relay-routes.js';
 import { createEngineServer } from './server/server.js';
-import { FailoverController } from './state/controller.js';
-import { sceneOnAir } from './state/engine.js';
-import type { EngineEvent } from './state/events.js';
 import { SystemMetrics } from './system/system-metrics.js';
 import { LOCAL_ACCESS_TOKEN_KEY, type Vault } from './vault/index.js';
 
@@ -81,7 +81,7 @@ export interface EngineUrls {
  * together and owns start/stop. Construction does no I/O; `start()` brings everything up and never
  * fails because OBS, the shim or the control plane is absent: each says so in the state and retries.
  */
-export class Engine {
+export class EngineApp {
   readonly metrics = new EngineMetrics();
   readonly obs: ObsLink;
   readonly hub: MetricsHub;
@@ -369,7 +369,7 @@ export class Engine {
       this.chat.start();
     }
     if (config.otlp.enabled) {
-      const { OtlpMetricsPush } = await import('./export/otlp.js');
+      const { OtlpMetricsPush } = await import('./metrics/otlp.js');
       this.otlp = new OtlpMetricsPush({
         config: config.otlp,
         metrics: this.metrics,
@@ -460,7 +460,7 @@ export class Engine {
     }
   }
 
-  private onEngineEvent(e: EngineEvent): void {
+  private onEngineEvent(e: FailoverEvent): void {
     if (
       e.kind === 'switch_result' &&
       e.data.result === 'ok' &&

@@ -1,17 +1,64 @@
-export { Engine, type EngineOptions, type EngineUrls } from './app.js';
+export { EngineApp, type EngineOptions, type EngineUrls } from './app.js';
 export * from './chat/index.js';
 export { ENGINE_VERSION } from './cloudlink/client-info.js';
 export * from './cloudlink/index.js';
-export { EngineMetrics } from './export/metrics.js';
+export {
+  type CommandResult,
+  type ExplicitCommand,
+  FailoverController,
+  type FailoverControllerOptions,
+} from './failover/controller.js';
+export type { Diagnostics, WindowFigures } from './failover/diagnostics.js';
+export {
+  type DraftEvent,
+  EVENT_HISTORY_SIZE,
+  EventHistory,
+  type EventLevel,
+  type FailoverEvent,
+} from './failover/events.js';
+export {
+  type ActiveIntent,
+  type CommandOrigin,
+  createFailoverState,
+  currentMode,
+  type Decision,
+  decide,
+  type FailoverAction,
+  type FailoverInput,
+  type FailoverState,
+  type FeedObservation,
+  type RuleId,
+  type SceneIntent,
+  type SwitchAction,
+  sceneFor,
+} from './failover/machine.js';
+export {
+  type ModeState,
+  type ModeTrigger,
+  TRANSITIONS,
+  transition,
+} from './failover/modes.js';
+export {
+  AUTOMATION_DEFAULTS,
+  type AutomationFlags,
+  FAILOVER_BOUNDS,
+  FAILOVER_DEFAULTS,
+  type FailoverParams,
+  managedScenes,
+  resolveFailoverParams,
+  SCENE_DEFAULTS,
+  type SceneRoles,
+} from './failover/params.js';
+export * from './ipc/index.js';
+export { EngineMetrics } from './metrics/metrics.js';
 export {
   loadInstanceId,
   OTLP_SERVICE_NAME,
   OtlpMetricsPush,
   type OtlpMetricsPushOptions,
-} from './export/otlp.js';
-export { type OtlpExportStatus, otlpDisabledStatus, otlpMetricsUrl } from './export/otlp-status.js';
-export { type PromMetric, type PromSample, promToOtlp } from './export/prom-to-otlp.js';
-export * from './ipc/index.js';
+} from './metrics/otlp.js';
+export { type OtlpExportStatus, otlpDisabledStatus, otlpMetricsUrl } from './metrics/otlp-status.js';
+export { type PromMetric, type PromSample, promToOtlp } from './metrics/prom-to-otlp.js';
 export {
   MetricsHub,
   type MetricsHubOptions,
@@ -51,53 +98,6 @@ export { parseSrtLiveTransmitLine } from './sources/srt-stats-line.js';
 export { SrtStatsFileTail, type SrtStatsTailOptions } from './sources/srt-stats-tail.js';
 export { SOURCE_MODULES } from './sources/types/registry.js';
 export type { SourceContext, SourceModule, SourceRunner } from './sources/types/source-module.js';
-export {
-  type CommandResult,
-  type ExplicitCommand,
-  FailoverController,
-  type FailoverControllerOptions,
-} from './state/controller.js';
-export type { Diagnostics, WindowFigures } from './state/diagnostics.js';
-export {
-  type ActiveIntent,
-  type CommandOrigin,
-  createEngineState,
-  currentMode,
-  type Decision,
-  decide,
-  type EngineAction,
-  type EngineInput,
-  type EngineState,
-  type FeedObservation,
-  type RuleId,
-  type SceneIntent,
-  type SwitchAction,
-  sceneFor,
-} from './state/engine.js';
-export {
-  type DraftEvent,
-  type EngineEvent,
-  EVENT_HISTORY_SIZE,
-  EventHistory,
-  type EventLevel,
-} from './state/events.js';
-export {
-  type ModeState,
-  type ModeTrigger,
-  TRANSITIONS,
-  transition,
-} from './state/modes.js';
-export {
-  AUTOMATION_DEFAULTS,
-  type AutomationFlags,
-  FAILOVER_BOUNDS,
-  FAILOVER_DEFAULTS,
-  type FailoverParams,
-  managedScenes,
-  resolveFailoverParams,
-  SCENE_DEFAULTS,
-  type SceneRoles,
-} from './state/params.js';
 export {
   defaultSystemProbes,
   SystemMetrics,

@@ -201,9 +201,9 @@ export async function runEngineProcess(cmd: Command, opts: PortOptions): Promise
         })
       : null;
   // Loaded here, not at the top: every other command stays quick to start.
-  const { Engine } = await import('@telemy/engine/app');
+  const { EngineApp } = await import('@telemy/engine/app');
   let stopping: Promise<void> | null = null;
-  const engine = new Engine({
+  const engine = new EngineApp({
     config,
     configPath: loaded.path,
     vault,

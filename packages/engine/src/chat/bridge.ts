@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type BackoffPolicy, createLogger, type Logger } from '@telemy/protocol';
-import type { EngineMetrics } from '../export/metrics.js';
+import type { EngineMetrics } from '../metrics/metrics.js';
 import type { ChatActions } from './actions.js';
 import { KickAdapter } from './adapters/kick.js';
 import { TwitchAdapter } from './adapters/twitch.js';

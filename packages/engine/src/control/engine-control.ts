@@ -2,10 +2,10 @@ import { errorText, type Guard, type Logger, SETTING_KEYS, type SettingsForm } f
 import type { CloudLink } from '../cloudlink/cloudlink.js';
 import { fixMediaSources } from '../cloudlink/obs-media-source.js';
 import { ConfigError, type ConfigStore, type OutputConfig, type ScalarChange } from '../config/index.js';
+import type { CommandResult, FailoverController } from '../failover/controller.js';
+import type { ActiveIntent, CommandOrigin } from '../failover/machine.js';
+import type { AutomationFlags } from '../failover/params.js';
 import { type ObsLink, ObsRequestError } from '../obs/obs-link.js';
-import type { CommandResult, FailoverController } from '../state/controller.js';
-import type { ActiveIntent, CommandOrigin } from '../state/engine.js';
-import type { AutomationFlags } from '../state/params.js';
 import type { Vault } from '../vault/index.js';
 
 /**

@@ -10,7 +10,11 @@ import { oauthEntryName } from '../chat/auth/platforms.js';
 import type { Platform } from '../chat/config.js';
 import type { CloudLink, CloudLinkSnapshot } from '../cloudlink/cloudlink.js';
 import { type ConfigStore, effectiveChatBot, type TelemyConfig } from '../config/index.js';
-import type { OtlpExportStatus } from '../export/otlp-status.js';
+import { type AutomationStatus, automationStatus } from '../failover/automation-status.js';
+import type { FailoverController } from '../failover/controller.js';
+import { type EffectiveFeed, effectiveFeed, type FailoverState, sceneOnAir } from '../failover/machine.js';
+import { isIrlMode } from '../failover/modes.js';
+import type { OtlpExportStatus } from '../metrics/otlp-status.js';
 import type { MetricsHub, MetricsSnapshot } from '../obs/metrics-hub.js';
 import type { ObsLink } from '../obs/obs-link.js';
 import type { ObsState } from '../obs/obs-state.js';
@@ -25,10 +29,6 @@ import {
   type RelayInput,
   systemInputFromSample,
 } from '../server/dock-state.js';
-import { type AutomationStatus, automationStatus } from '../state/automation-status.js';
-import type { FailoverController } from '../state/controller.js';
-import { type EffectiveFeed, type EngineState, effectiveFeed, sceneOnAir } from '../state/engine.js';
-import { isIrlMode } from '../state/modes.js';
 import type { Vault } from '../vault/index.js';
 import { statusLine } from './status-line.js';
 import type { EngineStatusSummary, SourceReading } from './status-summary.js';
@@ -83,7 +83,7 @@ export interface EngineSnapshot {
   version: string;
   startedAt: number;
   mode: Mode;
-  state: EngineState;
+  state: FailoverState;
   effective: EffectiveFeed & { since: number };
   automation: AutomationStatus;
   via: 'ipc' | 'obs';

@@ -1,7 +1,7 @@
 import type { Logger } from '@telemy/protocol';
 import type { CloudLink } from '../cloudlink/cloudlink.js';
 import type { SourceConfig } from '../config/index.js';
-import type { EngineMetrics } from '../export/metrics.js';
+import type { EngineMetrics } from '../metrics/metrics.js';
 import type { MetricsHub } from '../obs/metrics-hub.js';
 import type { ObsLink } from '../obs/obs-link.js';
 import type { FeedThresholds, SelectedFeed } from '../sources/classify.js';

@@ -1,17 +1,17 @@
 import type { DockStatus } from '@telemy/protocol';
-import type { AutomationStatus } from '../state/automation-status.js';
+import type { AutomationStatus } from '../failover/automation-status.js';
 import {
   type EffectiveFeed,
-  type EngineState,
+  type FailoverState,
   intentOfScene,
   offlineTimeoutAt,
   sceneOnAir,
-} from '../state/engine.js';
+} from '../failover/machine.js';
 
 /** What the status line is made from: one snapshot of the engine (see `EngineSnapshot`). */
 export interface StatusLineInput {
   now: number;
-  state: EngineState;
+  state: FailoverState;
   automation: AutomationStatus;
   effective: EffectiveFeed & { since: number };
   obs: { connection: string; lastError: string | null };

@@ -24,7 +24,7 @@ import {
   type SwitchError,
   switchErrorText,
 } from '@telemy/protocol';
-import type { EngineMetrics } from '../export/metrics.js';
+import type { EngineMetrics } from '../metrics/metrics.js';
 import type { SceneSwitcher, SwitchRequest, SwitchResult } from '../scenes/scene-switcher.js';
 
 export const IPC_ENGINE_PING_TIMEOUT_MS = 3500;

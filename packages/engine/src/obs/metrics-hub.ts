@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { errorText, type Logger } from '@telemy/protocol';
 import type { RequestBatchRequest, ResponseMessage } from 'obs-websocket-js';
-import type { EngineMetrics } from '../export/metrics.js';
+import type { EngineMetrics } from '../metrics/metrics.js';
 import { NonOverlappingInterval } from '../sources/non-overlapping-interval.js';
 import { setOptionalGauge } from '../system/optional-gauge.js';
 import type { SystemMetrics, SystemSample } from '../system/system-metrics.js';

@@ -11,7 +11,7 @@ import OBSWebSocket, {
   type RequestBatchRequest,
   type ResponseMessage,
 } from 'obs-websocket-js';
-import type { EngineMetrics } from '../export/metrics.js';
+import type { EngineMetrics } from '../metrics/metrics.js';
 import {
   initialObsState,
   type ObsOutputInfo,

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { AUTOMATION_KEYS, type ControlOutcome, type EngineControl } from '../control/engine-control.js';
-import type { Diagnostics } from '../state/diagnostics.js';
+import type { Diagnostics } from '../failover/diagnostics.js';
 import { sendError } from './server.js';
 
 /** The local API (token-protected by the server's hooks): state, explicit commands, flags, SLA figures. */

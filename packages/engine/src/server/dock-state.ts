@@ -19,8 +19,8 @@ import {
   type SceneRole,
 } from '@telemy/protocol';
 import QRCode from 'qrcode';
+import { managedScenes, type SceneRoles } from '../failover/params.js';
 import type { OutputSnapshot } from '../obs/metrics-hub.js';
-import { managedScenes, type SceneRoles } from '../state/params.js';
 import type { SystemSample } from '../system/system-metrics.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { FeedClass } from '@telemy/protocol';
-import type { FeedObservation } from '../state/engine.js';
-import type { FailoverParams } from '../state/params.js';
+import type { FeedObservation } from '../failover/machine.js';
+import type { FailoverParams } from '../failover/params.js';
 import type { FeedSample } from './feed-sample.js';
 
 export type FeedThresholds = Pick<

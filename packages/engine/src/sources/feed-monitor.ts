@@ -1,5 +1,5 @@
 import type { Logger } from '@telemy/protocol';
-import type { EngineMetrics } from '../export/metrics.js';
+import type { EngineMetrics } from '../metrics/metrics.js';
 import {
   type Classification,
   classifyFeed,

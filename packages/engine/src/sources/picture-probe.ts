@@ -1,4 +1,4 @@
-import type { PictureObservation } from '../state/engine.js';
+import type { PictureObservation } from '../failover/machine.js';
 
 /**
  * Does the OBS media source that plays the feed show the phone's NEW picture? Measured on OBS 29

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import type { Logger } from '@telemy/protocol';
 import si from 'systeminformation';
-import type { EngineMetrics } from '../export/metrics.js';
+import type { EngineMetrics } from '../metrics/metrics.js';
 import { setOptionalGauge } from './optional-gauge.js';
 import {
   type CpuTicks,

@@ -15,7 +15,7 @@ import {
   type ChatPlatformState,
   readAuditFile,
 } from '../../src/chat/index.js';
-import { EngineMetrics } from '../../src/export/metrics.js';
+import { EngineMetrics } from '../../src/metrics/metrics.js';
 import { FakeChatActions } from './fake-actions.js';
 
 /**

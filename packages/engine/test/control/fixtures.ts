@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { createLogger } from '@telemy/protocol';
 import { ConfigStore, defaultConfig, type TelemyConfig } from '../../src/config/index.js';
 import { EngineControl } from '../../src/control/engine-control.js';
-import { EngineMetrics } from '../../src/export/metrics.js';
+import { FailoverController } from '../../src/failover/controller.js';
+import { EngineMetrics } from '../../src/metrics/metrics.js';
 import type { ObsLink, ObsLinkEvents } from '../../src/obs/obs-link.js';
 import { initialObsState, type ObsState } from '../../src/obs/obs-state.js';
 import type { SceneSwitcher, SwitchRequest, SwitchResult } from '../../src/scenes/scene-switcher.js';
-import { FailoverController } from '../../src/state/controller.js';
 import { Vault } from '../../src/vault/index.js';
 
 export const silent = createLogger('control-test', { level: 'silent' });

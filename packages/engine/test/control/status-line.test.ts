@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { clockText, type StatusLineInput, statusLine } from '../../src/control/status-line.js';
-import { automationStatus } from '../../src/state/automation-status.js';
-import { effectiveFeed } from '../../src/state/engine.js';
-import { Sim, sig } from '../state/sim.js';
+import { automationStatus } from '../../src/failover/automation-status.js';
+import { effectiveFeed } from '../../src/failover/machine.js';
+import { Sim, sig } from '../failover/sim.js';
 
 /** The status line of a simulated engine, as the dashboard would show it now. */
 function line(s: Sim, over: Partial<StatusLineInput> = {}) {

@@ -12,11 +12,11 @@ import {
   takeSnapshot,
 } from '../../src/control/engine-views.js';
 import { FeedSources } from '../../src/control/feed-sources.js';
-import { otlpDisabledStatus } from '../../src/export/otlp-status.js';
+import { otlpDisabledStatus } from '../../src/metrics/otlp-status.js';
 import type { MetricsHub, MetricsSnapshot } from '../../src/obs/metrics-hub.js';
 import { SparklineHistory } from '../../src/server/dock-sparkline.js';
 import type { RelayInput } from '../../src/server/dock-state.js';
-import { sig } from '../state/sim.js';
+import { sig } from '../failover/sim.js';
 import { controlRig, silent } from './fixtures.js';
 
 function hubSnapshot(over: Partial<MetricsSnapshot> = {}): MetricsSnapshot {

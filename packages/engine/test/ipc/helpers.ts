@@ -11,8 +11,8 @@ import {
   makeMessage,
 } from '@telemy/protocol';
 import { snapshot } from '../../../protocol/test/ipc/fixtures.js';
-import { EngineMetrics } from '../../src/export/metrics.js';
 import { IpcServer, type IpcServerOptions } from '../../src/ipc/index.js';
+import { EngineMetrics } from '../../src/metrics/metrics.js';
 
 // Re-exported for the shim's tests, which drive a real engine-side IpcServer without pulling in the
 // whole engine package (its index also loads every other subsystem).

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '@telemy/protocol';
 import type { RequestBatchRequest, ResponseMessage } from 'obs-websocket-js';
 import { describe, expect, it } from 'vitest';
-import { EngineMetrics } from '../../src/export/metrics.js';
+import { EngineMetrics } from '../../src/metrics/metrics.js';
 import { MetricsHub, type MetricsSnapshot } from '../../src/obs/metrics-hub.js';
 import type { ObsLink } from '../../src/obs/obs-link.js';
 import type { ObsOutputInfo } from '../../src/obs/obs-state.js';

@@ -7,7 +7,7 @@ import { createLogger } from '@telemy/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ObsHandle, startObs } from '../../../../test/support/obs-harness.js';
 import { type SrtListener, startSrtListener } from '../../../../test/support/srt.js';
-import { EngineMetrics } from '../../src/export/metrics.js';
+import { EngineMetrics } from '../../src/metrics/metrics.js';
 import { MetricsHub, type MetricsSnapshot } from '../../src/obs/metrics-hub.js';
 import { ObsLink, type ObsLinkOptions } from '../../src/obs/obs-link.js';
 import { SystemMetrics } from '../../src/system/system-metrics.js';

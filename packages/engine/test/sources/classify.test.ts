@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '@telemy/protocol';
 import { describe, expect, it } from 'vitest';
-import { EngineMetrics } from '../../src/export/metrics.js';
+import { EngineMetrics } from '../../src/metrics/metrics.js';
 import {
   classifyFeed,
   EMPTY_HISTORY,

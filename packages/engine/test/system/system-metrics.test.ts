@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EngineMetrics } from '../../src/export/metrics.js';
+import { EngineMetrics } from '../../src/metrics/metrics.js';
 import { SystemMetrics, type SystemProbes } from '../../src/system/system-metrics.js';
 
 function scripted() {

@@ -1,33 +1,33 @@
 import type { FeedClass } from '@telemy/protocol';
 import type { RelaySignal } from '../../src/cloudlink/relay-signals.js';
+import type { DraftEvent } from '../../src/failover/events.js';
 import {
-  createEngineState,
+  createFailoverState,
   currentMode,
   type Decision,
   decide,
-  type EngineAction,
-  type EngineInput,
-  type EngineState,
+  type FailoverAction,
+  type FailoverInput,
+  type FailoverState,
   type SwitchAction,
-} from '../../src/state/engine.js';
-import type { DraftEvent } from '../../src/state/events.js';
+} from '../../src/failover/machine.js';
 import {
   AUTOMATION_DEFAULTS,
   FAILOVER_DEFAULTS,
   type FailoverParams,
   SCENE_DEFAULTS,
-} from '../../src/state/params.js';
+} from '../../src/failover/params.js';
 
 /** Drives `decide()` over a fake clock and keeps everything it emitted. */
 export class Sim {
-  state: EngineState;
+  state: FailoverState;
   t = 1_000_000;
-  readonly actions: Array<EngineAction & { at: number }> = [];
+  readonly actions: Array<FailoverAction & { at: number }> = [];
   readonly events: DraftEvent[] = [];
   readonly decisions: Decision[] = [];
 
   constructor(params: Partial<FailoverParams> = {}) {
-    this.state = createEngineState({
+    this.state = createFailoverState({
       params: { ...FAILOVER_DEFAULTS, ...params },
       flags: { ...AUTOMATION_DEFAULTS },
       scenes: { ...SCENE_DEFAULTS },
@@ -40,7 +40,7 @@ export class Sim {
     return currentMode(this.state);
   }
 
-  send(input: EngineInput): Decision {
+  send(input: FailoverInput): Decision {
     const d = decide(this.state, input, this.t);
     this.state = d.state;
     this.decisions.push(d);

@@ -4,7 +4,7 @@
  */
 export type EventLevel = 'info' | 'warn' | 'error';
 
-export interface EngineEvent {
+export interface FailoverEvent {
   id: number;
   at_ms: number;
   level: EventLevel;
@@ -21,7 +21,7 @@ export interface EngineEvent {
  * An event as `decide()` emits it; the controller stamps the id and time. A `quiet` event goes to
  * the structured log only, not to the event history the dock shows (a switch is one entry there).
  */
-export type DraftEvent = Omit<EngineEvent, 'id' | 'at_ms' | 'request_id' | 'data'> & {
+export type DraftEvent = Omit<FailoverEvent, 'id' | 'at_ms' | 'request_id' | 'data'> & {
   request_id?: string | null;
   data?: Record<string, unknown>;
   quiet?: boolean;
@@ -31,13 +31,13 @@ export const EVENT_HISTORY_SIZE = 200;
 
 /** The last `capacity` events, oldest first. */
 export class EventHistory {
-  private readonly items: EngineEvent[] = [];
+  private readonly items: FailoverEvent[] = [];
   private nextId = 1;
 
   constructor(private readonly capacity = EVENT_HISTORY_SIZE) {}
 
-  push(at_ms: number, draft: DraftEvent): EngineEvent {
-    const event: EngineEvent = {
+  push(at_ms: number, draft: DraftEvent): FailoverEvent {
+    const event: FailoverEvent = {
       id: this.nextId++,
       at_ms,
       level: draft.level,
@@ -51,7 +51,7 @@ export class EventHistory {
     return event;
   }
 
-  list(): EngineEvent[] {
+  list(): FailoverEvent[] {
     return [...this.items];
   }
 }

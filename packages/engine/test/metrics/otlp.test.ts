@@ -6,9 +6,9 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '@telemy/protocol';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EngineMetrics } from '../../src/export/metrics.js';
-import { loadInstanceId, OtlpExportTracker, OtlpMetricsPush } from '../../src/export/otlp.js';
-import { otlpDisabledStatus, otlpMetricsUrl } from '../../src/export/otlp-status.js';
+import { EngineMetrics } from '../../src/metrics/metrics.js';
+import { loadInstanceId, OtlpExportTracker, OtlpMetricsPush } from '../../src/metrics/otlp.js';
+import { otlpDisabledStatus, otlpMetricsUrl } from '../../src/metrics/otlp-status.js';
 
 interface Received {
   url: string;

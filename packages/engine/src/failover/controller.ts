@@ -2,24 +2,24 @@ import { randomBytes } from 'node:crypto';
 import type { Logger, SwitchError } from '@telemy/protocol';
 import { errorText, FEED_CLASSES, type FeedClass, type Mode } from '@telemy/protocol';
 import type { RelaySignal, RelaySignalSink } from '../cloudlink/relay-signals.js';
-import type { EngineMetrics } from '../export/metrics.js';
+import type { EngineMetrics } from '../metrics/metrics.js';
 import type { SceneSwitcher, SwitchResult } from '../scenes/scene-switcher.js';
 import { type Diagnostics, DiagnosticsTracker } from './diagnostics.js';
+import { type DraftEvent, EventHistory, type FailoverEvent } from './events.js';
 import {
   type ActiveIntent,
   type CommandOrigin,
   type CommandOutcome,
-  createEngineState,
+  createFailoverState,
   currentMode,
   type Decision,
   decide,
-  type EngineInput,
-  type EngineState,
+  type FailoverInput,
+  type FailoverState,
   type FeedObservation,
   type Refusal,
   type SwitchAction,
-} from './engine.js';
-import { type DraftEvent, type EngineEvent, EventHistory } from './events.js';
+} from './machine.js';
 import type { AutomationFlags, FailoverParams, SceneRoles } from './params.js';
 
 export interface FailoverControllerOptions {
@@ -41,7 +41,7 @@ export interface FailoverControllerOptions {
   /** Drops and re-opens the scene path after a protocol-error storm. */
   resetScenePath?: (reason: string) => void;
   /** Every new history entry (for DockState pushes, chat announcements). */
-  onEvent?: (event: EngineEvent) => void;
+  onEvent?: (event: FailoverEvent) => void;
   /** User notices (dock toast, IPC `user_notice`). */
   onNotice?: (level: 'info' | 'warn' | 'error', text: string) => void;
 }
@@ -67,7 +67,7 @@ export type ExplicitCommand = { intent: ActiveIntent } | { scene: string };
  * metrics, the event history and the diagnostics figures.
  */
 export class FailoverController implements RelaySignalSink {
-  private st: EngineState;
+  private st: FailoverState;
   private readonly now: () => number;
   private readonly history = new EventHistory();
   private readonly diag: DiagnosticsTracker;
@@ -85,7 +85,7 @@ export class FailoverController implements RelaySignalSink {
     this.now = o.now ?? Date.now;
     this.log = o.logger.child({ component: 'failover' });
     const t = this.now();
-    this.st = createEngineState({
+    this.st = createFailoverState({
       params: o.params,
       flags: o.flags,
       scenes: o.scenes,
@@ -109,7 +109,7 @@ export class FailoverController implements RelaySignalSink {
     this.wakeTimer = null;
   }
 
-  state(): EngineState {
+  state(): FailoverState {
     return this.st;
   }
 
@@ -121,7 +121,7 @@ export class FailoverController implements RelaySignalSink {
     return this.last;
   }
 
-  events(): EngineEvent[] {
+  events(): FailoverEvent[] {
     return this.history.list();
   }
 
@@ -222,7 +222,7 @@ export class FailoverController implements RelaySignalSink {
     };
   }
 
-  private dispatch(input: EngineInput): Decision {
+  private dispatch(input: FailoverInput): Decision {
     const t = this.now();
     const ready = this.o.switcher.ready();
     if (ready !== this.st.scenePathReady && input.kind !== 'scene_path') {
@@ -384,7 +384,7 @@ export class FailoverController implements RelaySignalSink {
   }
 
   /** Adds the time spent DEGRADED since the last evaluation, so the counter moves while it lasts. */
-  private accountDegraded(next: EngineState, t: number): void {
+  private accountDegraded(next: FailoverState, t: number): void {
     if (this.st.degraded !== null && this.degradedAccountedAt !== null) {
       this.o.metrics.degradedSecondsTotal.inc((t - this.degradedAccountedAt) / 1000);
     }

@@ -2,8 +2,8 @@ import type { FeedClass, Mode } from '@telemy/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RelaySignal } from '../../src/cloudlink/relay-signals.js';
-import type { EngineInput } from '../../src/state/engine.js';
-import { type ModeState, type ModeTrigger, transition } from '../../src/state/modes.js';
+import type { FailoverInput } from '../../src/failover/machine.js';
+import { type ModeState, type ModeTrigger, transition } from '../../src/failover/modes.js';
 import { Sim, sig } from './sim.js';
 
 const feedClass = fc.constantFrom<FeedClass>('normal', 'low', 'offline', 'unknown');
@@ -22,7 +22,7 @@ const relaySignal = fc.constantFrom<() => RelaySignal>(
   () => ({ kind: 'grace', session_id: 's1', remaining_seconds: 30 }),
 );
 
-type Step = { advance: number; input: EngineInput | 'confirm' | 'fail' };
+type Step = { advance: number; input: FailoverInput | 'confirm' | 'fail' };
 
 const step: fc.Arbitrary<Step> = fc.record({
   advance: fc.constantFrom(0, 10, 100, 250, 500, 1000, 5000, 700_000),
@@ -30,25 +30,25 @@ const step: fc.Arbitrary<Step> = fc.record({
     {
       weight: 6,
       arbitrary: feedClass.map(
-        (h): EngineInput => ({ kind: 'feed', feed: { health: h, source: 'x', reason: null } }),
+        (h): FailoverInput => ({ kind: 'feed', feed: { health: h, source: 'x', reason: null } }),
       ),
     },
-    { weight: 4, arbitrary: relaySignal.map((f): EngineInput => ({ kind: 'relay', signal: f() })) },
+    { weight: 4, arbitrary: relaySignal.map((f): FailoverInput => ({ kind: 'relay', signal: f() })) },
     {
       weight: 2,
       arbitrary: fc
         .record({ ready: fc.boolean(), via: fc.constantFrom<'ipc' | 'obs'>('ipc', 'obs') })
-        .map((r): EngineInput => ({ kind: 'scene_path', ...r })),
+        .map((r): FailoverInput => ({ kind: 'scene_path', ...r })),
     },
     {
       weight: 2,
       arbitrary: fc
         .constantFrom('LIVE', 'LOW', 'BRB', 'OFFLINE', 'Privacy', null)
-        .map((scene): EngineInput => ({ kind: 'program_scene', scene })),
+        .map((scene): FailoverInput => ({ kind: 'program_scene', scene })),
     },
     {
       weight: 1,
-      arbitrary: fc.constantFrom<EngineInput>(
+      arbitrary: fc.constantFrom<FailoverInput>(
         { kind: 'protocol_error_storm', detail: 'storm' },
         { kind: 'tick' },
         { kind: 'fatal', reason: 'x' },
@@ -58,13 +58,13 @@ const step: fc.Arbitrary<Step> = fc.record({
       weight: 1,
       arbitrary: fc
         .record({ manual_override: fc.boolean(), auto_scene_switch: fc.boolean() })
-        .map((flags): EngineInput => ({ kind: 'flags', flags })),
+        .map((flags): FailoverInput => ({ kind: 'flags', flags })),
     },
     {
       weight: 1,
       arbitrary: fc
         .constantFrom('LIVE', 'BRB', 'OFFLINE')
-        .map((i): EngineInput => ({ kind: 'command', command: { intent: i as 'LIVE' }, origin: 'dock' })),
+        .map((i): FailoverInput => ({ kind: 'command', command: { intent: i as 'LIVE' }, origin: 'dock' })),
     },
     { weight: 1, arbitrary: fc.constant<Step['input']>('confirm') },
     { weight: 1, arbitrary: fc.constant<Step['input']>('fail') },

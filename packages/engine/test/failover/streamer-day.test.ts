@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { automationStatus } from '../../src/state/automation-status.js';
-import { SCENE_DEFAULTS } from '../../src/state/params.js';
+import { automationStatus } from '../../src/failover/automation-status.js';
+import { SCENE_DEFAULTS } from '../../src/failover/params.js';
 import { Sim, sig } from './sim.js';
 
 /**

@@ -1,6 +1,6 @@
 import { MODES, type Mode } from '@telemy/protocol';
 import { describe, expect, it } from 'vitest';
-import { type ModeTrigger, TRANSITIONS, transition } from '../../src/state/modes.js';
+import { type ModeTrigger, TRANSITIONS, transition } from '../../src/failover/modes.js';
 
 describe('transition table', () => {
   it('accepts every row of the table with its triggers', () => {

@@ -2,10 +2,10 @@ import { Writable } from 'node:stream';
 import type { FeedClass } from '@telemy/protocol';
 import { createLogger } from '@telemy/protocol';
 import { describe, expect, it } from 'vitest';
-import { EngineMetrics } from '../../src/export/metrics.js';
+import { FailoverController } from '../../src/failover/controller.js';
+import { AUTOMATION_DEFAULTS, FAILOVER_DEFAULTS, SCENE_DEFAULTS } from '../../src/failover/params.js';
+import { EngineMetrics } from '../../src/metrics/metrics.js';
 import type { SceneSwitcher, SwitchRequest, SwitchResult } from '../../src/scenes/scene-switcher.js';
-import { FailoverController } from '../../src/state/controller.js';
-import { AUTOMATION_DEFAULTS, FAILOVER_DEFAULTS, SCENE_DEFAULTS } from '../../src/state/params.js';
 import { sig } from './sim.js';
 
 class FakeSwitcher implements SceneSwitcher {

@@ -1,5 +1,5 @@
 import { type AutomationState, type Guard, guardText } from '@telemy/protocol';
-import { type ActiveIntent, type EngineState, firstAutoGuard, missingRoleScenes } from './engine.js';
+import { type ActiveIntent, type FailoverState, firstAutoGuard, missingRoleScenes } from './machine.js';
 
 /** How automation stands, as every view shows it: one state, the guard behind it, one sentence. */
 export interface AutomationStatus {
@@ -18,7 +18,7 @@ const PAUSED: ReadonlySet<Guard> = new Set(['manual_override', 'auto_scene_switc
  * missing with nothing to stand in) is `blocked` and ranks above the streamer's own choices
  * (`paused`), which rank above `waiting` for the stream to start.
  */
-export function automationStatus(s: EngineState, via: 'ipc' | 'obs'): AutomationStatus {
+export function automationStatus(s: FailoverState, via: 'ipc' | 'obs'): AutomationStatus {
   const missing = missingRoleScenes(s);
   const guard = firstAutoGuard(s);
   const result = (state: AutomationState, g: Guard | null, text: string): AutomationStatus => ({

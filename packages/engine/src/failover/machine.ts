@@ -66,7 +66,7 @@ export interface FeedObservation {
   picture?: PictureObservation | null;
 }
 
-export type EngineInput =
+export type FailoverInput =
   | { kind: 'tick' }
   | { kind: 'feed'; feed: FeedObservation }
   | { kind: 'relay'; signal: RelaySignal }
@@ -105,7 +105,7 @@ export interface SwitchAction {
   deadlineMs: number;
 }
 
-export type EngineAction =
+export type FailoverAction =
   | SwitchAction
   | { type: 'mode_transition'; from: Mode; to: Mode; trigger: ModeTrigger }
   | { type: 'notice'; level: 'info' | 'warn' | 'error'; text: string }
@@ -129,11 +129,11 @@ export interface CommandOutcome {
 }
 
 export interface Decision {
-  state: EngineState;
+  state: FailoverState;
   /** Exactly one per evaluation. */
   intent: SceneIntent;
   rule: RuleId;
-  actions: EngineAction[];
+  actions: FailoverAction[];
   events: DraftEvent[];
   /** The next time an evaluation could change something without a new input (timer to set), or null. */
   wakeAt: number | null;
@@ -149,7 +149,7 @@ export interface Target {
   detectedAt: number;
 }
 
-export interface EngineState {
+export interface FailoverState {
   params: ResolvedFailoverParams;
   flags: AutomationFlags;
   scenes: SceneRoles;
@@ -201,7 +201,7 @@ export interface EngineState {
   seq: number;
 }
 
-export interface EngineInit {
+export interface FailoverInit {
   params: FailoverParams;
   flags: AutomationFlags;
   scenes: SceneRoles;
@@ -210,7 +210,7 @@ export interface EngineInit {
   now: number;
 }
 
-export function createEngineState(init: EngineInit): EngineState {
+export function createFailoverState(init: FailoverInit): FailoverState {
   return {
     params: resolveFailoverParams(init.params),
     flags: { ...init.flags },
@@ -248,7 +248,7 @@ function copyRoles(r: SceneRoles): SceneRoles {
 }
 
 /** The top-level mode as the outside world sees it. */
-export function currentMode(s: EngineState): Mode {
+export function currentMode(s: FailoverState): Mode {
   if (s.fatal !== null) return 'FATAL';
   if (s.degraded !== null) return 'DEGRADED';
   return s.irl;
@@ -265,12 +265,12 @@ export function intentOfScene(scene: string, roles: SceneRoles): ActiveIntent | 
 }
 
 /** The scene actually on air for automation's purposes: what we are switching to, or OBS's report. */
-export function sceneOnAir(s: EngineState): string | null {
+export function sceneOnAir(s: FailoverState): string | null {
   return s.inFlight?.scene ?? s.unreported ?? s.programScene;
 }
 
 /** The first guard holding automatic switches, or null when automation would act now. */
-export function firstAutoGuard(s: EngineState): Guard | null {
+export function firstAutoGuard(s: FailoverState): Guard | null {
   if (s.fatal !== null) return 'fatal';
   if (!s.scenePathReady) return 'scene_path';
   if (s.degraded !== null) return 'degraded';
@@ -287,7 +287,7 @@ export function firstAutoGuard(s: EngineState): Guard | null {
  * role can stand in for it; `standIn` names the scene that would.
  */
 export function missingRoleScenes(
-  s: EngineState,
+  s: FailoverState,
 ): Array<{ role: ActiveIntent; scene: string; standIn: string | null }> {
   if (s.obsScenes === null) return [];
   const out: Array<{ role: ActiveIntent; scene: string; standIn: string | null }> = [];
@@ -322,14 +322,14 @@ export function stallWindowMs(p: ResolvedFailoverParams): number {
 }
 
 class Evaluation {
-  readonly actions: EngineAction[] = [];
+  readonly actions: FailoverAction[] = [];
   readonly events: DraftEvent[] = [];
   intent: SceneIntent = 'HOLD';
   rule: RuleId = 'hold';
   command: CommandOutcome | null = null;
 
   constructor(
-    readonly s: EngineState,
+    readonly s: FailoverState,
     readonly now: number,
   ) {}
 
@@ -462,11 +462,11 @@ class Evaluation {
   }
 }
 
-function lowUsable(s: EngineState): boolean {
+function lowUsable(s: FailoverState): boolean {
   return s.flags.low_quality_fallback && s.scenes.low !== '';
 }
 
-function irlFeedRelevant(s: EngineState): boolean {
+function irlFeedRelevant(s: FailoverState): boolean {
   return s.irl === 'IRL_CONNECTING' || s.irl === 'IRL_ACTIVE' || s.irl === 'IRL_GRACE';
 }
 
@@ -481,7 +481,7 @@ export interface EffectiveFeed {
  * IRL the phone's picture reaches OBS through the relay, so a relay that has not reported the
  * ingest yet is not a healthy feed, whatever the local sources say.
  */
-export function effectiveFeed(s: EngineState): EffectiveFeed {
+export function effectiveFeed(s: FailoverState): EffectiveFeed {
   const local = s.local;
   let eff: EffectiveFeed = {
     health: local.health,
@@ -500,7 +500,7 @@ export function effectiveFeed(s: EngineState): EffectiveFeed {
   return eff;
 }
 
-function needMs(s: EngineState, eff: EffectiveFeed): number | null {
+function needMs(s: FailoverState, eff: EffectiveFeed): number | null {
   const p = s.params;
   if (eff.health === 'unknown') return null;
   // A relay push ("ingest stalled") is already a debounced fact: act on it at once.
@@ -514,7 +514,7 @@ function needMs(s: EngineState, eff: EffectiveFeed): number | null {
  * When the `offline_timeout_s` stop is due: the feed offline for that long while streaming, counted
  * from the stream's start at the earliest, so a stream just (re)started is never stopped at once.
  */
-export function offlineTimeoutAt(s: EngineState): number | null {
+export function offlineTimeoutAt(s: FailoverState): number | null {
   const timeout = s.params.offline_timeout_s * 1000;
   if (timeout <= 0 || !s.stream.active || s.stream.since === null) return null;
   if (effectiveFeed(s).health !== 'offline') return null;
@@ -522,7 +522,7 @@ export function offlineTimeoutAt(s: EngineState): number | null {
 }
 
 /** What the feed warrants now (rules 2–4), or null while it warrants nothing yet (rule 5: HOLD). */
-export function warranted(s: EngineState, now: number): Target | null {
+export function warranted(s: FailoverState, now: number): Target | null {
   const eff = effectiveFeed(s);
   const need = needMs(s, eff);
   if (need === null || now - s.run.since < need) return null;
@@ -562,7 +562,7 @@ export function warranted(s: EngineState, now: number): Target | null {
  * role whose scene exists. `scene` is null when nothing can carry it; `missing` names the role scene
  * OBS lacks.
  */
-function pickScene(s: EngineState, intent: ActiveIntent): { scene: string | null; missing: string | null } {
+function pickScene(s: FailoverState, intent: ActiveIntent): { scene: string | null; missing: string | null } {
   const scene = sceneFor(intent, s.scenes);
   if (s.obsScenes === null || s.obsScenes.includes(scene)) return { scene, missing: null };
   if (intent === 'BRB') {
@@ -698,7 +698,7 @@ function switchAction(
   return action;
 }
 
-function runCommand(ev: Evaluation, input: Extract<EngineInput, { kind: 'command' }>) {
+function runCommand(ev: Evaluation, input: Extract<FailoverInput, { kind: 'command' }>) {
   const s = ev.s;
   const c = input.command;
   const scene = 'intent' in c ? sceneFor(c.intent, s.scenes) : c.scene;
@@ -740,7 +740,7 @@ function runCommand(ev: Evaluation, input: Extract<EngineInput, { kind: 'command
 }
 
 /** Inputs that are an evaluation of the feed and OBS: only these may put a scene on air by automation. */
-function evaluatesFeed(input: EngineInput): boolean {
+function evaluatesFeed(input: FailoverInput): boolean {
   switch (input.kind) {
     case 'tick':
     case 'feed':
@@ -767,7 +767,7 @@ function reportMissing(ev: Evaluation, intent: ActiveIntent, missing: string, st
   ev.event('warn', 'scene_missing', text, { scene: missing, intent, stand_in: standIn });
 }
 
-function runAutomation(ev: Evaluation, input: EngineInput) {
+function runAutomation(ev: Evaluation, input: FailoverInput) {
   const s = ev.s;
   const want = warranted(s, ev.now);
   if (want !== null && want.intent !== s.target?.intent) {
@@ -857,7 +857,7 @@ function stopAfterHold(ev: Evaluation, t: Target) {
  * A feed observation after the engine's own stall says nothing about the feed: every sample looks
  * old because the engine did not look. It counts as unknown; fresh samples decide again.
  */
-function stallFree(s: EngineState, feed: FeedObservation, now: number): FeedObservation {
+function stallFree(s: FailoverState, feed: FeedObservation, now: number): FeedObservation {
   const gap = s.lastFeedAt === null ? 0 : now - s.lastFeedAt;
   if (gap <= stallWindowMs(s.params)) return feed;
   return {
@@ -868,7 +868,7 @@ function stallFree(s: EngineState, feed: FeedObservation, now: number): FeedObse
   };
 }
 
-function applyInput(ev: Evaluation, input: EngineInput) {
+function applyInput(ev: Evaluation, input: FailoverInput) {
   const s = ev.s;
   switch (input.kind) {
     case 'tick':
@@ -962,7 +962,7 @@ function applyInput(ev: Evaluation, input: EngineInput) {
   }
 }
 
-function wakeAt(s: EngineState, now: number): number | null {
+function wakeAt(s: FailoverState, now: number): number | null {
   const at: number[] = [];
   const eff = effectiveFeed(s);
   const need = needMs(s, eff);
@@ -986,7 +986,7 @@ function wakeAt(s: EngineState, now: number): number | null {
  * sample at the default 500 ms cadence meets offline_after_ms, while a single glitch line from a
  * source reporting every 100 ms does not. Relay pushes start their run when they arrive.
  */
-function runStart(s: EngineState, input: EngineInput, by: 'local' | 'cloud', now: number): number {
+function runStart(s: FailoverState, input: FailoverInput, by: 'local' | 'cloud', now: number): number {
   if (input.kind !== 'feed' || by !== 'local' || s.local.health === 'unknown') return now;
   if (s.local.since != null) return Math.min(now, s.local.since);
   const gap = s.lastFeedAt === null ? s.params.sample_interval_ms : now - s.lastFeedAt;
@@ -994,7 +994,7 @@ function runStart(s: EngineState, input: EngineInput, by: 'local' | 'cloud', now
 }
 
 /** Evaluates one input. Pure: the given state is not modified. */
-export function decide(state: EngineState, input: EngineInput, now: number): Decision {
+export function decide(state: FailoverState, input: FailoverInput, now: number): Decision {
   const ev = new Evaluation(structuredClone(state), now);
   const s = ev.s;
   applyInput(ev, input);
