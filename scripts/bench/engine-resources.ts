@@ -42,7 +42,7 @@ async function runChild(): Promise<void> {
   // Straight from the modules (not the package indexes, which pull in every zod schema) so that
   // only the OBS side is measured.
   const { createLogger } = await import('../../packages/protocol/src/logging.js');
-  const { EngineMetrics } = await import('../../packages/engine/src/export/metrics.js');
+  const { EngineMetrics } = await import('../../packages/engine/src/metrics/metrics.js');
   const { MetricsHub } = await import('../../packages/engine/src/obs/metrics-hub.js');
   const { ObsLink } = await import('../../packages/engine/src/obs/obs-link.js');
   const { SystemMetrics } = await import('../../packages/engine/src/system/system-metrics.js');

@@ -58,7 +58,7 @@ interface AuditLine {
   request_id: string;
 }
 
-interface EngineState {
+interface ApiState {
   obs: { connection: string; currentScene: string | null };
   feed: { sources: Array<{ name: string; classification: string; bitrate_kbps: number | null }> };
   chat: Array<{ platform: string; connected: boolean; read_only: boolean }> | null;
@@ -71,7 +71,7 @@ async function api<T>(path: string): Promise<T> {
   return (path === '/metrics' ? r.text() : r.json()) as Promise<T>;
 }
 
-const state = () => api<EngineState>('/api/state');
+const state = () => api<ApiState>('/api/state');
 
 function audit(): AuditLine[] {
   const dir = join(home, 'audit');

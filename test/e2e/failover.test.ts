@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@telemy/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EngineMetrics } from '../../packages/engine/src/export/metrics.js';
+import { FailoverController } from '../../packages/engine/src/failover/controller.js';
+import {
+  AUTOMATION_DEFAULTS,
+  FAILOVER_DEFAULTS,
+  SCENE_DEFAULTS,
+} from '../../packages/engine/src/failover/params.js';
+import { EngineMetrics } from '../../packages/engine/src/metrics/metrics.js';
 import { ObsLink } from '../../packages/engine/src/obs/obs-link.js';
 import {
   DirectSceneSwitcher,
@@ -12,12 +18,6 @@ import {
 } from '../../packages/engine/src/scenes/direct-scene-switcher.js';
 import { FeedMonitor } from '../../packages/engine/src/sources/feed-monitor.js';
 import { SrtStatsFileTail } from '../../packages/engine/src/sources/srt-stats-tail.js';
-import { FailoverController } from '../../packages/engine/src/state/controller.js';
-import {
-  AUTOMATION_DEFAULTS,
-  FAILOVER_DEFAULTS,
-  SCENE_DEFAULTS,
-} from '../../packages/engine/src/state/params.js';
 import { type ObsHandle, startObs } from '../support/obs-harness.js';
 
 /**

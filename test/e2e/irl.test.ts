@@ -42,7 +42,7 @@ interface SessionJson {
   usage: { started_at: string; ended_at: string | null; duration_seconds: number };
 }
 
-interface EngineState {
+interface ApiState {
   engine: { mode: string };
   obs: { connection: string; currentScene: string | null };
   cloud: {
@@ -61,10 +61,10 @@ let telemy: TelemyProcess | null = null;
 let token = '';
 let phone: SrtPublisher | null = null;
 
-async function engineState(): Promise<EngineState> {
+async function engineState(): Promise<ApiState> {
   const r = await fetch(`${base}/api/state`, { headers: { authorization: `Bearer ${token}` } });
   if (r.status !== 200) throw new Error(`/api/state answered ${r.status}`);
-  return (await r.json()) as EngineState;
+  return (await r.json()) as ApiState;
 }
 
 function cli(args: string[]): string {
