@@ -164,6 +164,7 @@ export class EngineApp {
         const st = this.controller.state();
         return sceneOnAir(st) === st.scenes.live;
       },
+      secret: (key) => vault.get(key),
     });
 
     this.ipc = opts.ipcDir

@@ -94,10 +94,10 @@ export {
 export { FeedMonitor, type MonitoredSource } from './sources/feed-monitor.js';
 export { type FeedSample, type ParseOutcome, toSample } from './sources/feed-sample.js';
 export { HttpStatsPoller, type HttpStatsPollerOptions } from './sources/http-poller.js';
+export { SOURCE_MODULES } from './sources/registry.js';
+export type { SourceContext, SourceModule, SourceRunner } from './sources/source-module.js';
 export { parseSrtLiveTransmitLine } from './sources/srt-stats-line.js';
 export { SrtStatsFileTail, type SrtStatsTailOptions } from './sources/srt-stats-tail.js';
-export { SOURCE_MODULES } from './sources/types/registry.js';
-export type { SourceContext, SourceModule, SourceRunner } from './sources/types/source-module.js';
 export {
   defaultSystemProbes,
   SystemMetrics,

@@ -1,8 +1,10 @@
 /**
- * The feed source types, in one place: the config file, the settings page and the engine's source
- * registry (`packages/engine/src/sources/types/`) all read this table, and the type checker makes
- * the registry implement every entry. `needs` is the field a source of that type cannot work
- * without; `about` is the one line the config template and the settings page show.
+ * The feed source types, in one place: the config file, the settings page and the engine all read
+ * this table. It stays here, apart from the engine's type modules, because the dock (a browser
+ * bundle) and the config schema need it and must not load engine code. The engine loads the module
+ * of each entry by its name (`packages/engine/src/sources/types/<name>.ts`, `-` for `_`) and refuses
+ * to start without it. `needs` is the field a source of that type cannot work without; `about` is
+ * the one line the config template and the settings page show.
  */
 export const SOURCE_TYPE_CATALOGUE = {
   obs_output: { needs: null, about: "OBS's own stream output (the default without sources)" },

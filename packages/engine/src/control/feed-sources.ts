@@ -9,8 +9,8 @@ import { FeedMonitor } from '../sources/feed-monitor.js';
 import type { FeedSample } from '../sources/feed-sample.js';
 import { NonOverlappingInterval } from '../sources/non-overlapping-interval.js';
 import { PICTURE_LOOK_MS, PictureProbe } from '../sources/picture-probe.js';
-import { SOURCE_MODULES } from '../sources/types/registry.js';
-import type { SourceRunner } from '../sources/types/source-module.js';
+import { SOURCE_MODULES } from '../sources/registry.js';
+import type { SourceRunner } from '../sources/source-module.js';
 import type { FeedView } from './engine-views.js';
 import type { SourceReading } from './status-summary.js';
 
@@ -37,6 +37,8 @@ export interface FeedSourcesOptions {
   relayInput?: () => string | null;
   /** LIVE is on air: the picture needs no watching (and is judged afresh once LIVE is left). */
   liveOnAir?: () => boolean;
+  /** A vault entry, for a source that signs in (`password_key`). */
+  secret?: (key: string) => string | null;
 }
 
 /**
@@ -166,6 +168,7 @@ export class FeedSources {
       hub: this.o.hub,
       cloud: this.o.cloud,
       cloudStarting: () => this.o.cloudStarting?.() ?? false,
+      secret: (key) => this.o.secret?.(key) ?? null,
     });
   }
 

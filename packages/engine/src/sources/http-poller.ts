@@ -2,6 +2,12 @@ import type { FeedSample, ParseOutcome } from './feed-sample.js';
 import { toSample } from './feed-sample.js';
 import { NonOverlappingInterval } from './non-overlapping-interval.js';
 
+/**
+ * One poll's request: the stats response, or the reason there is none (a refused sign-in). Throwing
+ * is a failed fetch, like a refused connection.
+ */
+export type StatsRequest = (signal: AbortSignal) => Promise<Response | { offline: string }>;
+
 export interface HttpStatsPollerOptions {
   source: string;
   url: string;
@@ -9,6 +15,8 @@ export interface HttpStatsPollerOptions {
   /** Defaults to the interval (a poll never overlaps the next one). */
   timeoutMs?: number;
   parse: (body: string) => ParseOutcome;
+  /** Defaults to a plain GET of `url`. */
+  request?: StatsRequest;
   onSample: (sample: FeedSample) => void;
   now?: () => number;
 }
@@ -47,11 +55,15 @@ export class HttpStatsPoller {
     const at = this.now();
     let outcome: ParseOutcome;
     try {
-      const res = await fetch(this.o.url, { signal: AbortSignal.timeout(timeoutMs) });
-      const body = await res.text();
-      outcome = res.ok
-        ? this.o.parse(body)
-        : { kind: 'offline', reason: `stats endpoint answered HTTP ${res.status}` };
+      const signal = AbortSignal.timeout(timeoutMs);
+      const res = await (this.o.request ?? ((s: AbortSignal) => fetch(this.o.url, { signal: s })))(signal);
+      if ('offline' in res) outcome = { kind: 'offline', reason: res.offline };
+      else {
+        const body = await res.text();
+        outcome = res.ok
+          ? this.o.parse(body)
+          : { kind: 'offline', reason: `stats endpoint answered HTTP ${res.status}` };
+      }
     } catch (err) {
       outcome = { kind: 'offline', reason: describeFetchError(err, timeoutMs) };
     }

@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { classifyFeed, EMPTY_HISTORY, type FeedThresholds } from '../../src/sources/classify.js';
 import { toSample } from '../../src/sources/feed-sample.js';
+import { parsePublisherStats } from '../../src/sources/publisher-stats.js';
 import { parseSrtLiveTransmitLine } from '../../src/sources/srt-stats-line.js';
 import { parseMediamtxPaths } from '../../src/sources/types/mediamtx.js';
 import { parseNginxRtmpStat } from '../../src/sources/types/nginx-rtmp.js';
 import { parseObsMediaStatus } from '../../src/sources/types/obs-media-source.js';
 import { parseObsOutput } from '../../src/sources/types/obs-output.js';
-import { parsePublisherStats } from '../../src/sources/types/publisher-stats.js';
 
 const T: FeedThresholds = {
   low_bitrate_kbps: 800,

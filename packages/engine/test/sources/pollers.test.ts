@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FeedSample } from '../../src/sources/feed-sample.js';
 import { HttpStatsPoller } from '../../src/sources/http-poller.js';
+import { parsePublisherStats } from '../../src/sources/publisher-stats.js';
 import { SrtStatsFileTail } from '../../src/sources/srt-stats-tail.js';
 import { parseMediamtxPaths } from '../../src/sources/types/mediamtx.js';
-import { parsePublisherStats } from '../../src/sources/types/publisher-stats.js';
 
 const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 

@@ -5,8 +5,8 @@ import { defaultConfigText } from '../../src/config/template.js';
 import type { MetricsHub } from '../../src/obs/metrics-hub.js';
 import type { ObsLink } from '../../src/obs/obs-link.js';
 import type { FeedSample } from '../../src/sources/feed-sample.js';
-import { SOURCE_MODULES } from '../../src/sources/types/registry.js';
-import type { SourceContext } from '../../src/sources/types/source-module.js';
+import { SOURCE_MODULES } from '../../src/sources/registry.js';
+import type { SourceContext } from '../../src/sources/source-module.js';
 
 /** A context whose timers run only when a test calls them. */
 function context(
@@ -39,6 +39,7 @@ function context(
     hub: hub as unknown as MetricsHub,
     cloud: () => null,
     cloudStarting: () => false,
+    secret: () => null,
   };
   return { ctx, hub };
 }

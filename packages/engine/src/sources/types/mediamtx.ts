@@ -1,6 +1,6 @@
 import type { ParseOutcome } from '../feed-sample.js';
+import { httpStatsSource, type SourceModule } from '../source-module.js';
 import { isObject, num, parseJson } from '../stats-json.js';
-import { httpStatsSource, type SourceModule } from './source-module.js';
 
 /**
  * MediaMTX `/v3/paths/list`: the path named `stream` (or the first one). `ready` (`online` in newer
@@ -32,6 +32,6 @@ export function parseMediamtxPaths(text: string, stream?: string): ParseOutcome 
   };
 }
 
-export const mediamtxSource: SourceModule = httpStatsSource((body, config) =>
+export const source: SourceModule = httpStatsSource((body, config) =>
   parseMediamtxPaths(body, config.stream),
 );

@@ -1,5 +1,5 @@
 import type { ParseOutcome } from '../feed-sample.js';
-import { httpStatsSource, type SourceModule } from './source-module.js';
+import { httpStatsSource, type SourceModule } from '../source-module.js';
 
 function xmlText(block: string, tag: string): string | null {
   const m = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(block);
@@ -42,6 +42,6 @@ export function parseNginxRtmpStat(text: string, publisher?: string, stream?: st
   return { kind: 'offline', reason: `nginx-rtmp: ${which} not found` };
 }
 
-export const nginxRtmpSource: SourceModule = httpStatsSource((body, config) =>
+export const source: SourceModule = httpStatsSource((body, config) =>
   parseNginxRtmpStat(body, config.publisher, config.stream),
 );

@@ -1,8 +1,8 @@
 import { errorText } from '@telemy/protocol';
 import { ObsRequestError } from '../../obs/obs-link.js';
 import { type ParseOutcome, toSample } from '../feed-sample.js';
+import type { SourceModule } from '../source-module.js';
 import { isObject } from '../stats-json.js';
-import type { SourceModule } from './source-module.js';
 
 /**
  * OBS `GetMediaInputStatus` response data. Only PLAYING shows a live picture; OPENING/BUFFERING
@@ -30,7 +30,7 @@ export function mediaInputFailure(input: string, err: unknown): ParseOutcome {
 }
 
 /** An OBS media source (`input`) that plays the feed: its media state, asked every sample interval. */
-export const obsMediaSource: SourceModule = {
+export const source: SourceModule = {
   runner: (ctx) => {
     const input = ctx.config.input ?? '';
     return ctx.every(ctx.intervalMs, async () => {

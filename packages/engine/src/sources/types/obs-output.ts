@@ -1,5 +1,5 @@
 import { type ParseOutcome, toSample } from '../feed-sample.js';
-import type { SourceModule } from './source-module.js';
+import type { SourceModule } from '../source-module.js';
 
 /** OBS stream output as the OBS metrics hub samples it (instantaneous bitrate from byte deltas). */
 export interface ObsOutputReading {
@@ -36,7 +36,7 @@ export function parseObsOutput(r: ObsOutputReading): ParseOutcome {
 }
 
 /** The OBS stream output, read on every metrics-hub sample (instantaneous bitrate). */
-export const obsOutputSource: SourceModule = {
+export const source: SourceModule = {
   runner: (ctx) => {
     const onSample = () => {
       const snap = ctx.hub.snapshot();

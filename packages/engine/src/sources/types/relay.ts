@@ -1,9 +1,9 @@
 import { toSample } from '../feed-sample.js';
 import { RelayFeedReader } from '../relay-feed.js';
-import type { SourceModule } from './source-module.js';
+import type { SourceModule } from '../source-module.js';
 
 /** The Telemy relay's telemetry while an IRL session runs, read every sample interval. */
-export const relaySource: SourceModule = {
+export const source: SourceModule = {
   runner: (ctx) => {
     const reader = new RelayFeedReader();
     return ctx.every(ctx.intervalMs, async () => {

@@ -1,11 +1,11 @@
+import type { SourceModule } from '../source-module.js';
 import { SrtStatsFileTail } from '../srt-stats-tail.js';
-import type { SourceModule } from './source-module.js';
 
 /** The stats file is local: reading it every 100 ms costs a stat() and lets a sample count from its line. */
 const STATS_FILE_POLL_MS = 100;
 
 /** `srt-live-transmit -pf:json -statsout:FILE`: the appended stats lines of the file `stats_file`. */
-export const srtLiveTransmitSource: SourceModule = {
+export const source: SourceModule = {
   runner: (ctx) =>
     new SrtStatsFileTail({
       source: ctx.config.name,

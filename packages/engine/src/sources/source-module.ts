@@ -1,9 +1,9 @@
-import type { CloudLink } from '../../cloudlink/cloudlink.js';
-import type { SourceConfig } from '../../config/index.js';
-import type { MetricsHub } from '../../obs/metrics-hub.js';
-import type { ObsLink } from '../../obs/obs-link.js';
-import type { FeedSample, ParseOutcome } from '../feed-sample.js';
-import { HttpStatsPoller } from '../http-poller.js';
+import type { CloudLink } from '../cloudlink/cloudlink.js';
+import type { SourceConfig } from '../config/index.js';
+import type { MetricsHub } from '../obs/metrics-hub.js';
+import type { ObsLink } from '../obs/obs-link.js';
+import type { FeedSample, ParseOutcome } from './feed-sample.js';
+import { HttpStatsPoller, type StatsRequest } from './http-poller.js';
 
 export interface SourceRunner {
   start(): void;
@@ -27,18 +27,26 @@ export interface SourceContext {
   cloud: () => CloudLink | null;
   /** The control plane is still coming up to say whether a relay session runs. */
   cloudStarting: () => boolean;
+  /** A vault entry (`password_key`), read when the type needs it so a changed secret counts at once. */
+  secret: (key: string) => string | null;
 }
 
 /**
- * One feed source type. Each type is one module in this folder, registered in `registry.ts` under
- * its name from the shared source-type table.
+ * One feed source type: the module `types/<name>.ts` (the shared source-type table's name with `-`
+ * for `_`) exports it as `source`; `registry.ts` finds it by that name.
  */
 export interface SourceModule {
   runner(ctx: SourceContext): SourceRunner;
 }
 
-/** A type whose stats are an HTTP endpoint (`url`), polled every sample interval and parsed. */
-export function httpStatsSource(parse: (body: string, config: SourceConfig) => ParseOutcome): SourceModule {
+/**
+ * A type whose stats are an HTTP endpoint (`url`), polled every sample interval and parsed.
+ * `request`, when given, makes each poll's request (a server that wants a sign-in first).
+ */
+export function httpStatsSource(
+  parse: (body: string, config: SourceConfig) => ParseOutcome,
+  request?: (ctx: SourceContext) => StatsRequest,
+): SourceModule {
   return {
     runner: (ctx) =>
       new HttpStatsPoller({
@@ -48,6 +56,7 @@ export function httpStatsSource(parse: (body: string, config: SourceConfig) => P
         parse: (body) => parse(body, ctx.config),
         onSample: ctx.ingest,
         now: ctx.now,
+        ...(request ? { request: request(ctx) } : {}),
       }),
   };
 }

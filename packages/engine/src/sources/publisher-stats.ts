@@ -1,6 +1,6 @@
-import type { ParseOutcome } from '../feed-sample.js';
-import { isObject, type Json, num, parseJson } from '../stats-json.js';
+import type { ParseOutcome } from './feed-sample.js';
 import { httpStatsSource, type SourceModule } from './source-module.js';
+import { isObject, type Json, num, parseJson } from './stats-json.js';
 
 /**
  * SRT Live Server (`/stats`) and the BELABOX receiver answer in one shape:
