@@ -134,6 +134,9 @@ const source = z
     stream: z.string().max(256).optional(),
     stats_file: z.string().min(1).max(4096).optional(),
     input: z.string().max(256).optional(),
+    /** For a stats API that wants a sign-in (node-media-server); the password stays in the vault. */
+    username: z.string().min(1).max(256).optional(),
+    password_key: secretKeyName.optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
