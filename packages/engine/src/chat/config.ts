@@ -59,7 +59,6 @@ export interface CommandPolicy {
 
 export interface TwitchChatConfig extends ChatOAuthConfig {
   channel: string;
-  bot_user?: string;
   /** Vault key of the bot's OAuth token; without one the connection is anonymous and read-only. */
   token_key?: string;
   /** `irc://host:port`, `ircs://host:port`, `ws://host:port` or `wss://host:port` (default Twitch's wss). */
@@ -69,7 +68,6 @@ export interface TwitchChatConfig extends ChatOAuthConfig {
 export interface KickChatConfig extends ChatOAuthConfig {
   /** Channel slug. */
   channel: string;
-  bot_user?: string;
   /** Vault key of the OAuth token for Kick's public API; without one the connection is read-only. */
   token_key?: string;
   /** Pusher websocket URL (default Kick's public Pusher app). */
@@ -87,7 +85,6 @@ export interface KickChatConfig extends ChatOAuthConfig {
 export interface YouTubeChatConfig extends ChatOAuthConfig {
   /** Shown in the dock; the live chat itself comes from the active broadcast or `live_chat_id`. */
   channel?: string;
-  bot_user?: string;
   /** Vault key of the OAuth access token (YouTube Data API v3). */
   token_key?: string;
   /** Base URL of the Data API (default https://www.googleapis.com/youtube/v3). */

@@ -4,7 +4,7 @@ import { telemyPaths } from '@telemy/protocol';
 import { parse as parseTomlText, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 import { isV2Config } from './migrate-v2.js';
-import { configSchema, type TelemyConfig } from './schema.js';
+import { configSchema, deprecatedKeyWarnings, type TelemyConfig } from './schema.js';
 import { closestName, describeAllowed, envOverrideTargets, parseEnvValue } from './schema-walk.js';
 
 export type ConfigSource = 'flag' | 'env' | 'cwd' | 'user' | 'defaults';
@@ -64,12 +64,13 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
   const label = file ?? '(defaults)';
   const { data, overrides, errors } = applyEnvOverrides(raw, env);
   if (errors.length > 0) throw new ConfigError(errors);
+  const config = validateConfig(data, label, overrides);
   return {
-    config: validateConfig(data, label, overrides),
+    config,
     path: file,
     source,
     envOverrides: overrides.map((o) => o.envName),
-    warnings: misspelledEnvNames(env),
+    warnings: [...misspelledEnvNames(env), ...deprecatedKeyWarnings(config, label)],
   };
 }
 

@@ -187,6 +187,7 @@ const relay = z
 const chatPlatform = z
   .object({
     channel: name,
+    /** Read by nothing (replies come from the signed-in account): accepted so older files load, and warned about. */
     bot_user: z.string().max(128).optional(),
     token_key: secretKeyName.optional(),
     host: z.string().min(1).max(512).optional(),
@@ -317,6 +318,21 @@ export type OutputConfig = TelemyConfig['outputs'][number];
 
 export function defaultConfig(): TelemyConfig {
   return configSchema.parse({ config_version: 3 });
+}
+
+/**
+ * Keys an older Telemy wrote that do nothing now: the file still loads, and each one present gets a
+ * warning saying what to do instead of being silently ignored.
+ */
+export function deprecatedKeyWarnings(cfg: TelemyConfig, file: string): string[] {
+  const warnings: string[] = [];
+  for (const platform of ['twitch', 'kick', 'youtube'] as const) {
+    if (cfg.chat[platform]?.bot_user === undefined) continue;
+    warnings.push(
+      `${file}: chat.${platform}.bot_user does nothing and can be deleted: the bot replies as the account signed in with \`telemy chat login ${platform}\` (or the pasted token's)`,
+    );
+  }
+  return warnings;
 }
 
 /** `chat_bot` defaults to on exactly when some chat platform is configured. */
