@@ -79,18 +79,56 @@ auto_configure_obs_source = true
 # public_host = "192.168.1.20"
 
 [chat]
+# Chat control from Twitch, Kick and YouTube (docs/chat.md). A platform's table present = that
+# platform on; uncomment one and sign the bot in with \`telemy chat login <platform>\`.
 prefix = "!"
+# Names with the admin role; "twitch:name" limits one to a platform.
 admins = []
+# Say in chat when automation switches a scene.
 announce_auto_switch = false
-# privacy_scene = "PRIVACY"     # the scene !privacy switches to (likewise starting_scene, ending_scene)
+# The scenes !privacy, !starting and !ending switch to (unset: the command is not set up).
+# privacy_scene = "PRIVACY"
+# starting_scene = "STARTING"
+# ending_scene = "ENDING"
+
 # [chat.twitch]
 # channel = "yourchannel"
-# bot_user = "yourbot"
-# client_id = "your-app-client-id"   # then \`telemy chat login twitch\` (docs/chat.md)
+# client_id = "your-app-client-id"   # a Public client from dev.twitch.tv/console
+# client_secret_key = "chat_twitch_client_secret"   # vault entry; public clients need none
+# auth_host = "https://id.twitch.tv/oauth2"
+# token_key = "twitch_token"   # a pasted token in the vault instead of a sign-in (never refreshed)
+# host = "wss://irc-ws.chat.twitch.tv:443"   # chat server: irc://, ircs://, ws:// or wss://
+
+# [chat.kick]
+# channel = "yourchannel"      # the channel slug; reading needs no sign-in, replies do
+# client_id = "your-app-client-id"   # an app from kick.com/settings/developer
+# client_secret_key = "chat_kick_client_secret"
+# auth_host = "https://id.kick.com"
+# token_key = "kick_token"
+# host = "wss://ws-us2.pusher.com/app/32cbd69e4b950bf97679?protocol=7&client=js&version=8.4.0&flash=false"
+# api_host = "https://api.kick.com"
+# web_host = "https://kick.com"
+# chatroom_id = 123456         # looked up from the channel slug when unset
+# broadcaster_user_id = 123456 # likewise
+
 # [chat.youtube]
-# client_id = "…apps.googleusercontent.com"
+# channel = "Your Channel"     # shown in the dashboard; the chat is the active broadcast's
+# client_id = "…apps.googleusercontent.com"   # a "TVs and Limited Input devices" OAuth client
+# client_secret_key = "chat_youtube_client_secret"
+# auth_host = "https://oauth2.googleapis.com"
+# token_key = "youtube_token"
+# host = "https://www.googleapis.com/youtube/v3"
+# live_chat_id = "…"           # else the active broadcast's live chat
 # quota_per_day = 10000        # your Google Cloud project's daily quota (docs/chat.md: how to raise it)
 # expected_stream_hours = 8    # the quota is spread over this; polls slow down only if it would not last
+
+# One table per command to change (docs/chat.md lists every command with its defaults):
+# [chat.commands.brb]
+# role = "moderator"           # broadcaster | admin | moderator | vip | public
+# users = []                   # names allowed whatever their role
+# aliases = ["berightback"]
+# cooldown_s = 5               # global, seconds
+# user_cooldown_s = 0          # per user, seconds
 
 [otlp]
 enabled = false
