@@ -61,6 +61,8 @@ interface Link {
   stallTimer: NodeJS.Timeout | null;
   relistenTimer: NodeJS.Timeout | null;
   connectedAt: number | null;
+  /** The current `srt-live-transmit` forwarded a packet: a caller got in, whatever its log said. */
+  fed: boolean;
   caller: SrtCallerTracker;
   srt: SrtStatsSample | null;
 }
@@ -194,6 +196,7 @@ export async function startRelayAgent(
       stallTimer: null,
       relistenTimer: null,
       connectedAt: null,
+      fed: false,
       caller: new SrtCallerTracker(),
       srt: null,
       process: new SupervisedProcess({
@@ -219,6 +222,7 @@ export async function startRelayAgent(
         log,
         onStart: () => {
           link.connectedAt = null;
+          link.fed = false;
           link.caller.reset();
         },
         onStdoutLine: (line) => {
@@ -239,6 +243,7 @@ export async function startRelayAgent(
     socket.on('message', (msg) => {
       const t = now();
       lastIngestAt = t;
+      link.fed = true;
       link.meter.packet(msg.length, t);
       if (link.relistenTimer) {
         clearTimeout(link.relistenTimer);
@@ -255,6 +260,15 @@ export async function startRelayAgent(
 
   function onStall(link: Link): void {
     link.stallTimer = null;
+    // A blocked event loop runs this timer before the packets that queued meanwhile. Decide after
+    // the poll phase has delivered them (an immediate runs after it): a packet re-arms the timer,
+    // so a busy host is not reported as a stall.
+    setImmediate(() => {
+      if (link.stallTimer === null && !finishing) declareStall(link);
+    });
+  }
+
+  function declareStall(link: Link): void {
     link.meter.resetArrivals();
     publish(selector.stalled(link.id, now()));
     const relistenIn = config.relistenAfterStallMs - config.stallAfterMs;
@@ -262,7 +276,9 @@ export async function startRelayAgent(
       link.relistenTimer = setTimeout(
         () => {
           link.relistenTimer = null;
-          if (link.connectedAt === null) return;
+          // Packets, not the log, say a caller was in: the listener may still hold its dead
+          // connection until SRT's peer-idle timeout, longer than a phone waits to reconnect.
+          if (!link.fed && link.connectedAt === null) return;
           log.info(
             { link_id: link.id },
             'ingest link silent: fresh listener so the caller can reconnect at once',

@@ -150,6 +150,18 @@ describe('relay agent with real SRT', () => {
     expect((stats.links as Array<Record<string, unknown>>)[1]?.source_ip).toBeNull();
   });
 
+  it('reports no stall when its own event loop was blocked while the publisher kept sending', async () => {
+    const before = tap.messages.length;
+    // A busy host: the agent runs nothing for longer than its stall window; packets queue meanwhile.
+    const until = performance.now() + 1_000;
+    let spins = 0;
+    while (performance.now() < until) spins += 1;
+    expect(spins).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const stalls = tap.messages.slice(before).filter((m) => m.type === 'ingest' && m.state === 'stalled');
+    expect(stalls).toEqual([]);
+  });
+
   it('rejects and counts a caller with the wrong passphrase', async () => {
     const bad = publish(agent.addresses.ingestPorts[1] as number, 'WRONGPASSPHRASE999');
     publishers.push(bad);
