@@ -176,10 +176,12 @@ async function cloudClient(
 }
 
 /** The running engine's relay routes (`GET /api/relay`, `POST /api/relay/start|stop`). */
-class EngineRelayApi implements CloudCommands {
+export class EngineRelayApi implements CloudCommands {
   constructor(
     private readonly base: string,
     private readonly token: string,
+    /** A start spawns the embedded control plane, which takes seconds on a busy machine. */
+    private readonly answerTimeoutMs = 30_000,
   ) {}
 
   async start(): Promise<{ created: boolean; session: Session }> {
@@ -207,9 +209,16 @@ class EngineRelayApi implements CloudCommands {
           ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
         },
         ...(method === 'POST' ? { body: '{}' } : {}),
-        signal: AbortSignal.timeout(30_000),
+        signal: AbortSignal.timeout(this.answerTimeoutMs),
       });
-    } catch {
+    } catch (err) {
+      // A slow answer is not a missing engine: saying "not running" would send the user to start
+      // a second one.
+      if (err instanceof Error && err.name === 'TimeoutError') {
+        throw new CliError(
+          `Telemy at ${this.base} did not answer within ${this.answerTimeoutMs / 1000} s; it is running but busy (see its log), try again`,
+        );
+      }
       throw new CliError(
         `Telemy is not running at ${this.base} (embedded mode: the control plane runs with \`telemy start\`)`,
       );
