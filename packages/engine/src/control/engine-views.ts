@@ -30,6 +30,7 @@ import {
   systemInputFromSample,
 } from '../server/dock-state.js';
 import type { Vault } from '../vault/index.js';
+import { relayInputOf } from './relay-view.js';
 import { statusLine } from './status-line.js';
 import type { EngineStatusSummary, SourceReading } from './status-summary.js';
 
@@ -125,7 +126,7 @@ export function takeSnapshot(p: EngineParts, now: number): EngineSnapshot {
     config,
     configView: configView(config, p.vault),
     history: p.history.snapshot(),
-    relay: p.cloud ? p.cloud.dockRelayInput() : null,
+    relay: p.cloud ? relayInputOf(p.cloud.view()) : null,
     cloud: p.cloud?.snapshot() ?? null,
     chat: p.chatStates(),
     otlp: p.otlp(),

@@ -17,6 +17,7 @@ import {
 } from '../../src/cloudlink/control-plane-client.js';
 import type { RelaySignal } from '../../src/cloudlink/relay-signals.js';
 import type { RelayTelemetryEvents } from '../../src/cloudlink/relay-telemetry.js';
+import { relayInputOf } from '../../src/control/relay-view.js';
 
 const PAIR = 'PAIRTOKENPAIRTOKEN23';
 const WS_TOKEN = 'WSTOKENWSTOKENWSTOKEN';
@@ -486,7 +487,7 @@ describe('CloudLink snapshot and pairing', () => {
       logger: createLogger('test', { level: 'silent' }),
     });
     links.push(cl);
-    expect(cl.dockRelayInput()).toMatchObject({
+    expect(relayInputOf(cl.view())).toMatchObject({
       status: 'inactive',
       links: null,
       pairing: null,
@@ -497,8 +498,8 @@ describe('CloudLink snapshot and pairing', () => {
     api.activeReplies = [session('active')];
     await cl.init();
     await cl.refreshUsage();
-    await expect.poll(() => cl.dockRelayInput().pairing).not.toBeNull();
-    const before = cl.dockRelayInput();
+    await expect.poll(() => relayInputOf(cl.view()).pairing).not.toBeNull();
+    const before = relayInputOf(cl.view());
     expect(before).toMatchObject({
       status: 'active',
       region: 'local',
@@ -526,7 +527,7 @@ describe('CloudLink snapshot and pairing', () => {
       forwarded_link_id: 'l2',
     });
     now += 5_000;
-    const after = cl.dockRelayInput();
+    const after = relayInputOf(cl.view());
     expect(after.uptime_s).toBe(105);
     expect(after.latency_ms).toBe(90);
     expect(after.links).toEqual([
@@ -535,10 +536,10 @@ describe('CloudLink snapshot and pairing', () => {
     ]);
 
     await cl.revealPairing();
-    expect(cl.dockRelayInput().pairingRevealed).toBe(true);
+    expect(relayInputOf(cl.view()).pairingRevealed).toBe(true);
     api.stopError = null;
     await cl.stopIrl();
-    expect(cl.dockRelayInput()).toMatchObject({ status: 'inactive', pairing: null, links: null });
+    expect(relayInputOf(cl.view())).toMatchObject({ status: 'inactive', pairing: null, links: null });
   });
 
   it('never carries tokens or URLs with passphrases until revealPairing()', async () => {

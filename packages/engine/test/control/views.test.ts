@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { dockStateSchema } from '@telemy/protocol';
 import { describe, expect, it } from 'vitest';
-import type { CloudLink } from '../../src/cloudlink/cloudlink.js';
+import type { Session } from '../../src/cloudlink/api-schemas.js';
+import type { CloudLink, CloudLinkView } from '../../src/cloudlink/cloudlink.js';
+import { initialRelayState } from '../../src/cloudlink/relay-state.js';
 import { defaultConfig } from '../../src/config/index.js';
 import {
   apiStateOf,
@@ -15,7 +17,6 @@ import { FeedSources } from '../../src/control/feed-sources.js';
 import { otlpDisabledStatus } from '../../src/metrics/otlp-status.js';
 import type { MetricsHub, MetricsSnapshot } from '../../src/obs/metrics-hub.js';
 import { SparklineHistory } from '../../src/server/dock-sparkline.js';
-import type { RelayInput } from '../../src/server/dock-state.js';
 import { sig } from '../failover/sim.js';
 import { controlRig, silent } from './fixtures.js';
 
@@ -54,18 +55,25 @@ class FakeHub extends EventEmitter<{ sample: [MetricsSnapshot] }> {
   }
 }
 
-const relayRunning: RelayInput = {
-  status: 'active',
-  region: 'local',
-  uptime_s: 60,
-  latency_ms: 30,
-  instance: 'i-1',
-  grace_remaining_s: null,
-  time_bank: { left_s: 3600, used_s: 60 },
+const relayRunning: CloudLinkView = {
+  at: 0,
+  phase: 'active',
+  session: {
+    status: 'active',
+    region: 'local',
+    relay: { instance_id: 'i-1', public_ip: null },
+    timers: { grace_remaining_seconds: null },
+    usage: { duration_seconds: 60 },
+  } as unknown as Session,
+  relay: initialRelayState(),
+  usage: null,
+  reachable: true,
+  notice: null,
+  detail: null,
   pairing: null,
   pairingRevealed: false,
-  links: null,
-  detail: null,
+  phoneAddress: null,
+  obsSource: { url: null, error: null },
 };
 
 describe('every view from one snapshot', () => {
@@ -106,7 +114,7 @@ describe('every view from one snapshot', () => {
       history: new SparklineHistory({ now: Date.now }),
       via: 'obs',
       ipcReady: () => false,
-      cloud: { dockRelayInput: () => relayRunning, snapshot: () => null } as unknown as CloudLink,
+      cloud: { view: () => relayRunning, snapshot: () => null } as unknown as CloudLink,
       chatStates: () => null,
       otlp: () => otlpDisabledStatus(defaultConfig().otlp),
       events: () => [],
