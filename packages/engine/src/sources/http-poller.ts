@@ -3,10 +3,12 @@ import { toSample } from './feed-sample.js';
 import { NonOverlappingInterval } from './non-overlapping-interval.js';
 
 /**
- * One poll's request: the stats response, or the reason there is none (a refused sign-in). Throwing
- * is a failed fetch, like a refused connection.
+ * One poll's request: the stats response, or what to report without one (a refused sign-in is
+ * offline, a sign-in still under way unknown). Throwing is a failed fetch, like a refused connection.
  */
-export type StatsRequest = (signal: AbortSignal) => Promise<Response | { offline: string }>;
+export type StatsRequest = (
+  signal: AbortSignal,
+) => Promise<Response | { kind: 'offline' | 'unknown'; reason: string }>;
 
 export interface HttpStatsPollerOptions {
   source: string;
@@ -57,7 +59,7 @@ export class HttpStatsPoller {
     try {
       const signal = AbortSignal.timeout(timeoutMs);
       const res = await (this.o.request ?? ((s: AbortSignal) => fetch(this.o.url, { signal: s })))(signal);
-      if ('offline' in res) outcome = { kind: 'offline', reason: res.offline };
+      if (!(res instanceof Response)) outcome = res;
       else {
         const body = await res.text();
         outcome = res.ok
