@@ -2,13 +2,20 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { chatAuthCheck, oauthEntryName, type Platform } from '@telemy/engine/chat-auth';
-import { ConfigError, type LoadedConfig, type SceneRolesConfig } from '@telemy/engine/config';
+import {
+  ConfigError,
+  type LoadedConfig,
+  type SceneRolesConfig,
+  type SourceConfig,
+} from '@telemy/engine/config';
 import { type Vault, vaultFileIn } from '@telemy/engine/vault';
 import type { FallbackRole } from '@telemy/protocol';
 import { errorText, telemyPaths } from '@telemy/protocol';
 import { type Command, InvalidArgumentError } from 'commander';
 import OBSWebSocket from 'obs-websocket-js';
 import { loadCliConfig, openCliVault } from '../context.js';
+import { checkChatToken } from './doctor-chat.js';
+import { checkSources, type ObsInputs, readObsInputs } from './doctor-sources.js';
 
 type Level = 'ok' | 'warn' | 'FAIL';
 export interface Check {
@@ -21,19 +28,23 @@ export interface Check {
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check config, vault, OBS, ports, system tools, control plane and chat; print what to fix')
+    .description(
+      'check config, vault, OBS and its scenes, feed sources, ports, system tools, control plane and chat tokens; print what to fix',
+    )
     .option('--timeout <ms>', 'network check timeout', parseTimeout, 3000)
     .action(async (opts: { timeout: number }, cmd: Command) => {
       const timeoutMs = opts.timeout;
       const checks: Check[] = [];
       let loaded: LoadedConfig | null = null;
       try {
-        loaded = loadCliConfig(cmd);
+        // Its warnings become doctor lines instead of stderr lines.
+        loaded = loadCliConfig(cmd, undefined, false);
         checks.push({
           level: 'ok',
           what: 'config',
           detail: `${loaded.path ?? 'defaults (no file)'} is valid`,
         });
+        for (const w of loaded.warnings) checks.push({ level: 'warn', what: 'config', detail: w });
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         for (const line of err.lines)
@@ -83,19 +94,19 @@ export function registerDoctor(program: Command): void {
       }
       if (loaded) {
         const cfg = loaded.config;
-        // A corrupted password is already a FAIL line above; OBS is then checked as without one.
-        const obsPassword =
-          vault && !vault.corrupted().includes(cfg.obs.password_key) ? vault.get(cfg.obs.password_key) : null;
-        checks.push(
-          ...(await checkObs(
-            cfg.obs.host,
-            cfg.obs.port,
-            obsPassword,
-            cfg.obs.password_key,
-            timeoutMs,
-            cfg.scenes,
-          )),
+        // A corrupted entry is already a FAIL line above; it is then read as missing.
+        const read = (key: string) => (vault && !vault.corrupted().includes(key) ? vault.get(key) : null);
+        const obs = await checkObs(
+          cfg.obs.host,
+          cfg.obs.port,
+          read(cfg.obs.password_key),
+          cfg.obs.password_key,
+          timeoutMs,
+          cfg.scenes,
+          cfg.sources,
         );
+        checks.push(...obs.checks);
+        checks.push(...(await checkSources(cfg.sources, { timeoutMs, obs: obs.inputs, secret: read })));
         checks.push(await checkPort(cfg.server.host, cfg.server.port, timeoutMs));
         checks.push(await checkControlPlane(cfg.cloud.mode, cfg.cloud.base_url, timeoutMs));
         for (const [platform, section] of Object.entries({
@@ -104,19 +115,20 @@ export function registerDoctor(program: Command): void {
           youtube: cfg.chat.youtube,
         })) {
           if (!section) continue;
-          // Read from the vault only: asking the platform would spend a refresh token the engine holds.
-          const oauth = oauthEntryName(platform as Platform);
           checks.push(
             chatAuthCheck(
               platform as Platform,
               section,
               {
-                oauth: vault && !vault.corrupted().includes(oauth) ? vault.get(oauth) : null,
+                oauth: read(oauthEntryName(platform as Platform)),
                 pasted: section.token_key ? (vault?.has(section.token_key) ?? false) : false,
               },
               Date.now(),
             ),
           );
+          // The access token is validated; nothing is refreshed (that would spend the engine's refresh token).
+          const token = await checkChatToken(platform as Platform, section, read, timeoutMs);
+          if (token) checks.push(token);
         }
       }
       checks.push(checkBuild());
@@ -149,7 +161,8 @@ async function checkObs(
   passwordKey: string,
   timeoutMs: number,
   roles: SceneRolesConfig,
-): Promise<Check[]> {
+  sources: SourceConfig[],
+): Promise<{ checks: Check[]; inputs: ObsInputs | null }> {
   const obs = new OBSWebSocket();
   const url = `ws://${host}:${port}`;
   try {
@@ -166,41 +179,36 @@ async function checkObs(
     const auth = challenged ? 'authenticated' : 'authentication off (OBS asks for no password)';
     const list = await Promise.race([obs.call('GetSceneList'), timeout]);
     const scenes = list.scenes.map((s) => String(s.sceneName));
-    return [
-      {
-        level: 'ok',
-        what: 'obs',
-        detail: `${url} reachable, obs-websocket ${hello.obsWebSocketVersion}, ${auth}`,
-      },
-      ...checkRoleScenes(roles, scenes),
-    ];
+    const inputs = await Promise.race([
+      readObsInputs((type, data) => obs.call(type as 'GetInputList', data as never), sources),
+      timeout,
+    ]);
+    return {
+      checks: [
+        {
+          level: 'ok',
+          what: 'obs',
+          detail: `${url} reachable, obs-websocket ${hello.obsWebSocketVersion}, ${auth}`,
+        },
+        ...checkRoleScenes(roles, scenes),
+      ],
+      inputs,
+    };
   } catch (err) {
     const code = (err as { code?: number }).code;
-    if (code === 4009) {
-      return [
-        {
-          level: 'FAIL',
-          what: 'obs',
-          detail: `${url} rejected the password — copy it from OBS (Tools → WebSocket Server Settings) into \`telemy vault set ${passwordKey}\``,
-        },
-      ];
-    }
-    if (code === 4008 && !password) {
-      return [
-        {
-          level: 'FAIL',
-          what: 'obs',
-          detail: `${url} requires a password — \`telemy vault set ${passwordKey}\``,
-        },
-      ];
-    }
-    return [
-      {
-        level: 'FAIL',
-        what: 'obs',
-        detail: `${url} not reachable (${errorText(err)}) — start OBS and enable Tools → WebSocket Server Settings → Enable`,
-      },
-    ];
+    const fail = (detail: string) => ({
+      checks: [{ level: 'FAIL' as const, what: 'obs', detail }],
+      inputs: null,
+    });
+    if (code === 4009)
+      return fail(
+        `${url} rejected the password — copy it from OBS (Tools → WebSocket Server Settings) into \`telemy vault set ${passwordKey}\``,
+      );
+    if (code === 4008 && !password)
+      return fail(`${url} requires a password — \`telemy vault set ${passwordKey}\``);
+    return fail(
+      `${url} not reachable (${errorText(err)}) — start OBS and enable Tools → WebSocket Server Settings → Enable`,
+    );
   } finally {
     await obs.disconnect().catch(() => undefined);
   }
