@@ -18,7 +18,8 @@ import { type ParentDeathLauncher, parentDeathLauncher } from '@telemy/relay/par
 
 const JWT_SECRET_KEY = 'embedded_jwt_secret';
 /** PGlite opens and migrates in a few seconds; a loaded 2-core machine has taken over 20. */
-const READY_TIMEOUT_MS = 90_000;
+/** How long the first start may take (a WASM compile and PGlite's initdb on a busy machine). */
+export const READY_TIMEOUT_MS = 90_000;
 /** SIGTERM first (the child closes PGlite cleanly), SIGKILL after this: the engine exits within 3 s. */
 const STOP_GRACE_MS = 2_000;
 

@@ -1,7 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EngineRelayApi } from '../src/commands/cloud.js';
+import { ANSWER_TIMEOUTS, EngineRelayApi } from '../src/commands/cloud.js';
+import { READY_TIMEOUT_MS } from '../src/embedded-cloud.js';
 
 const servers: http.Server[] = [];
 
@@ -24,16 +25,20 @@ describe('telemy cloud talking to the running engine', () => {
     const base = await serve(() => {
       // Accepts the request and never answers: an engine busy starting the control plane.
     });
-    await expect(new EngineRelayApi(base, 't', 200).start()).rejects.toThrow(
+    await expect(new EngineRelayApi(base, 't', { startMs: 200, otherMs: 200 }).start()).rejects.toThrow(
       /did not answer within 0\.2 s; it is running but busy/,
     );
+  });
+
+  it('waits for a start longer than the engine waits for its embedded control plane', () => {
+    expect(ANSWER_TIMEOUTS.startMs).toBeGreaterThan(READY_TIMEOUT_MS);
   });
 
   it('says Telemy is not running when nothing listens', async () => {
     const base = await serve(() => {});
     const [server] = servers.splice(0);
     await new Promise((r) => server?.close(r));
-    await expect(new EngineRelayApi(base, 't', 200).active(false)).rejects.toThrow(
+    await expect(new EngineRelayApi(base, 't', { startMs: 200, otherMs: 200 }).active(false)).rejects.toThrow(
       /Telemy is not running at/,
     );
   });
@@ -43,6 +48,8 @@ describe('telemy cloud talking to the running engine', () => {
       res.writeHead(409, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 'cloud_disabled', message: 'the cloud is off' } }));
     });
-    await expect(new EngineRelayApi(base, 't', 1_000).stop()).rejects.toThrow('the cloud is off');
+    await expect(new EngineRelayApi(base, 't', { startMs: 1_000, otherMs: 1_000 }).stop()).rejects.toThrow(
+      'the cloud is off',
+    );
   });
 });

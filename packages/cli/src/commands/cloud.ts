@@ -5,6 +5,7 @@ import { createLogger } from '@telemy/protocol';
 import { lockOwner } from '@telemy/protocol/pid-lock';
 import type { Command } from 'commander';
 import { CliError, globals, loadCliConfig, openCliVault, startLockFile } from '../context.js';
+import { READY_TIMEOUT_MS } from '../embedded-cloud.js';
 
 interface CloudOpts {
   baseUrl?: string;
@@ -175,31 +176,44 @@ async function cloudClient(
   };
 }
 
+/**
+ * How long the engine may take to answer. A start may first spawn the embedded control plane, which
+ * the engine waits for up to its own ready timeout: the CLI waits a little longer than that.
+ */
+export const ANSWER_TIMEOUTS = { startMs: READY_TIMEOUT_MS + 10_000, otherMs: 30_000 };
+
 /** The running engine's relay routes (`GET /api/relay`, `POST /api/relay/start|stop`). */
 export class EngineRelayApi implements CloudCommands {
   constructor(
     private readonly base: string,
     private readonly token: string,
-    /** A start spawns the embedded control plane, which takes seconds on a busy machine. */
-    private readonly answerTimeoutMs = 30_000,
+    private readonly timeouts = ANSWER_TIMEOUTS,
   ) {}
 
   async start(): Promise<{ created: boolean; session: Session }> {
-    const { status, body } = await this.call('POST', '/api/relay/start');
+    const { status, body } = await this.call('POST', '/api/relay/start', this.timeouts.startMs);
     return { created: status === 201, session: (body as { session: Session }).session };
   }
 
   async stop(): Promise<{ session_id: string; stopped_at: string | null }> {
-    const { body } = await this.call('POST', '/api/relay/stop');
+    const { body } = await this.call('POST', '/api/relay/stop', this.timeouts.otherMs);
     return body as { session_id: string; stopped_at: string | null };
   }
 
   async active(reveal: boolean): Promise<Session | null> {
-    const { body } = await this.call('GET', `/api/relay${reveal ? '?reveal=true' : ''}`);
+    const { body } = await this.call(
+      'GET',
+      `/api/relay${reveal ? '?reveal=true' : ''}`,
+      this.timeouts.otherMs,
+    );
     return (body as { session: Session | null }).session;
   }
 
-  private async call(method: 'GET' | 'POST', route: string): Promise<{ status: number; body: unknown }> {
+  private async call(
+    method: 'GET' | 'POST',
+    route: string,
+    timeoutMs: number,
+  ): Promise<{ status: number; body: unknown }> {
     let res: Response;
     try {
       res = await fetch(`${this.base}${route}`, {
@@ -209,14 +223,14 @@ export class EngineRelayApi implements CloudCommands {
           ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
         },
         ...(method === 'POST' ? { body: '{}' } : {}),
-        signal: AbortSignal.timeout(this.answerTimeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (err) {
       // A slow answer is not a missing engine: saying "not running" would send the user to start
       // a second one.
       if (err instanceof Error && err.name === 'TimeoutError') {
         throw new CliError(
-          `Telemy at ${this.base} did not answer within ${this.answerTimeoutMs / 1000} s; it is running but busy (see its log), try again`,
+          `Telemy at ${this.base} did not answer within ${timeoutMs / 1000} s; it is running but busy (see its log), try again`,
         );
       }
       throw new CliError(
