@@ -1,38 +1,22 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import {
-  type ControlPlaneApp,
-  createApiKey,
-  createControlPlane,
-  createPgliteDb,
-  createUser,
-  type Db,
-  FakeRelayProvider,
-  hs256Config,
-  migrate,
-  seedManifest,
-} from '@telemy/control-plane';
-import { createLogger } from '@telemy/protocol';
+import { FakeRelayProvider } from '@telemy/control-plane';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { CloudLink } from '../../src/cloudlink/cloudlink.js';
 import { ControlPlaneClient } from '../../src/cloudlink/control-plane-client.js';
-import type { RelaySignal } from '../../src/cloudlink/relay-signals.js';
 import { RelayTelemetryClient } from '../../src/cloudlink/relay-telemetry.js';
 import { Vault } from '../../src/vault/index.js';
+import { linkTo, silent, startControlPlane, type TestControlPlane, tempHome } from './support/fixtures.js';
 
 /**
  * CloudLink against the real control plane (in-process on in-memory PGlite, fake relay provider):
  * reconnect-first, start → provisioning → relay health → active → telemetry → stop, and a restart
  * mid-session that resumes without a second provisioning.
  */
-const silent = createLogger('test', { level: 'silent' });
 let home: string;
-let db: Db;
-let app: ControlPlaneApp;
+let cp: TestControlPlane;
 let provider: FakeRelayProvider;
 let baseUrl: string;
 let apiKey: string;
@@ -43,26 +27,13 @@ const relayAuth: (string | undefined)[] = [];
 let expectedWsToken = '';
 
 beforeAll(async () => {
-  home = mkdtempSync(path.join(os.tmpdir(), 'telemy-cloudlink-'));
-  process.env.TELEMY_HOME = home;
-  db = await createPgliteDb();
-  await migrate(db);
-  await seedManifest(
-    db,
-    [{ region: 'local', image_id: 'local', default_instance_type: 'process' }],
-    new Date(),
-  );
-  const user = await createUser(db, { email: 'irl@example.test', plan: 'standard' }, new Date());
-  apiKey = (await createApiKey(db, user.id, new Date())).apiKey;
+  home = tempHome('cloudlink');
   provider = new FakeRelayProvider();
-  app = await createControlPlane({
-    db,
+  cp = await startControlPlane({
     provider,
-    jwt: hs256Config('x'.repeat(48)),
-    logger: silent,
+    manifest: [{ region: 'local', image_id: 'local', default_instance_type: 'process' }],
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  baseUrl = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  ({ baseUrl, apiKey } = cp);
 
   // Stands in for the relay's telemetry endpoint (the fake provider launches no relay).
   relayWss = new WebSocketServer({
@@ -81,22 +52,16 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((r) => relayWss.close(r));
-  await app.close();
-  await db.close();
+  await cp.close();
   rmSync(home, { recursive: true, force: true });
 });
 
 function engine(restoredSessionId: string | null) {
-  const signals: RelaySignal[] = [];
   const telemetryUrls: string[] = [];
-  const client = new ControlPlaneClient({ baseUrl, getSecret: () => apiKey, logger: silent });
-  const link = new CloudLink({
-    api: client,
-    sink: { relaySignal: (s) => signals.push(s) },
+  const { link, signals, kinds } = linkTo(cp, {
     restoredSessionId,
     provisioningPollMs: 50,
     sessionPollMs: 200,
-    logger: silent,
     createTelemetry: (url, token) => {
       telemetryUrls.push(url);
       return new RelayTelemetryClient({
@@ -107,7 +72,7 @@ function engine(restoredSessionId: string | null) {
       });
     },
   });
-  return { link, signals, telemetryUrls, kinds: () => signals.map((s) => s.kind) };
+  return { link, signals, telemetryUrls, kinds };
 }
 
 // Only this test's home and config: no TELEMY_* settings leak in from the shell running the suite.

@@ -1,14 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { createLogger, RelaySession } from '@telemy/protocol';
+import { rmSync } from 'node:fs';
+import { RelaySession } from '@telemy/protocol';
 import { type RelayAgent, startRelayAgent } from '@telemy/relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort, type SrtPublisher, startFfmpegPublisher } from '../../../../test/support/srt.js';
 import { type CloudApi, CloudLink } from '../../src/cloudlink/cloudlink.js';
 import type { RelaySignal } from '../../src/cloudlink/relay-signals.js';
 import { RelayTelemetryClient } from '../../src/cloudlink/relay-telemetry.js';
+import { captureLogger, sessionBody, tempHome } from './support/fixtures.js';
 
 /**
  * CloudLink against the real relay agent (real srt-live-transmit, ffmpeg as the phone): the
@@ -22,38 +20,27 @@ let home: string;
 let agent: RelayAgent;
 let ingestPort: number;
 let publisher: SrtPublisher | null = null;
-const logLines: string[] = [];
 
 function sessionFor(telemetryPort: number) {
-  return RelaySession.parse({
-    session_id: 'ses_agent',
-    user_id: 'usr_1',
-    status: 'active',
-    region: 'local',
-    relay: {
-      instance_id: 'inst-agent',
-      public_ip: '127.0.0.1',
-      srt_port: ingestPort,
-      egress_port: agent.addresses.egressPort,
-      ws_url: `ws://127.0.0.1:${telemetryPort}/telemetry`,
-    },
-    credentials: { pair_token: PAIR, relay_ws_token: WS_TOKEN },
-    ingest: { srt_url: null, obs_source_url: null },
-    timers: {
-      grace_window_seconds: 600,
-      max_session_seconds: 57600,
-      grace_remaining_seconds: null,
-      max_session_remaining_seconds: 57600,
-    },
-    usage: { started_at: new Date().toISOString(), ended_at: null, duration_seconds: 0 },
-    links: [],
-    bonded: null,
-  });
+  return RelaySession.parse(
+    sessionBody({
+      session_id: 'ses_agent',
+      status: 'active',
+      relay: {
+        instance_id: 'inst-agent',
+        public_ip: '127.0.0.1',
+        srt_port: ingestPort,
+        egress_port: agent.addresses.egressPort,
+        ws_url: `ws://127.0.0.1:${telemetryPort}/telemetry`,
+      },
+      credentials: { pair_token: PAIR, relay_ws_token: WS_TOKEN },
+      usage: { started_at: new Date().toISOString(), ended_at: null, duration_seconds: 0 },
+    }),
+  );
 }
 
 beforeAll(async () => {
-  home = mkdtempSync(join(tmpdir(), 'telemy-cloudlink-relay-'));
-  process.env.TELEMY_HOME = home;
+  home = tempHome('cloudlink-relay');
   ingestPort = await freeUdpPort();
   agent = await startRelayAgent({
     sessionId: 'ses_agent',
@@ -93,15 +80,7 @@ describe('CloudLink with the real relay agent', () => {
         throw new Error('not needed');
       },
     };
-    const logger = createLogger('cloudlink', {
-      level: 'debug',
-      destination: new Writable({
-        write(c, _e, cb) {
-          logLines.push(String(c));
-          cb();
-        },
-      }),
-    });
+    const { logger, lines: logLines } = captureLogger('debug', 'cloudlink');
     const link = new CloudLink({
       api,
       sink: { relaySignal: (s) => signals.push(s) },

@@ -1,6 +1,4 @@
 import { EventEmitter } from 'node:events';
-import { Writable } from 'node:stream';
-import { createLogger } from '@telemy/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Session, StopReason, Usage } from '../../src/cloudlink/api-schemas.js';
 import { SessionSchema } from '../../src/cloudlink/api-schemas.js';
@@ -18,43 +16,44 @@ import {
 import type { RelaySignal } from '../../src/cloudlink/relay-signals.js';
 import type { RelayTelemetryEvents } from '../../src/cloudlink/relay-telemetry.js';
 import { relayInputOf } from '../../src/control/relay-view.js';
+import {
+  captureLogger,
+  linkRow,
+  PAIR_TOKEN as PAIR,
+  sessionBody,
+  silent,
+  WS_TOKEN,
+} from './support/fixtures.js';
 
-const PAIR = 'PAIRTOKENPAIRTOKEN23';
-const WS_TOKEN = 'WSTOKENWSTOKENWSTOKEN';
 const EGRESS_PASS = 'EGRESSPASSEGRESS';
 const SRT_URL = `srt://198.51.100.4:9000?mode=caller&passphrase=${PAIR}&latency=2000`;
 const OBS_URL = `srt://198.51.100.4:9001?mode=caller&passphrase=${EGRESS_PASS}&latency=2000000`;
 
 function session(status: Session['status'], withRelay = status !== 'provisioning'): Session {
-  return SessionSchema.parse({
-    session_id: 'ses_1',
-    user_id: 'usr_1',
-    status,
-    region: 'local',
-    relay: withRelay
-      ? {
-          instance_id: 'i-1',
-          public_ip: '198.51.100.4',
-          srt_port: 9000,
-          egress_port: 9001,
-          ws_url: 'ws://198.51.100.4:7443/telemetry',
-        }
-      : { instance_id: null, public_ip: null, srt_port: null, egress_port: null, ws_url: null },
-    credentials: { pair_token: PAIR, relay_ws_token: WS_TOKEN },
-    ingest: withRelay
-      ? { srt_url: SRT_URL, obs_source_url: OBS_URL }
-      : { srt_url: null, obs_source_url: null },
-    timers: {
-      grace_window_seconds: 600,
-      max_session_seconds: 57600,
-      grace_remaining_seconds: 420,
-      max_session_remaining_seconds: 57000,
+  const relay = {
+    relay: {
+      instance_id: 'i-1',
+      public_ip: '198.51.100.4',
+      srt_port: 9000,
+      egress_port: 9001,
+      ws_url: 'ws://198.51.100.4:7443/telemetry',
     },
-    usage: { started_at: '2026-11-22T03:00:00.000Z', ended_at: null, duration_seconds: 60 },
-    links: [],
-    bonded: null,
-    a_field_from_the_future: true,
-  });
+    ingest: { srt_url: SRT_URL, obs_source_url: OBS_URL },
+  };
+  return SessionSchema.parse(
+    sessionBody({
+      status,
+      ...(withRelay ? relay : {}),
+      timers: {
+        grace_window_seconds: 600,
+        max_session_seconds: 57600,
+        grace_remaining_seconds: 420,
+        max_session_remaining_seconds: 57000,
+      },
+      usage: { started_at: '2026-11-22T03:00:00.000Z', ended_at: null, duration_seconds: 60 },
+      a_field_from_the_future: true,
+    }),
+  );
 }
 
 const USAGE: Usage = {
@@ -67,19 +66,6 @@ const USAGE: Usage = {
   remaining_seconds: 3540,
   overage_seconds: 0,
 };
-
-const linkRow = (bitrate_kbps: number) => ({
-  link_id: 'l1',
-  label: 'phone',
-  source_ip: null,
-  protocol: 'srt' as const,
-  status: 'active' as const,
-  bitrate_kbps,
-  rtt_ms: 30,
-  packet_loss_pct: 0,
-  jitter_ms: 2,
-  connected_at: null,
-});
 
 type ActiveReply = Session | null | Error;
 
@@ -152,7 +138,7 @@ function setup(opts: { restoredSessionId?: string; configureFails?: boolean } = 
   const telemetries: FakeTelemetry[] = [];
   const configured: string[] = [];
   const obsBroken = { value: opts.configureFails === true };
-  const logLines: string[] = [];
+  const { logger, lines: logLines } = captureLogger();
   const link = new CloudLink({
     api,
     sink: { relaySignal: (s) => signals.push(s) },
@@ -171,15 +157,7 @@ function setup(opts: { restoredSessionId?: string; configureFails?: boolean } = 
     sessionPollMs: 30,
     unreachableRetryMs: 20,
     provisioningTimeoutMs: 150,
-    logger: createLogger('test', {
-      level: 'debug',
-      destination: new Writable({
-        write(c, _e, cb) {
-          logLines.push(String(c));
-          cb();
-        },
-      }),
-    }),
+    logger,
   });
   links.push(link);
   const kinds = () => signals.map((s) => s.kind);
@@ -319,7 +297,7 @@ describe('CloudLink IRL start/stop', () => {
       sink: { relaySignal: () => {} },
       now: () => now,
       provisioningPollMs: 10,
-      logger: createLogger('test', { level: 'silent' }),
+      logger: silent,
     });
     links.push(cl);
     await cl.startIrl('dashboard');
@@ -461,7 +439,7 @@ describe('CloudLink telemetry signals', () => {
         },
       },
       createTelemetry: (u, tok) => new FakeTelemetry(u, tok),
-      logger: createLogger('test', { level: 'silent' }),
+      logger: silent,
     });
     links.push(link);
     await link.init();
@@ -484,7 +462,7 @@ describe('CloudLink snapshot and pairing', () => {
         return t;
       },
       relayAddressReason: (ip) => `why ${ip}`,
-      logger: createLogger('test', { level: 'silent' }),
+      logger: silent,
     });
     links.push(cl);
     expect(relayInputOf(cl.view())).toMatchObject({

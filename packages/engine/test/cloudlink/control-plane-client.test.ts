@@ -1,7 +1,6 @@
-import { Writable } from 'node:stream';
-import { createLogger } from '@telemy/protocol';
 import { describe, expect, it } from 'vitest';
 import { ControlPlaneClient, ControlPlaneError } from '../../src/cloudlink/control-plane-client.js';
+import { captureLogger, sessionBody } from './support/fixtures.js';
 
 const API_KEY = 'tmk_live_SECRETSECRETSECRET';
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -23,25 +22,8 @@ function errorBody(status: number, code: string, message: string, details?: unkn
   return json(status, { error: { code, message, request_id: 'req-1', details } });
 }
 
-const session = (status = 'provisioning') => ({
-  session_id: 'ses_1',
-  user_id: 'usr_1',
-  status,
-  region: 'eu-west-1',
-  relay: { instance_id: null, public_ip: null, srt_port: null, egress_port: null, ws_url: null },
-  credentials: { pair_token: 'PAIRPAIRPAIRPAIR', relay_ws_token: 'WSWSWSWSWSWSWSWS' },
-  ingest: { srt_url: null, obs_source_url: null },
-  timers: {
-    grace_window_seconds: 600,
-    max_session_seconds: 57600,
-    grace_remaining_seconds: null,
-    max_session_remaining_seconds: 57600,
-  },
-  usage: { started_at: '2026-11-22T03:00:00.000Z', ended_at: null, duration_seconds: 0 },
-  links: [],
-  bonded: null,
-  some_future_field: { ignored: true },
-});
+const session = (status = 'provisioning') =>
+  sessionBody({ status, region: 'eu-west-1', some_future_field: { ignored: true } });
 
 /** A fetch that answers `/auth/token` with a JWT and every other path from a per-path queue. */
 class FakeServer {
@@ -94,16 +76,7 @@ function networkError(): Error {
 
 function setup(server = new FakeServer(), extra: { now?: () => number } = {}) {
   const sleeps: number[] = [];
-  const logged: string[] = [];
-  const logger = createLogger('test', {
-    level: 'debug',
-    destination: new Writable({
-      write(chunk, _enc, cb) {
-        logged.push(String(chunk));
-        cb();
-      },
-    }),
-  });
+  const { logger, lines: logged } = captureLogger();
   const client = new ControlPlaneClient({
     baseUrl: 'http://cp.test:8080/',
     getSecret: () => API_KEY,

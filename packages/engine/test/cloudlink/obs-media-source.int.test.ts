@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import type OBSWebSocket from 'obs-websocket-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ObsHandle, startObs } from '../../../../test/support/obs-harness.js';
 import { ensureRelayMediaSource, fixMediaSources } from '../../src/cloudlink/obs-media-source.js';
+import { tempHome } from './support/fixtures.js';
 
 // Ports from this suite's range: obs-websocket 47910, relay egress (SRT/UDP) 47911.
 const OBS_PORT = 47910;
@@ -58,8 +57,7 @@ describe('relay media source on a real OBS', () => {
   let home: string;
 
   beforeAll(async () => {
-    home = mkdtempSync(join(tmpdir(), 'telemy-obs-media-'));
-    process.env.TELEMY_HOME = home;
+    home = tempHome('obs-media');
     obs = await startObs({ port: OBS_PORT, password: null, scenes: ['LIVE', 'BRB'] });
     ws = await obs.client();
   });

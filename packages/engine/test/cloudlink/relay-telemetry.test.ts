@@ -1,10 +1,9 @@
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
-import { createLogger } from '@telemy/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { RelayTelemetryClient, type TelemetryDisconnect } from '../../src/cloudlink/relay-telemetry.js';
 import type { IngestMessage, StatsMessage } from '../../src/cloudlink/telemetry-messages.js';
+import { captureLogger } from './support/fixtures.js';
 
 const TOKEN = 'relay-ws-token-ABCDEFGHIJKLMNOP';
 
@@ -51,20 +50,6 @@ class FakeRelay {
     for (const ws of this.wss.clients) ws.terminate();
     return new Promise((r) => this.wss.close(() => r()));
   }
-}
-
-function captureLogger() {
-  const lines: string[] = [];
-  const logger = createLogger('test', {
-    level: 'debug',
-    destination: new Writable({
-      write(chunk, _e, cb) {
-        lines.push(String(chunk));
-        cb();
-      },
-    }),
-  });
-  return { logger, lines };
 }
 
 function next<T>(

@@ -7,24 +7,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  createApiKey,
-  createControlPlane,
-  createPgliteDb,
-  createUser,
-  hs256Config,
-  LocalRelayProvider,
-  migrate,
-  seedManifest,
-} from '@telemy/control-plane';
-import { createLogger, LOCAL_RELAY_ENV } from '@telemy/protocol';
+import { LocalRelayProvider } from '@telemy/control-plane';
+import { LOCAL_RELAY_ENV } from '@telemy/protocol';
 import { startFfmpegPublisher } from '../../../../../test/support/srt.js';
-import { CloudLink } from '../../../src/cloudlink/cloudlink.js';
-import { ControlPlaneClient } from '../../../src/cloudlink/control-plane-client.js';
-import type { RelaySignal } from '../../../src/cloudlink/relay-signals.js';
+import { linkTo, silent, startControlPlane } from './fixtures.js';
 
 const CP_PORT = 47_930;
-const silent = createLogger('test', { level: 'silent' });
 
 async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -57,38 +45,14 @@ async function main(): Promise<void> {
   // The provider's own defaults: no bind or public host handed down.
   const { [LOCAL_RELAY_ENV.bindHost]: _b, [LOCAL_RELAY_ENV.publicHost]: _p, ...env } = process.env;
   process.env = { ...env, TELEMY_HOME: home };
-  const db = await createPgliteDb();
-  await migrate(db);
   const provider = new LocalRelayProvider({
     log: silent,
     env: process.env,
     readyTimeoutMs: 100_000,
     agentOverrides: { healthIntervalMs: 500, ingestLatencyMs: 20, statsEveryPackets: 20 },
   });
-  await seedManifest(db, provider.defaultManifest, new Date());
-  const user = await createUser(db, { email: 'netns@example.test', plan: 'standard' }, new Date());
-  const apiKey = (await createApiKey(db, user.id, new Date())).apiKey;
-  const app = await createControlPlane({
-    db,
-    provider,
-    jwt: hs256Config('z'.repeat(48)),
-    publicUrl: `http://127.0.0.1:${CP_PORT}`,
-    logger: silent,
-  });
-  await app.listen({ port: CP_PORT, host: '127.0.0.1' });
-  const signals: RelaySignal[] = [];
-  const link = new CloudLink({
-    api: new ControlPlaneClient({
-      baseUrl: `http://127.0.0.1:${CP_PORT}`,
-      getSecret: () => apiKey,
-      logger: silent,
-    }),
-    sink: { relaySignal: (s) => signals.push(s) },
-    provisioningPollMs: 100,
-    sessionPollMs: 1_000,
-    logger: silent,
-  });
-  const seen = (kind: string) => signals.some((s) => s.kind === kind);
+  const cp = await startControlPlane({ provider, manifest: provider.defaultManifest, port: CP_PORT });
+  const { link, seen } = linkTo(cp);
   const publisher: { stop(): Promise<void> }[] = [];
   try {
     await link.init();
@@ -116,8 +80,7 @@ async function main(): Promise<void> {
     for (const p of publisher) await p.stop();
     link.close();
     for (const r of await provider.list()) await provider.deprovision(r.instance_id, r.region);
-    await app.close();
-    await db.close();
+    await cp.close();
     fs.rmSync(home, { recursive: true, force: true });
   }
 }
