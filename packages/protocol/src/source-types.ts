@@ -14,6 +14,7 @@ export const SOURCE_TYPE_CATALOGUE = {
   mediamtx: { needs: 'url', about: 'MediaMTX /v3/paths/list' },
   nginx_rtmp: { needs: 'url', about: 'nginx-rtmp /stat' },
   node_media_server: { needs: 'url', about: 'node-media-server 4 /api/v1/streams (admin sign-in)' },
+  nimble: { needs: 'url', about: 'Nimble Streamer /manage/rtmp_status or /manage/srt_receiver_stats' },
   obs_media_source: { needs: 'input', about: 'an OBS media source that plays the feed' },
   relay: { needs: null, about: "the Telemy relay's telemetry while an IRL session runs" },
 } as const satisfies Record<string, SourceTypeInfo>;
