@@ -19,11 +19,36 @@ const ROUTES: Record<string, () => [number, string]> = {
   '/html': () => [200, '<html>502 Bad Gateway</html>'],
 };
 
+/** node-media-server 4: the stats want the JWT its sign-in gives (after a slow password check). */
+function nodeMediaServer(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+  if (req.method === 'POST' && req.url === '/nms/api/v1/login') {
+    let body = '';
+    req.on('data', (d) => {
+      body += d;
+    });
+    req.on('end', () => {
+      const ok = (JSON.parse(body) as { password?: string }).password === 'nms-pw';
+      setTimeout(
+        () => res.writeHead(ok ? 200 : 401).end(JSON.stringify(ok ? { data: { token: 'jwt' } } : {})),
+        1500,
+      );
+    });
+    return true;
+  }
+  if (req.url === '/nms/api/v1/streams') {
+    const signed = req.headers.authorization === 'Bearer jwt';
+    res.writeHead(signed ? 200 : 401).end(signed ? fixture('node-media-server-streams.json') : '{}');
+    return true;
+  }
+  return false;
+}
+
 let server: http.Server;
 let base = '';
 let dir = '';
 beforeAll(async () => {
   server = http.createServer((req, res) => {
+    if (nodeMediaServer(req, res)) return;
     const route = ROUTES[req.url ?? ''];
     const [status, body] = route ? route() : [404, 'not found'];
     res.writeHead(status).end(body);
@@ -50,7 +75,7 @@ function src(s: Partial<SourceConfig> & Pick<SourceConfig, 'name' | 'type'>): So
 }
 
 async function lines(sources: SourceConfig[], obs: ObsInputs | null = null): Promise<Check[]> {
-  return checkSources(sources, { timeoutMs: 1000, obs, secret: () => null });
+  return checkSources(sources, { timeoutMs: 1000, obs, secret: (k) => (k === 'nms' ? 'nms-pw' : null) });
 }
 
 async function one(s: SourceConfig, obs: ObsInputs | null = null): Promise<Check> {
@@ -91,6 +116,27 @@ describe('telemy doctor: every configured source answers and parses', () => {
     });
   });
 
+  it('a source that signs in (node-media-server) is read once the slow sign-in is through', async () => {
+    const nms = (password_key: string) =>
+      src({
+        name: 'nms',
+        type: 'node_media_server',
+        url: `${base}/nms`,
+        publisher: 'live',
+        stream: 'test',
+        password_key,
+      });
+    expect(await one(nms('nms'))).toMatchObject({
+      level: 'ok',
+      detail: 'node_media_server: answers and parses: feed connected, 675 kb/s',
+    });
+    expect(await one(nms('unset'))).toMatchObject({
+      level: 'warn',
+      detail:
+        'node_media_server: answers; no feed on it now: node-media-server: vault entry unset is not set',
+    });
+  });
+
   it('a server that answers without that stream, or with something else, warns with the reason', async () => {
     expect(
       await one(src({ name: 'sls', type: 'sls', url: `${base}/stats`, publisher: 'other' })),
@@ -107,7 +153,7 @@ describe('telemy doctor: every configured source answers and parses', () => {
   it('a wrong URL or a server that is down fails', async () => {
     expect(await one(src({ name: 'x', type: 'mediamtx', url: `${base}/nope` }))).toMatchObject({
       level: 'FAIL',
-      detail: `mediamtx: ${base}/nope answered HTTP 404 — check url and that the server runs`,
+      detail: `mediamtx: stats endpoint answered HTTP 404 — check url (${base}/nope)`,
     });
     const down = await one(
       src({ name: 'x', type: 'sls', url: `http://127.0.0.1:${await closedPort()}/stats` }),

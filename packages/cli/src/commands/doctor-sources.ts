@@ -88,13 +88,15 @@ async function checkSource(
   return describeReading(s, reading, line);
 }
 
-/** Null when `url` answers HTTP at all (a sign-in wanted counts); else what went wrong. */
+/**
+ * Null when a server answers HTTP at `url` at all; else why not. Whether its answer is the stats is
+ * the module's reading: for some types `url` is the server's address, not the stats path.
+ */
 async function answers(url: string, timeoutMs: number): Promise<string | null> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
     await res.body?.cancel();
-    if (res.ok || res.status === 401 || res.status === 403) return null;
-    return `answered HTTP ${res.status}`;
+    return null;
   } catch (err) {
     if (err instanceof Error && err.name === 'TimeoutError') return `did not answer within ${timeoutMs} ms`;
     const cause = err instanceof Error && err.cause instanceof Error ? err.cause.message : errorText(err);
@@ -116,6 +118,9 @@ function describeReading(
     // A stats file that exists always holds what srt-live-transmit wrote: a line it could not read is a format problem.
     if (s.type === 'srt_live_transmit')
       return line('FAIL', `${r.reason ?? 'unreadable line'} — run srt-live-transmit with -pf:json`);
+    // The HTTP poller's words for a stats request the server refused (404, 500): the url is wrong.
+    if (r.reason?.startsWith('stats endpoint answered HTTP'))
+      return line('FAIL', `${r.reason} — check url (${s.url})`);
     return line('warn', `answers; no feed on it now: ${r.reason ?? 'offline'}`);
   }
   const figures = [
@@ -132,12 +137,14 @@ function describeReading(
 }
 
 /**
- * Runs the type's module until its first reading (or a look that found nothing new), then stops it.
+ * Runs the type's module until its first reading that says something (or a look that found nothing
+ * new), then stops it; an "unknown" reading (a sign-in still running) waits for the next poll.
  * Only file and HTTP types get here: they use neither OBS, the metrics hub nor the relay.
  */
 function readOnce(module: SourceModule, config: SourceConfig, opts: SourceCheckOptions): Promise<Reading> {
   return new Promise((resolve) => {
     let done = false;
+    let unknown: FeedSample | null = null;
     const finish = (r: Reading) => {
       if (done) return;
       done = true;
@@ -146,12 +153,19 @@ function readOnce(module: SourceModule, config: SourceConfig, opts: SourceCheckO
       setImmediate(() => runner.stop());
       resolve(r);
     };
-    const timer = setTimeout(() => finish({ kind: 'silent' }), opts.timeoutMs * 2);
+    const timer = setTimeout(
+      () => finish(unknown ? { kind: 'sample', sample: unknown } : { kind: 'silent' }),
+      // Three polls: the first may only start a sign-in, and a poll due while one runs is skipped.
+      opts.timeoutMs * 3 + 100,
+    );
     const ctx: SourceContext = {
       config,
       intervalMs: opts.timeoutMs,
       now: Date.now,
-      ingest: (sample) => finish({ kind: 'sample', sample }),
+      ingest: (sample) => {
+        if (sample.unknown) unknown = sample;
+        else finish({ kind: 'sample', sample });
+      },
       looked: () => finish({ kind: 'looked' }),
       every: (ms, poll) => {
         let t: NodeJS.Timeout | null = null;
