@@ -68,7 +68,8 @@ async function engineState(): Promise<ApiState> {
 }
 
 function cli(args: string[]): string {
-  const r = telemySync(['--config', configFile, 'cloud', ...args], { home });
+  // The first start spawns the embedded control plane: `telemy cloud start` waits up to 100 s for it.
+  const r = telemySync(['--config', configFile, 'cloud', ...args], { home, timeoutMs: 110_000 });
   if (r.status !== 0) throw new Error(`telemy cloud ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
@@ -197,7 +198,9 @@ afterAll(async () => {
 });
 
 describe('the IRL scenario with real OBS, telemy start (embedded) and real SRT', () => {
-  it('start → relay up → phone → OBS media source → LIVE; phone drop → BRB → LIVE; engine crash resumes the session; stop ends usage', async () => {
+  it('start → relay up → phone → OBS media source → LIVE; phone drop → BRB → LIVE; engine crash resumes the session; stop ends usage', {
+    timeout: 300_000,
+  }, async () => {
     await launch({});
     expect(provisionCount()).toBe(0);
 
@@ -300,7 +303,9 @@ describe('the IRL scenario with real OBS, telemy start (embedded) and real SRT',
     await shutdown();
   });
 
-  it('the relay dies: IRL_GRACE, then STUDIO when the grace window runs out; no relay left behind', async () => {
+  it('the relay dies: IRL_GRACE, then STUDIO when the grace window runs out; no relay left behind', {
+    timeout: 240_000,
+  }, async () => {
     await launch({ TELEMY_CP_GRACE_WINDOW_S: '10', TELEMY_CP_HEALTH_SILENCE_GRACE_S: '3' });
     // The embedded control plane starts on the first IRL start, not with the engine.
     expect((await engineState()).cloud?.control_plane?.reachable).not.toBe(true);

@@ -14,13 +14,13 @@ export function newTelemyHome(): string {
 /** Runs a short command to completion (e.g. `vault set`, `config validate`). */
 export function telemySync(
   args: string[],
-  opts: { home: string; input?: string; env?: NodeJS.ProcessEnv },
+  opts: { home: string; input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
 ): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [TELEMY_BIN, ...args], {
     env: { ...process.env, ...opts.env, TELEMY_HOME: opts.home },
     input: opts.input,
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: opts.timeoutMs ?? 60_000,
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
