@@ -352,6 +352,7 @@ export class EngineApp {
           store: this.store,
           scenes: () => this.obs.state().scenes,
           status: () => statusSummaryOf(this.snapshot()),
+          relayLinks: () => this.cloud?.snapshot().links ?? [],
         }),
         getSecret: async (key) => vault.get(key),
         setSecret: async (key, value) => vault.set(key, value),

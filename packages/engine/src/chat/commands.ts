@@ -1,3 +1,4 @@
+import type { RelayLink } from '@telemy/protocol';
 import type { ActionResult, ChatActions, ChatSource, ThresholdName } from './actions.js';
 import {
   CHAT_BOUNDS,
@@ -290,4 +291,19 @@ export async function executeInvocation(
     case 'telemy':
       return { ok: true, reply: help };
   }
+}
+
+/**
+ * `!bitrate`'s addition while the feed comes through an SRTLA-bonded relay: each bonding link by its
+ * address with the bitrate the relay measures on it, a dropped one as `down`
+ * ("2 links: 10.0.0.5 3.1 Mb/s, 10.0.0.6 2.9 Mb/s"). Null when no link is bonded (plain SRT or no relay).
+ */
+export function bondedLinksLine(links: readonly RelayLink[]): string | null {
+  const bonded = links.filter((l) => l.protocol === 'srtla');
+  if (bonded.length === 0) return null;
+  const each = bonded.map((l) => {
+    const who = l.source_ip ?? (l.label || l.link_id);
+    return l.status === 'disconnected' ? `${who} down` : `${who} ${(l.bitrate_kbps / 1000).toFixed(1)} Mb/s`;
+  });
+  return `${bonded.length} link${bonded.length === 1 ? '' : 's'}: ${each.join(', ')}`;
 }

@@ -1,5 +1,6 @@
-import { errorText } from '@telemy/protocol';
+import { errorText, type RelayLink } from '@telemy/protocol';
 import type { ActionResult, ChatActions, ChatSource, ThresholdName } from '../chat/actions.js';
+import { bondedLinksLine } from '../chat/commands.js';
 import { type CommandName, withAlias } from '../chat/config.js';
 import type { ConfigStore } from '../config/index.js';
 import type { ControlOutcome, EngineControl } from './engine-control.js';
@@ -27,6 +28,8 @@ export function engineChatActions(deps: {
   store: ConfigStore;
   scenes: () => string[];
   status: () => EngineStatusSummary;
+  /** The relay's links while a session runs (the cloud link's snapshot), for `!bitrate`. */
+  relayLinks?: () => readonly RelayLink[];
 }): ChatActions {
   const { control, store } = deps;
   const result = chatResult;
@@ -55,7 +58,10 @@ export function engineChatActions(deps: {
     },
     setThreshold: async (name: ThresholdName, value) => result(control.setThresholds({ [name]: value })),
     status: async () => ({ ok: true, reply: statusReply(deps.status()) }),
-    bitrates: async () => ({ ok: true, reply: bitrateLine(deps.status()) }),
+    bitrates: async () => {
+      const links = bondedLinksLine(deps.relayLinks?.() ?? []);
+      return { ok: true, reply: [bitrateLine(deps.status()), links].filter((l) => l !== null).join(' | ') };
+    },
     sourceInfo: async () => ({ ok: true, reply: sourceInfoLine(deps.status()) }),
     obsInfo: async () => ({ ok: true, reply: obsInfoLine(deps.status()) }),
     irl: async (on) => result(on ? await control.relayStart('chatbridge') : await control.relayStop()),
