@@ -15,7 +15,6 @@ export {
   type ControlPlaneOptions,
   createControlPlane,
 } from './http/app.js';
-export { buildOpenApi } from './http/openapi.js';
 export { runHealthRetention, runIdempotencyCleanup } from './jobs/cleanup.js';
 export {
   MAX_PROVISION_ATTEMPTS,

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { appWide } from './plugin.js';
 
 /** The error a body that did not arrive in time ends with (the error handler answers 408). */
 export class BodyTimeoutError extends Error {
@@ -80,3 +81,10 @@ export function bodyTimeoutHooks(timeoutMs: number) {
   };
   return { onRequest, preParsing };
 }
+
+/** The body deadline on every request (`bodyTimeoutHooks`). */
+export const bodyTimeout = appWide<{ timeoutMs: number }>(async (app, { timeoutMs }) => {
+  const hooks = bodyTimeoutHooks(timeoutMs);
+  app.addHook('onRequest', hooks.onRequest);
+  app.addHook('preParsing', hooks.preParsing);
+});
