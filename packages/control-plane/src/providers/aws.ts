@@ -11,6 +11,7 @@ import {
 import { createLogger, type Logger } from '@telemy/protocol';
 import type { RelayAgentConfigInput } from '@telemy/relay';
 import { Registry } from 'prom-client';
+import { sessionAgentConfig } from './agent-config.js';
 import {
   type AwsCallDeps,
   type AwsMetrics,
@@ -122,13 +123,7 @@ export class AwsRelayProvider implements RelayProvider {
   /** The agent configuration the instance receives (its instance id is filled in on the host). */
   agentConfig(req: RelayProvisionRequest): Partial<RelayAgentConfigInput> {
     return {
-      sessionId: req.session_id,
-      controlPlaneUrl: req.agent.control_plane_url,
-      relayCredential: req.agent.relay_credential,
-      pairToken: req.agent.pair_token,
-      relayWsToken: req.agent.relay_ws_token,
-      egressPassphrase: req.agent.egress_passphrase,
-      maxSessionSeconds: req.agent.max_session_seconds,
+      ...sessionAgentConfig(req),
       bindHost: '0.0.0.0',
       ingestPort: this.ports.ingestPort,
       maxLinks: this.ports.maxLinks,

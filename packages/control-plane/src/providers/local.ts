@@ -18,6 +18,7 @@ import {
 } from '@telemy/protocol';
 import { processAlive } from '@telemy/protocol/pid-lock';
 import { type RelayAgentConfigInput, relayConfigToEnv } from '@telemy/relay';
+import { sessionAgentConfig } from './agent-config.js';
 import type { RelayProviderDeps } from './registry.js';
 import type {
   ListedRelayInstance,
@@ -154,14 +155,8 @@ export class LocalRelayProvider implements RelayProvider {
     const srtlaPort = await freeUdpPort(where.bind_host);
     const wsPort = await freeTcpPort(where.bind_host);
     const agent: RelayAgentConfigInput = {
-      sessionId: req.session_id,
+      ...sessionAgentConfig(req),
       instanceId: instance_id,
-      controlPlaneUrl: req.agent.control_plane_url,
-      relayCredential: req.agent.relay_credential,
-      pairToken: req.agent.pair_token,
-      relayWsToken: req.agent.relay_ws_token,
-      egressPassphrase: req.agent.egress_passphrase,
-      maxSessionSeconds: req.agent.max_session_seconds,
       bindHost: where.bind_host,
       ingestPorts,
       maxLinks,
