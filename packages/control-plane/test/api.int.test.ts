@@ -232,8 +232,6 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
     it('accepts EdDSA tokens when EdDSA is configured and refuses HS256 ones then', async () => {
       const { user } = await h.newUser();
       const { publicKey, privateKey } = await generateKeyPair('EdDSA', { extractable: true });
-      const { createControlPlane } = await import('../src/http/app.js');
-      const { createLogger } = await import('@telemy/protocol');
       const cfg = {
         alg: 'EdDSA' as const,
         signingKey: privateKey,
@@ -242,13 +240,7 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
         audience: 'a',
         ttlSeconds: 60,
       };
-      const app = await createControlPlane({
-        db: h.db,
-        provider: h.provider,
-        jwt: cfg,
-        clock: h.now,
-        logger: createLogger('t', { level: 'silent' }),
-      });
+      const app = await h.replica({ jwt: cfg });
       const good = await signAccessToken(cfg, user.id, h.now());
       expect(
         (await app.inject({ url: '/api/v1/relay/active', headers: h.headers(good.token) })).statusCode,
@@ -585,16 +577,7 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
     });
 
     it('refuses clients below the configured minimum version with client_too_old', async () => {
-      const { createControlPlane } = await import('../src/http/app.js');
-      const { createLogger } = await import('@telemy/protocol');
-      const app = await createControlPlane({
-        db: h.db,
-        provider: h.provider,
-        jwt: h.jwt,
-        clock: h.now,
-        minClientVersion: '0.1.0',
-        logger: createLogger('t', { level: 'silent' }),
-      });
+      const app = await h.replica({ minClientVersion: '0.1.0' });
       const { token } = await h.newUser();
       const res = await app.inject({ url: '/api/v1/relay/active', headers: h.headers(token) });
       expect(expectEnvelope(res, 403, 'forbidden').details.reason).toBe('client_too_old');
@@ -609,18 +592,8 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
 
   describe('rate limits (defaults, shared through the database)', () => {
     it('the 7th start within a minute → 429 with X-RateLimit-* and Retry-After; a second app shares the count', async () => {
-      const { createControlPlane } = await import('../src/http/app.js');
-      const { createLogger } = await import('@telemy/protocol');
-      const mk = () =>
-        createControlPlane({
-          db: h.db,
-          provider: h.provider,
-          jwt: h.jwt,
-          clock: h.now,
-          logger: createLogger('t', { level: 'silent' }),
-        });
-      const replicaA = await mk();
-      const replicaB = await mk();
+      const replicaA = await h.replica();
+      const replicaB = await h.replica();
       const { token } = await h.newUser();
       // The window is aligned to the minute: start 10 s into one so all requests share it.
       const start = (app: typeof replicaA) =>
@@ -658,15 +631,7 @@ describe.each(BACKENDS)('control plane API on %s', (kind) => {
     });
 
     it('auth/token is limited per key (10 per minute)', async () => {
-      const { createControlPlane } = await import('../src/http/app.js');
-      const { createLogger } = await import('@telemy/protocol');
-      const app = await createControlPlane({
-        db: h.db,
-        provider: h.provider,
-        jwt: h.jwt,
-        clock: h.now,
-        logger: createLogger('t', { level: 'silent' }),
-      });
+      const app = await h.replica();
       const { apiKey } = await h.newUser();
       const other = await h.newUser();
       const hit = (key: string) =>

@@ -11,7 +11,7 @@ import type { HttpLimits, LifecycleTimers, RateLimits } from '../src/config.js';
 import { migrate } from '../src/db/migrate.js';
 import { openDatabase } from '../src/db/open.js';
 import type { Db } from '../src/db/types.js';
-import { type ControlPlaneApp, createControlPlane } from '../src/http/app.js';
+import { type ControlPlaneApp, type ControlPlaneOptions, createControlPlane } from '../src/http/app.js';
 import { FakeRelayProvider } from '../src/providers/fake.js';
 import { seedManifest } from '../src/server.js';
 import { createApiKey, createUser, type UserRow } from '../src/store/users.js';
@@ -41,6 +41,20 @@ export function healthReportBody(sessionId: string, instanceId: string, now: num
       },
     ],
     bonded: { total_bitrate_kbps: 4000, active_link_count: 1, health: 'healthy' },
+  };
+}
+
+/** A relay's first report, before any caller: ingest up, nothing out, no links. */
+export function firstHealthReportBody(sessionId: string, instanceId: string, now: number) {
+  return {
+    session_id: sessionId,
+    instance_id: instanceId,
+    ingest_active: true,
+    egress_active: false,
+    session_uptime_seconds: 1,
+    observed_at: new Date(now).toISOString(),
+    links: [],
+    bonded: { total_bitrate_kbps: 0, active_link_count: 0, health: 'critical' },
   };
 }
 
@@ -112,6 +126,11 @@ export interface Harness {
   health(sessionId: string, over?: Partial<RelayHealthReport>): Promise<number>;
   /** `POST /relay/stop` as the session's owner. */
   stop(token: string, sessionId: string, reason?: string): Promise<LightMyRequestResponse>;
+  /**
+   * Another control plane on the same store, provider, keys and clock, with the default rate
+   * limits (a second replica, or the API under other options); the caller closes it.
+   */
+  replica(opts?: Partial<ControlPlaneOptions>): Promise<ControlPlaneApp>;
   close(): Promise<void>;
 }
 
@@ -206,6 +225,16 @@ export async function makeHarness(
         url: '/api/v1/relay/stop',
         headers: h.headers(token),
         payload: { session_id: sessionId, reason },
+      });
+    },
+    replica(o = {}) {
+      return createControlPlane({
+        db,
+        provider,
+        jwt,
+        clock: () => now,
+        logger: createLogger('cp-test', { level: 'silent' }),
+        ...o,
       });
     },
     async close() {

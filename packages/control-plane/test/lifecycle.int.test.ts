@@ -1,6 +1,6 @@
 import type { RelaySession } from '@telemy/protocol';
 import { describe, expect, it } from 'vitest';
-import { BACKENDS, harnessPerSuite, makeHarness, START_BODY } from './harness.js';
+import { BACKENDS, firstHealthReportBody, harnessPerSuite, makeHarness, START_BODY } from './harness.js';
 
 describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
   const h = harnessPerSuite(kind);
@@ -273,16 +273,7 @@ describe.each(BACKENDS)('session lifecycle on %s', (kind) => {
           method: 'POST',
           url: '/api/v1/relay/health',
           headers: { authorization: `Relay ${agent.relay_credential}` },
-          payload: {
-            session_id: sid,
-            instance_id: 'early-bird',
-            ingest_active: true,
-            egress_active: false,
-            session_uptime_seconds: 1,
-            observed_at: new Date(h.now()).toISOString(),
-            links: [],
-            bonded: { total_bitrate_kbps: 0, active_link_count: 0, health: 'critical' },
-          },
+          payload: firstHealthReportBody(sid, 'early-bird', h.now()),
         });
         expect(res.statusCode).toBe(204);
         // No addresses recorded yet: an active session without its URLs would send clients nowhere.

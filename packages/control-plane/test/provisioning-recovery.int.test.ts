@@ -4,7 +4,15 @@ import { runProvisioningRecovery } from '../src/jobs/provisioning-recovery.js';
 import { runJobNow } from '../src/jobs/scheduler.js';
 import type { RelayProvisionRequest } from '../src/providers/types.js';
 import { sessionEvents } from '../src/store/session-events.js';
-import { activeSession, BACKENDS, type Backend, type Harness, makeHarness, openBackend } from './harness.js';
+import {
+  activeSession,
+  BACKENDS,
+  type Backend,
+  firstHealthReportBody,
+  type Harness,
+  makeHarness,
+  openBackend,
+} from './harness.js';
 
 /** A promise a test opens when it wants: holds a fake launch at one of its steps. */
 function gate() {
@@ -176,16 +184,7 @@ describe.each(BACKENDS)('relay adoption and provisioning recovery on %s', (kind)
       method: 'POST',
       url: '/api/v1/relay/health',
       headers: { authorization: `Relay ${first}` },
-      payload: {
-        session_id: sid,
-        instance_id: instance,
-        ingest_active: true,
-        egress_active: false,
-        session_uptime_seconds: 1,
-        observed_at: new Date(h.now()).toISOString(),
-        links: [],
-        bonded: { total_bitrate_kbps: 0, active_link_count: 0, health: 'critical' },
-      },
+      payload: firstHealthReportBody(sid, instance, h.now()),
     });
     expect(stale.statusCode).toBe(401);
     expect(await h.health(sid, { instance_id: instance })).toBe(204);
