@@ -2,16 +2,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EngineApi, type EngineEvent } from '../support/engine-api.js';
+import { launchTelemy, setSecrets, toml, writeEngineConfig } from '../support/engine-run.js';
 import { type ObsHandle, startObs } from '../support/obs-harness.js';
+import { ProgramLog, type Stamped } from '../support/obs-program.js';
 import { type SrtFeed, startSrtFeed } from '../support/srt-feed.js';
 import {
   AUTOMATION_WITHOUT_STREAM,
   eventually,
   newTelemyHome,
-  startTelemy,
   type TelemyProcess,
-  telemySync,
-  writeConfig,
 } from '../support/telemy-process.js';
 
 /**
@@ -27,80 +27,36 @@ const SINK_PORT = 45101;
 const PASSWORD = 'failover-cli-pw';
 const RECOVER_AFTER_MS = 1500;
 const SAMPLE_MS = 500;
-const base = `http://127.0.0.1:${ENGINE_PORT}`;
+const api = new EngineApi(ENGINE_PORT);
 
-interface Stamped<T> {
-  at: number;
-  value: T;
-}
 interface FeedView {
   health: string;
   reason: string;
-}
-interface EventView {
-  kind: string;
-  at_ms: number;
-  request_id: string | null;
-  data: Record<string, unknown>;
 }
 interface StateView {
   engine: { mode: string; flags: Record<string, boolean>; scene_path: { ready: boolean } };
   obs: { connection: string; currentScene: string | null };
   feed: FeedView;
-  events: EventView[];
+  events: EngineEvent[];
 }
 
 let obs: ObsHandle;
 let feed: SrtFeed;
 let engine: TelemyProcess;
-let token = '';
-const onAir: Stamped<string>[] = [];
+let program: ProgramLog;
 const feedLog: Stamped<FeedView>[] = [];
 let feedPoll: NodeJS.Timeout | null = null;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function api<T>(path: string, body?: unknown): Promise<T> {
-  const r = await fetch(`${base}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const json = (await r.json()) as T;
-  if (r.status !== 200) throw new Error(`${path} → ${r.status}: ${JSON.stringify(json)}`);
-  return json;
-}
-
-const state = () => api<StateView>('/api/state');
-
-/** Records every program-scene change OBS announces (call again after an OBS restart). */
-async function watchObs(): Promise<void> {
-  const client = await obs.client();
-  client.on('CurrentProgramSceneChanged', (e) => onAir.push({ at: Date.now(), value: e.sceneName }));
-}
-
-/** Resolves with the time OBS announced `scene` on air, looking only at changes after `since`. */
-async function sceneOnAir(scene: string, since: number, timeoutMs: number): Promise<number> {
-  const { value } = await eventually(
-    () => onAir.find((s) => s.at >= since && s.value === scene)?.at,
-    timeoutMs,
-  );
-  return value;
-}
-
-function changesSince(since: number): string[] {
-  return onAir.filter((s) => s.at >= since).map((s) => s.value);
-}
+const state = () => api.get<StateView>('/api/state');
 
 /** When `/api/state` first showed the feed `health` after `since` (polled every 50 ms). */
 function feedFirst(health: string, since: number): number | undefined {
   return feedLog.find((f) => f.at >= since && f.value.health === health)?.at;
 }
 
-function lastSwitch(events: EventView[], scene: string): EventView | undefined {
+function lastSwitch(events: EngineEvent[], scene: string): EngineEvent | undefined {
   return events.findLast((e) => e.kind === 'switch_result' && e.data.scene === scene);
 }
 
@@ -108,7 +64,7 @@ function lastSwitch(events: EventView[], scene: string): EventView | undefined {
 async function liveAgain(): Promise<void> {
   const since = Date.now();
   feed.publish(2000);
-  if ((await obs.currentScene()) !== 'LIVE') await sceneOnAir('LIVE', since, 20_000);
+  if ((await obs.currentScene()) !== 'LIVE') await program.onAir('LIVE', since, 20_000);
 }
 
 beforeAll(async () => {
@@ -117,25 +73,21 @@ beforeAll(async () => {
     password: PASSWORD,
     scenes: ['BRB', 'LIVE', 'LOW', 'OFFLINE', 'PRIVACY'],
   });
-  await watchObs();
+  program = await ProgramLog.watch(obs);
   const dir = mkdtempSync(join(tmpdir(), 'telemy-failover-cli-'));
   feed = await startSrtFeed({ port: SRT_PORT, sinkPort: SINK_PORT, dir });
   const home = newTelemyHome();
-  writeConfig(
+  writeEngineConfig(
     home,
-    [
-      `[obs]\nport = ${OBS_PORT}`,
-      `[server]\nport = ${ENGINE_PORT}`,
-      '[cloud]\nmode = "off"',
-      `[log]\nlevel = "debug"\nfile = "${join(home, 'engine.log')}"`,
-      '[failover]\nlow_bitrate_kbps = 800\noffline_bitrate_kbps = 200',
-      AUTOMATION_WITHOUT_STREAM,
-      `[[sources]]\nname = "phone"\ntype = "srt_live_transmit"\nstats_file = "${feed.statsFile}"`,
-    ].join('\n'),
+    { obsPort: OBS_PORT, enginePort: ENGINE_PORT },
+    toml.cloudOff,
+    toml.debugLog(home),
+    '[failover]\nlow_bitrate_kbps = 800\noffline_bitrate_kbps = 200',
+    AUTOMATION_WITHOUT_STREAM,
+    toml.srtSource(feed.statsFile),
   );
-  expect(telemySync(['vault', 'set', 'obs_password'], { home, input: `${PASSWORD}\n` }).status).toBe(0);
-  engine = startTelemy(['engine', '--config', join(home, 'config.toml')], { home });
-  token = (await engine.waitFor(/dashboard: \S+\?token=(\S+)/))[1] as string;
+  setSecrets(home, { obs_password: PASSWORD });
+  ({ telemy: engine, token: api.token } = await launchTelemy('engine', { home }));
   await eventually(async () => (await state()).engine.scene_path.ready, 20_000);
   feedPoll = setInterval(() => {
     state()
@@ -156,7 +108,7 @@ describe('telemy engine failover on real OBS with a real SRT feed', () => {
     expect(await obs.currentScene()).toBe('BRB');
     const since = Date.now();
     feed.publish(2000);
-    const liveAt = await sceneOnAir('LIVE', since, 30_000);
+    const liveAt = await program.onAir('LIVE', since, 30_000);
     const normalAt = feedFirst('normal', since);
     expect(normalAt).toBeDefined();
     // The first normal sample counts one interval; the rest must be waited out.
@@ -169,7 +121,7 @@ describe('telemy engine failover on real OBS with a real SRT feed', () => {
   it('publisher killed → BRB; restarted → LIVE only after the recovery window', async () => {
     const killedAt = Date.now();
     await feed.kill();
-    const brbAt = await sceneOnAir('BRB', killedAt, 5000);
+    const brbAt = await program.onAir('BRB', killedAt, 5000);
     expect(brbAt - killedAt).toBeLessThan(2000);
     const brb = lastSwitch((await state()).events, 'BRB');
     expect(brb?.data).toMatchObject({ rule: 'local_failover', result: 'ok', reason: 'auto_failover' });
@@ -177,20 +129,20 @@ describe('telemy engine failover on real OBS with a real SRT feed', () => {
 
     const restartedAt = Date.now();
     feed.publish(2000);
-    const liveAt = await sceneOnAir('LIVE', restartedAt, 30_000);
+    const liveAt = await program.onAir('LIVE', restartedAt, 30_000);
     const normalAt = feedFirst('normal', restartedAt) ?? liveAt;
     expect(liveAt - normalAt).toBeGreaterThanOrEqual(RECOVER_AFTER_MS - SAMPLE_MS - 100);
-    expect(changesSince(restartedAt)).toEqual(['LIVE']);
+    expect(program.since(restartedAt)).toEqual(['LIVE']);
   });
 
   it('a bitrate under low_bitrate_kbps → LOW, and LIVE again when it recovers', async () => {
     const lowFrom = Date.now();
     feed.publish(400);
-    await sceneOnAir('LOW', lowFrom, 20_000);
+    await program.onAir('LOW', lowFrom, 20_000);
     expect((await state()).feed.reason).toMatch(/kb\/s ≤ 800/);
     const backFrom = Date.now();
     feed.publish(2000);
-    await sceneOnAir('LIVE', backFrom, 20_000);
+    await program.onAir('LIVE', backFrom, 20_000);
   });
 
   it('SRT connected with no payload → BRB', async () => {
@@ -202,7 +154,7 @@ describe('telemy engine failover on real OBS with a real SRT feed', () => {
     await eventually(() => feed.accepted() > accepted, 20_000).catch((err) => {
       throw new Error(`${err}; srt-live-transmit said: ${feed.relayLog().slice(-600)}`);
     });
-    await sceneOnAir('BRB', from, 5000);
+    await program.onAir('BRB', from, 5000);
     const s = await state();
     expect(s.feed.health).toBe('offline');
     // srt-live-transmit writes a stats line per N packets received: no payload, no line.
@@ -212,35 +164,35 @@ describe('telemy engine failover on real OBS with a real SRT feed', () => {
   it('an unmanaged scene on air (PRIVACY) holds automation until a managed scene is back', async () => {
     await liveAgain();
     await obs.setScene('PRIVACY');
-    await sceneOnAir('PRIVACY', 0, 2000);
+    await program.onAir('PRIVACY', 0, 2000);
     const from = Date.now();
     await feed.kill('SIGINT');
     await sleep(2500);
     const s = await state();
-    expect(changesSince(from).filter((scene) => scene !== 'PRIVACY')).toEqual([]);
+    expect(program.since(from).filter((scene) => scene !== 'PRIVACY')).toEqual([]);
     expect(s.events.filter((e) => e.kind === 'switch_result' && e.at_ms >= from)).toEqual([]);
     expect(await obs.currentScene()).toBe('PRIVACY');
     const held = s.events.findLast((e) => e.kind === 'guard_rejected');
     expect(held?.data.guard).toMatch(/unmanaged/);
     const back = Date.now();
     await obs.setScene('LIVE');
-    await sceneOnAir('BRB', back, 5000);
+    await program.onAir('BRB', back, 5000);
   });
 
   it('manual_override on → no automatic switch; off → automation resumes', async () => {
     await liveAgain();
-    const on = await api<{ flags: Record<string, boolean> }>('/api/settings', { manual_override: true });
+    const on = await api.post<{ flags: Record<string, boolean> }>('/api/settings', { manual_override: true });
     expect(on.flags.manual_override).toBe(true);
     // A switch decided just before the flag landed may still be confirming.
     await sleep(SAMPLE_MS);
     const from = Date.now();
     await feed.kill('SIGINT');
     await sleep(2500);
-    expect(changesSince(from)).toEqual([]);
+    expect(program.since(from)).toEqual([]);
     expect((await state()).feed.health).toBe('offline');
     const off = Date.now();
-    await api('/api/settings', { manual_override: false });
-    await sceneOnAir('BRB', off, 3000);
+    await api.post('/api/settings', { manual_override: false });
+    await program.onAir('BRB', off, 3000);
   });
 
   it('OBS restarted mid-stream → after the resync no wrong switch', async () => {
@@ -253,7 +205,7 @@ describe('telemy engine failover on real OBS with a real SRT feed', () => {
     collection.current_program_scene = 'LIVE';
     writeFileSync(obs.sceneCollectionFile, JSON.stringify(collection));
     await obs.restart();
-    await watchObs();
+    await program.watch(obs);
     await eventually(async () => {
       const s = await state();
       return s.obs.connection === 'connected' && s.engine.scene_path.ready;
@@ -264,19 +216,22 @@ describe('telemy engine failover on real OBS with a real SRT feed', () => {
       (e) => e.kind === 'switch_result' && e.at_ms >= from && e.data.scene !== 'LIVE',
     );
     expect(wrong).toEqual([]);
-    expect(changesSince(from).filter((s) => s !== 'LIVE')).toEqual([]);
+    expect(program.since(from).filter((s) => s !== 'LIVE')).toEqual([]);
   }, 60_000);
 
   it('POST /api/intent BRB switches at once and /api/diagnostics counts the switches', async () => {
-    const before = await api<{ since_start: { switches: { ok: number } } }>('/api/diagnostics');
+    const before = await api.get<{ since_start: { switches: { ok: number } } }>('/api/diagnostics');
     const from = Date.now();
-    const r = await api<{ ok: boolean; request_id: string | null; scene: string | null }>('/api/intent', {
-      intent: 'BRB',
-    });
+    const r = await api.post<{ ok: boolean; request_id: string | null; scene: string | null }>(
+      '/api/intent',
+      {
+        intent: 'BRB',
+      },
+    );
     expect(r).toMatchObject({ ok: true, scene: 'BRB' });
     expect(r.request_id).toMatch(/\S/);
-    await sceneOnAir('BRB', from, 2000);
-    const diag = await api<{
+    await program.onAir('BRB', from, 2000);
+    const diag = await api.get<{
       since_start: { switches: { ok: number; failed: number }; detection_to_switch_ms: { count: number } };
     }>('/api/diagnostics');
     expect(diag.since_start.switches.ok).toBeGreaterThan(before.since_start.switches.ok);

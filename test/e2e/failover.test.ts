@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +18,7 @@ import {
 import { FeedMonitor } from '../../packages/engine/src/sources/feed-monitor.js';
 import { SrtStatsFileTail } from '../../packages/engine/src/sources/srt-stats-tail.js';
 import { type ObsHandle, startObs } from '../support/obs-harness.js';
+import { type SrtFeed, startSrtFeed } from '../support/srt-feed.js';
 
 /**
  * Issue 3 end to end without the HTTP server: real OBS, real SRT (ffmpeg → srt-live-transmit with
@@ -34,48 +34,16 @@ let obs: ObsHandle;
 let link: ObsLink;
 let controller: FailoverController;
 let tail: SrtStatsFileTail;
-let relay: ChildProcess;
-let publisher: ChildProcess | null = null;
+/** The "phone": constant-bitrate video so the feed class is predictable, retried like a phone. */
+let phone: SrtFeed;
 const firstSampleAfter: { since: number; at: number | null } = { since: 0, at: null };
 
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-/**
- * The "phone": constant-bitrate video so the feed class is predictable. srt-live-transmit needs a
- * moment to listen again after a caller dropped, and ffmpeg gives up when refused: retry like a phone.
- */
 function publish(kbps: number): void {
-  const p = spawn(
-    'ffmpeg',
-    [
-      ...['-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30'],
-      ...['-f', 'lavfi', '-i', 'sine', '-c:v', 'libx264', '-preset', 'ultrafast'],
-      ...['-b:v', `${kbps}k`, '-minrate', `${kbps}k`, '-maxrate', `${kbps}k`, '-bufsize', `${kbps}k`],
-      ...['-x264-params', 'nal-hrd=cbr', '-c:a', 'aac', '-b:a', '64k'],
-      ...['-f', 'mpegts', `srt://127.0.0.1:${SRT_PORT}?mode=caller`],
-    ],
-    { stdio: 'ignore' },
-  );
-  if (publisher === null) {
+  if (phone.publishedAt() === null) {
     firstSampleAfter.since = Date.now();
     firstSampleAfter.at = null;
   }
-  publisher = p;
-  p.once('exit', () => {
-    if (publisher === p) setTimeout(() => publisher === p && publish(kbps), 200);
-  });
-}
-
-async function killPublisher(): Promise<void> {
-  const p = publisher;
-  publisher = null;
-  if (!p) return;
-  p.kill('SIGKILL');
-  await exited(p);
+  phone.publish(kbps);
 }
 
 async function until(what: string, ms: number, probe: () => boolean | Promise<boolean>): Promise<number> {
@@ -97,18 +65,7 @@ beforeAll(async () => {
     scenes: ['BRB', 'LIVE', 'LOW', 'OFFLINE', 'Privacy'],
   });
   const dir = mkdtempSync(join(tmpdir(), 'telemy-failover-e2e-'));
-  const statsFile = join(dir, 'stats.json');
-  relay = spawn(
-    'srt-live-transmit',
-    [
-      '-pf:json',
-      `-statsout:${statsFile}`,
-      '-s:20',
-      `srt://:${SRT_PORT}?mode=listener`,
-      `udp://127.0.0.1:${SINK_PORT}`,
-    ],
-    { stdio: 'ignore' },
-  );
+  phone = await startSrtFeed({ port: SRT_PORT, sinkPort: SINK_PORT, dir });
   const logger = createLogger('failover-e2e', { level: 'silent' });
   const metrics = new EngineMetrics();
   link = new ObsLink({ host: '127.0.0.1', port: OBS_PORT, password: PASSWORD, logger, metrics });
@@ -134,7 +91,7 @@ beforeAll(async () => {
   });
   tail = new SrtStatsFileTail({
     source: 'phone',
-    file: statsFile,
+    file: phone.statsFile,
     intervalMs: 100,
     // A read that finds nothing new is what ages the last line (and turns a dead phone stale).
     onLooked: (at) => {
@@ -156,9 +113,7 @@ beforeAll(async () => {
 afterAll(async () => {
   tail?.stop();
   controller?.stop();
-  await killPublisher();
-  relay?.kill('SIGKILL');
-  if (relay) await exited(relay);
+  await phone?.stop();
   await link?.stop();
   await obs?.dispose();
 });
@@ -178,7 +133,7 @@ describe('failover on real OBS with real SRT', () => {
   });
 
   it('killing the publisher puts BRB on air; restarting it brings LIVE back only after the recovery window', async () => {
-    await killPublisher();
+    await phone.kill();
     await until('BRB', 5000, async () => (await onAir()) === 'BRB');
     await until('the recorded BRB result', 2000, () =>
       controller.events().some((e) => e.kind === 'switch_result' && e.data.scene === 'BRB'),
@@ -193,10 +148,10 @@ describe('failover on real OBS with real SRT', () => {
   });
 
   it('a bitrate under low_bitrate_kbps shows LOW, and LIVE again when it recovers', async () => {
-    await killPublisher();
+    await phone.kill();
     publish(400);
     await until('LOW', 20_000, async () => (await onAir()) === 'LOW');
-    await killPublisher();
+    await phone.kill();
     publish(2000);
     await until('LIVE after LOW', 20_000, async () => (await onAir()) === 'LIVE');
   });
@@ -204,7 +159,7 @@ describe('failover on real OBS with real SRT', () => {
   it('an unmanaged scene on air blocks automation until a managed scene is back', async () => {
     await obs.setScene('Privacy');
     await sleep(200);
-    await killPublisher();
+    await phone.kill();
     await sleep(2500);
     expect(await onAir()).toBe('Privacy');
     expect(
@@ -222,7 +177,7 @@ describe('failover on real OBS with real SRT', () => {
     const requested = () =>
       controller.events().filter((e) => e.kind === 'switch_result' && e.data.scene !== 'LIVE').length;
     const before = requested();
-    await killPublisher();
+    await phone.kill();
     await sleep(2500);
     expect(await onAir()).toBe('LIVE');
     expect(requested()).toBe(before);
