@@ -1,14 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EngineApi } from '../support/engine-api.js';
+import { launchTelemy, setSecrets, toml, writeEngineConfig } from '../support/engine-run.js';
 import { type ObsHandle, startObs } from '../support/obs-harness.js';
-import {
-  eventually,
-  newTelemyHome,
-  startTelemy,
-  type TelemyProcess,
-  telemySync,
-  writeConfig,
-} from '../support/telemy-process.js';
+import { eventually, newTelemyHome, type TelemyProcess } from '../support/telemy-process.js';
 
 /** Issue 2 end to end: `telemy engine` against a real headless OBS, through its HTTP surface. */
 
@@ -16,24 +11,17 @@ const OBS_PORT = 44590;
 const ENGINE_PORT = 7181;
 let obs: ObsHandle;
 let engine: TelemyProcess;
-let token: string;
-const base = `http://127.0.0.1:${ENGINE_PORT}`;
+const api = new EngineApi(ENGINE_PORT);
 
-async function state(): Promise<{
-  obs: { connection: string; scenes: string[]; currentScene: string | null };
-}> {
-  const r = await fetch(`${base}/api/state`, { headers: { authorization: `Bearer ${token}` } });
-  expect(r.status).toBe(200);
-  return r.json() as never;
-}
+const state = () =>
+  api.get<{ obs: { connection: string; scenes: string[]; currentScene: string | null } }>('/api/state');
 
 beforeAll(async () => {
   obs = await startObs({ port: OBS_PORT, password: 'e2e-obs-password', scenes: ['LIVE', 'BRB'] });
   const home = newTelemyHome();
-  writeConfig(home, `[obs]\nport = ${OBS_PORT}\n[server]\nport = ${ENGINE_PORT}\n[cloud]\nmode = "off"\n`);
-  expect(telemySync(['vault', 'set', 'obs_password'], { home, input: 'e2e-obs-password\n' }).status).toBe(0);
-  engine = startTelemy(['engine', '--config', `${home}/config.toml`], { home });
-  token = (await engine.waitFor(/dashboard: \S+\?token=(\S+)/))[1] as string;
+  writeEngineConfig(home, { obsPort: OBS_PORT, enginePort: ENGINE_PORT }, toml.cloudOff);
+  setSecrets(home, { obs_password: 'e2e-obs-password' });
+  ({ telemy: engine, token: api.token } = await launchTelemy('engine', { home }));
   await eventually(async () => (await state()).obs.connection === 'connected', 20_000);
 });
 
@@ -59,19 +47,17 @@ describe('telemy engine with a real OBS', () => {
   });
 
   it('refuses /api/state without the token, with a JSON error', async () => {
-    const r = await fetch(`${base}/api/state`);
+    const r = await fetch(`${api.base}/api/state`);
     expect(r.status).toBe(401);
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
-    const wrong = await fetch(`${base}/api/state`, { headers: { authorization: 'Bearer nope' } });
+    const wrong = await fetch(`${api.base}/api/state`, { headers: { authorization: 'Bearer nope' } });
     expect(wrong.status).toBe(401);
   });
 
   it('exposes /metrics that passes promtool check metrics', async () => {
     // Host ratios appear once two samples allow a delta (an unknown value is absent, never 0).
     const { value: text } = await eventually(async () => {
-      const r = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
-      expect(r.status).toBe(200);
-      const body = await r.text();
+      const body = await api.metrics();
       return body.includes('telemy_system_cpu_ratio') ? body : null;
     }, 5000);
     expect(text).toMatch(/^telemy_obs_connected 1$/m);

@@ -1,7 +1,8 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newTelemyHome, startTelemy, telemySync, writeConfig } from '../support/telemy-process.js';
+import { launchTelemy, setSecrets, toml, writeEngineConfig } from '../support/engine-run.js';
+import { newTelemyHome, telemySync } from '../support/telemy-process.js';
 
 /**
  * One corrupted vault entry fails alone, through the real `telemy` CLI: the key is verified by the
@@ -24,10 +25,7 @@ function corrupt(name: string): void {
   writeFileSync(vaultFile, JSON.stringify(json, null, 2));
 }
 
-function set(name: string, value: string): void {
-  const r = telemySync(['vault', 'set', name], { home, input: `${value}\n` });
-  expect(r.status, r.stderr).toBe(0);
-}
+const set = (name: string, value: string) => setSecrets(home, { [name]: value });
 
 beforeAll(() => {
   home = newTelemyHome();
@@ -70,18 +68,9 @@ describe('telemy vault with a corrupted first entry', () => {
   });
 
   it('the engine starts', async () => {
-    writeConfig(
-      home,
-      [`[obs]\nport = ${NO_OBS_PORT}`, `[server]\nport = ${ENGINE_PORT}`, '[cloud]\nmode = "off"', ''].join(
-        '\n',
-      ),
-    );
-    const engine = startTelemy(['engine', '--config', path.join(home, 'config.toml')], { home });
-    try {
-      await engine.waitFor(/dashboard: \S+\?token=\S+/, 60_000);
-    } finally {
-      await engine.stop();
-    }
+    writeEngineConfig(home, { obsPort: NO_OBS_PORT, enginePort: ENGINE_PORT }, toml.cloudOff);
+    const { telemy } = await launchTelemy('engine', { home, timeoutMs: 60_000 });
+    await telemy.stop();
   });
 
   it('set replaces the corrupted entry, the others are unchanged', () => {
