@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import websocket from '@fastify/websocket';
 import type { Logger, RelayTelemetryMessage } from '@telemy/protocol';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { RelayMetrics } from './metrics.js';
 
@@ -24,10 +24,40 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+type TelemetryRoutesOptions = Omit<TelemetryServerOptions, 'host' | 'port'> & { clients: Set<WebSocket> };
+
 /**
- * The relay's TCP port: `/telemetry` (WebSocket, `Authorization: Bearer
- * <relay_ws_token>` checked before the upgrade), `/metrics` and `/healthz`.
+ * `/telemetry` (WebSocket, `Authorization: Bearer <relay_ws_token>` checked before the upgrade; its
+ * clients join `clients`), `/metrics` and `/healthz`.
  */
+export const telemetryRoutes: FastifyPluginAsync<TelemetryRoutesOptions> = async (app, o) => {
+  await app.register(websocket);
+  app.get('/healthz', async () => o.healthz());
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', o.metrics.registry.contentType);
+    return o.metrics.registry.metrics();
+  });
+  app.get(
+    '/telemetry',
+    {
+      websocket: true,
+      preValidation: async (req, reply) => {
+        if (!tokenMatches(req.headers.authorization, o.token)) {
+          o.log.warn({ ip: req.ip }, 'telemetry connection refused: wrong or missing token');
+          await reply.code(401).send({ error: { code: 'unauthorized', message: 'relay_ws_token required' } });
+        }
+      },
+    },
+    (socket) => {
+      o.clients.add(socket);
+      socket.on('close', () => o.clients.delete(socket));
+      socket.on('error', () => o.clients.delete(socket));
+      socket.send(JSON.stringify(o.hello()));
+    },
+  );
+};
+
+/** The relay's TCP port: the telemetry routes on a server of their own, and the broadcast to clients. */
 export class TelemetryServer {
   private readonly app: FastifyInstance;
   private readonly clients = new Set<WebSocket>();
@@ -42,36 +72,11 @@ export class TelemetryServer {
 
   /** Starts listening; returns the bound port. */
   async listen(): Promise<number> {
-    const app = this.app;
-    await app.register(websocket);
-    app.get('/healthz', async () => this.opts.healthz());
-    app.get('/metrics', async (_req, reply) => {
-      reply.header('content-type', this.opts.metrics.registry.contentType);
-      return this.opts.metrics.registry.metrics();
-    });
-    app.get(
-      '/telemetry',
-      {
-        websocket: true,
-        preValidation: async (req, reply) => {
-          if (!tokenMatches(req.headers.authorization, this.opts.token)) {
-            this.opts.log.warn({ ip: req.ip }, 'telemetry connection refused: wrong or missing token');
-            await reply
-              .code(401)
-              .send({ error: { code: 'unauthorized', message: 'relay_ws_token required' } });
-          }
-        },
-      },
-      (socket) => {
-        this.clients.add(socket);
-        socket.on('close', () => this.clients.delete(socket));
-        socket.on('error', () => this.clients.delete(socket));
-        socket.send(JSON.stringify(this.opts.hello()));
-      },
-    );
-    await app.listen({ host: this.opts.host, port: this.opts.port });
-    const address = app.server.address();
-    return typeof address === 'object' && address ? address.port : this.opts.port;
+    const { host, port, ...routes } = this.opts;
+    await this.app.register(telemetryRoutes, { ...routes, clients: this.clients });
+    await this.app.listen({ host, port });
+    const address = this.app.server.address();
+    return typeof address === 'object' && address ? address.port : port;
   }
 
   broadcast(msg: RelayTelemetryMessage): void {
