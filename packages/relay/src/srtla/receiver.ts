@@ -63,23 +63,34 @@ export const SRTLA_DEFAULT_LIMITS: SrtlaLimits = {
   rateWindowMs: 5_000,
 };
 
-export interface SrtlaConnectionStats {
+/** What each connection counts, kept as plain fields (the per-datagram path adds to them). */
+const COUNTERS = [
+  'datagrams',
+  'bytes',
+  'dataPackets',
+  'controlPackets',
+  'keepalives',
+  'retransmits',
+  'srtlaAcksSent',
+  'srtAcksRouted',
+  'naksRouted',
+  'otherRouted',
+] as const;
+
+export type SrtlaConnectionCounters = Record<(typeof COUNTERS)[number], number>;
+
+/** The counters of `from` (all zero without it). */
+function countersOf(from?: SrtlaConnectionCounters): SrtlaConnectionCounters {
+  return Object.fromEntries(COUNTERS.map((k) => [k, from?.[k] ?? 0])) as SrtlaConnectionCounters;
+}
+
+export interface SrtlaConnectionStats extends SrtlaConnectionCounters {
   /** Stable for the life of the receiver: connections are never renumbered. */
   id: number;
   address: UdpAddress;
   registeredAt: number;
   lastPacketAt: number;
   lastDataAt: number | null;
-  datagrams: number;
-  bytes: number;
-  dataPackets: number;
-  controlPackets: number;
-  keepalives: number;
-  retransmits: number;
-  srtlaAcksSent: number;
-  srtAcksRouted: number;
-  naksRouted: number;
-  otherRouted: number;
   /** Data bytes over the rate window, in kbit/s. */
   bitrateKbps: number;
   /** This connection's part of the group's data packets over the rate window, 0–1. */
@@ -135,7 +146,7 @@ class Window {
   }
 }
 
-interface Connection {
+interface Connection extends SrtlaConnectionCounters {
   id: number;
   key: string;
   address: UdpAddress;
@@ -144,16 +155,6 @@ interface Connection {
   lastDataAt: number | null;
   /** Data sequence numbers waiting for the next SRTLA ACK. */
   pendingAcks: number[];
-  datagrams: number;
-  bytes: number;
-  dataPackets: number;
-  controlPackets: number;
-  keepalives: number;
-  retransmits: number;
-  srtlaAcksSent: number;
-  srtAcksRouted: number;
-  naksRouted: number;
-  otherRouted: number;
   dataBytesWindow: Window;
   dataPacketsWindow: Window;
 }
@@ -319,16 +320,7 @@ export class SrtlaReceiver {
           registeredAt: c.registeredAt,
           lastPacketAt: c.lastPacketAt,
           lastDataAt: c.lastDataAt,
-          datagrams: c.datagrams,
-          bytes: c.bytes,
-          dataPackets: c.dataPackets,
-          controlPackets: c.controlPackets,
-          keepalives: c.keepalives,
-          retransmits: c.retransmits,
-          srtlaAcksSent: c.srtlaAcksSent,
-          srtAcksRouted: c.srtAcksRouted,
-          naksRouted: c.naksRouted,
-          otherRouted: c.otherRouted,
+          ...countersOf(c),
           bitrateKbps: (c.dataBytesWindow.sum(now) * 8) / c.dataBytesWindow.spanMs,
           share: groupPackets === 0 ? 0 : c.dataPacketsWindow.sum(now) / groupPackets,
         })),
@@ -401,16 +393,7 @@ export class SrtlaReceiver {
       lastPacketAt: now,
       lastDataAt: null,
       pendingAcks: [],
-      datagrams: 0,
-      bytes: 0,
-      dataPackets: 0,
-      controlPackets: 0,
-      keepalives: 0,
-      retransmits: 0,
-      srtlaAcksSent: 0,
-      srtAcksRouted: 0,
-      naksRouted: 0,
-      otherRouted: 0,
+      ...countersOf(),
       dataBytesWindow: new Window(this.limits.rateWindowMs),
       dataPacketsWindow: new Window(this.limits.rateWindowMs),
     };
