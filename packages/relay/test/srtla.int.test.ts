@@ -9,13 +9,32 @@ import {
   startFfmpegPublisher,
   startSrtListener,
 } from '../../../test/support/srt.js';
-import { startRelayAgent } from '../src/index.js';
+import { type RelayAgentConfigInput, startRelayAgent } from '../src/index.js';
 import { SrtlaServer } from '../src/srtla/server.js';
 import { freeUdpPort, publish, subscribe, tapTelemetry, waitFor, waitForAsync } from './srt-peers.js';
 import { startTestSrtlaSender, type TestSrtlaSender } from './srtla-sender.js';
 
 /** Three local source addresses: on Linux the whole of 127.0.0.0/8 is loopback. */
 const SOURCES = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
+
+/** An agent on loopback with one ingest listener and the SRTLA port in front of it. */
+async function srtlaAgent(
+  session: Pick<
+    RelayAgentConfigInput,
+    'sessionId' | 'instanceId' | 'pairToken' | 'relayWsToken' | 'egressPassphrase' | 'ingestLatencyMs'
+  >,
+) {
+  return startRelayAgent({
+    ...session,
+    bindHost: '127.0.0.1',
+    ingestPorts: [await freeUdpPort()],
+    maxLinks: 1,
+    egressPort: await freeUdpPort(),
+    srtlaPort: await freeUdpPort(),
+    telemetryPort: 0,
+    logLevel: 'error',
+  });
+}
 
 describe('SRTLA receiver in front of a real SRT listener', () => {
   const cleanup: (() => Promise<void>)[] = [];
@@ -69,20 +88,13 @@ describe('SRTLA receiver in front of a real SRT listener', () => {
     const PAIR = 'PAIRTOKENSRTLA234567';
     const EGRESS = 'EGRESSPASSSRTLA765';
     const WS_TOKEN = 'ws-token-srtla-0123456789';
-    const agent = await startRelayAgent({
+    const agent = await srtlaAgent({
       sessionId: 'ses_srtla',
       instanceId: 'inst-srtla',
       pairToken: PAIR,
       relayWsToken: WS_TOKEN,
       egressPassphrase: EGRESS,
-      bindHost: '127.0.0.1',
-      ingestPorts: [await freeUdpPort()],
-      maxLinks: 1,
-      egressPort: await freeUdpPort(),
-      srtlaPort: await freeUdpPort(),
-      telemetryPort: 0,
       ingestLatencyMs: 200,
-      logLevel: 'error',
     });
     cleanup.push(() => agent.close());
     const srtlaPort = agent.addresses.srtlaPort;
@@ -143,19 +155,12 @@ describe('SRTLA receiver in front of a real SRT listener', () => {
 
   it('still refuses a bonded sender whose SRT stream carries the wrong passphrase', async () => {
     process.env.TELEMY_HOME ??= fs.mkdtempSync(path.join(os.tmpdir(), 'telemy-srtla-'));
-    const agent = await startRelayAgent({
+    const agent = await srtlaAgent({
       sessionId: 'ses_srtla_bad',
       instanceId: 'inst-srtla-bad',
       pairToken: 'PAIRTOKENSRTLA234567',
       relayWsToken: 'ws-token-srtla-0123456789',
       egressPassphrase: 'EGRESSPASSSRTLA765',
-      bindHost: '127.0.0.1',
-      ingestPorts: [await freeUdpPort()],
-      maxLinks: 1,
-      egressPort: await freeUdpPort(),
-      srtlaPort: await freeUdpPort(),
-      telemetryPort: 0,
-      logLevel: 'error',
     });
     cleanup.push(() => agent.close());
     const sender = await startTestSrtlaSender({
