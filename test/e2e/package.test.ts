@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectDashboardServed } from '../support/installed-dashboard.js';
 import { type ObsHandle, startObs } from '../support/obs-harness.js';
 import { startPostgres, type ThrowawayPostgres } from '../support/postgres.js';
 import { childPids, cmdline } from '../support/procs.js';
@@ -120,30 +121,7 @@ describe('the telemy npm package', () => {
       installed: { bin: pkg.bin, cwd: pkg.dir },
     });
     const [, url] = await telemy.waitFor(/dashboard: +(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/, 90_000);
-    const base = `http://127.0.0.1:${DASHBOARD_PORT}`;
-    expect((await (await fetch(`${base}/healthz`)).json()) as unknown).toEqual({
-      status: 'ok',
-      version: VERSION,
-    });
-
-    const token = new URL(url as string).searchParams.get('token');
-    const page = await fetch(url as string);
-    expect(page.status).toBe(200);
-    const script = (await page.text()).match(/<script[^>]+src="([^"]+\.js)"/)?.[1];
-    expect(script).toBeDefined();
-    const asset = await fetch(new URL(script as string, url as string), {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expect(asset.status).toBe(200);
-    expect(asset.headers.get('content-type')).toMatch(/javascript/);
-
-    const state = async () =>
-      (await (
-        await fetch(`${base}/api/state`, { headers: { authorization: `Bearer ${token}` } })
-      ).json()) as {
-        obs: { connection: string };
-      };
-    await expect.poll(async () => (await state()).obs.connection, { timeout: 30_000 }).toBe('connected');
+    await expectDashboardServed(url as string, VERSION);
 
     const commands = tree(telemy.proc.pid as number).map(cmdline);
     expect(

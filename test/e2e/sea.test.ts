@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { globalPackageDir, seaCacheDir, seaInvocation, seaTarget } from '../../scripts/release/sea-target.js';
+import { expectDashboardServed } from '../support/installed-dashboard.js';
 import { type ObsHandle, startObs } from '../support/obs-harness.js';
 import { childPids } from '../support/procs.js';
 import { startTelemy, type TelemyProcess } from '../support/telemy-process.js';
@@ -182,30 +183,7 @@ describe('the Linux x64 single executable', () => {
       installed: { bin: exe, cwd: dir },
     });
     const [, url] = await telemy.waitFor(/dashboard: +(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/, 120_000);
-    const base = `http://127.0.0.1:${DASHBOARD_PORT}`;
-    expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok', version: VERSION });
-
-    const token = new URL(url as string).searchParams.get('token');
-    const page = await fetch(url as string);
-    expect(page.status).toBe(200);
-    const script = (await page.text()).match(/<script[^>]+src="([^"]+\.js)"/)?.[1];
-    expect(script).toBeDefined();
-    const asset = await fetch(new URL(script as string, url as string), {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    expect(asset.status).toBe(200);
-    expect(asset.headers.get('content-type')).toMatch(/javascript/);
-    await expect
-      .poll(
-        async () =>
-          (
-            (await (
-              await fetch(`${base}/api/state`, { headers: { authorization: `Bearer ${token}` } })
-            ).json()) as { obs: { connection: string } }
-          ).obs.connection,
-        { timeout: 30_000 },
-      )
-      .toBe('connected');
+    await expectDashboardServed(url as string, VERSION);
 
     // Every process of the tree (the shim and the engine it supervises) is the executable, not Node.
     const tree = (pid: number): number[] => [pid, ...childPids(pid).flatMap(tree)];
