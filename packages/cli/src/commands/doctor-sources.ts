@@ -125,7 +125,8 @@ function describeReading(
   }
   const figures = [
     r.bitrate_kbps === null ? 'bitrate from the next reading' : `${Math.round(r.bitrate_kbps)} kb/s`,
-    ...(r.rtt_ms === null ? [] : [`RTT ${Math.round(r.rtt_ms)} ms`]),
+    // A local link's RTT is under a millisecond: rounded, it would read 0.
+    ...(r.rtt_ms === null ? [] : [`RTT ${r.rtt_ms < 10 ? r.rtt_ms.toFixed(1) : Math.round(r.rtt_ms)} ms`]),
   ].join(', ');
   const where = s.type === 'srt_live_transmit' ? 'the last stats line parses' : 'answers and parses';
   if (r.missing && r.missing.length > 0)
