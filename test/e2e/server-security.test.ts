@@ -6,16 +6,15 @@ import { Vault } from '@telemy/engine/vault';
 import { productVersion } from '@telemy/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { launchTelemy, toml, writeEngineConfig } from '../support/engine-run.js';
 import { childPids, cmdline, running } from '../support/procs.js';
 import { findSecrets } from '../support/secret-scan.js';
 import {
   eventually,
   newTelemyHome,
   QUICK_RELAY_ENV,
-  startTelemy,
   type TelemyProcess,
   telemySync,
-  writeConfig,
 } from '../support/telemy-process.js';
 
 /**
@@ -158,17 +157,11 @@ function expectEnvelope(a: RawAnswer, status: number, code: string): void {
 beforeAll(async () => {
   await ensureDockBuilt();
   home = newTelemyHome();
-  writeConfig(
-    home,
-    [`[obs]\nport = ${NO_OBS_PORT}`, `[server]\nport = ${ENGINE_PORT}`, '[cloud]\nmode = "off"', ''].join(
-      '\n',
-    ),
-  );
+  writeEngineConfig(home, { obsPort: NO_OBS_PORT, enginePort: ENGINE_PORT }, toml.cloudOff);
   // In-process (a key file, as on these machines): `telemy vault set` is covered elsewhere and costs a CLI start per key.
   const vault = await Vault.open(home, { keyring: null });
   for (const [key, value] of Object.entries(SECRETS)) vault.set(key, value);
-  engine = startTelemy(['engine', '--config', `${home}/config.toml`], { home });
-  token = (await engine.waitFor(/dashboard: \S+\?token=(\S+)/))[1] as string;
+  ({ telemy: engine, token } = await launchTelemy('engine', { home }));
 });
 
 afterAll(async () => {
@@ -281,9 +274,10 @@ describe('local server security', () => {
 
     const lan = newTelemyHome();
     try {
-      writeConfig(
+      writeEngineConfig(
         lan,
-        `[obs]\nport = ${NO_OBS_PORT}\n[server]\nhost = "0.0.0.0"\nport = ${LAN_PORT}\n[cloud]\nmode = "off"\n`,
+        { obsPort: NO_OBS_PORT, enginePort: LAN_PORT, engineHost: '0.0.0.0' },
+        toml.cloudOff,
       );
       const r = telemySync(['engine', '--config', `${lan}/config.toml`], { home: lan });
       expect(r.status).not.toBe(0);
@@ -399,19 +393,16 @@ describe('DockState with a live relay session (embedded cloud)', () => {
 
   beforeAll(async () => {
     irlHome = newTelemyHome();
-    writeConfig(
-      irlHome,
-      `[obs]\nport = ${NO_OBS_PORT}\n[server]\nport = ${PORT}\n[cloud]\nmode = "embedded"\n`,
-    );
+    writeEngineConfig(irlHome, { obsPort: NO_OBS_PORT, enginePort: PORT }, toml.cloudEmbedded);
     // cloud_api_key is made by the engine for its embedded control plane; every vault entry is scanned.
     const vault = await Vault.open(irlHome, { keyring: null });
     vault.set('obs_password', SECRETS.obs_password);
     vault.set('twitch_token', SECRETS.twitch_token);
-    irl = startTelemy(['engine', '--config', `${irlHome}/config.toml`], {
+    ({ telemy: irl, token: irlToken } = await launchTelemy('engine', {
       home: irlHome,
       env: QUICK_RELAY_ENV,
-    });
-    irlToken = (await irl.waitFor(/dashboard: \S+\?token=(\S+)/, 90_000))[1] as string;
+      timeoutMs: 90_000,
+    }));
     ws = new WebSocket(`ws://127.0.0.1:${PORT}/ws?token=${irlToken}`, {
       headers: { origin: `http://127.0.0.1:${PORT}` },
     });
