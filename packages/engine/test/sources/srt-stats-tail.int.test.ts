@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,43 +6,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FeedMonitor } from '../../src/sources/feed-monitor.js';
 import type { FeedSample } from '../../src/sources/feed-sample.js';
 import { SrtStatsFileTail } from '../../src/sources/srt-stats-tail.js';
+import { Children, exited, waitFor } from './children.js';
 
 const SRT_PORT = 47020;
 const SINK_PORT = 47021;
 const dir = mkdtempSync(join(tmpdir(), 'telemy-srt-int-'));
 const statsFile = join(dir, 'stats.json');
-const children: ChildProcess[] = [];
-
-function run(cmd: string, args: string[]): ChildProcess {
-  const child = spawn(cmd, args, { stdio: 'ignore' });
-  children.push(child);
-  return child;
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-async function waitFor<T>(what: string, ms: number, probe: () => T | undefined | false): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const children = new Children();
+const run = (cmd: string, args: string[]) => children.run(cmd, args);
 
 /** Stats lines that counted no received packet: the tail of a burst after a stall. */
 const zeroPacketLines = (text: string) =>
   text.split('\n').filter((l) => /"recv":\{"packets":0,/.test(l)).length;
 
-afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await Promise.all(children.map(exited));
-});
+afterAll(() => children.killAll());
 
 describe('srt-live-transmit stats file, real SRT traffic', () => {
   it('reports a bitrate near the publisher rate, then offline (stale) once the publisher dies', async () => {

@@ -1,5 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +9,7 @@ import type { FeedSample } from '../../../src/sources/feed-sample.js';
 import { SOURCE_MODULES } from '../../../src/sources/registry.js';
 import type { SourceContext, SourceRunner } from '../../../src/sources/source-module.js';
 import { parseNodeMediaServerStreams } from '../../../src/sources/types/node-media-server.js';
+import { Children, exited, waitFor } from '../children.js';
 
 const captured = readFileSync(new URL('../fixtures/node-media-server-streams.json', import.meta.url), 'utf8');
 
@@ -59,7 +59,7 @@ describe('node-media-server streams parser (captured from 4.4.3)', () => {
 
 /** The real server from npm (a devDependency of the engine), in a child process of its own. */
 const nmsBin = createRequire(import.meta.url).resolve('node-media-server/bin/app.js');
-const children: ChildProcess[] = [];
+const children = new Children();
 const dir = mkdtempSync(join(tmpdir(), 'telemy-nms-'));
 let httpPort = 0;
 let rtmpPort = 0;
@@ -75,26 +75,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function run(cmd: string, args: string[]): ChildProcess {
-  const child = spawn(cmd, args, { stdio: 'ignore', cwd: dir });
-  children.push(child);
-  return child;
-}
-
-const exited = (c: ChildProcess) =>
-  c.exitCode !== null || c.signalCode !== null
-    ? Promise.resolve()
-    : new Promise<void>((resolve) => c.once('exit', () => resolve()));
-
-async function waitFor<T>(what: string, ms: number, probe: () => T | undefined | false): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const run = (cmd: string, args: string[]) => children.run(cmd, args, dir);
 
 /**
  * One `[[sources]]` entry of this type, run the way the engine runs it (every 500 ms, the default),
@@ -161,8 +142,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  await Promise.all(children.map(exited));
+  await children.killAll();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('node_media_server source against node-media-server 4 and an RTMP publisher', () => {
