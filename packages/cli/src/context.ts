@@ -27,6 +27,25 @@ export function startLockFile(): string {
   return path.join(telemyPaths().data, 'telemy.lock');
 }
 
+/** What the running engine writes into the start lock: where its dashboard serves. */
+export function startLockNote(dashboardUrl: string): string {
+  return `dashboard ${dashboardUrl}`;
+}
+
+/**
+ * The running engine's address from its lock note, or null. Other commands use it rather than the
+ * config's port: `telemy start --port N` serves where the config file does not say.
+ */
+export function engineOriginFromNote(note: string | null | undefined): string | null {
+  const url = /^dashboard (\S+)/.exec(note ?? '')?.[1];
+  if (!url) return null;
+  try {
+    return new URL(url).origin;
+  } catch {
+    return null;
+  }
+}
+
 export function openCliVault(): Promise<Vault> {
   return Vault.open(telemyPaths().data);
 }

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ANSWER_TIMEOUTS, EngineRelayApi } from '../src/commands/cloud.js';
+import { engineOriginFromNote, startLockNote } from '../src/context.js';
 import { READY_TIMEOUT_MS } from '../src/embedded-cloud.js';
 
 const servers: http.Server[] = [];
@@ -51,5 +52,17 @@ describe('telemy cloud talking to the running engine', () => {
     await expect(new EngineRelayApi(base, 't', { startMs: 1_000, otherMs: 1_000 }).stop()).rejects.toThrow(
       'the cloud is off',
     );
+  });
+});
+
+describe("the engine's address from its start lock", () => {
+  it('reads back the origin the engine wrote', () => {
+    expect(engineOriginFromNote(startLockNote('http://127.0.0.1:17391/'))).toBe('http://127.0.0.1:17391');
+  });
+
+  it('is null for a lock without a readable note', () => {
+    expect(engineOriginFromNote(null)).toBeNull();
+    expect(engineOriginFromNote('dashboard not-a-url')).toBeNull();
+    expect(engineOriginFromNote('something else')).toBeNull();
   });
 });

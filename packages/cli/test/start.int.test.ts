@@ -161,6 +161,25 @@ describe('telemy start', () => {
   });
 });
 
+describe('telemy cloud finds the engine where it serves', () => {
+  it('reaches an engine started with --port although the config names another port', async () => {
+    const home = newHome();
+    const config = path.join(home, 'config.toml');
+    writeFileSync(config, 'config_version = 3\n[server]\nport = 1\n');
+    const port = await freePort();
+    const engine = startTelemy(['--config', config, 'engine', '--port', String(port), '--obs-port', '1'], {
+      home,
+    });
+    running.push(engine);
+    await engine.waitFor(/Telemy engine running/, 60_000);
+    const r = await run(['--config', config, 'cloud', 'active'], home);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/no active relay session/);
+    expect(r.code).toBe(0);
+    expect(await terminate(engine)).toBe(0);
+  });
+});
+
 describe('telemy relay and telemy cloud without what they need', () => {
   it('relay without its required settings is a usage error naming each flag and variable', async () => {
     const r = await run(['relay'], newHome());

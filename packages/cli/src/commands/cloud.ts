@@ -4,7 +4,14 @@ import { LOCAL_ACCESS_TOKEN_KEY } from '@telemy/engine/vault';
 import { createLogger } from '@telemy/protocol';
 import { lockOwner } from '@telemy/protocol/pid-lock';
 import type { Command } from 'commander';
-import { CliError, globals, loadCliConfig, openCliVault, startLockFile } from '../context.js';
+import {
+  CliError,
+  engineOriginFromNote,
+  globals,
+  loadCliConfig,
+  openCliVault,
+  startLockFile,
+} from '../context.js';
 import { READY_TIMEOUT_MS } from '../embedded-cloud.js';
 
 interface CloudOpts {
@@ -121,7 +128,8 @@ async function cloudClient(
       2,
     );
   }
-  if (config.cloud.mode === 'embedded' && !opts.baseUrl && !lockOwner(startLockFile())) {
+  const engine = lockOwner(startLockFile());
+  if (config.cloud.mode === 'embedded' && !opts.baseUrl && !engine) {
     throw new CliError(
       'engine not running: in embedded mode the relay session runs in the engine; start it with `telemy start`',
     );
@@ -131,7 +139,8 @@ async function cloudClient(
     const token = vault.get(LOCAL_ACCESS_TOKEN_KEY);
     if (!token) throw new CliError('Telemy has not run yet here: start it with `telemy start`', 2);
     const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
-    return { client: new EngineRelayApi(`http://${host}:${config.server.port}`, token), config };
+    const origin = engineOriginFromNote(engine?.note) ?? `http://${host}:${config.server.port}`;
+    return { client: new EngineRelayApi(origin, token), config };
   }
   const baseUrl = opts.baseUrl ?? config.cloud.base_url;
   if (!baseUrl) {

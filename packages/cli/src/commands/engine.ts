@@ -12,6 +12,7 @@ import {
   loadCliConfig,
   openCliVault,
   startLockFile,
+  startLockNote,
 } from '../context.js';
 import { defaultLogFormat, LOG_FORMATS, type LogFormat, prettyDestination } from '../log-format.js';
 
@@ -98,7 +99,7 @@ function lockDataFolder(config: TelemyConfig): void {
   mkdirSync(data, { recursive: true, mode: 0o700 });
   let release: () => void;
   try {
-    release = takePidLock(startLockFile(), `dashboard ${dashboardUrl(config)}`);
+    release = takePidLock(startLockFile(), startLockNote(dashboardUrl(config)));
   } catch (err) {
     if (!(err instanceof LockHeld)) throw err;
     const { pid, note } = err.owner;
