@@ -1,16 +1,10 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchTelemy, toml, writeEngineConfig } from '../support/engine-run.js';
 import { childPids, cmdline, environ, rssMb, running, startTime } from '../support/procs.js';
 import { findSecrets } from '../support/secret-scan.js';
-import {
-  eventually,
-  newTelemyHome,
-  startTelemy,
-  type TelemyProcess,
-  telemySync,
-  writeConfig,
-} from '../support/telemy-process.js';
+import { eventually, newTelemyHome, type TelemyProcess, telemySync } from '../support/telemy-process.js';
 
 /**
  * The embedded control plane is a supervised child process of the engine, never part of it: through
@@ -94,13 +88,14 @@ async function startActiveSession(): Promise<SessionJson> {
 
 beforeAll(async () => {
   home = newTelemyHome();
-  configFile = writeConfig(
+  configFile = writeEngineConfig(
     home,
+    { obsPort: NO_OBS_PORT, enginePort: ENGINE_PORT },
+    toml.cloudEmbedded,
     // public_host reaches the child's local relays from the config (the tests' environment binds loopback).
-    `[obs]\nport = ${NO_OBS_PORT}\n[server]\nport = ${ENGINE_PORT}\n[cloud]\nmode = "embedded"\n[relay]\npublic_host = "127.0.0.1"\n`,
+    '[relay]\npublic_host = "127.0.0.1"',
   );
-  telemy = startTelemy(['--config', configFile, 'start'], { home, env: ENV });
-  await telemy.waitFor(/dashboard: \S+\?token=/, 90_000);
+  ({ telemy } = await launchTelemy('start', { home, env: ENV, timeoutMs: 90_000 }));
 }, 120_000);
 
 afterAll(async () => {
