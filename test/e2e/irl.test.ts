@@ -32,6 +32,10 @@ const RELAY_ENV = {
   ...QUICK_RELAY_ENV,
   // Engine + embedded control plane start slowly when the whole suite loads a 2-core machine.
   TELEMY_ENGINE_STARTUP_WINDOW_MS: '60000',
+  // The phone (ffmpeg) encodes on the same loaded machine: starved for a moment it leaves gaps
+  // longer than the 300 ms default stall window, each a real BRB. The scenario is about the flow;
+  // the default timings are measured by scripts/bench/irl.ts.
+  TELEMY_RELAY_STALL_AFTER_MS: '1000',
 };
 
 interface SessionJson {
@@ -236,10 +240,11 @@ describe('the IRL scenario with real OBS, telemy start (embedded) and real SRT',
     await mode('IRL_ACTIVE', 30_000);
     await scene('LIVE', 15_000);
 
-    // The phone drops: the relay pushes the stall and the engine puts BRB on air at once.
+    // The phone drops: the relay pushes the stall (after its 1 s window here) and the engine puts
+    // BRB on air at once.
     await phone?.stop();
-    const toBrb = await scene('BRB', 5_000);
-    expect(toBrb).toBeLessThan(2_000);
+    const toBrb = await scene('BRB', 6_000);
+    expect(toBrb).toBeLessThan(3_000);
     await mode('IRL_GRACE', 5_000);
 
     // The phone comes back: LIVE again, but only after the recovery window.
