@@ -9,12 +9,10 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
 const DIR = path.join(import.meta.dirname, 'bench');
-// report.ts holds the reports' shared helpers; it measures nothing.
-const HELPERS = new Set(['report']);
+// What the benchmarks share lives in bench/lib/, so every .ts file here is one benchmark.
 const names = readdirSync(DIR)
   .filter((f) => f.endsWith('.ts'))
   .map((f) => f.slice(0, -3))
-  .filter((n) => !HELPERS.has(n))
   .sort();
 
 const [name, ...rest] = process.argv.slice(2);

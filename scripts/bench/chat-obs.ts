@@ -10,26 +10,17 @@
  *
  * Writes its table into the "real OBS" section of the output file, leaving the rest as it is.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { TwitchIrcStub } from '../../test/support/chat-stubs/twitch-irc-stub.js';
 import { startObs } from '../../test/support/obs-harness.js';
-import {
-  eventually,
-  newTelemyHome,
-  startTelemy,
-  telemySync,
-  writeConfig,
-} from '../../test/support/telemy-process.js';
-import { latencyRow, machine } from './report.js';
+import { startChatEngine, timeCommand } from './lib/chat.js';
+import { countAndOut, runMain } from './lib/cli.js';
+import { latencyRow, load1, loadDuring, machine, writeSection } from './lib/report.js';
 
 const OBS_PORT = 44651;
 const ENGINE_PORT = 7201;
 const OBS_PASSWORD = 'chat-bench-obs-pw';
-const SECTION_START = '<!-- chat-obs bench: start -->';
-const SECTION_END = '<!-- chat-obs bench: end -->';
 
 interface Spans {
   toSwitchMs: number[];
@@ -55,116 +46,59 @@ async function run(count: number): Promise<Record<Transition, Spans>> {
   const stub = await new TwitchIrcStub({
     tokens: { 'bench-tw': { login: 'telemybot', userId: '99' } },
   }).start();
-  const home = newTelemyHome();
-  writeConfig(
-    home,
-    `[obs]
-port = ${OBS_PORT}
-[server]
-port = ${ENGINE_PORT}
-[cloud]
-mode = "off"
-[automation]
-auto_scene_switch = false
-[chat.twitch]
-channel = "streamer"
-token_key = "twitch_token"
-host = "${stub.url}"
-[chat.commands.brb]
-cooldown_s = 0
-[chat.commands.live]
-cooldown_s = 0
-`,
-  );
-  for (const [key, secret] of [
-    ['obs_password', OBS_PASSWORD],
-    ['twitch_token', 'bench-tw'],
-  ] as const) {
-    if (telemySync(['vault', 'set', key], { home, input: `${secret}\n` }).status !== 0)
-      throw new Error(`could not store ${key} in the vault`);
-  }
-  const engine = startTelemy(['engine', '--config', path.join(home, 'config.toml')], {
-    home,
-    env: { TWURPLE_MOCK_API_PORT: String(stub.httpPort) },
-  });
   const spans: Record<Transition, Spans> = {
     Fade: { toSwitchMs: [], toReplyMs: [] },
     Cut: { toSwitchMs: [], toReplyMs: [] },
   };
   try {
-    const token = (await engine.waitFor(/dashboard: \S+\?token=(\S+)/))[1] as string;
-    await eventually(async () => {
-      const r = await fetch(`http://127.0.0.1:${ENGINE_PORT}/api/state`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      const s = (await r.json()) as { obs: { connection: string }; chat: Array<{ connected: boolean }> };
-      return s.obs.connection === 'connected' && s.chat.every((c) => c.connected);
-    }, 30_000);
-    const observer = await obs.client();
-    let switchedTo: { scene: string; at: number } | null = null;
-    observer.on('CurrentProgramSceneChanged', (e) => {
-      switchedTo = { scene: e.sceneName, at: performance.now() };
+    const { engine, scenes, close } = await startChatEngine(obs, {
+      obsPort: OBS_PORT,
+      port: ENGINE_PORT,
+      obsPassword: OBS_PASSWORD,
+      chat: `[chat.twitch]\nchannel = "streamer"\ntoken_key = "twitch_token"\nhost = "${stub.url}"`,
+      secrets: { twitch_token: 'bench-tw' },
+      env: { TWURPLE_MOCK_API_PORT: String(stub.httpPort) },
     });
-    for (const transition of TRANSITIONS) {
-      await observer.call('SetCurrentSceneTransition', { transitionName: transition });
-      for (let i = 0; i < count; i++) {
-        const [command, scene] = i % 2 === 0 ? ['!brb', 'BRB'] : ['!live', 'LIVE'];
-        await new Promise((r) => setTimeout(r, COMMAND_SPACING_MS));
-        switchedTo = null;
-        const replies = stub.sent.length;
-        const sentAt = performance.now();
-        stub.say('streamer', { login: 'mod1', userId: '2', badges: 'moderator/1' }, command);
-        await stub
-          .waitFor(
-            () => (switchedTo as { scene: string } | null)?.scene === scene && stub.sent.length > replies,
-            10_000,
-            `${command} (#${i}, ${transition})`,
-          )
-          .catch((e) => {
-            throw new Error(
-              `${e.message}; OBS event: ${JSON.stringify(switchedTo)}; replies: ${JSON.stringify(stub.sent.slice(replies))}; engine: ${engine.stdout().slice(-1500)} ${engine.stderr().slice(-1500)}`,
-            );
+    try {
+      const observer = await obs.client();
+      for (const transition of TRANSITIONS) {
+        await observer.call('SetCurrentSceneTransition', { transitionName: transition });
+        for (let i = 0; i < count; i++) {
+          await sleep(COMMAND_SPACING_MS);
+          const replies = stub.sent.length;
+          const { sentAt, onAirAt } = await timeCommand({
+            i,
+            send: (text) => stub.say('streamer', { login: 'mod1', userId: '2', badges: 'moderator/1' }, text),
+            waitFor: (pred, ms, what) => stub.waitFor(pred, ms, what),
+            engine,
+            scenes,
+            timeoutMs: 10_000,
+            label: transition,
+            also: {
+              done: () => stub.sent.length > replies,
+              detail: () => `replies: ${JSON.stringify(stub.sent.slice(replies))}`,
+            },
           });
-        const repliedAt = performance.now();
-        spans[transition].toSwitchMs.push((switchedTo as unknown as { at: number }).at - sentAt);
-        spans[transition].toReplyMs.push(repliedAt - sentAt);
+          const repliedAt = performance.now();
+          spans[transition].toSwitchMs.push(onAirAt - sentAt);
+          spans[transition].toReplyMs.push(repliedAt - sentAt);
+        }
       }
+    } finally {
+      await close();
     }
   } finally {
-    await engine.stop();
     await stub.close();
     await obs.dispose();
-    fs.rmSync(home, { recursive: true, force: true });
   }
   return spans;
 }
 
-/** Replaces this bench's section of the doc, or appends it. */
-function writeSection(file: string, section: string): void {
-  const doc = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const start = doc.indexOf(SECTION_START);
-  const end = doc.indexOf(SECTION_END);
-  const block = `${SECTION_START}\n${section}${SECTION_END}\n`;
-  const next =
-    start >= 0 && end > start
-      ? doc.slice(0, start) + block + doc.slice(end + SECTION_END.length + 1)
-      : `${doc.trimEnd()}\n\n${block}`;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, next);
-}
-
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const flag = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const count = Number(flag('--count') ?? 40);
-  const out = flag('--out') ?? 'docs/bench/chat.md';
-  if (!Number.isInteger(count) || count < 20) throw new Error('--count must be an integer ≥ 20');
-  const loadBefore = os.loadavg()[0] ?? 0;
+  const { count, out } = countAndOut({ count: 40, min: 20, out: 'docs/bench/chat.md' });
+  const loadBefore = load1();
   const spans = await run(count);
-  const load = `1-minute load average ${loadBefore.toFixed(1)} before the run, ${(os.loadavg()[0] ?? 0).toFixed(1)} after`;
+  const load = loadDuring(loadBefore);
   const table = [
     '| measured span | n | p50 ms | p95 ms | max ms |',
     '|---|---|---|---|---|',
@@ -175,6 +109,7 @@ async function main(): Promise<void> {
   ].join('\n');
   writeSection(
     out,
+    'chat-obs',
     `## Through \`telemy engine\` and a real OBS
 
 Measured ${new Date().toISOString()} on ${machine()}; other work was running on the machine at the time (${load}).
@@ -197,7 +132,4 @@ ${table}
   process.stdout.write(`${table}\nwritten to ${out}\n`);
 }
 
-main().catch((e) => {
-  process.stderr.write(`chat-obs bench failed: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+runMain('chat-obs', main);

@@ -18,29 +18,20 @@
  *
  * Writes its table into the YouTube section of the output file, leaving the rest as it is.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import { YOUTUBE_BURST_MS } from '../../packages/engine/src/chat/adapters/youtube-quota.js';
 import { YouTubeApiStub } from '../../test/support/chat-stubs/youtube-stub.js';
-import { startObs } from '../../test/support/obs-harness.js';
-import {
-  eventually,
-  newTelemyHome,
-  startTelemy,
-  telemySync,
-  writeConfig,
-} from '../../test/support/telemy-process.js';
-import { latencyRow, machine, percentile } from './report.js';
+import { type ObsHandle, startObs } from '../../test/support/obs-harness.js';
+import { startChatEngine, timeCommand } from './lib/chat.js';
+import { integerOption, runMain } from './lib/cli.js';
+import { latencyRow, load1, loadDuring, machine, percentile, writeSection } from './lib/report.js';
 
 const OBS_PORT = 44652;
 const ENGINE_PORT = 7202;
 const OBS_PASSWORD = 'yt-bench-obs-pw';
 const API_INTERVAL_MS = 2000;
 const RAISED_QUOTA = 75_000;
-const SECTION_START = '<!-- chat-youtube bench: start -->';
-const SECTION_END = '<!-- chat-youtube bench: end -->';
 const MOD = { channelId: 'UCbenchmod', displayName: 'benchmod', moderator: true };
 
 interface Series {
@@ -72,9 +63,8 @@ interface YouTubeRow {
 
 async function withEngine(
   quotaPerDay: number | null,
-  obs: Awaited<ReturnType<typeof startObs>>,
+  obs: ObsHandle,
   body: (ctx: {
-    stub: YouTubeApiStub;
     youtube: () => Promise<YouTubeRow>;
     command: (i: number) => Promise<number>;
   }) => Promise<void>,
@@ -83,84 +73,47 @@ async function withEngine(
     tokens: ['bench-yt'],
     pollingIntervalMillis: API_INTERVAL_MS,
   }).start();
-  const home = newTelemyHome();
-  writeConfig(
-    home,
-    `[obs]
-port = ${OBS_PORT}
-[server]
-port = ${ENGINE_PORT}
-[cloud]
-mode = "off"
-[automation]
-auto_scene_switch = false
-[chat.youtube]
-channel = "Streamer"
-token_key = "youtube_token"
-host = "${stub.url}"
-${quotaPerDay === null ? '' : `quota_per_day = ${quotaPerDay}\n`}[chat.commands.brb]
-cooldown_s = 0
-[chat.commands.live]
-cooldown_s = 0
-`,
-  );
-  for (const [key, secret] of [
-    ['obs_password', OBS_PASSWORD],
-    ['youtube_token', 'bench-yt'],
-  ] as const) {
-    if (telemySync(['vault', 'set', key], { home, input: `${secret}\n` }).status !== 0)
-      throw new Error(`could not store ${key} in the vault`);
-  }
-  const engine = startTelemy(['engine', '--config', path.join(home, 'config.toml')], { home });
   try {
-    const token = (await engine.waitFor(/dashboard: \S+\?token=(\S+)/, 120_000))[1] as string;
-    const youtube = async (): Promise<YouTubeRow> => {
-      const r = await fetch(`http://127.0.0.1:${ENGINE_PORT}/api/state`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      const s = (await r.json()) as { chat: YouTubeRow[] | null };
-      const row = s.chat?.find((c) => c.platform === 'youtube');
-      if (!row) throw new Error('no youtube row in /api/state');
-      return row;
-    };
-    await eventually(async () => {
-      const r = await fetch(`http://127.0.0.1:${ENGINE_PORT}/api/state`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      const s = (await r.json()) as { obs: { connection: string }; chat: YouTubeRow[] | null };
-      return s.obs.connection === 'connected' && (s.chat ?? []).every((c) => c.connected);
-    }, 30_000);
-    const observer = await obs.client();
-    let switchedTo: { scene: string; at: number } | null = null;
-    observer.on('CurrentProgramSceneChanged', (e) => {
-      switchedTo = { scene: e.sceneName, at: performance.now() };
+    const { engine, scenes, close } = await startChatEngine(obs, {
+      obsPort: OBS_PORT,
+      port: ENGINE_PORT,
+      obsPassword: OBS_PASSWORD,
+      chat: [
+        '[chat.youtube]\nchannel = "Streamer"\ntoken_key = "youtube_token"',
+        `host = "${stub.url}"`,
+        ...(quotaPerDay === null ? [] : [`quota_per_day = ${quotaPerDay}`]),
+      ].join('\n'),
+      secrets: { youtube_token: 'bench-yt' },
     });
-    await observer.call('SetCurrentSceneTransition', { transitionName: 'Cut' });
-    await observer.call('SetCurrentProgramScene', { sceneName: 'LIVE' });
-    const command = async (i: number): Promise<number> => {
-      const [text, scene] = i % 2 === 0 ? ['!brb', 'BRB'] : ['!live', 'LIVE'];
-      switchedTo = null;
-      const sentAt = performance.now();
-      stub.say(MOD, text);
-      await stub
-        .waitFor(() => (switchedTo as { scene: string } | null)?.scene === scene, 60_000, `${text} (#${i})`)
-        .catch((e) => {
-          throw new Error(
-            `${e.message}; OBS event: ${JSON.stringify(switchedTo)}; engine: ${engine.stdout().slice(-1500)} ${engine.stderr().slice(-1500)}`,
-          );
+    try {
+      const youtube = async (): Promise<YouTubeRow> => {
+        const s = await engine.get<{ chat: YouTubeRow[] | null }>('/api/state');
+        const row = s.chat?.find((c) => c.platform === 'youtube');
+        if (!row) throw new Error('no youtube row in /api/state');
+        return row;
+      };
+      const observer = await obs.client();
+      await observer.call('SetCurrentSceneTransition', { transitionName: 'Cut' });
+      await observer.call('SetCurrentProgramScene', { sceneName: 'LIVE' });
+      const command = async (i: number): Promise<number> => {
+        const { sentAt, onAirAt } = await timeCommand({
+          i,
+          send: (text) => stub.say(MOD, text),
+          waitFor: (pred, ms, what) => stub.waitFor(pred, ms, what),
+          engine,
+          scenes,
+          timeoutMs: 60_000,
         });
-      return (switchedTo as unknown as { at: number }).at - sentAt;
-    };
-    await body({ stub, youtube, command });
-    await observer.disconnect();
+        return onAirAt - sentAt;
+      };
+      await body({ youtube, command });
+    } finally {
+      await close();
+    }
   } finally {
-    await engine.stop();
     await stub.close();
-    fs.rmSync(home, { recursive: true, force: true });
   }
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function run(quietCount: number, count: number): Promise<Series[]> {
   const obs = await startObs({ port: OBS_PORT, password: OBS_PASSWORD, scenes: ['LIVE', 'BRB'] });
@@ -219,34 +172,20 @@ async function run(quietCount: number, count: number): Promise<Series[]> {
   return [burst, quiet, raised];
 }
 
-/** Replaces this bench's section of the doc, or appends it. */
-function writeSection(file: string, section: string): void {
-  const doc = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const start = doc.indexOf(SECTION_START);
-  const end = doc.indexOf(SECTION_END);
-  const block = `${SECTION_START}\n${section}${SECTION_END}\n`;
-  const next =
-    start >= 0 && end > start
-      ? doc.slice(0, start) + block + doc.slice(end + SECTION_END.length + 1)
-      : `${doc.trimEnd()}\n\n${block}`;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, next);
-}
-
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const flag = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const quietCount = Number(flag('--quiet') ?? 10);
-  const count = Number(flag('--count') ?? 20);
-  const out = flag('--out') ?? 'docs/bench/chat.md';
-  if (!Number.isInteger(quietCount) || quietCount < 1) throw new Error('--quiet must be an integer ≥ 1');
-  if (!Number.isInteger(count) || count < 1) throw new Error('--count must be an integer ≥ 1');
-  const loadBefore = os.loadavg()[0] ?? 0;
+  const { values } = parseArgs({
+    options: {
+      quiet: { type: 'string', default: '10' },
+      count: { type: 'string', default: '20' },
+      out: { type: 'string', default: 'docs/bench/chat.md' },
+    },
+  });
+  const quietCount = integerOption(values.quiet, 'quiet', 1);
+  const count = integerOption(values.count, 'count', 1);
+  const out = values.out;
+  const loadBefore = load1();
   const series = await run(quietCount, count);
-  const load = `1-minute load average ${loadBefore.toFixed(1)} before the run, ${(os.loadavg()[0] ?? 0).toFixed(1)} after`;
+  const load = loadDuring(loadBefore);
   const s = (v: number) => (v / 1000).toFixed(1);
   const table = [
     '| series | steady poll interval (s) | n | p50 ms | p95 ms | max ms | quota left after |',
@@ -261,6 +200,7 @@ async function main(): Promise<void> {
   const expectP95 = quiet ? (0.95 * percentile(quiet.steadyMs, 50)) / 1000 : Number.NaN;
   writeSection(
     out,
+    'chat-youtube',
     `## YouTube: command → OBS switch with the quota pacing
 
 Measured ${new Date().toISOString()} on ${machine()}; other work was running on the machine at the time (${load}).
@@ -289,7 +229,4 @@ out of the same quota (bursts from at most a tenth of it).
   process.stdout.write(`${table}\nwritten to ${out}\n`);
 }
 
-main().catch((e) => {
-  process.stderr.write(`chat-youtube bench failed: ${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(1);
-});
+runMain('chat-youtube', main);

@@ -6,10 +6,8 @@
  *
  *   node --import tsx scripts/bench/chat.ts [--count 50] [--out docs/bench/chat.md]
  */
-import fs from 'node:fs';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type ActionResult,
   CHAT_DEFAULTS,
@@ -19,7 +17,8 @@ import {
 } from '@telemy/engine';
 import { createLogger } from '@telemy/protocol';
 import { TwitchIrcStub } from '../../test/support/chat-stubs/twitch-irc-stub.js';
-import { latencyRow, machine } from './report.js';
+import { countAndOut, runMain } from './lib/cli.js';
+import { keptFrom, latencyRow, machine, writeReport } from './lib/report.js';
 
 export interface ChatBenchOptions {
   /** Commands to time (≥ 20 for the published figure). */
@@ -124,7 +123,7 @@ export async function runChatBench(opts: ChatBenchOptions): Promise<ChatBenchRes
       await stub.waitFor(() => resolvedAt > 0, 30_000, `command ${i}`);
       result.toCallMs.push(calledAt - sentAt);
       result.toResultMs.push(resolvedAt - sentAt);
-      await new Promise((r) => setTimeout(r, 20));
+      await sleep(20);
     }
   } finally {
     await bridge.stop();
@@ -134,14 +133,7 @@ export async function runChatBench(opts: ChatBenchOptions): Promise<ChatBenchRes
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const flag = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const count = Number(flag('--count') ?? 50);
-  const out = flag('--out') ?? 'docs/bench/chat.md';
-  if (!Number.isInteger(count) || count < 1) throw new Error('--count must be a positive integer');
+  const { count, out } = countAndOut({ count: 50, min: 1, out: 'docs/bench/chat.md' });
   const r = await runChatBench({ count });
   const table = [
     '| measured span | n | p50 ms | p95 ms | max ms |',
@@ -164,17 +156,10 @@ ends when OBS confirmed the switch.
 
 ${table}
 `;
-  // The real-OBS section maintained by scripts/bench/chat-obs.ts lives in the same file: keep it.
-  const previous = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
-  const obsSection = previous.indexOf('<!-- chat-obs bench: start -->');
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, obsSection >= 0 ? `${doc}\n${previous.slice(obsSection)}` : doc);
+  // The sections maintained by chat-obs.ts and chat-youtube.ts live in the same file: keep them.
+  const kept = keptFrom(out, '<!-- chat-obs bench: start -->');
+  writeReport(out, kept === null ? doc : `${doc}\n${kept}`);
   process.stdout.write(`${table}\nwritten to ${out}\n`);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((e) => {
-    process.stderr.write(`chat bench failed: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  });
-}
+runMain('chat', main, import.meta.url);

@@ -20,24 +20,18 @@
  * report (method and this run) to `--out`; `--append` adds only this run's section to it.
  */
 import { execFile, execSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { startObs } from '../../test/support/obs-harness.js';
-import { rssMb } from '../../test/support/procs.js';
-import { type SrtPublisher, startFfmpegPublisher, startSrtListener } from '../../test/support/srt.js';
-import {
-  eventually,
-  newTelemyHome,
-  startTelemy,
-  TELEMY_BIN,
-  type TelemyProcess,
-  telemySync,
-  writeConfig,
-} from '../../test/support/telemy-process.js';
-import { machine, percentile } from './report.js';
+import { cmdline, rssMb } from '../../test/support/procs.js';
+import { type SrtPublisher, startFfmpegPublisher } from '../../test/support/srt.js';
+import { eventually, TELEMY_BIN } from '../../test/support/telemy-process.js';
+import { type BenchEngine, engineHome, launchEngine } from './lib/engine.js';
+import { sceneLog, startStreamingObs } from './lib/obs.js';
+import { children, cpuSpan } from './lib/procs.js';
+import { loadAverages, machine, percentile, writeReport } from './lib/report.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const OBS_PORT = 44780;
@@ -113,7 +107,6 @@ if (!bundleIsCurrent())
   throw new Error('packages/cli/dist is older than the sources: run `npm run build` first');
 
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Sample {
   at: number;
@@ -142,141 +135,73 @@ interface Phase {
   note: string;
 }
 
-let token = '';
 const base = `http://127.0.0.1:${ENGINE_PORT}`;
 
-async function metric(text: string, name: string): Promise<number> {
-  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text);
-  if (!m) throw new Error(`${name} not in /metrics`);
-  return Number(m[1]);
-}
-
 /** The engine's event-loop lag since the previous scrape (prom-client resets its histogram then). */
-async function scrapeLag(): Promise<{ p99Ms: number; maxMs: number }> {
-  const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
-  if (!res.ok) throw new Error(`/metrics answered ${res.status}`);
-  const text = await res.text();
+async function scrapeLag(engine: BenchEngine): Promise<{ p99Ms: number; maxMs: number }> {
+  const read = await engine.metrics();
+  const seconds = (name: string) => {
+    const v = read(name);
+    if (v === null) throw new Error(`${name} not in /metrics`);
+    return v;
+  };
   return {
-    p99Ms: (await metric(text, 'nodejs_eventloop_lag_p99_seconds')) * 1000,
-    maxMs: (await metric(text, 'nodejs_eventloop_lag_max_seconds')) * 1000,
+    p99Ms: seconds('nodejs_eventloop_lag_p99_seconds') * 1000,
+    maxMs: seconds('nodejs_eventloop_lag_max_seconds') * 1000,
   };
 }
 
-async function engineMode(): Promise<string> {
-  const res = await fetch(`${base}/api/state`, { headers: { authorization: `Bearer ${token}` } });
-  return ((await res.json()) as { engine: { mode: string } }).engine.mode;
-}
-
-/** The running children of a process, from the kernel's own list. */
-function children(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
-
-const HZ = Number(execSync('getconf CLK_TCK').toString().trim()) || 100;
-
-/** CPU time (user + system) a process has used, in ms. */
-function cpuMs(pid: number): number {
-  const raw = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / HZ;
-}
-
-/** Time a process's main thread spent runnable, waiting for a CPU, in ms (`/proc/<pid>/schedstat`). */
-function runqWaitMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ');
-  return Number(f[1]) / 1e6;
-}
-
-/** The machine's busy and total CPU ticks over all cores (`/proc/stat`). */
-function machineTicks(): { busy: number; total: number } {
-  const cpu = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').split(/\s+/).slice(1).map(Number);
-  const total = cpu.reduce((a, b) => a + b, 0);
-  // Fields 4 and 5 are idle and iowait.
-  return { busy: total - (cpu[3] ?? 0) - (cpu[4] ?? 0), total };
-}
-
-/** Total µs during which some task waited for a CPU (`/proc/pressure/cpu`); NaN without PSI. */
-function cpuPressureUs(): number {
-  try {
-    const m = /^some .*total=(\d+)$/m.exec(readFileSync('/proc/pressure/cpu', 'utf8'));
-    return m ? Number(m[1]) : Number.NaN;
-  } catch {
-    return Number.NaN;
-  }
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-  } catch {
-    return '';
-  }
+async function engineMode(engine: BenchEngine): Promise<string> {
+  return (await engine.get<{ engine: { mode: string } }>('/api/state')).engine.mode;
 }
 
 const f1 = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : '–');
 const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '–');
 
-const obs = await startObs({ port: OBS_PORT, password: PASSWORD, scenes: ['LIVE', 'BRB', 'OFFLINE'] });
-const listener = await startSrtListener({ port: SRT_PORT });
+const { obs, stop: stopObs } = await startStreamingObs({
+  port: OBS_PORT,
+  password: PASSWORD,
+  scenes: ['LIVE', 'BRB', 'OFFLINE'],
+  srtPort: SRT_PORT,
+});
 /** What runs now, stopped in `finally` whatever happens. */
-const running: { telemy: TelemyProcess | null; phone: SrtPublisher | null } = { telemy: null, phone: null };
+const running: { telemy: BenchEngine | null; phone: SrtPublisher | null } = { telemy: null, phone: null };
 let sampler: NodeJS.Timeout | null = null;
 try {
-  await obs.setSrtStreamTarget(listener.url);
-  await obs.startStream();
-  await listener.waitForBytes(100_000);
   const ws = await obs.client();
-  const sceneChanges: { at: number; scene: string }[] = [];
-  ws.on('CurrentProgramSceneChanged', (e) =>
-    sceneChanges.push({ at: performance.now(), scene: e.sceneName }),
-  );
+  const sceneChanges = sceneLog(ws).changes;
 
-  const home = newTelemyHome();
-  const configFile = writeConfig(
-    home,
-    [
-      `[obs]\nport = ${OBS_PORT}`,
-      `[server]\nport = ${ENGINE_PORT}`,
+  const home = engineHome({
+    obsPort: OBS_PORT,
+    port: ENGINE_PORT,
+    toml: [
       '[scenes]\nlive = "LIVE"\nlow = ""\nbrb = "BRB"\noffline = "OFFLINE"',
       '[cloud]\nmode = "embedded"',
-      '',
-    ].join('\n'),
-  );
-  telemySync(['vault', 'set', 'obs_password'], { home, input: `${PASSWORD}\n` });
+    ],
+    secrets: { obs_password: PASSWORD },
+  });
   const cloud = (...a: string[]) =>
-    run(process.execPath, [TELEMY_BIN, '--config', configFile, 'cloud', ...a], {
-      env: { ...process.env, TELEMY_HOME: home },
+    run(process.execPath, [TELEMY_BIN, '--config', home.configFile, 'cloud', ...a], {
+      env: { ...process.env, TELEMY_HOME: home.home },
     });
 
   /**
    * `telemy start` as a user runs it, from a terminal of its own: its own session, while the
-   * `telemy cloud` commands run from this one. Resolves with the engine's pid once it is in STUDIO.
+   * `telemy cloud` commands run from this one. Resolves once it is in STUDIO.
    */
-  const launch = async (): Promise<number> => {
-    const telemy = startTelemy(['--config', configFile, 'start'], {
-      home,
+  const launch = async (): Promise<BenchEngine> => {
+    const telemy = await launchEngine(home, {
+      command: 'start',
+      port: ENGINE_PORT,
       env: { TELEMY_ENGINE_STARTUP_WINDOW_MS: '60000' },
       ownSession: true,
     });
     running.telemy = telemy;
-    token = (await telemy.waitFor(/dashboard: \S+\?token=(\S+)/, 120_000))[1] as string;
-    const shim = telemy.proc.pid as number;
-    const { value } = await eventually(
-      () => (children(shim).length === 1 ? children(shim)[0] : null),
-      30_000,
-    );
-    await eventually(async () => (await engineMode()) === 'STUDIO', 60_000, 200);
-    return value as number;
+    await eventually(async () => (await engineMode(telemy)) === 'STUDIO', 60_000, 200);
+    return telemy;
   };
-  let enginePid = await launch();
+  let engine = await launch();
+  let enginePid = await engine.pid();
 
   // 100 ms samplers: RSS of the engine and of its control-plane child, and /healthz round trips.
   const samples: Sample[] = [];
@@ -299,29 +224,21 @@ try {
 
   const phases: Phase[] = [];
   const measure = async (name: string, body: () => Promise<string>): Promise<void> => {
-    await scrapeLag();
-    const startedAt = performance.now();
-    const cpu0 = cpuMs(enginePid);
-    const m0 = machineTicks();
-    const p0 = cpuPressureUs();
-    const q0 = runqWaitMs(enginePid);
+    await scrapeLag(engine);
+    const end = cpuSpan(enginePid);
     const note = await body();
-    const endedAt = performance.now();
-    const cpu1 = cpuMs(enginePid);
-    const m1 = machineTicks();
-    const p1 = cpuPressureUs();
-    const q1 = runqWaitMs(enginePid);
-    const lag = await scrapeLag();
+    const { startedAt, endedAt, cpuPct, machineBusyPct, cpuPressurePct, runqMs } = end();
+    const lag = await scrapeLag(engine);
     phases.push({
       name,
       startedAt,
       endedAt,
       lagP99Ms: lag.p99Ms,
       lagMaxMs: lag.maxMs,
-      engineCpuPct: ((cpu1 - cpu0) / (endedAt - startedAt)) * 100,
-      machineBusyPct: ((m1.busy - m0.busy) / (m1.total - m0.total)) * 100,
-      cpuPressurePct: ((p1 - p0) / 1000 / (endedAt - startedAt)) * 100,
-      engineRunqMs: q1 - q0,
+      engineCpuPct: cpuPct,
+      machineBusyPct,
+      cpuPressurePct,
+      engineRunqMs: runqMs,
       seconds: (endedAt - startedAt) / 1000,
       scenes: sceneChanges
         .filter((c) => c.at >= startedAt && c.at <= endedAt)
@@ -330,12 +247,12 @@ try {
       note,
     });
     process.stderr.write(
-      `${name}: lag p99 ${f1(lag.p99Ms)} ms, max ${f1(lag.maxMs)} ms, waited for a CPU ${f0(q1 - q0)} ms, ${f1((endedAt - startedAt) / 1000)} s\n`,
+      `${name}: lag p99 ${f1(lag.p99Ms)} ms, max ${f1(lag.maxMs)} ms, waited for a CPU ${f0(runqMs)} ms, ${f1((endedAt - startedAt) / 1000)} s\n`,
     );
   };
   const window = async () => {
     await sleep(WINDOW_MS);
-    return `mode ${await engineMode()}`;
+    return `mode ${await engineMode(engine)}`;
   };
 
   /** `telemy cloud start --wait`, then a phone until IRL_ACTIVE and a window, then `telemy cloud stop`. */
@@ -348,12 +265,12 @@ try {
     const srtUrl = (JSON.parse(stdout) as { ingest: { srt_url: string } }).ingest.srt_url;
     const phone = startFfmpegPublisher({ url: srtUrl, bitrateKbps: 1500, size: '320x180' });
     running.phone = phone;
-    await eventually(async () => (await engineMode()) === 'IRL_ACTIVE', 60_000, 200);
+    await eventually(async () => (await engineMode(engine)) === 'IRL_ACTIVE', 60_000, 200);
     await measure(`IRL active ${i} (phone publishing)`, window);
     await phone.stop();
     running.phone = null;
     await cloud('stop');
-    await eventually(async () => (await engineMode()) === 'STUDIO', 60_000, 200);
+    await eventually(async () => (await engineMode(engine)) === 'STUDIO', 60_000, 200);
   };
 
   await measure('studio, cloud never started', window);
@@ -362,7 +279,8 @@ try {
   await measure('studio after the last stop (control plane child still up)', window);
   // What a streamer meets every day: Telemy restarted, the first IRL start opens the existing database.
   await running.telemy?.stop();
-  enginePid = await launch();
+  engine = await launch();
+  enginePid = await engine.pid();
   await measure('studio after a restart of telemy start', window);
   await cycle(CYCLES + 1, ' after the restart (control plane child starts, existing database)');
   const streamUp = (await ws.call('GetStreamStatus')).outputActive;
@@ -390,9 +308,7 @@ try {
   const section = [
     `## Run of ${date}`,
     '',
-    `Date: ${date}. Machine: ${machine()}. Load average at the end: ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' / ')}.`,
+    `Date: ${date}. Machine: ${machine()}. Load average at the end: ${loadAverages()}.`,
     `Command: \`flock /tmp/telemy-bench.lock flock /tmp/telemy-obs.lock node --import tsx scripts/bench/cloud-start.ts --cycles ${CYCLES} --window ${WINDOW_MS / 1000}\`.`,
     '',
     '| phase | s | engine lag p99 ms | engine lag max ms | engine CPU % of a core | machine busy % | CPU pressure % | engine waited for a CPU ms | /healthz p99 ms | /healthz max ms | engine RSS p50 MB | engine RSS max MB | control-plane child RSS max MB | scenes OBS switched to | end state |',
@@ -402,14 +318,12 @@ try {
     `During \`telemy cloud start\`: engine lag p99 ≤ ${f1(worstP99)} ms, max ≤ ${f1(worstMax)} ms (target p99 < 50 ms ${worstP99 < 50 ? '✅' : '❌'}). Engine RSS max over the whole run ${f1(engineMax)} MB (target ≤ 100 MB ${engineMax <= 100 ? '✅' : '❌'}); control-plane child RSS max ${f0(cpMax)} MB. OBS still streaming at the end: ${streamUp ? 'yes' : 'NO'}.`,
     '',
   ].join('\n');
-  mkdirSync(dirname(args.out), { recursive: true });
   if (args.append) appendFileSync(args.out, `\n${section}`);
-  else writeFileSync(args.out, `${METHOD}\n${section}`);
+  else writeReport(args.out, `${METHOD}\n${section}`);
   process.stdout.write(`${section}\nwritten to ${args.out}\n`);
 } finally {
   if (sampler) clearInterval(sampler);
   await running.phone?.stop();
   await running.telemy?.stop();
-  await listener.stop();
-  await obs.dispose();
+  await stopObs();
 }

@@ -11,7 +11,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { pathToFileURL } from 'node:url';
 import {
   createApiKey,
   createControlPlane,
@@ -24,7 +23,10 @@ import {
 } from '@telemy/control-plane';
 import { CloudLink, ControlPlaneClient, type RelaySignal } from '@telemy/engine';
 import { createLogger } from '@telemy/protocol';
-import { latencyRow, machine } from './report.js';
+import { running } from '../../test/support/procs.js';
+import { eventually } from '../../test/support/telemy-process.js';
+import { countAndOut, runMain } from './lib/cli.js';
+import { latencyRow, load1, machine, writeReport } from './lib/report.js';
 
 /** A port from the CloudLink range: relays post their health reports back to it. */
 const CP_PORT = 47931;
@@ -37,23 +39,6 @@ export interface CloudLinkBenchResult {
   activeMs: number[];
   /** stopIrl() → acknowledged and the relay process gone. */
   stopMs: number[];
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 export async function runCloudLinkBench(count: number): Promise<CloudLinkBenchResult> {
@@ -95,17 +80,17 @@ export async function runCloudLinkBench(count: number): Promise<CloudLinkBenchRe
       const t0 = performance.now();
       await link.startIrl('cli');
       result.acceptedMs.push(performance.now() - t0);
-      await waitUntil(
-        () => signals.some((s) => s.kind === 'telemetry_connected'),
+      const { value: active } = await eventually(
+        () => signals.find((s) => s.kind === 'telemetry_connected'),
         60_000,
-        `trial ${i} active`,
+        5,
       );
-      result.activeMs.push(signals.find((s) => s.kind === 'telemetry_connected')!.at - t0);
+      result.activeMs.push(active.at - t0);
 
       const pids = (JSON.parse(fs.readFileSync(registry, 'utf8')) as { pid: number }[]).map((r) => r.pid);
       const t1 = performance.now();
       await link.stopIrl();
-      await waitUntil(() => pids.every((p) => !alive(p)), 15_000, `trial ${i} relay exit`);
+      await eventually(() => pids.every((p) => !running(p)), 15_000, 5);
       result.stopMs.push(performance.now() - t1);
     }
   } finally {
@@ -119,17 +104,10 @@ export async function runCloudLinkBench(count: number): Promise<CloudLinkBenchRe
 }
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const flag = (name: string) => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const count = Number(flag('--count') ?? 10);
-  const out = flag('--out') ?? 'docs/bench/cloudlink.md';
-  if (!Number.isInteger(count) || count < 1) throw new Error('--count must be a positive integer');
-  const loadBefore = os.loadavg()[0] ?? 0;
+  const { count, out } = countAndOut({ count: 10, min: 1, out: 'docs/bench/cloudlink.md' });
+  const loadBefore = load1();
   const r = await runCloudLinkBench(count);
-  const loadAfter = os.loadavg()[0] ?? 0;
+  const loadAfter = load1();
   const table = [
     '| measured span | n | p50 ms | p95 ms | max ms |',
     '|---|---|---|---|---|',
@@ -160,14 +138,8 @@ srt-live-transmit children, /healthz ready, first health report), which is CPU-b
 with the machine's load; the provisioning poll adds at most one interval (500 ms) on top. A
 3-trial run earlier the same hour, at a lower load, measured p50 2.7 s / max 3.2 s for this span.
 `;
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, doc);
+  writeReport(out, doc);
   process.stdout.write(`${table}\nwritten to ${out}\n`);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((e) => {
-    process.stderr.write(`cloudlink bench failed: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  });
-}
+runMain('cloudlink', main, import.meta.url);

@@ -12,10 +12,9 @@
  * Writes docs/bench/control-plane.md.
  */
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import {
   createApiKey,
   createControlPlane,
@@ -39,15 +38,18 @@ import pg from 'pg';
 import { leaseBlock, maxLeaseBlock } from '../../packages/control-plane/src/cache/rate-limit-leases.js';
 import { type CounterLease, readUserStates } from '../../packages/control-plane/src/store/user-states.js';
 import { startPostgres } from '../../test/support/postgres.js';
-import { machine, percentile } from './report.js';
+import { keptFrom, loadAverages, machine, percentile, writeReport } from './lib/report.js';
 
-const arg = (name: string): string | undefined => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : undefined;
-};
-const DURATION = Number(arg('--duration') ?? 4);
-const ROUNDS = Number(arg('--rounds') ?? 5);
-const LEVELS = (arg('--connections') ?? '10,100').split(',').map(Number);
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '10,100' },
+  },
+});
+const DURATION = Number(args.duration);
+const ROUNDS = Number(args.rounds);
+const LEVELS = args.connections.split(',').map(Number);
 const MANY_USERS = 100;
 /** The rate limits, out of reach, and the first block of counts a statement takes in a window (`leaseBlock`). */
 const BIG = 1_000_000_000;
@@ -456,10 +458,7 @@ try {
   await appNoCache.close();
 
   const date = new Date().toISOString();
-  const load = os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' / ');
+  const load = loadAverages(1);
   const pgVersion = execFileSync('/usr/lib/postgresql/15/bin/postgres', ['--version']).toString().trim();
   const med = (xs: number[]) => percentile(xs, 50);
   const sum = (xs: number[]) => xs.reduce((a, n) => a + n, 0);
@@ -579,11 +578,8 @@ ${answers.filter((a) => a.status === 200).length}×200.
 `;
   // Notes written by hand after a run (profile, reading) live below the marker and are kept.
   const out = path.resolve(import.meta.dirname, '../../docs/bench/control-plane.md');
-  const previous = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
-  const notes = previous.includes(NOTES_MARKER)
-    ? previous.slice(previous.indexOf(NOTES_MARKER))
-    : NOTES_MARKER;
-  fs.writeFileSync(out, `${md}\n${notes.trimEnd()}\n`);
+  const notes = keptFrom(out, NOTES_MARKER) ?? NOTES_MARKER;
+  writeReport(out, `${md}\n${notes.trimEnd()}\n`);
   process.stdout.write(md);
 } finally {
   await db.close();

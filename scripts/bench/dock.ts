@@ -11,14 +11,16 @@
  * Both clocks are `performance.timeOrigin + performance.now()` of processes on the same host.
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { dockDistDir, ensureDockBuilt } from '../../packages/dock/src/paths.js';
 import { startFakeEngine } from '../../packages/dock/test/support/fake-engine.js';
 import { launchChromium } from '../../test/support/browser.js';
-import { newTelemyHome, startTelemy, writeConfig } from '../../test/support/telemy-process.js';
+import { startEngine } from './lib/engine.js';
+import { loadAverages, percentile, summary } from './lib/report.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const { values: args } = parseArgs({
@@ -37,10 +39,6 @@ function files(dir: string): string[] {
     const p = path.join(dir, n);
     return statSync(p).isDirectory() ? files(p) : [p];
   });
-}
-
-function pctl(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 const now = () => performance.timeOrigin + performance.now();
@@ -90,18 +88,14 @@ try {
         });
         if (s.events.length > 200) s.events.splice(0, s.events.length - 200);
       });
-      await new Promise((r) => setTimeout(r, GAP_MS));
+      await sleep(GAP_MS);
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     const seen = await page.evaluate(() =>
       Array.from((window as unknown as { benchSeen: Map<number, number> }).benchSeen.values()),
     );
-    const sorted = seen.sort((a, b) => a - b);
     results[view] = {
-      n: sorted.length,
-      p50: pctl(sorted, 50),
-      p95: pctl(sorted, 95),
-      max: sorted[sorted.length - 1]!,
+      ...summary(seen),
       frameBytes: JSON.stringify({ type: 'state', state: engine.state() }).length,
     };
     await page.close();
@@ -122,15 +116,17 @@ async function measureRealEngine(): Promise<{
   n: number;
   ackP50: number;
 }> {
-  const home = newTelemyHome();
   const port = Number(args['engine-port']);
-  writeConfig(home, `[obs]\nport = 44748\n[server]\nport = ${port}\n[cloud]\nmode = "off"\n`);
-  const telemy = startTelemy(['engine', '--config', path.join(home, 'config.toml')], { home });
+  const telemy = await startEngine({
+    command: 'engine',
+    obsPort: 44748,
+    port,
+    toml: ['[cloud]\nmode = "off"'],
+  });
   try {
-    const m = await telemy.waitFor(/dashboard: (\S+\?token=(\S+))/, 120_000);
-    const token = m[2] as string;
+    const token = telemy.token;
     const page = await browser.newPage({ width: 400, height: 900 });
-    await page.goto(m[1] as string);
+    await page.goto(telemy.url);
     await page.getByTestId('conn-banner').filter({ hasText: 'Connected' }).waitFor({ timeout: 30_000 });
     await page.locator('input[name="alerts"]').waitFor();
     await page.evaluate(`(() => {
@@ -156,9 +152,9 @@ async function measureRealEngine(): Promise<{
       });
       if (r.status !== 200) throw new Error(`POST /api/settings answered ${r.status}: ${await r.text()}`);
       sent.push({ value, at, ackMs: now() - at });
-      await new Promise((r) => setTimeout(r, GAP_MS));
+      await sleep(GAP_MS);
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     const flips = (await page.evaluate('window.benchFlips')) as { value: string; at: number }[];
     await page.close();
     const lat: number[] = [];
@@ -166,14 +162,12 @@ async function measureRealEngine(): Promise<{
       const f = flips[i];
       if (f && f.value === (s.value ? 'on' : 'off')) lat.push(f.at - s.at);
     });
-    const sorted = lat.sort((a, b) => a - b);
-    const acks = sent.map((s) => s.ackMs).sort((a, b) => a - b);
     return {
-      n: sorted.length,
-      p50: pctl(sorted, 50),
-      p95: pctl(sorted, 95),
-      max: sorted[sorted.length - 1]!,
-      ackP50: pctl(acks, 50),
+      ...summary(lat),
+      ackP50: percentile(
+        sent.map((s) => s.ackMs),
+        50,
+      ),
     };
   } finally {
     await telemy.stop();
@@ -189,9 +183,7 @@ try {
 
 const fmt = (v: number) => `${v.toFixed(1)} ms`;
 const kb = (b: number) => `${(b / 1024).toFixed(1)} KB`;
-const load = loadavg()
-  .map((l) => l.toFixed(2))
-  .join(' / ');
+const load = loadAverages();
 const report = `# Dock: bundle size and state-to-DOM latency
 
 Date: ${new Date().toISOString()}

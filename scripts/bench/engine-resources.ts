@@ -11,10 +11,10 @@
  * processes of the tree whose command line matches (e.g. the engine that `telemy start` spawns, not the
  * shim beside it); the report gives the whole tree too. Writes a Markdown report.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -76,22 +76,24 @@ async function runChild(): Promise<void> {
 }
 
 async function runBench(): Promise<void> {
-  const { startObs } = await import('../../test/support/obs-harness.js');
-  const { startSrtListener } = await import('../../test/support/srt.js');
+  // Loaded here, not at the top: the default measured process is this file in `--child` mode.
+  const { startStreamingObs } = await import('./lib/obs.js');
+  const { CLOCK_TICKS, treeUsage } = await import('./lib/procs.js');
+  const { writeReport } = await import('./lib/report.js');
   const seconds = Number(args.seconds);
   if (!Number.isFinite(seconds) || seconds < 5) throw new Error('--seconds must be a number ≥ 5');
   const command = args.cmd ?? `node --import tsx ${JSON.stringify(fileURLToPath(import.meta.url))} --child`;
   const match = args.match ? new RegExp(args.match) : null;
 
   const password = 'bench-password-1';
-  const obs = await startObs({ port: OBS_PORT, password, scenes: ['Main'] });
-  const listener = await startSrtListener({ port: SRT_PORT });
+  const { listener, stop } = await startStreamingObs({
+    port: OBS_PORT,
+    password,
+    scenes: ['Main'],
+    srtPort: SRT_PORT,
+  });
   let child: ChildProcess | null = null;
   try {
-    await obs.setSrtStreamTarget(listener.url);
-    await obs.startStream();
-    await listener.waitForBytes(100_000);
-
     child = spawn('sh', ['-c', `exec ${command}`], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -113,7 +115,6 @@ async function runBench(): Promise<void> {
 
     const rxStart = listener.received();
     await sleep(WARMUP_MS);
-    const hz = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
     const rss: number[] = [];
     const cpu: number[] = [];
     const treeRss: number[] = [];
@@ -125,16 +126,16 @@ async function runBench(): Promise<void> {
       const cur = treeUsage(rootPid, match);
       const at = performance.now();
       if (cur.matched === 0) throw new Error(`no process of the tree matches --match ${args.match}`);
-      cpu.push(((cur.ticks - prev.ticks) / hz / ((at - prevAt) / 1000)) * 100);
-      rss.push(cur.rssKb / 1024);
-      treeRss.push(cur.treeRssKb / 1024);
+      cpu.push(((cur.ticks - prev.ticks) / CLOCK_TICKS / ((at - prevAt) / 1000)) * 100);
+      rss.push(cur.rssMb);
+      treeRss.push(cur.treeRssMb);
       prev = cur;
       prevAt = at;
     }
     const rxEnd = listener.received();
     const streamKbps = ((rxEnd.bytes - rxStart.bytes) * 8) / (rxEnd.at - rxStart.at);
 
-    const report = renderReport({
+    const report = await renderReport({
       command: args.cmd ?? 'default: ObsLink + MetricsHub + SystemMetrics (`--child`), sampling every 500 ms',
       match: args.match ?? null,
       seconds,
@@ -144,8 +145,7 @@ async function runBench(): Promise<void> {
       streamKbps,
       lastStatus,
     });
-    mkdirSync(dirname(args.out), { recursive: true });
-    writeFileSync(args.out, report);
+    writeReport(args.out, report);
     process.stdout.write(`${report}\nwritten to ${args.out}\n`);
   } finally {
     if (child && child.exitCode === null) {
@@ -154,67 +154,11 @@ async function runBench(): Promise<void> {
       await Promise.race([exited, sleep(3_000)]);
       if (child.exitCode === null) child.kill('SIGKILL');
     }
-    await listener.stop();
-    await obs.dispose();
+    await stop();
   }
 }
 
-/**
- * Sum of RSS and user+system CPU ticks over a process and its descendants — only those whose command
- * line matches `match` when given — and the RSS of the whole tree.
- */
-function treeUsage(
-  root: number,
-  match: RegExp | null,
-): { rssKb: number; ticks: number; matched: number; treeRssKb: number } {
-  const parent = new Map<number, number>();
-  const stats = new Map<number, string[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const raw = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = raw.slice(raw.lastIndexOf(')') + 2).split(' ');
-      parent.set(Number(entry), Number(fields[1]));
-      stats.set(Number(entry), fields);
-    } catch {
-      // Process exited while scanning.
-    }
-  }
-  const inTree = (pid: number): boolean => {
-    for (let p: number | undefined = pid, hops = 0; p && hops < 64; p = parent.get(p), hops++) {
-      if (p === root) return true;
-    }
-    return false;
-  };
-  let rssKb = 0;
-  let ticks = 0;
-  let matched = 0;
-  let treeRssKb = 0;
-  for (const [pid, fields] of stats) {
-    if (!inTree(pid)) continue;
-    try {
-      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      const kb = m ? Number(m[1]) : 0;
-      treeRssKb += kb;
-      if (match && !match.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim()))
-        continue;
-      matched++;
-      rssKb += kb;
-      // After "pid (comm) ": state=0 ppid=1 … utime=11 stime=12.
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // Process exited while reading.
-    }
-  }
-  return { rssKb, ticks, matched, treeRssKb };
-}
-
-function pct(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-}
-
-function renderReport(r: {
+async function renderReport(r: {
   command: string;
   match: string | null;
   seconds: number;
@@ -223,7 +167,8 @@ function renderReport(r: {
   cpu: number[];
   streamKbps: number;
   lastStatus: string;
-}): string {
+}): Promise<string> {
+  const { loadAverages, percentileAtIndex: pct } = await import('./lib/report.js');
   const mean = r.cpu.reduce((a, b) => a + b, 0) / r.cpu.length;
   const f = (n: number) => n.toFixed(1);
   const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
@@ -234,11 +179,7 @@ function renderReport(r: {
     '',
     `Date: ${new Date().toISOString()}`,
     `Machine: ${cpus().length} cores (${cpuModel}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Debian 12, Node ${process.version}.`,
-    `Load average at the end: ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(
-        ' / ',
-      )} — other work (the headless OBS encoding x264, srt-live-transmit, and other engineers' builds and tests) was running on the machine at the time.`,
+    `Load average at the end: ${loadAverages()} — other work (the headless OBS encoding x264, srt-live-transmit, and other engineers' builds and tests) was running on the machine at the time.`,
     '',
     'Setup: headless OBS 29 (1280x720 colour source, x264 2500 kb/s) streaming over SRT to a local',
     `\`srt-live-transmit\` listener (${f(r.streamKbps)} kb/s received during the run).`,
@@ -265,8 +206,4 @@ function renderReport(r: {
     'Rerun: `node --import tsx scripts/bench/engine-resources.ts [--seconds 60] [--cmd "<command>"] [--match <regex>]`.',
     '',
   ].join('\n');
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

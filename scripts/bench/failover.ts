@@ -17,9 +17,15 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import { type ObsHandle, startObs } from '../../test/support/obs-harness.js';
 import { type SrtFeed, startSrtFeed } from '../../test/support/srt-feed.js';
-import { newTelemyHome, startTelemy, telemySync, writeConfig } from '../../test/support/telemy-process.js';
+import { eventually } from '../../test/support/telemy-process.js';
+import { runMain } from './lib/cli.js';
+import { startEngine } from './lib/engine.js';
+import { sceneLog, useTransition } from './lib/obs.js';
+import { summary } from './lib/report.js';
 
 const OBS_PORT = 44602;
 const ENGINE_PORT = 7193;
@@ -38,58 +44,27 @@ const PROFILES: Profile[] = [
   },
 ];
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function stats(xs: number[]): { n: number; p50: number; p95: number; max: number } {
-  const s = [...xs].sort((a, b) => a - b);
-  const at = (p: number) =>
-    s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
-  return { n: s.length, p50: at(50), p95: at(95), max: s.at(-1) ?? NaN };
-}
-
-async function waitUntil<T>(what: string, ms: number, probe: () => T | undefined | null | false): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
 async function runProfile(obs: ObsHandle, feed: SrtFeed, profile: Profile, trials: number) {
-  const home = newTelemyHome();
-  writeConfig(
-    home,
-    [
-      `[obs]\nport = ${OBS_PORT}`,
-      `[server]\nport = ${ENGINE_PORT}`,
+  const engine = await startEngine({
+    command: 'engine',
+    obsPort: OBS_PORT,
+    port: ENGINE_PORT,
+    log: true,
+    toml: [
       '[cloud]\nmode = "off"',
-      `[log]\nlevel = "info"\nfile = "${join(home, 'engine.log')}"`,
       `[failover]\n${profile.failover}`,
       `[[sources]]\nname = "phone"\ntype = "srt_live_transmit"\nstats_file = "${feed.statsFile}"`,
-    ].join('\n'),
-  );
-  const vault = telemySync(['vault', 'set', 'obs_password'], { home, input: `${PASSWORD}\n` });
-  if (vault.status !== 0) throw new Error(`vault set failed: ${vault.stderr.trim()}`);
-  const engine = startTelemy(['engine', '--config', join(home, 'config.toml')], { home });
-  await engine.waitFor(/dashboard: \S+\?token=(\S+)/, 120_000);
-
-  const onAir: Array<{ at: number; scene: string }> = [];
+    ],
+    secrets: { obs_password: PASSWORD },
+  });
   const client = await obs.client();
-  const listener = (e: { sceneName: string }) => onAir.push({ at: Date.now(), scene: e.sceneName });
-  client.on('CurrentProgramSceneChanged', listener);
+  const onAir = sceneLog(client, Date.now);
   // With a Fade, OBS announces the scene when the transition ends; viewers start seeing it at the start.
   const transitionStarts: number[] = [];
   const onTransition = () => transitionStarts.push(Date.now());
   client.on('SceneTransitionStarted', onTransition);
-  const sceneAfter = (scene: string, since: number, ms: number) =>
-    waitUntil(`${scene} on air`, ms, () => onAir.find((s) => s.at >= since && s.scene === scene)?.at);
+  const sceneAfter = async (scene: string, since: number, ms: number) =>
+    (await eventually(() => onAir.onAirAfter(scene, since), ms, 10)).value;
   const recoverMs = profile.name === 'default' ? 1500 : 5000;
 
   const brb: number[] = [];
@@ -112,8 +87,10 @@ async function runProfile(obs: ObsHandle, feed: SrtFeed, profile: Profile, trial
       await sleep(200);
       const size = feed.statsSize();
       feed.publish(2000);
-      const firstLineAt = await waitUntil('stats from the restarted publisher', 60_000, () =>
-        feed.statsSize() > size ? Date.now() : null,
+      const { value: firstLineAt } = await eventually(
+        () => (feed.statsSize() > size ? Date.now() : null),
+        60_000,
+        10,
       );
       live.push((await sceneAfter('LIVE', firstLineAt, 30_000 + recoverMs)) - firstLineAt);
       process.stderr.write(
@@ -121,24 +98,31 @@ async function runProfile(obs: ObsHandle, feed: SrtFeed, profile: Profile, trial
       );
     }
   } catch (err) {
-    throw new Error(`${String(err)} (engine log: ${join(home, 'engine.log')})`);
+    throw new Error(`${String(err)} (engine log: ${engine.log})`);
   } finally {
-    client.off('CurrentProgramSceneChanged', listener);
+    onAir.close();
     client.off('SceneTransitionStarted', onTransition);
     await feed.kill('SIGINT');
     await engine.stop();
   }
   return {
-    brb: stats(brb),
-    brbVisible: stats(brbVisible),
-    live: stats(live),
+    brb: summary(brb),
+    brbVisible: summary(brbVisible),
+    live: summary(live),
     raw: { brb, brbVisible, live },
   };
 }
 
 async function main(): Promise<void> {
-  const trials = Number(arg('trials') ?? 20);
-  const only = arg('only');
+  const { values: args } = parseArgs({
+    options: {
+      trials: { type: 'string', default: '20' },
+      only: { type: 'string' },
+      transition: { type: 'string' },
+    },
+  });
+  const trials = Number(args.trials);
+  const only = args.only;
   const obs = await startObs({
     port: OBS_PORT,
     password: PASSWORD,
@@ -150,16 +134,7 @@ async function main(): Promise<void> {
     dir: mkdtempSync(join(tmpdir(), 'bench-fo-')),
   });
   try {
-    const transition = arg('transition');
-    if (transition)
-      await (await obs.client()).call('SetCurrentSceneTransition', { transitionName: transition });
-    const current = (await (await obs.client()).call('GetCurrentSceneTransition')) as {
-      transitionName: string;
-      transitionDuration: number | null;
-    };
-    process.stdout.write(
-      `OBS transition: ${current.transitionName}${current.transitionDuration ? ` ${current.transitionDuration} ms` : ''}\n`,
-    );
+    process.stdout.write(`OBS transition: ${await useTransition(await obs.client(), args.transition)}\n`);
     for (const profile of PROFILES.filter((p) => !only || p.name === only)) {
       const r = await runProfile(obs, feed, profile, trials);
       process.stdout.write(
@@ -172,7 +147,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+runMain('failover', main);

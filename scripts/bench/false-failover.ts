@@ -22,101 +22,34 @@
  * The engine's event-loop lag (prom-client's `nodejs_eventloop_lag_*` over the soak) and the RSS of
  * the engine process (the shim's child; /proc, every second) are recorded alongside.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { type ObsHandle, startObs } from '../../test/support/obs-harness.js';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import { rssMb } from '../../test/support/procs.js';
-import { startSrtListener } from '../../test/support/srt.js';
 import { type SrtFeed, startSrtFeed } from '../../test/support/srt-feed.js';
-import {
-  eventually,
-  newTelemyHome,
-  startTelemy,
-  type TelemyProcess,
-  telemySync,
-  writeConfig,
-} from '../../test/support/telemy-process.js';
-import { machine, percentile } from './report.js';
+import { eventually, newTelemyHome } from '../../test/support/telemy-process.js';
+import { runMain } from './lib/cli.js';
+import { type BenchEngine, startEngine } from './lib/engine.js';
+import { sceneLog, startStreamingObs } from './lib/obs.js';
+import { machine, percentile } from './lib/report.js';
 
 const OBS_PORT = 44720;
 const PHONE_ENGINE_PORT = 7250;
 const SHADOW_ENGINE_PORT = 7251;
 const PASSWORD = 'bench-false-failover-pw';
 
-const flag = (name: string) => process.argv.includes(`--${name}`);
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Engine {
-  proc: TelemyProcess;
-  token: string;
-  log: string;
-  port: number;
-  /** The engine process itself (with `telemy start`, the shim's child). */
-  pid: number;
-}
-
-/** The one child of `parent` (the engine the shim supervises). */
-function childOf(parent: number): number {
-  const pids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(parent)], { encoding: 'utf8' })
-    .split('\n')
-    .map((l) => Number(l.trim()))
-    .filter((n) => n > 0);
-  if (pids.length !== 1)
-    throw new Error(`expected one engine under the shim ${parent}, found ${pids.join(',')}`);
-  return pids[0] as number;
-}
-
-/**
- * `how`: `start` runs Telemy as a streamer does (the shim supervises the engine and switches scenes
- * over IPC); `engine` runs the engine alone.
- */
-async function startEngine(
-  name: string,
-  how: 'start' | 'engine',
-  port: number,
-  toml: string,
-): Promise<Engine> {
-  const home = newTelemyHome();
-  const log = join(home, 'engine.log');
-  writeConfig(
-    home,
-    [
-      `[obs]\nport = ${OBS_PORT}`,
-      `[server]\nport = ${port}`,
-      '[cloud]\nmode = "off"',
-      `[log]\nlevel = "info"\nfile = "${log}"`,
-      toml,
-    ].join('\n'),
-  );
-  const vault = telemySync(['vault', 'set', 'obs_password'], { home, input: `${PASSWORD}\n` });
-  if (vault.status !== 0) throw new Error(`${name}: vault set failed: ${vault.stderr.trim()}`);
-  const proc = startTelemy([how, '--config', join(home, 'config.toml')], { home });
-  const token = (await proc.waitFor(/dashboard: \S+\?token=(\S+)/, 120_000))[1] as string;
-  const shell = proc.proc.pid as number;
-  return { proc, token, log, port, pid: how === 'start' ? childOf(shell) : shell };
-}
-
-/**
- * One scrape of the engine's metrics (prom-client resets its event-loop histogram on every scrape,
- * so values that belong together come from the same one).
- */
-async function scrape(e: Engine): Promise<(name: string) => number | null> {
-  const r = await fetch(`http://127.0.0.1:${e.port}/metrics`, {
-    headers: { authorization: `Bearer ${e.token}` },
+/** An engine watching the one OBS, with its own port and config. */
+const engine = (port: number, command: 'start' | 'engine', toml: string) =>
+  startEngine({
+    command,
+    obsPort: OBS_PORT,
+    port,
+    log: true,
+    toml: ['[cloud]\nmode = "off"', toml],
+    secrets: { obs_password: PASSWORD },
   });
-  const text = await r.text();
-  return (name) => {
-    const m = new RegExp(`^${name} ([0-9.eE+-]+)$`, 'm').exec(text);
-    return m ? Number(m[1]) : null;
-  };
-}
 
 /** Automatic intents towards a failover scene the engine logged (each one a switch it wanted). */
 function failoverIntents(log: string): Array<{ intent: string; reason: string }> {
@@ -128,43 +61,44 @@ function failoverIntents(log: string): Array<{ intent: string; reason: string }>
 }
 
 async function main(): Promise<void> {
-  const soakMs = arg('soak-min', 10) * 60_000;
-  const kills = arg('kills', 20);
-  const hogCount = arg('hogs', 2);
-  const hogNice = arg('hog-nice', 0);
-  const hogsDuringKills = flag('hogs-during-kills');
+  const { values: args } = parseArgs({
+    options: {
+      'soak-min': { type: 'string', default: '10' },
+      kills: { type: 'string', default: '20' },
+      hogs: { type: 'string', default: '2' },
+      'hog-nice': { type: 'string', default: '0' },
+      'hogs-during-kills': { type: 'boolean', default: false },
+    },
+  });
+  const soakMs = Number(args['soak-min']) * 60_000;
+  const kills = Number(args.kills);
+  const hogCount = Number(args.hogs);
+  const hogNice = Number(args['hog-nice']);
+  const hogsDuringKills = args['hogs-during-kills'];
   const dir = newTelemyHome();
-  const obs: ObsHandle = await startObs({
+  const { obs, stop: stopObs } = await startStreamingObs({
     port: OBS_PORT,
     password: PASSWORD,
     scenes: ['LIVE', 'LOW', 'BRB', 'OFFLINE'],
+    srtPort: 47722,
   });
   const hogs: ChildProcess[] = [];
   const phone: SrtFeed = await startSrtFeed({ port: 47720, sinkPort: 47721, dir, publisherRealtime: true });
-  const out = await startSrtListener({ port: 47722 });
-  const engines: Engine[] = [];
+  const engines: BenchEngine[] = [];
   try {
     const client = await obs.client();
     await client.call('SetCurrentSceneTransition', { transitionName: 'Cut' });
     await obs.setScene('LIVE');
-    const program: Array<{ at: number; scene: string }> = [];
-    client.on('CurrentProgramSceneChanged', (e) => program.push({ at: Date.now(), scene: e.sceneName }));
-    await obs.setSrtStreamTarget(out.url);
-    await obs.startStream();
+    const program = sceneLog(client, Date.now);
     phone.publish(2000);
-    const main = await startEngine(
-      'phone',
-      'start',
+    const main = await engine(
       PHONE_ENGINE_PORT,
+      'start',
       `[failover]\nlow_bitrate_kbps = 800\noffline_bitrate_kbps = 200\n[[sources]]\nname = "phone"\ntype = "srt_live_transmit"\nstats_file = "${phone.statsFile}"`,
     );
     engines.push(main);
-    const shadow = await startEngine(
-      'obs_output',
-      'engine',
-      SHADOW_ENGINE_PORT,
-      '[automation]\nauto_scene_switch = false',
-    );
+    const mainPid = await main.pid();
+    const shadow = await engine(SHADOW_ENGINE_PORT, 'engine', '[automation]\nauto_scene_switch = false');
     engines.push(shadow);
     await sleep(5000);
     for (let i = 0; i < hogCount; i++) {
@@ -176,7 +110,7 @@ async function main(): Promise<void> {
 
     const rss: number[] = [];
     const rssTimer = setInterval(() => {
-      const v = rssMb(main.pid);
+      const v = rssMb(mainPid);
       if (v !== null) rss.push(v);
     }, 1000);
     const soakStart = Date.now();
@@ -185,13 +119,13 @@ async function main(): Promise<void> {
     process.stderr.write(`soak: ${soakMs / 60_000} min with ${hogCount} hog(s) at nice ${hogNice}\n`);
     while (Date.now() - soakStart < soakMs) {
       await sleep(10_000);
-      const falseSoFar = program.filter((p) => p.at >= soakStart).length;
+      const falseSoFar = program.changes.filter((p) => p.at >= soakStart).length;
       process.stderr.write(`  ${Math.round((Date.now() - soakStart) / 1000)} s: ${falseSoFar} switch(es)\n`);
     }
     const soakEnd = Date.now();
-    const falseSwitches = program.filter((p) => p.at >= soakStart && p.at <= soakEnd);
+    const falseSwitches = program.changes.filter((p) => p.at >= soakStart && p.at <= soakEnd);
     const shadowIntents = failoverIntents(shadow.log).slice(shadowBefore);
-    const soakMetrics = await scrape(main);
+    const soakMetrics = await main.metrics();
     const lagP99 = soakMetrics('nodejs_eventloop_lag_p99_seconds');
     const lagMax = soakMetrics('nodejs_eventloop_lag_max_seconds');
     const falseReasons = failoverIntents(main.log).slice(mainBefore);
@@ -201,24 +135,20 @@ async function main(): Promise<void> {
     for (let i = 0; i < kills; i++) {
       if ((await obs.currentScene()) !== 'LIVE') {
         const since = Date.now();
-        await eventually(() => program.find((p) => p.at >= since && p.scene === 'LIVE'), 60_000, 10);
+        await eventually(() => program.onAirAfter('LIVE', since), 60_000, 10);
       }
       await sleep(2000 + Math.random() * 1000);
       const killedAt = Date.now();
       await phone.kill('SIGKILL');
       // The time is OBS's announcement as the listener stamped it, not when this poll saw it.
-      const { value: at } = await eventually(
-        () => program.find((p) => p.at >= killedAt && p.scene === 'BRB')?.at,
-        30_000,
-        10,
-      );
+      const { value: at } = await eventually(() => program.onAirAfter('BRB', killedAt), 30_000, 10);
       brb.push(at - killedAt);
       process.stderr.write(`kill ${i + 1}/${kills}: BRB after ${brb.at(-1)} ms\n`);
       await sleep(300);
       phone.publish(2000);
     }
     clearInterval(rssTimer);
-    const endMetrics = await scrape(main);
+    const endMetrics = await main.metrics();
     const mb = (name: string) => Math.round(((endMetrics(name) ?? 0) / 2 ** 20) * 10) / 10;
     const result = {
       machine: machine(),
@@ -250,17 +180,13 @@ async function main(): Promise<void> {
     for (const h of hogs) h.kill('SIGKILL');
     for (const e of engines) {
       const code = e.proc.proc.exitCode;
-      await e.proc.stop();
+      await e.stop();
       // An engine that died during the run says why here.
-      writeFileSync(join(dirname(e.log), 'stderr.log'), `exit ${code}\n${e.proc.stderr()}`);
+      writeFileSync(join(e.home, 'stderr.log'), `exit ${code}\n${e.proc.stderr()}`);
     }
     await phone.stop();
-    await out.stop();
-    await obs.dispose();
+    await stopObs();
   }
 }
 
-main().catch((err) => {
-  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+runMain('false-failover', main);

@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { EngineMetrics, IpcServer } from '@telemy/engine';
 import { createLogger, makeMessage, type StatusSnapshotPayload } from '@telemy/protocol';
 import { ShimIpcClient } from '@telemy/shim';
+import { percentileAtIndex } from './lib/report.js';
 
 const wallNow = () => performance.timeOrigin + performance.now();
 const silent = createLogger('bench-ipc', { level: 'silent' });
@@ -170,15 +171,13 @@ async function runBench(samples: number): Promise<void> {
       if (r === undefined) throw new Error(`${id} never arrived`);
       return r - t;
     });
-    lat.sort((a, b) => a - b);
-    const pct = (q: number) => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!;
     return {
       phase: p.name,
       samples: lat.length,
       floodRate: p.floodSent / p.seconds,
-      p50: pct(0.5),
-      p99: pct(0.99),
-      max: lat.at(-1)!,
+      p50: percentileAtIndex(lat, 50),
+      p99: percentileAtIndex(lat, 99),
+      max: Math.max(...lat),
     };
   });
   const ms = (x: number) => x.toFixed(3);

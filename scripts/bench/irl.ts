@@ -10,16 +10,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type ObsHandle, startObs } from '../../test/support/obs-harness.js';
 import { type SrtPublisher, startFfmpegPublisher } from '../../test/support/srt.js';
-import {
-  eventually,
-  newTelemyHome,
-  startTelemy,
-  type TelemyProcess,
-  telemySync,
-  writeConfig,
-} from '../../test/support/telemy-process.js';
+import { eventually } from '../../test/support/telemy-process.js';
+import { type BenchEngine, startEngine } from './lib/engine.js';
+import { sceneLog, useTransition } from './lib/obs.js';
+import { latencyRow } from './lib/report.js';
 
 const FAILOVER_TRIALS = Number(process.argv[2] ?? 20);
 const START_TRIALS = Number(process.argv[3] ?? 5);
@@ -29,73 +27,44 @@ const STALL_AFTER_MS = 300;
 const OBS_PORT = 44760;
 const ENGINE_PORT = 7225;
 const PASSWORD = 'irl-bench-obs-password';
-const base = `http://127.0.0.1:${ENGINE_PORT}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-let token = '';
-async function api(route: string, method: 'GET' | 'POST' = 'GET'): Promise<unknown> {
-  const res = await fetch(`${base}${route}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(method === 'POST' ? { body: '{}' } : {}),
-  });
-  if (!res.ok) throw new Error(`${method} ${route}: HTTP ${res.status} ${await res.text()}`);
-  return res.json();
-}
 
 interface State {
   engine: { mode: string };
   cloud: { control_plane: { reachable: boolean | null }; session: { status: string } | null } | null;
   events: { at_ms: number; kind: string; data?: { to?: string } }[];
 }
-const state = () => api('/api/state') as Promise<State>;
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
-function summary(xs: number[]): string {
-  const s = [...xs].sort((a, b) => a - b);
-  return `| ${s.length} | ${Math.round(pct(s, 50))} | ${Math.round(pct(s, 95))} | ${Math.round(s[s.length - 1] as number)} |`;
-}
 
 let obs: ObsHandle | null = null;
-let telemy: TelemyProcess | null = null;
+let telemy: BenchEngine | null = null;
 let phone: SrtPublisher | null = null;
 try {
   obs = await startObs({ port: OBS_PORT, password: PASSWORD, scenes: ['LIVE', 'BRB', 'OFFLINE'] });
-  const home = newTelemyHome();
-  const configFile = writeConfig(
-    home,
-    [
-      `[obs]\nport = ${OBS_PORT}`,
-      `[server]\nport = ${ENGINE_PORT}`,
+  telemy = await startEngine({
+    command: 'start',
+    obsPort: OBS_PORT,
+    port: ENGINE_PORT,
+    toml: [
       '[scenes]\nlive = "LIVE"\nlow = ""\nbrb = "BRB"\noffline = "OFFLINE"',
       '[failover]\nrecover_after_ms = 1000\nlow_bitrate_kbps = 300\noffline_bitrate_kbps = 100',
       '[[sources]]\nname = "relay"\ntype = "relay"',
       '[cloud]\nmode = "embedded"',
-      '',
-    ].join('\n'),
-  );
-  telemySync(['vault', 'set', 'obs_password'], { home, input: `${PASSWORD}\n` });
-  telemy = startTelemy(['--config', configFile, 'start'], {
-    home,
+    ],
+    secrets: { obs_password: PASSWORD },
     env: {
       TELEMY_RELAY_STALL_AFTER_MS: String(STALL_AFTER_MS),
       TELEMY_RELAY_INGEST_LATENCY_MS: String(SRT_LATENCY_MS),
       TELEMY_ENGINE_STARTUP_WINDOW_MS: '60000',
     },
   });
-  token = (await telemy.waitFor(/dashboard: \S+\?token=(\S+)/, 120_000))[1] as string;
+  const engine = telemy;
+  const state = () => engine.get<State>('/api/state');
   await eventually(async () => (await state()).cloud?.control_plane.reachable === true, 120_000, 250);
 
   // 2. start → IRL_ACTIVE (each trial a fresh relay: stop, wait for studio, start again).
   const startMs: number[] = [];
   for (let i = 0; i < START_TRIALS; i++) {
     const t0 = Date.now();
-    await api('/api/relay/start', 'POST');
+    await engine.post('/api/relay/start');
     const active = await eventually(
       async () => {
         const e = (await state()).events.find(
@@ -109,47 +78,38 @@ try {
     startMs.push(active.value.at_ms - t0);
     process.stderr.write(`start trial ${i + 1}: ${active.value.at_ms - t0} ms\n`);
     if (i < START_TRIALS - 1) {
-      await api('/api/relay/stop', 'POST');
+      await engine.post('/api/relay/stop');
       await eventually(async () => (await state()).engine.mode === 'STUDIO', 30_000, 100);
     }
   }
 
   // 1. failover: phone killed → OBS on BRB.
-  const session = (await api('/api/relay?reveal=true')) as { session: { ingest: { srt_url: string } } };
+  const session = await engine.get<{ session: { ingest: { srt_url: string } } }>('/api/relay?reveal=true');
   const phoneUrl = session.session.ingest.srt_url;
   const ws = await obs.client();
-  if (TRANSITION) await ws.call('SetCurrentSceneTransition', { transitionName: TRANSITION });
-  const transition = (await ws.call('GetCurrentSceneTransition')) as {
-    transitionName: string;
-    transitionDuration: number | null;
-  };
-  let lastScene = '';
-  let lastSceneAt = 0;
-  ws.on('CurrentProgramSceneChanged', (d) => {
-    lastScene = d.sceneName;
-    lastSceneAt = performance.now();
-  });
+  const transition = await useTransition(ws, TRANSITION);
+  const scenes = sceneLog(ws);
   const failoverMs: number[] = [];
   const killedWall: number[] = [];
   for (let i = 0; i < FAILOVER_TRIALS; i++) {
     phone = startFfmpegPublisher({ url: phoneUrl, bitrateKbps: 1500, size: '320x180' });
-    await eventually(() => lastScene === 'LIVE', 60_000, 10);
+    await eventually(() => scenes.changes.at(-1)?.scene === 'LIVE', 60_000, 10);
     await sleep(1000);
     const killedAt = performance.now();
     killedWall.push(Date.now());
     await phone.stop();
     phone = null;
-    await eventually(() => lastScene === 'BRB' && lastSceneAt >= killedAt, 30_000, 5);
-    failoverMs.push(lastSceneAt - killedAt);
-    process.stderr.write(`failover trial ${i + 1}: ${Math.round(lastSceneAt - killedAt)} ms\n`);
+    const { value: brbAt } = await eventually(() => scenes.onAirAfter('BRB', killedAt), 30_000, 5);
+    failoverMs.push(brbAt - killedAt);
+    process.stderr.write(`failover trial ${i + 1}: ${Math.round(brbAt - killedAt)} ms\n`);
     // The relay gives the silent link a fresh listener after relisten_after_stall_ms (1.5 s).
     await sleep(2000);
   }
-  await api('/api/relay/stop', 'POST');
+  await engine.post('/api/relay/stop');
 
   // Where the time goes, from the engine's own log: kill → BRB intent (relay stall pushed and
   // evaluated) and BRB intent → OBS reporting the scene.
-  const intents = telemy
+  const intents = engine.proc
     .stderr()
     .split('\n')
     .filter(
@@ -172,14 +132,14 @@ try {
   process.stdout.write(
     [
       `date: ${new Date().toISOString()}; ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${srtVersion}`,
-      `stall_after_ms = ${STALL_AFTER_MS}; relay ingest SRT latency = ${SRT_LATENCY_MS} ms; OBS transition ${transition.transitionName}${transition.transitionDuration ? ` ${transition.transitionDuration} ms` : ''}`,
+      `stall_after_ms = ${STALL_AFTER_MS}; relay ingest SRT latency = ${SRT_LATENCY_MS} ms; OBS transition ${transition}`,
       '',
       '| figure | trials | p50 ms | p95 ms | max ms |',
       '|---|---|---|---|---|',
-      `| phone killed → OBS reports BRB ${summary(failoverMs)}`,
-      `| … of which kill → BRB intent in the engine ${summary(detectMs)}`,
-      `| … of which BRB intent → OBS reports BRB ${summary(switchMs)}`,
-      `| start request → IRL_ACTIVE (local provider) ${summary(startMs)}`,
+      latencyRow('phone killed → OBS reports BRB', failoverMs, 0),
+      latencyRow('… of which kill → BRB intent in the engine', detectMs, 0),
+      latencyRow('… of which BRB intent → OBS reports BRB', switchMs, 0),
+      latencyRow('start request → IRL_ACTIVE (local provider)', startMs, 0),
       '',
       `failover samples: ${failoverMs.map((x) => Math.round(x)).join(', ')}`,
       `start samples: ${startMs.join(', ')}`,

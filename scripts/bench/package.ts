@@ -14,14 +14,14 @@
  * cache after the install. Writes a Markdown report.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdtempSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type ObsHandle, startObs } from '../../test/support/obs-harness.js';
 import { type InstalledPackage, packAndInstall } from '../../test/support/telemy-package.js';
-import { startTelemy } from '../../test/support/telemy-process.js';
-import { latencyRow, machine } from './report.js';
+import { eventually, startTelemy } from '../../test/support/telemy-process.js';
+import { engineApi } from './lib/engine.js';
+import { latencyRow, loadAverages, machine, writeReport } from './lib/report.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const OBS_PORT = 44801;
@@ -42,20 +42,6 @@ function diskBytes(dir: string): number {
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(2);
 
-async function until<T>(fn: () => Promise<T | null>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== null) return v;
-    } catch {
-      // Not listening yet: the next poll tries again.
-    }
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 interface Run {
   dashboardMs: number;
   obsConnectedMs: number;
@@ -73,18 +59,21 @@ async function coldStart(pkg: InstalledPackage): Promise<Run> {
   const telemy = startTelemy(['start'], { home, env, installed: { bin: pkg.bin, cwd: pkg.dir } });
   try {
     const [, url] = await telemy.waitFor(/dashboard: +(http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/, 120_000);
-    const dashboardMs = await until(
+    // Each poll stamps its own answer: the step only sets how often it asks.
+    const { value: dashboardMs } = await eventually(
       async () => ((await fetch(url as string)).ok ? Date.now() - started : null),
       60_000,
+      20,
     );
-    const token = new URL(url as string).searchParams.get('token');
-    const obsConnectedMs = await until(async () => {
-      const r = await fetch(`http://127.0.0.1:${DASHBOARD_PORT}/api/state`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      const s = (await r.json()) as { obs: { connection: string } };
-      return s.obs.connection === 'connected' ? Date.now() - started : null;
-    }, 60_000);
+    const api = engineApi(DASHBOARD_PORT, new URL(url as string).searchParams.get('token') ?? '');
+    const { value: obsConnectedMs } = await eventually(
+      async () =>
+        (await api.get<{ obs: { connection: string } }>('/api/state')).obs.connection === 'connected'
+          ? Date.now() - started
+          : null,
+      60_000,
+      20,
+    );
     return { dashboardMs, obsConnectedMs };
   } finally {
     const code = await telemy.stop();
@@ -113,9 +102,7 @@ try {
     '# The telemy package: size and cold start',
     '',
     `Written by \`scripts/bench/package.ts\` on ${new Date().toISOString()}.`,
-    `Machine: ${machine()}; load average at the end ${loadavg()
-      .map((l) => l.toFixed(1))
-      .join(' ')}.`,
+    `Machine: ${machine()}; load average at the end ${loadAverages(1, ' ')}.`,
     '',
     '## Size',
     '',
@@ -140,7 +127,7 @@ try {
     `Runs (dashboard / OBS connected, ms): ${results.map((r) => `${r.dashboardMs} / ${r.obsConnectedMs}`).join(', ')}.`,
     '',
   ].join('\n');
-  writeFileSync(args.out, report);
+  writeReport(args.out, report);
   process.stdout.write(`${report}\nwrote ${args.out}\n`);
 } finally {
   await obs?.stop();

@@ -7,9 +7,11 @@ import { execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '@telemy/protocol';
 import { startRelayAgent } from '@telemy/relay';
 import { freeUdpPort, publish, tapTelemetry, waitFor } from '../../packages/relay/test/srt-peers.js';
+import { latencyRow, writeReport } from './lib/report.js';
 
 const TRIALS = Number(process.argv[2] ?? 20);
 const STALL_AFTER_MS = 300;
@@ -17,10 +19,6 @@ const PAIR = 'BENCHPAIRTOKEN234567';
 const WS_TOKEN = 'bench-ws-token-0123456789';
 
 process.env.TELEMY_HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'telemy-bench-relay-'));
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
-}
 
 interface Series {
   label: string;
@@ -67,9 +65,9 @@ async function run(latencyMs: number): Promise<Series> {
             gone = true;
           });
         }
-        await new Promise((r) => setTimeout(r, 20));
+        await sleep(20);
       }
-      await new Promise((r) => setTimeout(r, 1_500));
+      await sleep(1_500);
       const killedAt = performance.now();
       pub.kill();
       const stalled = await waitFor(
@@ -83,7 +81,7 @@ async function run(latencyMs: number): Promise<Series> {
       // has dropped the dead one; restarting the listener lets the next trial connect at once.
       agent.processes.ingest[0]?.kill();
       await waitFor(() => agent.processes.ingest[0]?.pid, 5_000, 'ingest listener restarted');
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       process.stdout.write(
         `latency ${latencyMs} ms, trial ${i + 1}: ${(stalled.receivedAt - killedAt).toFixed(1)} ms\n`,
       );
@@ -96,11 +94,7 @@ async function run(latencyMs: number): Promise<Series> {
 }
 
 const series = [await run(20), await run(120)];
-const rows = series.map((s) => {
-  const sorted = [...s.samples].sort((a, b) => a - b);
-  const f = (n: number) => n.toFixed(0);
-  return `| ${s.label} | ${sorted.length} | ${f(pct(sorted, 50))} | ${f(pct(sorted, 95))} | ${f(sorted.at(-1) as number)} | ${f(STALL_AFTER_MS + s.latencyMs)} |`;
-});
+const rows = series.map((s) => `${latencyRow(s.label, s.samples, 0)} ${STALL_AFTER_MS + s.latencyMs} |`);
 const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 const node = process.version;
 const srt = execSync('srt-live-transmit -version 2>&1 | head -1', { encoding: 'utf8' }).trim();
@@ -131,6 +125,5 @@ Between trials the bench restarts the ingest listener so the next publisher conn
 peer-idle timeout; the agent itself gives a silent link a fresh listener after
 \`relisten_after_stall_ms\` (1.5 s), which is what a reconnecting phone relies on.
 `;
-fs.mkdirSync('docs/bench', { recursive: true });
-fs.writeFileSync('docs/bench/relay.md', doc);
+writeReport('docs/bench/relay.md', doc);
 process.stdout.write(`\n${doc}`);

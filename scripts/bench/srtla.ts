@@ -11,7 +11,7 @@
 import { writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { SrtlaReceiver, type UdpAddress } from '../../packages/relay/src/srtla/receiver.js';
-import { machine, percentile } from './report.js';
+import { machine, percentile } from './lib/report.js';
 
 const rounds = Number(process.argv[2] ?? 7);
 const perRound = Number(process.argv[3] ?? 1_000_000);
