@@ -51,7 +51,13 @@ export class EngineApi {
       },
       body: post && body !== null ? JSON.stringify(body) : undefined,
     });
-    return { status: r.status, json: (await r.json()) as T };
+    const text = await r.text();
+    try {
+      return { status: r.status, json: JSON.parse(text) as T };
+    } catch {
+      // The shim answers with its own page while the engine is away.
+      throw new Error(`${path} → ${r.status}, not JSON: ${text.slice(0, 200)}`);
+    }
   }
 
   /** GET that must answer 200; the JSON body. */
