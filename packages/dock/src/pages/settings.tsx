@@ -64,6 +64,7 @@ export function draftFromState(state: DockState): SettingsFormInput | null {
       url: s.url ?? '',
       stats_file: s.stats_file ?? '',
       input: s.input ?? '',
+      was: s.name,
     })),
     chat: Object.fromEntries(
       DOCK_CHAT_PLATFORMS.map((p) => [p, { channel: c.chat[p].channel, token: '' }]),

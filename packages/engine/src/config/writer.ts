@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { type SourceForm, sourceFormSchema } from '@telemy/protocol';
 import { stringify } from 'smol-toml';
 import { writeFileAtomic } from './atomic-write.js';
 import { parseConfigText, validateConfig } from './loader.js';
@@ -47,6 +48,32 @@ export function replaceConfigTables(
   changes: Partial<Pick<TelemyConfig, 'outputs' | 'sources'>>,
 ): TelemyConfig {
   return rewriteConfigFile(file, (raw) => Object.assign(raw, changes));
+}
+
+/** The `[[sources]]` keys the settings page edits; every other key of an entry is kept as it was. */
+const FORM_SOURCE_KEYS = Object.keys(sourceFormSchema.in.shape).filter((k) => k !== 'was');
+
+/**
+ * The settings page's sources merged onto the file's `[[sources]]` entries. Each edited source
+ * starts from the entry it was loaded from (`was`, else its name), so fields the page does not show
+ * (publisher, stream, username, password_key, …) survive a save; a field the page cleared is removed.
+ * Entries the page no longer lists are dropped: the user removed them.
+ */
+export function mergeSourceEdits(previous: unknown, edits: readonly SourceForm[]): Record<string, unknown>[] {
+  const entries = Array.isArray(previous)
+    ? previous.filter((e): e is Record<string, unknown> => typeof e === 'object' && e !== null)
+    : [];
+  // A name another edit was loaded as belongs to that edit (renamed), not to a new source reusing it.
+  const claimed = new Set(edits.map((e) => e.was).filter((w) => w !== undefined));
+  return edits.map((edit) => {
+    const from = edit.was ?? (claimed.has(edit.name) ? undefined : edit.name);
+    const origin = entries.find((e) => from !== undefined && e.name === from) ?? {};
+    const kept = Object.entries(origin).filter(([k]) => !FORM_SOURCE_KEYS.includes(k));
+    const edited = FORM_SOURCE_KEYS.map((k) => [k, edit[k as keyof SourceForm]] as const).filter(
+      ([, v]) => v !== undefined,
+    );
+    return Object.fromEntries([...kept, ...edited]);
+  });
 }
 
 function setKey(text: string, dotted: string, value: ScalarChange): string {

@@ -119,6 +119,11 @@ export const sourceFormSchema = z
     url: optionalUrl.optional(),
     stats_file: z.string().max(4096).optional(),
     input: z.string().max(256).optional(),
+    /**
+     * The name the source had when the page loaded (absent for a source added on the page): the
+     * engine keeps that entry's fields the form does not show (publisher, stream, username, …).
+     */
+    was: z.string().max(256).optional(),
   })
   .superRefine((s, ctx) => {
     const field = sourceRequiredField(s.type);
