@@ -2,6 +2,7 @@ import { errorText, type Guard, type Logger, SETTING_KEYS, type SettingsForm } f
 import type { CloudLink } from '../cloudlink/cloudlink.js';
 import { fixMediaSources } from '../cloudlink/obs-media-source.js';
 import { ConfigError, type ConfigStore, type OutputConfig, type ScalarChange } from '../config/index.js';
+import { mergeSourceEdits } from '../config/writer.js';
 import type { CommandResult, FailoverController } from '../failover/controller.js';
 import type { ActiveIntent, CommandOrigin } from '../failover/machine.js';
 import type { AutomationFlags } from '../failover/params.js';
@@ -155,9 +156,7 @@ export class EngineControl {
         Object.assign(table('obs'), { host: form.obs.host, port: form.obs.port });
         Object.assign(table('scenes'), form.scenes);
         Object.assign(table('failover'), form.thresholds, form.timings);
-        raw.sources = form.sources.map((src) =>
-          Object.fromEntries(Object.entries(src).filter(([, v]) => v !== undefined)),
-        );
+        raw.sources = mergeSourceEdits(raw.sources, form.sources);
         raw.outputs = form.outputs;
         const cloud = table('cloud');
         Object.assign(cloud, { mode: form.cloud.mode, region_preference: form.cloud.region_preference });
