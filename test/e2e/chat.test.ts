@@ -1,20 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KickStub } from '../support/chat-stubs/kick-stub.js';
 import { type StubChatter, TwitchIrcStub } from '../support/chat-stubs/twitch-irc-stub.js';
 import { YouTubeApiStub } from '../support/chat-stubs/youtube-stub.js';
+import { EngineApi } from '../support/engine-api.js';
+import { launchTelemy, setSecrets, toml, writeEngineConfig } from '../support/engine-run.js';
 import { type ObsHandle, startObs } from '../support/obs-harness.js';
 import { type SrtPublisher, startFfmpegPublisher } from '../support/srt.js';
-import {
-  eventually,
-  newTelemyHome,
-  startTelemy,
-  type TelemyProcess,
-  telemySync,
-  writeConfig,
-} from '../support/telemy-process.js';
+import { type SrtFeed, startSrtFeed } from '../support/srt-feed.js';
+import { eventually, newTelemyHome, type TelemyProcess } from '../support/telemy-process.js';
 
 /**
  * Issue 8 end to end: `telemy engine` (direct switching) against a real headless OBS, with Twitch,
@@ -39,13 +34,12 @@ const VIEWER: StubChatter = { login: 'viewer', userId: '4', badges: '' };
 let obs: ObsHandle;
 let engine: TelemyProcess;
 let home: string;
-let token: string;
 let twitch: TwitchIrcStub;
 let kick: KickStub;
 let youtube: YouTubeApiStub;
-let relay: ChildProcess;
+let relay: SrtFeed;
 let phone: SrtPublisher;
-const base = `http://127.0.0.1:${ENGINE_PORT}`;
+const api = new EngineApi(ENGINE_PORT);
 /** When each command was last accepted, to wait out its global cooldown before reusing it. */
 const acceptedAt = new Map<string, number>();
 
@@ -65,13 +59,7 @@ interface ApiState {
   events: Array<{ text: string; request_id: string | null }>;
 }
 
-async function api<T>(path: string): Promise<T> {
-  const r = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
-  expect(r.status).toBe(200);
-  return (path === '/metrics' ? r.text() : r.json()) as Promise<T>;
-}
-
-const state = () => api<ApiState>('/api/state');
+const state = () => api.get<ApiState>('/api/state');
 
 function audit(): AuditLine[] {
   const dir = join(home, 'audit');
@@ -124,39 +112,18 @@ beforeAll(async () => {
     new YouTubeApiStub({ tokens: ['yt-secret'], pollingIntervalMillis: 100 }).start(),
   ]);
   home = newTelemyHome();
-  const statsFile = join(home, 'srt-stats.json');
   // ~600 kbps is ~57 packets/s: stats every 15 packets is about four a second.
-  relay = spawn(
-    'srt-live-transmit',
-    [
-      '-pf:json',
-      `-statsout:${statsFile}`,
-      '-s:15',
-      `srt://:${SRT_PORT}?mode=listener`,
-      `udp://127.0.0.1:${SINK_PORT}`,
-    ],
-    { stdio: 'ignore' },
-  );
-  phone = startFfmpegPublisher({ url: `srt://127.0.0.1:${SRT_PORT}`, bitrateKbps: 600, size: '320x180' });
-  writeConfig(
+  relay = await startSrtFeed({ port: SRT_PORT, sinkPort: SINK_PORT, dir: home, statsEveryPackets: 15 });
+  phone = startFfmpegPublisher({ url: relay.url, bitrateKbps: 600, size: '320x180' });
+  writeEngineConfig(
     home,
-    `[obs]
-port = ${OBS_PORT}
-[server]
-port = ${ENGINE_PORT}
-[cloud]
-mode = "off"
-[automation]
-# Only chat commands switch scenes here, so a reclassified feed cannot move OBS under the test.
-auto_scene_switch = false
-[failover]
-low_bitrate_kbps = 400
-offline_bitrate_kbps = 100
-[[sources]]
-name = "phone"
-type = "srt_live_transmit"
-stats_file = "${statsFile}"
-[chat]
+    { obsPort: OBS_PORT, enginePort: ENGINE_PORT },
+    toml.cloudOff,
+    // Only chat commands switch scenes here, so a reclassified feed cannot move OBS under the test.
+    '[automation]\nauto_scene_switch = false',
+    '[failover]\nlow_bitrate_kbps = 400\noffline_bitrate_kbps = 100',
+    toml.srtSource(relay.statsFile),
+    `[chat]
 admins = []
 privacy_scene = "PRIVACY"
 [chat.twitch]
@@ -178,19 +145,16 @@ live_chat_id = "${youtube.liveChatId}"
 quota_per_day = 10000000
 `,
   );
-  for (const [key, secret] of [
-    ['obs_password', OBS_PASSWORD],
-    ['twitch_token', 'tw-secret'],
-    ['kick_token', 'kick-secret'],
-    ['youtube_token', 'yt-secret'],
-  ] as const) {
-    expect(telemySync(['vault', 'set', key], { home, input: `${secret}\n` }).status).toBe(0);
-  }
-  engine = startTelemy(['engine', '--config', join(home, 'config.toml')], {
+  setSecrets(home, {
+    obs_password: OBS_PASSWORD,
+    twitch_token: 'tw-secret',
+    kick_token: 'kick-secret',
+    youtube_token: 'yt-secret',
+  });
+  ({ telemy: engine, token: api.token } = await launchTelemy('engine', {
     home,
     env: { TWURPLE_MOCK_API_PORT: String(twitch.httpPort) },
-  });
-  token = (await engine.waitFor(/dashboard: \S+\?token=(\S+)/))[1] as string;
+  }));
   await eventually(async () => {
     const s = await state();
     return (
@@ -205,7 +169,7 @@ quota_per_day = 10000000
 afterAll(async () => {
   await engine?.stop();
   await phone?.stop();
-  relay?.kill('SIGKILL');
+  await relay?.stop();
   await Promise.all([obs?.dispose(), twitch?.close(), kick?.close(), youtube?.close()]);
 });
 
@@ -229,7 +193,7 @@ describe('chat commands through telemy engine and a real OBS', () => {
     expect(await obs.currentScene()).toBe('LIVE');
     const s = await state();
     expect(s.events.some((e) => e.request_id === line.request_id && /denied_role/.test(e.text))).toBe(true);
-    const metrics = await api<string>('/metrics');
+    const metrics = await api.metrics();
     expect(metrics).toMatch(
       /^telemy_chat_commands_total\{[^}]*platform="twitch"[^}]*command="brb"[^}]*outcome="denied_role"[^}]*\} 1$/m,
     );
@@ -305,7 +269,7 @@ describe('chat commands through telemy engine and a real OBS', () => {
     }, 5_000);
     expect(denied.value.map((a) => a.platform).sort()).toEqual(['kick', 'youtube']);
     expect(await obs.currentScene()).toBe('LIVE');
-    const metrics = await api<string>('/metrics');
+    const metrics = await api.metrics();
     expect(metrics).toMatch(
       /^telemy_chat_commands_total\{[^}]*platform="kick"[^}]*command="brb"[^}]*outcome="accepted"[^}]*\} 1$/m,
     );

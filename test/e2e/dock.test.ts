@@ -1,21 +1,22 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ensureDockBuilt } from '@telemy/dock';
 import { Vault } from '@telemy/engine/vault';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { artifactsDir, type LaunchedBrowser, launchChromium } from '../support/browser.js';
+import { EngineApi } from '../support/engine-api.js';
+import { launchTelemy, shimEngine, toml, writeEngineConfig } from '../support/engine-run.js';
 import { type ObsHandle, startObs } from '../support/obs-harness.js';
+import { ProgramLog } from '../support/obs-program.js';
 import { findSecrets } from '../support/secret-scan.js';
 import { type SrtPublisher, startFfmpegPublisher } from '../support/srt.js';
+import { type SrtFeed, startSrtFeed } from '../support/srt-feed.js';
 import {
   AUTOMATION_WITHOUT_STREAM,
   eventually,
   newTelemyHome,
-  startTelemy,
   type TelemyProcess,
-  writeConfig,
 } from '../support/telemy-process.js';
 
 /**
@@ -43,37 +44,14 @@ let browser: LaunchedBrowser;
 let home: string;
 let configFile: string;
 let dashboardUrl: string;
-let token: string;
 let artifacts: string;
-let relay: ChildProcess;
+let relay: SrtFeed;
 let phone: SrtPublisher | null = null;
-/** Program scenes in the order OBS reported them (CurrentProgramSceneChanged). */
-const onAir: string[] = [];
+let program: ProgramLog;
+const api = new EngineApi(ENGINE_PORT);
 /** Every text frame the dock pages received on their WebSocket. */
 const frames: string[] = [];
 const pageErrors: string[] = [];
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-/** The engine child of `telemy start` (the shim spawns it; a restart changes the pid). */
-function enginePid(shimPid: number): number | null {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (ppid === shimPid && cmd.split('\0').includes('engine')) return Number(entry);
-    } catch {
-      // Process vanished while scanning.
-    }
-  }
-  return null;
-}
 
 /** Waits for the banner to say Connected; on timeout the error carries the banner and telemy's output. */
 async function waitConnected(page: Page, timeout: number): Promise<void> {
@@ -113,6 +91,21 @@ async function obsSceneList(): Promise<string[]> {
   return r.scenes.map((s) => String(s.sceneName));
 }
 
+/** Waits until the dock lists exactly OBS's scenes. */
+async function listsObsScenes(page: Page): Promise<void> {
+  const scenes = (await obsSceneList()).sort();
+  await expect.poll(async () => (await sceneNames(page)).sort(), { timeout: 15_000 }).toEqual(scenes);
+}
+
+/** A value on the page's window: still there later means the page was not reloaded. */
+async function mark(page: Page, value: number): Promise<void> {
+  await page.evaluate((v) => {
+    (window as unknown as { marker: number }).marker = v;
+  }, value);
+}
+
+const markOf = (page: Page) => page.evaluate(() => (window as unknown as { marker?: number }).marker);
+
 beforeAll(async () => {
   await ensureDockBuilt();
   obs = await startObs({
@@ -120,42 +113,28 @@ beforeAll(async () => {
     password: SECRETS.obs_password,
     scenes: ['LIVE', 'LOW', 'BRB', 'OFFLINE'],
   });
-  (await obs.client()).on('CurrentProgramSceneChanged', (e) => onAir.push(e.sceneName));
+  program = await ProgramLog.watch(obs);
 
   home = newTelemyHome();
-  const statsFile = path.join(home, 'srt-stats.json');
-  relay = spawn(
-    'srt-live-transmit',
-    [
-      '-pf:json',
-      `-statsout:${statsFile}`,
-      '-s:20',
-      `srt://:${SRT_PORT}?mode=listener`,
-      `udp://127.0.0.1:${SINK_PORT}`,
-    ],
-    { stdio: 'ignore' },
-  );
-  phone = startFfmpegPublisher({ url: `srt://127.0.0.1:${SRT_PORT}`, bitrateKbps: 2000 });
+  relay = await startSrtFeed({ port: SRT_PORT, sinkPort: SINK_PORT, dir: home });
+  phone = startFfmpegPublisher({ url: relay.url, bitrateKbps: 2000 });
 
-  configFile = writeConfig(
+  configFile = writeEngineConfig(
     home,
-    [
-      `[obs]\nport = ${OBS_PORT}`,
-      `[server]\nport = ${ENGINE_PORT}`,
-      '[cloud]\nmode = "off"',
-      '[failover]\nlow_bitrate_kbps = 800\noffline_bitrate_kbps = 200',
-      AUTOMATION_WITHOUT_STREAM,
-      `[[sources]]\nname = "phone"\ntype = "srt_live_transmit"\nstats_file = "${statsFile}"`,
-      '',
-    ].join('\n'),
+    { obsPort: OBS_PORT, enginePort: ENGINE_PORT },
+    toml.cloudOff,
+    '[failover]\nlow_bitrate_kbps = 800\noffline_bitrate_kbps = 200',
+    AUTOMATION_WITHOUT_STREAM,
+    toml.srtSource(relay.statsFile),
   );
   // In-process (a key file, as on these machines): `telemy vault set` is covered elsewhere and costs a CLI start per key.
   const vault = await Vault.open(home, { keyring: null });
   for (const [key, value] of Object.entries(SECRETS)) vault.set(key, value);
-  telemy = startTelemy(['start', '--config', configFile], { home, env: SLOW_MACHINE });
-  const m = await telemy.waitFor(/dashboard: (\S+\?token=(\S+))/, 120_000);
-  dashboardUrl = m[1] as string;
-  token = m[2] as string;
+  ({
+    telemy,
+    dashboardUrl,
+    token: api.token,
+  } = await launchTelemy('start', { home, config: configFile, env: SLOW_MACHINE, timeoutMs: 120_000 }));
   browser = await launchChromium();
   artifacts = await artifactsDir();
 }, 300_000);
@@ -164,8 +143,7 @@ afterAll(async () => {
   await browser?.close();
   await telemy?.stop();
   await phone?.stop();
-  relay?.kill('SIGKILL');
-  if (relay) await exited(relay);
+  await relay?.stop();
   await obs?.dispose();
   if (home) rmSync(home, { recursive: true, force: true });
 });
@@ -180,7 +158,7 @@ describe('the dock in Chromium against telemy start and a real OBS', () => {
       .toContain('PROGRAM');
     // (The harness put LIVE on program before this listener existed; its event may still land here.)
     expect(
-      onAir.filter((scene) => scene !== 'LIVE'),
+      program.scenes.map((p) => p.value).filter((scene) => scene !== 'LIVE'),
       'a healthy feed switched nothing',
     ).toEqual([]);
     expect((await sceneNames(page)).sort()).toEqual((await obsSceneList()).sort());
@@ -199,21 +177,19 @@ describe('the dock in Chromium against telemy start and a real OBS', () => {
 
   it('a click switches OBS (seen through obs-websocket) and the dock shows completed', async () => {
     const page = await openDock(400);
-    const before = onAir.length;
+    const before = Date.now();
     await page.locator('[data-scene="Just Chatting"]').click();
-    await eventually(() => onAir.slice(before).includes('Just Chatting'), 5000).catch(async (err) => {
+    await eventually(() => program.since(before).includes('Just Chatting'), 5000).catch(async (err) => {
       // Say what the dock and the engine saw, so a rare miss explains itself.
       const result = await page
         .getByTestId('switch-result')
         .textContent()
         .catch(() => null);
-      const st = (await (
-        await fetch(`http://127.0.0.1:${ENGINE_PORT}/api/state`, {
-          headers: { authorization: `Bearer ${token}` },
-        })
-      ).json()) as { events: Array<{ kind: string; text: string }> };
+      const st = await api.get<{ events: Array<{ kind: string; text: string }> }>('/api/state');
       const events = st.events.slice(-8).map((e) => `${e.kind}: ${e.text}`);
-      throw new Error(`${err}; dock: ${result}; OBS: ${onAir.slice(before)}; engine: ${events.join(' | ')}`);
+      throw new Error(
+        `${err}; dock: ${result}; OBS: ${program.since(before)}; engine: ${events.join(' | ')}`,
+      );
     });
     expect(await obs.currentScene()).toBe('Just Chatting');
     await page
@@ -237,17 +213,17 @@ describe('the dock in Chromium against telemy start and a real OBS', () => {
     expect(readFileSync(configFile, 'utf8')).toMatch(/auto_scene_switch = false/);
     await page.getByTestId('automation-state').and(page.locator('[data-state="paused"]')).waitFor();
 
-    const before = onAir.length;
+    const before = Date.now();
     await phone?.stop();
     phone = null;
     await expect.poll(() => feedClass(page), { timeout: 5000 }).toBe('Feed offline');
     await new Promise((r) => setTimeout(r, 2500));
-    expect(onAir.slice(before)).toEqual([]);
+    expect(program.since(before)).toEqual([]);
     expect(await obs.currentScene()).toBe('LIVE');
 
     await toggle.click();
     await expect.poll(() => toggle.isChecked()).toBe(true);
-    await eventually(() => onAir.slice(before).includes('BRB'), 5000);
+    await eventually(() => program.since(before).includes('BRB'), 5000);
     await expect.poll(() => page.locator('[data-scene="BRB"]').textContent()).toContain('PROGRAM');
     expect(readFileSync(configFile, 'utf8')).toMatch(/auto_scene_switch = true/);
     await page.close();
@@ -292,11 +268,9 @@ describe('the dock in Chromium against telemy start and a real OBS', () => {
 
   it('shows "engine not running" when the engine dies and recovers without a reload when it is back', async () => {
     const page = await openDock(320);
-    await page.evaluate(() => {
-      (window as unknown as { marker: number }).marker = 7;
-    });
+    await mark(page, 7);
     const shimPid = telemy.proc.pid as number;
-    const pid = enginePid(shimPid);
+    const pid = shimEngine(shimPid);
     expect(pid).not.toBeNull();
     process.kill(pid as number, 'SIGKILL');
     await page
@@ -306,43 +280,39 @@ describe('the dock in Chromium against telemy start and a real OBS', () => {
     expect(await page.locator('.app').getAttribute('class')).toContain('is-stale');
     // The shim restarts a crashed engine once; the page finds it again by itself.
     await waitConnected(page, 90_000);
-    expect(enginePid(shimPid)).not.toBe(pid);
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
-    await expect
-      .poll(async () => (await sceneNames(page)).sort(), { timeout: 15_000 })
-      .toEqual((await obsSceneList()).sort());
+    expect(shimEngine(shimPid)).not.toBe(pid);
+    expect(await markOf(page)).toBe(7);
+    await listsObsScenes(page);
     await page.close();
   }, 240_000);
 
   it('after a second crash the dock says the engine failed twice; a new telemy start recovers it without a reload', async () => {
     const page = await openDock(320);
-    await page.evaluate(() => {
-      (window as unknown as { marker: number }).marker = 8;
-    });
-    process.kill(enginePid(telemy.proc.pid as number) as number, 'SIGKILL');
+    await mark(page, 8);
+    process.kill(shimEngine(telemy.proc.pid as number) as number, 'SIGKILL');
     const banner = page.getByTestId('conn-banner');
     await banner.filter({ hasText: 'Engine failed twice: ' }).waitFor({ timeout: 15_000 });
     expect(await banner.textContent()).toBe('✖ Engine failed twice: engine killed by SIGKILL');
     await page.screenshot({ path: path.join(artifacts, 'e2e-dock-failed-320.png') });
 
     await telemy.stop();
-    telemy = startTelemy(['start', '--config', configFile], { home, env: SLOW_MACHINE });
-    await telemy.waitFor(/dashboard: /, 120_000);
+    ({ telemy } = await launchTelemy('start', {
+      home,
+      config: configFile,
+      env: SLOW_MACHINE,
+      timeoutMs: 120_000,
+    }));
     await waitConnected(page, 60_000);
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(8);
-    await expect
-      .poll(async () => (await sceneNames(page)).sort(), { timeout: 15_000 })
-      .toEqual((await obsSceneList()).sort());
+    expect(await markOf(page)).toBe(8);
+    await listsObsScenes(page);
     await page.close();
   }, 240_000);
 
   it('no DockState frame the browser received carries a secret, the token, a JWT or pairing details', async () => {
     expect(frames.length).toBeGreaterThan(20);
-    const state = await fetch(`http://127.0.0.1:${ENGINE_PORT}/api/state`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
+    const state = await fetch(`${api.base}/api/state`, { headers: api.bearer() });
     expect(state.status).toBe(200);
-    const secrets = [...Object.values(SECRETS), token];
+    const secrets = [...Object.values(SECRETS), api.token];
     const leaks = [...frames, await state.text()].flatMap((f) => findSecrets(f, secrets));
     expect(leaks).toEqual([]);
     expect(pageErrors).toEqual([]);
