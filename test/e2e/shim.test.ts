@@ -1,18 +1,17 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EngineApi, type EngineEvent } from '../support/engine-api.js';
+import { launchTelemy, setSecrets, shimEngine, toml, writeEngineConfig } from '../support/engine-run.js';
 import { type ObsHandle, startObs } from '../support/obs-harness.js';
+import { running } from '../support/procs.js';
 import { type SrtFeed, startSrtFeed } from '../support/srt-feed.js';
 import {
   AUTOMATION_WITHOUT_STREAM,
   eventually,
   newTelemyHome,
-  startTelemy,
   type TelemyProcess,
-  telemySync,
-  writeConfig,
 } from '../support/telemy-process.js';
 
 /**
@@ -24,61 +23,31 @@ import {
 const OBS_PORT = 44601;
 const ENGINE_PORT = 7191;
 const PASSWORD = 'shim-e2e-pw';
-const base = `http://127.0.0.1:${ENGINE_PORT}`;
+const api = new EngineApi(ENGINE_PORT);
 
-interface EventView {
-  kind: string;
-  at_ms: number;
-  request_id: string | null;
-  data: Record<string, unknown>;
-}
 interface StateView {
   engine: { mode: string; uptime_s: number; scene_path: { via: string; ready: boolean } };
   feed: { health: string };
-  events: EventView[];
+  events: EngineEvent[];
 }
 
 let obs: ObsHandle;
 let feed: SrtFeed;
 let home: string;
-let token = '';
-const running: TelemyProcess[] = [];
+const started: TelemyProcess[] = [];
 const orphans: number[] = [];
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function state(): Promise<StateView> {
-  const r = await fetch(`${base}/api/state`, { headers: { authorization: `Bearer ${token}` } });
-  if (r.status !== 200) throw new Error(`/api/state → ${r.status}`);
-  return (await r.json()) as StateView;
-}
+const state = () => api.get<StateView>('/api/state');
 
-/** The engine process the shim spawned (its only child). */
-function engineChild(shim: TelemyProcess): number | null {
-  try {
-    // By command line: run from the sources, the shim also has tsx's esbuild service as a child.
-    const out = execFileSync('pgrep', ['-P', String(shim.proc.pid), '-f', 'telemy\\.js.* engine$'], {
-      encoding: 'utf8',
-    }).trim();
-    return out ? Number(out.split('\n')[0]) : null;
-  } catch {
-    return null;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** The engine process the shim spawned. */
+const engineChild = (shim: TelemyProcess) => shimEngine(shim.proc.pid as number);
 
 async function startShim(): Promise<TelemyProcess> {
-  const shim = startTelemy(['start', '--config', join(home, 'config.toml')], { home });
-  running.push(shim);
-  token = (await shim.waitFor(/dashboard: \S+\?token=(\S+)/, 60_000))[1] as string;
+  const { telemy: shim, token } = await launchTelemy('start', { home, timeoutMs: 60_000 });
+  started.push(shim);
+  api.token = token;
   await eventually(async () => {
     const s = await state();
     return s.engine.scene_path.via === 'ipc' && s.engine.scene_path.ready;
@@ -91,23 +60,20 @@ beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'telemy-shim-e2e-'));
   feed = await startSrtFeed({ port: 45110, sinkPort: 45111, dir });
   home = newTelemyHome();
-  writeConfig(
+  writeEngineConfig(
     home,
-    [
-      `[obs]\nport = ${OBS_PORT}`,
-      `[server]\nport = ${ENGINE_PORT}`,
-      '[cloud]\nmode = "off"',
-      '[failover]\nlow_bitrate_kbps = 800\noffline_bitrate_kbps = 200',
-      AUTOMATION_WITHOUT_STREAM,
-      `[[sources]]\nname = "phone"\ntype = "srt_live_transmit"\nstats_file = "${feed.statsFile}"`,
-    ].join('\n'),
+    { obsPort: OBS_PORT, enginePort: ENGINE_PORT },
+    toml.cloudOff,
+    '[failover]\nlow_bitrate_kbps = 800\noffline_bitrate_kbps = 200',
+    AUTOMATION_WITHOUT_STREAM,
+    toml.srtSource(feed.statsFile),
   );
-  expect(telemySync(['vault', 'set', 'obs_password'], { home, input: `${PASSWORD}\n` }).status).toBe(0);
+  setSecrets(home, { obs_password: PASSWORD });
 }, 90_000);
 
 afterAll(async () => {
-  for (const pid of orphans) if (alive(pid)) process.kill(pid, 'SIGKILL');
-  await Promise.all(running.map((p) => p.stop()));
+  for (const pid of orphans) if (running(pid)) process.kill(pid, 'SIGKILL');
+  await Promise.all(started.map((p) => p.stop()));
   await feed?.stop();
   await obs?.dispose();
 });
@@ -137,7 +103,7 @@ describe('telemy start: the shim executes the engine’s switches in OBS', () =>
   });
 
   it('with the shim gone the engine is DEGRADED and emits no switch while the feed changes', async () => {
-    const shim = running[0] as TelemyProcess;
+    const shim = started[0] as TelemyProcess;
     const enginePid = engineChild(shim);
     expect(enginePid).not.toBeNull();
     orphans.push(enginePid as number);
@@ -154,7 +120,7 @@ describe('telemy start: the shim executes the engine’s switches in OBS', () =>
     expect(s.events.filter((e) => e.kind === 'switch_result' && e.at_ms >= from)).toEqual([]);
     expect(await obs.currentScene()).toBe('BRB');
     process.kill(enginePid as number, 'SIGKILL');
-    await eventually(() => !alive(enginePid as number), 5000);
+    await eventually(() => !running(enginePid as number), 5000);
   });
 
   it('kill -9 the engine: restarted once and resumes; killed again: failure line and page, OBS untouched', async () => {
@@ -187,7 +153,7 @@ describe('telemy start: the shim executes the engine’s switches in OBS', () =>
     process.kill(second, 'SIGKILL');
     await eventually(() => /engine failed twice/.test(shim.stderr()), 10_000);
     const page = await eventually(async () => {
-      const r = await fetch(`${base}/`);
+      const r = await fetch(`${api.base}/`);
       const text = await r.text();
       return /restart/i.test(text) ? { status: r.status, text } : null;
     }, 10_000);
