@@ -21,7 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { type ObsHandle, startObs } from '../../test/support/obs-harness.js';
 import { type SrtFeed, startSrtFeed } from '../../test/support/srt-feed.js';
-import { eventually } from '../../test/support/telemy-process.js';
+import { AUTOMATION_WITHOUT_STREAM, eventually } from '../../test/support/telemy-process.js';
 import { runMain } from './lib/cli.js';
 import { startEngine } from './lib/engine.js';
 import { sceneLog, useTransition } from './lib/obs.js';
@@ -52,6 +52,8 @@ async function runProfile(obs: ObsHandle, feed: SrtFeed, profile: Profile, trial
     log: true,
     toml: [
       '[cloud]\nmode = "off"',
+      // OBS does not stream here: without this, automation would hold every switch.
+      AUTOMATION_WITHOUT_STREAM,
       `[failover]\n${profile.failover}`,
       `[[sources]]\nname = "phone"\ntype = "srt_live_transmit"\nstats_file = "${feed.statsFile}"`,
     ],

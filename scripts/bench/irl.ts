@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ObsHandle, startObs } from '../../test/support/obs-harness.js';
 import { type SrtPublisher, startFfmpegPublisher } from '../../test/support/srt.js';
-import { eventually } from '../../test/support/telemy-process.js';
+import { AUTOMATION_WITHOUT_STREAM, eventually } from '../../test/support/telemy-process.js';
 import { type BenchEngine, startEngine } from './lib/engine.js';
 import { sceneLog, useTransition } from './lib/obs.js';
 import { latencyRow } from './lib/report.js';
@@ -48,6 +48,8 @@ try {
       '[failover]\nrecover_after_ms = 1000\nlow_bitrate_kbps = 300\noffline_bitrate_kbps = 100',
       '[[sources]]\nname = "relay"\ntype = "relay"',
       '[cloud]\nmode = "embedded"',
+      // OBS does not stream here: without this, automation would hold every switch.
+      AUTOMATION_WITHOUT_STREAM,
     ],
     secrets: { obs_password: PASSWORD },
     env: {
