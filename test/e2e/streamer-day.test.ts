@@ -3,17 +3,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type StubChatter, TwitchIrcStub } from '../support/chat-stubs/twitch-irc-stub.js';
+import { EngineApi, type EngineEvent } from '../support/engine-api.js';
+import { launchTelemy, setSecrets, toml, writeEngineConfig } from '../support/engine-run.js';
 import { type ObsHandle, startObs } from '../support/obs-harness.js';
+import { ProgramLog } from '../support/obs-program.js';
 import { type SrtListener, startSrtListener } from '../support/srt.js';
 import { type SrtFeed, startSrtFeed } from '../support/srt-feed.js';
-import {
-  eventually,
-  newTelemyHome,
-  startTelemy,
-  type TelemyProcess,
-  telemySync,
-  writeConfig,
-} from '../support/telemy-process.js';
+import { eventually, newTelemyHome, type TelemyProcess, telemySync } from '../support/telemy-process.js';
 
 /**
  * A streamer's day on real OBS (headless), a real SRT "phone" (ffmpeg → srt-live-transmit with
@@ -31,18 +27,8 @@ const OUT_PORT = 47712;
 const PASSWORD = 'streamer-day-pw';
 const CHANNEL = 'streamer';
 const MOD: StubChatter = { login: 'mod1', userId: '2', badges: 'moderator/1' };
-const base = `http://127.0.0.1:${ENGINE_PORT}`;
+const api = new EngineApi(ENGINE_PORT);
 
-interface Stamped<T> {
-  at: number;
-  value: T;
-}
-interface EventView {
-  kind?: string;
-  text: string;
-  at_ms: number;
-  data?: Record<string, unknown>;
-}
 interface StateView {
   status: { level: string; text: string };
   engine: {
@@ -53,7 +39,7 @@ interface StateView {
   };
   obs: { connection: string; currentScene: string | null; streaming: boolean };
   feed: { classification: string };
-  events: EventView[];
+  events: EngineEvent[];
 }
 interface DockView {
   status: { text: string; level: string };
@@ -71,25 +57,11 @@ let sink: SrtListener;
 let twitch: TwitchIrcStub;
 let engine: TelemyProcess | null = null;
 let home: string;
-let token = '';
-const program: Stamped<string>[] = [];
-const streaming: Stamped<boolean>[] = [];
+let program: ProgramLog;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function api<T>(path: string, body?: unknown): Promise<{ status: number; json: T }> {
-  const r = await fetch(`${base}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json', origin: base }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: r.status, json: (await r.json()) as T };
-}
-
-const state = async () => (await api<StateView>('/api/state')).json;
+const state = () => api.get<StateView>('/api/state');
 
 /**
  * The steady state each scenario starts from, whatever the one before left: OBS streaming, the phone
@@ -108,8 +80,8 @@ async function liveAndHealthy(): Promise<void> {
 /** The DockState the dashboard would render now (first frame of a fresh WebSocket). */
 function dockState(): Promise<DockView> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${ENGINE_PORT}/ws?token=${token}`, {
-      headers: { origin: base },
+    const ws = new WebSocket(`ws://127.0.0.1:${ENGINE_PORT}/ws?token=${api.token}`, {
+      headers: { origin: api.base },
     });
     ws.on('message', (d) => {
       const m = JSON.parse(d.toString()) as { type: string; state?: DockView };
@@ -120,23 +92,6 @@ function dockState(): Promise<DockView> {
     ws.on('error', reject);
   });
 }
-
-/** Records every program scene change and stream start/stop OBS announces (again after a restart). */
-async function watchObs(): Promise<void> {
-  const client = await obs.client();
-  client.on('CurrentProgramSceneChanged', (e) => program.push({ at: Date.now(), value: e.sceneName }));
-  client.on('StreamStateChanged', (e) => {
-    if (e.outputState === 'OBS_WEBSOCKET_OUTPUT_STARTED') streaming.push({ at: Date.now(), value: true });
-    if (e.outputState === 'OBS_WEBSOCKET_OUTPUT_STOPPED') streaming.push({ at: Date.now(), value: false });
-  });
-}
-
-async function onAir(scene: string, since: number, timeoutMs = 10_000): Promise<number> {
-  return (await eventually(() => program.find((p) => p.at >= since && p.value === scene)?.at, timeoutMs))
-    .value;
-}
-
-const changesSince = (since: number) => program.filter((p) => p.at >= since).map((p) => p.value);
 
 async function streamActive(): Promise<boolean> {
   return (await (await obs.client()).call('GetStreamStatus')).outputActive;
@@ -150,22 +105,15 @@ async function mod(text: string): Promise<{ reply: string; at: number }> {
   return { reply: twitch.sent[before]?.text ?? '', at: Date.now() };
 }
 
-async function startEngine(toml: string): Promise<void> {
+async function startEngine(config: string): Promise<void> {
   await engine?.stop();
-  writeConfig(
-    home,
-    [
-      `[obs]\nport = ${OBS_PORT}`,
-      `[server]\nport = ${ENGINE_PORT}`,
-      `[log]\nlevel = "debug"\nfile = "${join(home, 'engine.log')}"`,
-      toml,
-    ].join('\n'),
-  );
-  engine = startTelemy(['engine', '--config', join(home, 'config.toml')], {
+  writeEngineConfig(home, { obsPort: OBS_PORT, enginePort: ENGINE_PORT }, toml.debugLog(home), config);
+  const launched = await launchTelemy('engine', {
     home,
     env: { TWURPLE_MOCK_API_PORT: String(twitch.httpPort) },
   });
-  token = (await engine.waitFor(/dashboard: \S+\?token=(\S+)/))[1] as string;
+  engine = launched.telemy;
+  api.token = launched.token;
   await eventually(async () => {
     const s = await state();
     return s.obs.connection === 'connected' && s.engine.scene_path.ready;
@@ -175,9 +123,9 @@ async function startEngine(toml: string): Promise<void> {
 /** The phone as the feed, a moderator on Twitch; `offlineTimeoutS` 0 keeps the stream up whatever happens. */
 const PHONE_CONFIG = (offlineTimeoutS: number) =>
   [
-    '[cloud]\nmode = "off"',
+    toml.cloudOff,
     `[failover]\nlow_bitrate_kbps = 800\noffline_bitrate_kbps = 200\noffline_timeout_s = ${offlineTimeoutS}\noffline_hold_s = 2`,
-    `[[sources]]\nname = "phone"\ntype = "srt_live_transmit"\nstats_file = "${phone.statsFile}"`,
+    toml.srtSource(phone.statsFile),
     '[chat]\nadmins = []',
     `[chat.twitch]\nchannel = "${CHANNEL}"\ntoken_key = "twitch_token"\nhost = "${twitch.url}"`,
     // Every mod command here may follow another within seconds; this streamer lets mods go live.
@@ -190,17 +138,12 @@ beforeAll(async () => {
     new TwitchIrcStub({ tokens: { 'tw-secret': { login: 'telemybot', userId: '99' } } }).start(),
   ]);
   await obs.setScene('LIVE');
-  await watchObs();
+  program = await ProgramLog.watch(obs);
   home = newTelemyHome();
   phone = await startSrtFeed({ port: PHONE_PORT, sinkPort: PHONE_SINK, dir: home });
   sink = await startSrtListener({ port: OUT_PORT });
   await obs.setSrtStreamTarget(sink.url);
-  for (const [key, secret] of [
-    ['obs_password', PASSWORD],
-    ['twitch_token', 'tw-secret'],
-  ] as const) {
-    expect(telemySync(['vault', 'set', key], { home, input: `${secret}\n` }).status).toBe(0);
-  }
+  setSecrets(home, { obs_password: PASSWORD, twitch_token: 'tw-secret' });
 }, 120_000);
 
 afterAll(async () => {
@@ -214,11 +157,11 @@ afterAll(async () => {
 describe("a streamer's day on real OBS", () => {
   it('1. before going live: no automatic switch while OBS is not streaming, and every view says why', async () => {
     // A new user's setup: no ingest source configured, so the feed is OBS's own stream output.
-    await startEngine('[cloud]\nmode = "off"');
+    await startEngine(toml.cloudOff);
     const since = Date.now();
     // OBS connected, not streaming, LIVE on air: the old engine put BRB on air after 3.4 s.
     await sleep(5000);
-    expect(changesSince(since)).toEqual([]);
+    expect(program.since(since)).toEqual([]);
     expect(await obs.currentScene()).toBe('LIVE');
     const s = await state();
     expect(s.engine.automation).toMatchObject({ state: 'waiting', guard: 'not_streaming' });
@@ -247,7 +190,7 @@ describe("a streamer's day on real OBS", () => {
     await sleep(3000);
     process.kill(pid, 'SIGCONT');
     await sleep(3000);
-    expect(changesSince(since)).toEqual([]);
+    expect(program.since(since)).toEqual([]);
     const s = await state();
     expect(s.events.some((e) => e.kind === 'engine_stalled' && e.at_ms >= since)).toBe(true);
     expect(s.events.some((e) => e.kind === 'obs_disconnected' && e.at_ms >= since)).toBe(false);
@@ -258,19 +201,19 @@ describe("a streamer's day on real OBS", () => {
     await liveAndHealthy();
     let since = Date.now();
     await phone.kill();
-    await onAir('BRB', since, 5000);
+    await program.onAir('BRB', since, 5000);
     // Back at a low bitrate: LOW is the recovery from BRB, and the dashboard says so.
     phone.publish(500);
-    await onAir('LOW', since, 20_000);
+    await program.onAir('LOW', since, 20_000);
     const lowLast = (await dockState()).failover.last;
     since = Date.now();
     expect((await mod('!live')).reply).toMatch(/switched to LIVE/);
-    await onAir('LIVE', since);
+    await program.onAir('LIVE', since);
     const held = Date.now();
     expect((await mod('!trigger 700')).reply).toMatch(/700/);
     // The old engine re-applied LOW at once (2.8 s of LOW with a stale reason).
     await sleep(3500);
-    expect(changesSince(held).filter((scene) => scene !== 'LIVE')).toEqual([]);
+    expect(program.since(held).filter((scene) => scene !== 'LIVE')).toEqual([]);
     phone.publish(2000);
     await sleep(2500);
     expect(await obs.currentScene()).toBe('LIVE');
@@ -288,7 +231,7 @@ describe("a streamer's day on real OBS", () => {
       const since = Date.now();
       await phone.kill();
       // The old engine tried BRB every 0.5 s forever, each failure an event needing "ack".
-      await onAir('OFFLINE', since, 5000);
+      await program.onAir('OFFLINE', since, 5000);
       await sleep(3000);
       const s = await state();
       const recent = s.events.filter((e) => e.at_ms >= since);
@@ -307,7 +250,7 @@ describe("a streamer's day on real OBS", () => {
     }
     const back = Date.now();
     phone.publish(2000);
-    await onAir('LIVE', back, 20_000);
+    await program.onAir('LIVE', back, 20_000);
   });
 
   it('2. the offline timeout: OFFLINE on air for the hold, then the stop; a new !start is not stopped again', async () => {
@@ -317,10 +260,11 @@ describe("a streamer's day on real OBS", () => {
     await liveAndHealthy();
     const killed = Date.now();
     await phone.kill();
-    await onAir('BRB', killed, 5000);
-    const offlineAt = await onAir('OFFLINE', killed, 10_000);
-    const stoppedAt = (await eventually(() => streaming.find((e) => e.at >= killed && !e.value)?.at, 10_000))
-      .value;
+    await program.onAir('BRB', killed, 5000);
+    const offlineAt = await program.onAir('OFFLINE', killed, 10_000);
+    const stoppedAt = (
+      await eventually(() => program.streaming.find((e) => e.at >= killed && !e.value)?.at, 10_000)
+    ).value;
     // OBS itself saw OFFLINE before the stream ended (the old engine stopped it first)…
     expect(offlineAt).toBeLessThan(stoppedAt);
     // …held for the configured 2 s, from OBS's confirmation to the stop (the engine's clock; the
@@ -345,10 +289,10 @@ describe("a streamer's day on real OBS", () => {
     // The old engine stopped it again 50 ms later: the timer now counts from this stream's start.
     await sleep(3000);
     expect(await streamActive()).toBe(true);
-    expect(streaming.filter((e) => e.at >= restarted && !e.value)).toEqual([]);
+    expect(program.streaming.filter((e) => e.at >= restarted && !e.value)).toEqual([]);
     expect((await mod('!start')).reply).toMatch(/already live/);
     phone.publish(2000);
-    await onAir('LIVE', restarted, 20_000);
+    await program.onAir('LIVE', restarted, 20_000);
   });
 
   it('8. the event log: one entry per switch, and the stream and OBS events beside them', async () => {
@@ -356,7 +300,7 @@ describe("a streamer's day on real OBS", () => {
     const since = Date.now();
     // The phone hangs up properly, so it can publish again at once (before the 4 s auto-stop).
     await phone.kill('SIGINT');
-    await onAir('BRB', since, 5000);
+    await program.onAir('BRB', since, 5000);
     await sleep(500);
     const d = await dockState();
     const s = await state();
@@ -372,7 +316,7 @@ describe("a streamer's day on real OBS", () => {
     expect(texts.some((t) => /^(intent|switch to) /.test(t))).toBe(false);
     const back = Date.now();
     phone.publish(2000);
-    await onAir('LIVE', back, 20_000);
+    await program.onAir('LIVE', back, 20_000);
   });
 
   it('7 + 10. OBS restarted mid-stream: the views agree it is gone, a command is refused by a guard', async () => {
@@ -380,7 +324,7 @@ describe("a streamer's day on real OBS", () => {
     try {
       await eventually(async () => (await state()).obs.connection !== 'connected', 10_000);
       // The old engine answered 422 switch_failed for every guard.
-      const refused = await api<{ error: { code: string } }>('/api/intent', { intent: 'BRB' });
+      const refused = await api.request<{ error: { code: string } }>('/api/intent', { intent: 'BRB' });
       expect(refused.status).toBe(409);
       expect(refused.json.error.code).toBe('blocked_by_guard');
       // The old dock said "automation armed" with OBS gone.
@@ -392,7 +336,7 @@ describe("a streamer's day on real OBS", () => {
       expect(d.status.text).toBe(s.status.text);
     } finally {
       await restarting;
-      await watchObs();
+      await program.watch(obs);
     }
     await eventually(async () => (await state()).obs.connection === 'connected', 20_000);
     const texts = (await dockState()).events.map((e) => e.text);
@@ -408,7 +352,7 @@ describe('6. a busy PC with the default OBS-output feed', () => {
     await obs.setScene('LIVE');
     await obs.setSrtStreamTarget(sink.url);
     if (!(await streamActive())) await obs.startStream();
-    await startEngine('[cloud]\nmode = "off"');
+    await startEngine(toml.cloudOff);
   }, 60_000);
 
   afterAll(() => {
@@ -426,7 +370,7 @@ describe('6. a busy PC with the default OBS-output feed', () => {
       obs.thaw();
       await sleep(3000);
     }
-    expect(changesSince(since)).toEqual([]);
+    expect(program.since(since)).toEqual([]);
     const s = await state();
     expect(s.events.filter((e) => e.kind === 'switch_result' && e.at_ms >= since)).toEqual([]);
   });
