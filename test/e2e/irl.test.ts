@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toml } from '../support/engine-run.js';
 import { type ObsHandle, startObs } from '../support/obs-harness.js';
 import { type SrtPublisher, startFfmpegPublisher } from '../support/srt.js';
 import {
@@ -176,11 +177,11 @@ beforeAll(async () => {
     [
       `[obs]\nport = ${OBS_PORT}`,
       `[server]\nport = ${ENGINE_PORT}`,
-      '[scenes]\nlive = "LIVE"\nlow = ""\nbrb = "BRB"\noffline = "OFFLINE"',
+      toml.irlScenes,
       '[failover]\nrecover_after_ms = 1000\nlow_bitrate_kbps = 300\noffline_bitrate_kbps = 100',
-      '[[sources]]\nname = "relay"\ntype = "relay"',
+      toml.relaySource,
       AUTOMATION_WITHOUT_STREAM,
-      '[cloud]\nmode = "embedded"',
+      toml.cloudEmbedded,
       '',
     ].join('\n'),
   );
