@@ -9,11 +9,15 @@ import { describe, expect, it } from 'vitest';
  * would otherwise hide a missing dependency until the package is installed on its own.
  */
 const PACKAGES = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-/** `import … from 'x'`, `export … from 'x'`, `import 'x'` and `import('x')`, by the package they name. */
+/**
+ * `import … from 'x'`, `export … from 'x'`, `import 'x'`, `import('x')` and `require.resolve('x/…')`
+ * (a test that runs a package's own binary), by the package they name.
+ */
 const IMPORTS = [
   /^\s*(?:import|export)\b[^'";]*?\bfrom\s+['"]([^'".][^'"]*)['"]/gm,
   /^\s*import\s+['"]([^'".][^'"]*)['"]/gm,
   /\bimport\(\s*['"]([^'".][^'"]*)['"]\s*\)/g,
+  /\.resolve\(\s*['"]([^'"./][^'"]*)['"]\s*\)/g,
 ];
 
 function files(dir: string): string[] {
