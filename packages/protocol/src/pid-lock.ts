@@ -1,12 +1,35 @@
 import fs from 'node:fs';
 
-/** Whether a process with this pid exists (one we may not signal counts: EPERM). */
+/**
+ * Whether a process with this pid is running (one we may not signal counts: EPERM). A zombie is not:
+ * it has exited and holds nothing, it only waits to be reaped, and an orphan (its parent was
+ * SIGKILLed) may wait for that a long time where init reaps lazily.
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return !exited(processState(pid));
+}
+
+/** Linux: the state letter of `/proc/<pid>/stat` (R, S, D, Z, X, …); null elsewhere or when gone. */
+export function processState(pid: number): string | null {
+  return statFields(pid)?.[0] ?? null;
+}
+
+function exited(state: string | null): boolean {
+  return state === 'Z' || state === 'X';
+}
+
+/** The fields of `/proc/<pid>/stat` after the command name, which may hold spaces and parentheses. */
+function statFields(pid: number): string[] | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
   }
 }
 
@@ -15,13 +38,7 @@ export function processAlive(pid: number): boolean {
  * tells a reused pid from the process that had it; null elsewhere or when the process is gone.
  */
 export function processStartTime(pid: number): string | null {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses: count fields after its last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
+  return statFields(pid)?.[19] ?? null;
 }
 
 /** What a lock file says about the process holding it. */

@@ -3,7 +3,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LockHeld, lockOwner, processStartTime, takePidLock } from '../src/pid-lock.js';
+import {
+  LockHeld,
+  lockOwner,
+  processAlive,
+  processStartTime,
+  processState,
+  takePidLock,
+} from '../src/pid-lock.js';
 
 const lockFile = () => path.join(mkdtempSync(path.join(tmpdir(), 'telemy-pid-lock-')), 'x.lock');
 
@@ -37,5 +44,33 @@ describe('takePidLock', () => {
     const release = takePidLock(file);
     expect(lockOwner(file)).toEqual({ pid: process.pid, note: null });
     release();
+  });
+
+  it('a lock of a zombie (exited, not yet reaped: its parent was killed) is taken over', async () => {
+    // The shell's background child exits at once; the shell has become `sleep`, which never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      const zombie = Number(
+        (await new Promise<Buffer>((r) => parent.stdout.once('data', r))).toString().trim(),
+      );
+      const deadline = Date.now() + 5_000;
+      while (processState(zombie) !== 'Z' && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(processState(zombie)).toBe('Z');
+      expect(processAlive(zombie)).toBe(false);
+      const file = lockFile();
+      writeFileSync(
+        file,
+        `${zombie} ${processStartTime(zombie)}
+old note
+`,
+      );
+      expect(lockOwner(file)).toBeNull();
+      takePidLock(file)();
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 });
