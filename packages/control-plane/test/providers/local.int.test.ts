@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '@telemy/protocol';
+import { processAlive } from '@telemy/protocol/pid-lock';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LocalRelayProvider } from '../../src/providers/local.js';
 import type { RelayProvisionRequest } from '../../src/providers/types.js';
@@ -28,14 +29,8 @@ function request(sessionId: string): RelayProvisionRequest {
   };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Running, as the provider judges it: an exited relay not yet reaped by this process is gone. */
+const alive = processAlive;
 
 describe('LocalRelayProvider', () => {
   const provider = new LocalRelayProvider({
